@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { BstError } from '../../errors.js';
+import type { PingResult } from '../../protocol.js';
+import { runDaemon } from '../../supervisor/daemon.js';
+import { socketAnswers } from '../../supervisor/server.js';
+import { Ctx, withGlobals } from '../context.js';
+import { duration } from '../format.js';
+
+const CLI = fileURLToPath(new URL('../main.js', import.meta.url));
+
+/** Detaches a foreground daemon and returns once its socket answers (or says why it could not start). */
+async function detach(ctx: Ctx): Promise<void> {
+  const { file, socketPath, config } = ctx.loaded; // an invalid config stops here with exit 2
+  if (await socketAnswers(socketPath)) {
+    throw new BstError('failed', `a daemon already answers on ${socketPath}`, { hint: 'see `bstctl ping`' });
+  }
+  mkdirSync(config.daemon.stateDir, { recursive: true, mode: 0o700 });
+  const early = join(config.daemon.stateDir, 'daemon.stderr');
+  const fd = openSync(early, 'w', 0o600);
+  const child = spawn(process.execPath, [CLI, 'daemon', '--foreground', '-c', file], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? 1));
+  child.unref();
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (await socketAnswers(socketPath, 200)) {
+      ctx.print({ pid: child.pid, socket: socketPath }, () => `daemon started (pid ${child.pid}) on ${socketPath}`);
+      return;
+    }
+    if (exited !== null) {
+      const why = readFileSync(early, 'utf8').trim().split('\n').slice(-3).join(' | ');
+      throw new BstError('failed', `the daemon exited with code ${exited}: ${why || 'no output'}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new BstError('failed', `the daemon did not answer on ${socketPath} within 15 s`, { hint: `see ${early}` });
+}
+
+export function register(program: Command): void {
+  withGlobals(program.command('daemon').description('start the supervisor (detaches unless --foreground)'))
+    .option('--foreground', 'stay in the foreground (for systemd)')
+    .action(async (o: { foreground?: boolean }, cmd: Command) => {
+      const ctx = new Ctx(cmd);
+      if (o.foreground) await runDaemon(ctx.opts.config);
+      else await detach(ctx);
+    });
+
+  withGlobals(program.command('ping').description('daemon pid, version, uptime')).action(
+    async (_o: unknown, cmd: Command) => {
+      const ctx = new Ctx(cmd);
+      const res = (await ctx.call('ping', {})) as PingResult;
+      ctx.print(res, () => `daemon pid ${res.pid}, version ${res.version}, up ${duration(res.uptimeMs)}`);
+    },
+  );
+
+  withGlobals(program.command('shutdown').description('stop every process, then the daemon')).action(
+    async (_o: unknown, cmd: Command) => {
+      const ctx = new Ctx(cmd);
+      const { pid } = (await ctx.call('ping', {})) as PingResult;
+      await ctx.call('shutdown', {});
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline && (await socketAnswers(ctx.loaded.socketPath, 200))) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      ctx.print({ pid, stopped: true }, () => `daemon ${pid} stopped; desired states kept for the next start`);
+    },
+  );
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { BstError } from '../../errors.js';
+import type { ActionResult, ProcessStatus, StatusResult } from '../../protocol.js';
+import { readSnapshot } from '../../supervisor/snapshot.js';
+import { Ctx, withGlobals } from '../context.js';
+import { bytes, duration, table } from '../format.js';
+
+export function statusTable(list: ProcessStatus[]): string {
+  if (list.length === 0) return 'no processes';
+  return table(
+    ['ID', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU', 'MEM', 'RELEASE', 'NOTE'],
+    list.map((p) => [
+      p.id,
+      p.state,
+      p.pid ?? '-',
+      duration(p.uptimeMs),
+      p.restarts,
+      p.pid ? `${p.cpu.toFixed(1)}%` : '-',
+      bytes(p.memory),
+      p.release ?? '-',
+      p.state === 'online' ? '' : (p.reason ?? ''),
+    ]),
+  );
+}
+
+async function status(ctx: Ctx, selector: string | undefined): Promise<void> {
+  try {
+    const res = (await ctx.call('status', { selector })) as StatusResult;
+    ctx.print(res, () => statusTable(res.processes));
+  } catch (err) {
+    if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
+    const snap = readSnapshot(ctx.loaded.config.daemon.stateDir);
+    if (!snap) throw err;
+    // the last known status, marked stale; still exit 3 so scripts know no daemon answers
+    ctx.print({ stale: true, savedAt: snap.savedAt, processes: snap.processes }, () =>
+      `STALE: no daemon answers; last status saved at ${snap.savedAt}\n${statusTable(snap.processes)}`,
+    );
+    process.stderr.write(`bstctl: ${err.message}\nhint: ${err.hint ?? ''}\n`);
+    process.exitCode = 3;
+  }
+}
+
+/** start/stop/restart/reload: exit 1 when a process did not reach the state asked for. */
+async function lifecycle(ctx: Ctx, method: 'start' | 'stop' | 'restart' | 'reload', selector?: string) {
+  const res = (await ctx.call(method, { selector })) as ActionResult;
+  ctx.print(res, () => statusTable(res.processes));
+  const goal = method === 'stop' ? 'stopped' : 'online';
+  const missed = res.processes.filter((p) => p.state !== goal && !(goal === 'online' && p.want === 'up' && p.reason?.startsWith('no release')));
+  if (missed.length > 0) {
+    const first = missed[0] as ProcessStatus;
+    throw new BstError('failed', `${first.id} is ${first.state}, not ${goal}${first.reason ? `: ${first.reason}` : ''}`, {
+      hint: `see \`bstctl logs ${first.id}\``,
+    });
+  }
+}
+
+export function register(program: Command): void {
+  withGlobals(program.command('status [selector]').description('table of processes')).action(
+    (selector: string | undefined, _o: unknown, cmd: Command) => status(new Ctx(cmd), selector),
+  );
+  const verbs = {
+    start: 'start processes (an errored one is retried at once)',
+    stop: 'stop processes; they stay stopped across daemon restarts',
+    restart: 'stop then start',
+    reload: 'replace with a readiness-gated restart',
+  } as const;
+  for (const [verb, what] of Object.entries(verbs) as [keyof typeof verbs, string][]) {
+    withGlobals(program.command(`${verb} [selector]`).description(what)).action(
+      (selector: string | undefined, _o: unknown, cmd: Command) => lifecycle(new Ctx(cmd), verb, selector),
+    );
+  }
+}

@@ -1,0 +1,238 @@
+import { createReadStream, watch, type FSWatcher } from 'node:fs';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { rotatedPattern } from '../supervisor/output.js';
+
+const CHUNK = 64 * 1024;
+const NL = 0x0a;
+const EMPTY = Buffer.alloc(0);
+
+/** Where a process's output lives (SPEC §2). */
+export function logFiles(logsDir: string, processName: string): { out: string; err: string } {
+  return { out: join(logsDir, `${processName}.out.log`), err: join(logsDir, `${processName}.err.log`) };
+}
+
+/** Rotated copies of `file` beside it, newest first (by stamp, then sequence number). */
+export async function rotatedCopies(file: string): Promise<string[]> {
+  const pattern = rotatedPattern(basename(file));
+  const names = await readdir(dirname(file)).catch(() => [] as string[]);
+  const keyed = names.flatMap((name) => {
+    const m = pattern.exec(name);
+    return m ? [{ name, stamp: m[1] ?? '', n: Number(m[2]) }] : [];
+  });
+  keyed.sort((a, b) => (a.stamp === b.stamp ? b.n - a.n : a.stamp < b.stamp ? 1 : -1));
+  return keyed.map((k) => join(dirname(file), k.name));
+}
+
+/** Lines collected walking backwards through the files, newest first. */
+interface Backward {
+  lines: string[];
+  carry: Buffer; // bytes before the earliest newline seen: the end of a line that began further back
+  started: boolean;
+}
+
+function emit(st: Backward, line: Buffer): void {
+  // the empty "line" after the final newline of the live file is not a line
+  if (st.started || line.length > 0) st.lines.push(line.toString('utf8'));
+  st.started = true;
+}
+
+/** Feeds a chunk that precedes everything seen so far. */
+function feedBackward(st: Backward, buf: Buffer): void {
+  let end = buf.length;
+  let i = end > 0 ? buf.lastIndexOf(NL, end - 1) : -1;
+  while (i !== -1) {
+    emit(st, Buffer.concat([buf.subarray(i + 1, end), st.carry]));
+    st.carry = EMPTY;
+    end = i;
+    i = end > 0 ? buf.lastIndexOf(NL, end - 1) : -1;
+  }
+  st.carry = Buffer.concat([buf.subarray(0, end), st.carry]);
+}
+
+async function scanPlain(file: string, st: Backward, n: number): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    let pos = (await fh.stat()).size;
+    while (pos > 0 && st.lines.length < n) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      const { bytesRead } = await fh.read(buf, 0, len, pos);
+      feedBackward(st, buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+// a .gz cannot be read from its end: stream it, keeping only its first fragment and last n lines
+async function scanGzip(file: string, st: Backward, n: number): Promise<void> {
+  let head: Buffer | undefined;
+  let rest = EMPTY;
+  const ring: Buffer[] = [];
+  for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, start)) {
+      const line = Buffer.from(buf.subarray(start, i));
+      if (head === undefined) head = line;
+      else if (ring.push(line) > n) ring.shift();
+      start = i + 1;
+    }
+    rest = Buffer.from(buf.subarray(start));
+  }
+  if (head === undefined) return void (st.carry = Buffer.concat([rest, st.carry]));
+  emit(st, Buffer.concat([rest, st.carry]));
+  for (let i = ring.length - 1; i >= 0; i--) emit(st, ring[i] ?? EMPTY);
+  st.carry = head;
+}
+
+/** The last `n` lines of `file`, continuing into its newest rotated copies when it has fewer. */
+export async function lastLines(file: string, n: number): Promise<string[]> {
+  if (n <= 0) return [];
+  const st: Backward = { lines: [], carry: EMPTY, started: false };
+  for (const f of [file, ...(await rotatedCopies(file))]) {
+    if (st.lines.length >= n) break;
+    try {
+      await (f.endsWith('.gz') ? scanGzip(f, st, n - st.lines.length) : scanPlain(f, st, n));
+    } catch (err) {
+      // the live file may not exist yet; a copy may be pruned, or still being compressed, as we read
+      if (f === file && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  if (st.lines.length < n && st.carry.length > 0) emit(st, st.carry);
+  return st.lines.slice(0, n).reverse();
+}
+
+export interface FollowOptions {
+  /** Start at the current end of the file (default) rather than its beginning. */
+  fromEnd?: boolean;
+  /** Poll interval, the fallback for missed or unsupported watch events. */
+  pollMs?: number;
+  onError?: (err: Error) => void;
+}
+
+interface Followed {
+  fh: FileHandle;
+  ino: number;
+  pos: number;
+}
+
+/** Follows `file` like `tail -F`: across rotation, truncation, and a file that does not exist yet. */
+export function follow(
+  file: string,
+  onLine: (line: string) => void,
+  opts: FollowOptions = {},
+): { stop(): void; ready: Promise<void> } {
+  let cur: Followed | undefined;
+  let partial = EMPTY;
+  let atEnd = opts.fromEnd ?? true; // only the first file found is joined at its end
+  let stopped = false;
+
+  const deliver = (buf: Buffer): void => {
+    const data = partial.length > 0 ? Buffer.concat([partial, buf]) : buf;
+    let start = 0;
+    for (let i = data.indexOf(NL); i !== -1; i = data.indexOf(NL, start)) {
+      onLine(data.subarray(start, i).toString('utf8'));
+      start = i + 1;
+    }
+    partial = Buffer.from(data.subarray(start)); // held until its newline arrives
+  };
+
+  const drain = async (f: Followed): Promise<void> => {
+    const buf = Buffer.alloc(CHUNK);
+    for (;;) {
+      const { bytesRead } = await f.fh.read(buf, 0, CHUNK, f.pos);
+      if (bytesRead === 0 || stopped) return;
+      f.pos += bytesRead;
+      deliver(buf.subarray(0, bytesRead));
+    }
+  };
+
+  const openCurrent = async (): Promise<void> => {
+    const fh = await open(file, 'r').catch(() => undefined);
+    atEnd &&= fh !== undefined; // a file that appears later is read from its start
+    if (!fh) return;
+    const { ino, size } = await fh.stat();
+    cur = { fh, ino, pos: atEnd ? size : 0 };
+    atEnd = false;
+  };
+
+  // the old file is kept until a new one appears: a writer may still append to a moved file
+  const checkRotation = async (f: Followed): Promise<void> => {
+    const now = await stat(file).catch(() => undefined);
+    if (!now) return;
+    if (now.size < f.pos && now.ino === f.ino) f.pos = 0; // truncated in place (copytruncate)
+    if (now.ino === f.ino) return;
+    await drain(f);
+    cur = undefined;
+    await f.fh.close();
+  };
+
+  const step = async (): Promise<void> => {
+    if (cur) await checkRotation(cur);
+    if (!cur) await openCurrent();
+    if (cur && !stopped) await drain(cur);
+  };
+
+  let running = false;
+  let again = false;
+  const tick = async (): Promise<void> => {
+    if (stopped) return;
+    if (running) return void (again = true);
+    running = true;
+    try {
+      do {
+        again = false;
+        await step().catch((err: Error) => opts.onError?.(err));
+      } while (again && !stopped);
+    } finally {
+      running = false;
+      if (stopped) await release();
+    }
+  };
+
+  const release = async (): Promise<void> => {
+    const f = cur;
+    cur = undefined;
+    await f?.fh.close().catch(() => undefined);
+  };
+
+  const name = basename(file);
+  let watcher: FSWatcher | undefined;
+  const ensureWatch = (): void => {
+    if (watcher || stopped) return;
+    try {
+      // the folder, not the file: the file itself is replaced at every rotation
+      watcher = watch(dirname(file), (_evt, changed) => {
+        if (!changed || changed === name) void tick();
+      });
+      watcher.on('error', () => {
+        watcher?.close();
+        watcher = undefined;
+      });
+    } catch {
+      watcher = undefined; // folder missing: the poll keeps trying
+    }
+  };
+  const timer = setInterval(() => {
+    ensureWatch();
+    void tick();
+  }, opts.pollMs ?? 250);
+  ensureWatch();
+  // resolves once the file is open (or found missing): lines appended after this are seen
+  const ready = tick();
+
+  return {
+    ready,
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      watcher?.close();
+      watcher = undefined;
+      if (!running) void release();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { z } from 'zod';
+import { BstError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+
+export interface LoadedConfig {
+  file: string;
+  dir: string;
+  socketPath: string;
+  config: Config; // every path in it is absolute
+}
+
+/** `-c/--config`, else $BST_CONFIG, else ./bst.supervisor.json (SPEC §3). */
+export function configPath(flag?: string): string {
+  return resolve(flag ?? process.env.BST_CONFIG ?? 'bst.supervisor.json');
+}
+
+export function expandHome(p: string): string {
+  if (p === '~') return homedir();
+  return p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : p;
+}
+
+/** `~` expands to $HOME; a relative path resolves against `base`. */
+export function resolvePath(p: string, base: string): string {
+  const expanded = expandHome(p);
+  return isAbsolute(expanded) ? expanded : resolve(base, expanded);
+}
+
+export function loadConfig(flag?: string): LoadedConfig {
+  const file = configPath(flag);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BstError('invalid_config', `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code}`, {
+      hint: 'pass -c/--config PATH, set BST_CONFIG, or run from the folder that holds bst.supervisor.json',
+    });
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file: string): LoadedConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new BstError('invalid_config', `${file}: not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw invalid(file, formatIssues(parsed.error.issues));
+  const dir = dirname(file);
+  const config = resolveConfigPaths(parsed.data, dir);
+  const problems = semanticProblems(config);
+  if (problems.length > 0) throw invalid(file, problems);
+  const socketPath = config.daemon.socket ?? resolve(config.daemon.stateDir, 'supervisor.sock');
+  return { file, dir, socketPath, config };
+}
+
+function invalid(file: string, problems: string[]): BstError {
+  return new BstError('invalid_config', `${file}: ${problems.length} problem(s): ${problems[0]}`, {
+    details: problems,
+    hint: 'fix the keys above; `bstctl config check` lists every problem',
+  });
+}
+
+function resolveConfigPaths(c: Config, dir: string): Config {
+  c.daemon.stateDir = resolvePath(c.daemon.stateDir, dir);
+  if (c.daemon.socket) c.daemon.socket = resolvePath(c.daemon.socket, dir);
+  c.forbiddenPaths = c.forbiddenPaths.map((p) => resolvePath(p, dir));
+  for (const t of Object.values(c.targets)) {
+    t.base = resolvePath(t.base, dir);
+    const src = t.releases?.source;
+    if (src && 'git' in src) src.git = resolvePath(src.git, dir);
+    if (src && 'path' in src) src.path = resolvePath(src.path, dir);
+    t.env.file = resolvePath(t.env.file ?? (t.releases ? 'shared/.env' : '.env'), t.base);
+    for (const p of Object.values(t.processes)) {
+      if (p.type !== 'redis') continue;
+      p.dataDir = resolvePath(p.dataDir, t.base);
+      if (p.conf) p.conf = resolvePath(p.conf, t.base);
+    }
+  }
+  return c;
+}
+
+function semanticProblems(c: Config): string[] {
+  const problems: string[] = [];
+  const ports = new Map<number, string>();
+  for (const [tname, t] of Object.entries(c.targets)) {
+    for (const [pname, p] of Object.entries(t.processes)) {
+      if (p.type !== 'redis') continue;
+      const other = ports.get(p.port);
+      if (other) problems.push(`targets.${tname}.processes.${pname}.port: ${p.port} is already used by ${other}`);
+      ports.set(p.port, `${tname}/${pname}`);
+    }
+  }
+  return problems;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** zod issues as `path.to.key: expected X, got Y` lines (execa-style messages). */
+export function formatIssues(issues: readonly Issue[], prefix: PropertyKey[] = []): string[] {
+  return issues.flatMap((iss) => formatIssue(iss, prefix));
+}
+
+function formatIssue(iss: Issue, prefix: PropertyKey[]): string[] {
+  const path = [...prefix, ...iss.path];
+  const at = path.length > 0 ? path.map(String).join('.') : '(top level)';
+  switch (iss.code) {
+    case 'invalid_type':
+      return [`${at}: expected ${article(iss.expected)}, got ${describe(iss.input)}`];
+    case 'unrecognized_keys':
+      return iss.keys.map((k) => `${[...path, k].join('.')}: unknown key (check its spelling)`);
+    case 'invalid_union': {
+      const branches = iss.errors.filter((b) => b.length > 0);
+      const best = branches.sort((a, b) => a.length - b.length)[0];
+      return best ? formatIssues(best, path) : [`${at}: ${iss.message}`];
+    }
+    default:
+      return [`${at}: ${iss.message}`];
+  }
+}
+
+function article(t: string): string {
+  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (the key is missing)';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return JSON.stringify(v);
+}

@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** Values shorter than this are words like "true" or "3100", not secrets worth masking. */
+const MIN_SECRET_LENGTH = 6;
+
+/** Every env value the daemon has read; the logger masks them in every line it writes. */
+export class SecretSet {
+  private values = new Set<string>();
+  private pattern: RegExp | null = null;
+
+  addAll(env: Record<string, string>): void {
+    let grew = false;
+    for (const v of Object.values(env)) {
+      if (v.length < MIN_SECRET_LENGTH || this.values.has(v)) continue;
+      this.values.add(v);
+      grew = true;
+    }
+    if (grew) this.pattern = null;
+  }
+
+  mask(text: string): string {
+    if (this.values.size === 0) return text;
+    this.pattern ??= new RegExp(
+      [...this.values]
+        .sort((a, b) => b.length - a.length)
+        .map((v) => escape(JSON.stringify(v).slice(1, -1)))
+        .join('|'),
+      'g',
+    );
+    return text.replace(this.pattern, '[redacted]');
+  }
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** pino JSON to `file` (or stderr), with every known env value masked at the stream. */
+export function createLogger(opts: { file?: string; level?: string; secrets: SecretSet }): {
+  logger: Logger;
+  reopen(): void;
+  flush(): void;
+} {
+  if (opts.file) mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
+  const dest = pino.destination({ dest: opts.file ?? 2, sync: true, mkdir: true });
+  const logger = pino(
+    {
+      level: opts.level ?? 'info',
+      base: { pid: process.pid },
+      hooks: { streamWrite: (line: string) => opts.secrets.mask(line) },
+    },
+    dest,
+  );
+  return { logger, reopen: () => dest.reopen(), flush: () => dest.flushSync() };
+}

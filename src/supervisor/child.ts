@@ -1,0 +1,245 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, resolve } from 'node:path';
+import treeKill from 'tree-kill';
+
+export interface ChildSpec {
+  command: string[] | string;
+  cwd: string;
+  env: Record<string, string>;
+  extraFds?: number[];
+  stdout: (chunk: Buffer) => void;
+  stderr: (chunk: Buffer) => void;
+  parentDeathSignal?: boolean;
+  /** How long `exited` waits for the pipes after the process is gone (a descendant may hold them). */
+  drainTimeoutMs?: number;
+}
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  error?: string;
+}
+export interface ChildHandle {
+  readonly pid: number | undefined;
+  readonly startTime: number | null;
+  readonly exited: Promise<ExitInfo>;
+  /** Returns whether the signal was sent (false when the pid no longer names our process). */
+  signal(sig: NodeJS.Signals): boolean | void;
+  kill(): Promise<void>;
+}
+/** Test seams; not for production callers. */
+export interface SpawnInternals {
+  fakeStartTime?: number;
+}
+
+interface ProcStat {
+  pid: number;
+  state: string;
+  ppid: number;
+  pgrp: number;
+  start: number;
+}
+type Ident = { pid: number; start: number };
+
+const SETPRIV = '/usr/bin/setpriv';
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+const DEFAULT_DRAIN_MS = 1000;
+// SIGKILL cannot be ignored; only a process stuck in the kernel (D state) outlives this
+const KILL_WAIT_MS = 5000;
+const POLL_MS = 10;
+let setprivPresent: boolean | undefined;
+
+function readStat(pid: number): ProcStat | null {
+  let raw: string;
+  try {
+    raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // comm (field 2) may hold spaces and parens; everything after the last ')' is positional
+  const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+  return { pid, state: f[0] ?? '', ppid: Number(f[1]), pgrp: Number(f[2]), start: Number(f[19]) };
+}
+
+function procTable(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    const s = /^\d+$/.test(name) ? readStat(Number(name)) : null;
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+export function readStartTime(pid: number): number | null {
+  return readStat(pid)?.start ?? null;
+}
+
+function descendantsIn(table: ProcStat[], pid: number): number[] {
+  const kids = new Map<number, number[]>();
+  for (const p of table) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p.pid]);
+  const seen = new Set<number>([pid]);
+  for (const p of seen) for (const k of kids.get(p) ?? []) seen.add(k);
+  seen.delete(pid);
+  return [...seen];
+}
+
+export function descendants(pid: number): number[] {
+  return descendantsIn(procTable(), pid);
+}
+
+function isGone(p: Ident): boolean {
+  const s = readStat(p.pid);
+  // a zombie is dead, only not reaped yet (PID 1 in a container may never reap it)
+  return !s || s.state === 'Z' || s.state === 'X' || s.start !== p.start;
+}
+
+/** Live members of the leader's group and tree; empty when the pid now names another process. */
+function snapshot(leader: number, start: number | null): Ident[] {
+  const table = procTable();
+  const self = table.find((p) => p.pid === leader);
+  if (self && self.start !== start) return [];
+  const tree = self ? descendantsIn(table, leader) : [];
+  const live = table.filter((p) => p.state !== 'Z' && (p.pgrp === leader || tree.includes(p.pid)));
+  return live.map((p) => ({ pid: p.pid, start: p.start }));
+}
+
+function signalGroup(leader: number, start: number | null, sig: NodeJS.Signals): boolean {
+  const now = readStat(leader);
+  // never signal a reused pid; a reaped leader's group id cannot be reused while members live
+  const ours = now ? now.start === start : procTable().some((p) => p.pgrp === leader && p.state !== 'Z');
+  if (!ours) return false;
+  try {
+    process.kill(-leader, sig);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return true;
+}
+
+/** SIGKILL the group, tree-kill whatever left it, and wait until every tracked process is gone. */
+async function killIdents(leader: number, start: number | null, idents: Ident[]): Promise<void> {
+  signalGroup(leader, start, 'SIGKILL');
+  const escaped = idents.filter((p) => !isGone(p) && readStat(p.pid)?.pgrp !== leader);
+  await Promise.all(
+    escaped.map((p) => new Promise<void>((done) => treeKill(p.pid, 'SIGKILL', () => done()))),
+  );
+  await until(() => idents.every(isGone), KILL_WAIT_MS);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function findExecutable(cmd: string, cwd: string, path: string): string | undefined {
+  if (cmd.includes('/')) return isExecutable(resolve(cwd, cmd)) ? resolve(cwd, cmd) : undefined;
+  return path
+    .split(delimiter)
+    .map((dir) => resolve(cwd, dir, cmd))
+    .find(isExecutable);
+}
+
+/** The argv to exec, or an error message; checked up front because setpriv would hide ENOENT as exit 127. */
+function buildArgv(spec: ChildSpec): string[] | string {
+  if (!existsSync(spec.cwd) || !statSync(spec.cwd).isDirectory()) return `cwd ${spec.cwd} is not a directory`;
+  const [cmd, ...args] = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : spec.command;
+  if (!cmd) return 'empty command';
+  const file = findExecutable(cmd, spec.cwd, spec.env.PATH ?? DEFAULT_PATH);
+  if (!file) return `spawn ${cmd} ENOENT: not found or not executable`;
+  setprivPresent ??= existsSync(SETPRIV);
+  const guard = spec.parentDeathSignal !== false && setprivPresent;
+  return guard ? [SETPRIV, '--pdeathsig', 'KILL', '--', file, ...args] : [file, ...args];
+}
+
+function watchExit(cp: ChildProcess, spec: ChildSpec): Promise<ExitInfo> {
+  return new Promise((settle) => {
+    let info: ExitInfo | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    cp.stdout?.on('data', spec.stdout);
+    cp.stderr?.on('data', spec.stderr);
+    // a read error on a pipe must not crash the daemon; 'exit' and 'close' still follow
+    cp.stdout?.on('error', () => {});
+    cp.stderr?.on('error', () => {});
+    cp.on('error', (err) => {
+      if (cp.pid === undefined) settle({ code: null, signal: null, error: err.message });
+    });
+    cp.once('exit', (code, signal) => {
+      info = { code, signal };
+      // a descendant that inherited our pipes can keep them open long after the child is gone
+      timer = setTimeout(() => {
+        cp.stdout?.destroy();
+        cp.stderr?.destroy();
+        settle(info ?? { code, signal });
+      }, spec.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
+    });
+    cp.once('close', (code, signal) => {
+      clearTimeout(timer);
+      settle(info ?? { code, signal });
+    });
+  });
+}
+
+function failedHandle(error: string): ChildHandle {
+  const exited = Promise.resolve({ code: null, signal: null, error });
+  return { pid: undefined, startTime: null, exited, signal: () => false, kill: async () => {} };
+}
+
+export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): ChildHandle {
+  const argv = buildArgv(spec);
+  if (typeof argv === 'string') return failedHandle(argv);
+  let cp: ChildProcess;
+  try {
+    cp = spawn(argv[0] ?? '', argv.slice(1), {
+      cwd: spec.cwd,
+      env: spec.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', ...(spec.extraFds ?? [])],
+    });
+  } catch (err) {
+    return failedHandle((err as Error).message);
+  }
+  const pid = cp.pid;
+  const startTime = pid === undefined ? null : (internals.fakeStartTime ?? readStartTime(pid));
+  return {
+    pid,
+    startTime,
+    exited: watchExit(cp, spec),
+    signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
+    kill: async () => {
+      if (pid !== undefined) await killIdents(pid, startTime, snapshot(pid, startTime));
+    },
+  };
+}
+
+export async function stopChild(
+  h: ChildHandle,
+  signal: NodeJS.Signals,
+  timeoutMs: number,
+): Promise<ExitInfo> {
+  if (h.pid === undefined) return h.exited;
+  const tracked = snapshot(h.pid, h.startTime);
+  let exited = false;
+  void h.exited.then(() => (exited = true));
+  h.signal(signal);
+  const clean = await until(() => exited && tracked.every(isGone), timeoutMs);
+  if (!clean) {
+    await h.kill();
+    // what was ours at signal time may have left both group and tree (reparented, setsid)
+    await killIdents(h.pid, h.startTime, tracked);
+  }
+  return h.exited;
+}

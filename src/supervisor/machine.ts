@@ -1,0 +1,272 @@
+/**
+ * The lifecycle of one process as a pure, total state machine: step(unit, event, spec, now) gives
+ * the next unit and the effects for child.ts to perform. No clock, no timers, no IO here.
+ *
+ *   stopped ──start──▶ starting ──ready──▶ online
+ *      ▲                 │  ▲                │
+ *      │          stop,  │  │ exit           │ stop, restart
+ *      │       notReady  ▼  │ (respawn)      ▼
+ *      └──exit (none)── stopping ◀───────────┘
+ *
+ *   a crash (exit while wanted up, or the exit after a notReady) leads to one of:
+ *     stopped (policy says no) | starting (delay 0) | backoff ──timer──▶ starting
+ *     errored (crash loop, or a cooldown retry died) ──timer after cooldownMs──▶ starting
+ *   start/restart in backoff or errored -> starting at once; stop there -> stopped.
+ *
+ * `restarts` counts automatic restarts, when one is performed: the immediate spawn after a crash,
+ * or the spawn when a backoff or cooldown timer fires. Operator start/restart never count.
+ */
+import { backoffDelay, isCrashLoop, pruneWindow, shouldRestart, type RestartSpec } from './policy.js';
+
+export type State = 'starting' | 'online' | 'stopping' | 'stopped' | 'backoff' | 'errored';
+export type Want = 'up' | 'down';
+export interface MachineSpec {
+  restart: RestartSpec;
+  stop: { signal: NodeJS.Signals; timeoutMs: number };
+}
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+export interface Unit {
+  state: State;
+  want: Want;
+  restarts: number; // automatic restarts performed; only a new Unit starts again at 0
+  consecutive: number; // crashes since the last healthy run (uptime >= minUptimeMs); drives backoff
+  crashes: number[]; // crash times inside windowMs
+  startedAt: number | null; // time of the last spawn
+  cooling: boolean; // in errored, or running a cooldown retry that has not yet proven healthy
+  afterStop: 'none' | 'crash' | 'respawn'; // what the exit ending 'stopping' means
+  reason: string | null; // why the unit is in its state, for status and logs
+  lastExit: ExitStatus | null;
+}
+export type Event =
+  | { type: 'start' }
+  | { type: 'stop' }
+  | { type: 'restart' }
+  | { type: 'ready' }
+  | { type: 'notReady'; reason: string }
+  | { type: 'exit'; code: number | null; signal: string | null }
+  | { type: 'timer' };
+export type Effect =
+  | { type: 'spawn' }
+  | { type: 'signal'; signal: NodeJS.Signals }
+  | { type: 'kill' }
+  | { type: 'setTimer'; ms: number }
+  | { type: 'clearTimer' };
+
+interface Ctx {
+  spec: MachineSpec;
+  now: number;
+}
+export interface Step {
+  unit: Unit;
+  effects: Effect[];
+}
+type Handler<E extends Event = Event> = (unit: Unit, event: E, ctx: Ctx) => Step;
+type Row = { [K in Event['type']]: Handler<Extract<Event, { type: K }>> };
+type ExitEvent = Extract<Event, { type: 'exit' }>;
+
+export function initialUnit(): Unit {
+  return {
+    state: 'stopped',
+    want: 'down',
+    restarts: 0,
+    consecutive: 0,
+    crashes: [],
+    startedAt: null,
+    cooling: false,
+    afterStop: 'none',
+    reason: null,
+    lastExit: null,
+  };
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}
+
+const clearTimer: Effect = { type: 'clearTimer' };
+
+// an operator start is a fresh start: earlier crashes no longer slow it down or count as a loop
+function fresh(): Pick<Unit, 'consecutive' | 'crashes' | 'cooling'> {
+  return { consecutive: 0, crashes: [], cooling: false };
+}
+
+const ignore: Handler = (unit) => ({ unit, effects: [] });
+
+function spawnChild(unit: Unit, ctx: Ctx, reason: string, before: Effect[] = []): Step {
+  const next: Unit = {
+    ...unit,
+    state: 'starting',
+    want: 'up',
+    startedAt: ctx.now,
+    afterStop: 'none',
+    reason,
+  };
+  return { unit: next, effects: [...before, { type: 'spawn' }] };
+}
+
+function beginStop(unit: Unit, ctx: Ctx, patch: Pick<Unit, 'want' | 'afterStop' | 'reason'>): Step {
+  const { signal, timeoutMs } = ctx.spec.stop;
+  return {
+    unit: { ...unit, ...patch, state: 'stopping' },
+    effects: [
+      { type: 'signal', signal },
+      { type: 'setTimer', ms: timeoutMs },
+    ],
+  };
+}
+
+function describeExit({ code, signal }: ExitStatus): string {
+  if (signal !== null) return `killed by ${signal}`;
+  if (code !== null) return `exited with code ${code}`;
+  return 'exited without code or signal';
+}
+
+function errored(unit: Unit, reason: string, ctx: Ctx): Step {
+  const ms = ctx.spec.restart.cooldownMs;
+  // cooldownMs 0 means: no retry by itself, wait for the operator
+  return { unit: { ...unit, state: 'errored', reason }, effects: ms > 0 ? [{ type: 'setTimer', ms }] : [] };
+}
+
+/** A child died while wanted up (or failed its readiness): restart now, later, or give up. */
+function crash(unit: Unit, exit: ExitStatus, cause: string, failedStart: boolean, ctx: Ctx): Step {
+  const { restart } = ctx.spec;
+  const uptime = unit.startedAt === null ? 0 : ctx.now - unit.startedAt;
+  // a child that never became ready was not a healthy run, however long its probe took
+  const healthy = !failedStart && uptime >= restart.minUptimeMs;
+  const base: Unit = {
+    ...unit,
+    lastExit: exit,
+    afterStop: 'none',
+    consecutive: healthy ? 0 : unit.consecutive,
+    cooling: healthy ? false : unit.cooling,
+    // a cooldown retry that ran healthy ends the loop, so the loop's crashes stop counting
+    crashes: healthy && unit.cooling ? [] : unit.crashes,
+  };
+  // a failed readiness is a failure whatever exit code the stopped child reported
+  if (!shouldRestart(restart.policy, failedStart ? null : exit.code, exit.signal)) {
+    return { unit: { ...base, state: 'stopped', want: 'down', reason: cause }, effects: [] };
+  }
+  const crashes = pruneWindow([...base.crashes, ctx.now], ctx.now, restart.windowMs);
+  const next: Unit = { ...base, crashes, consecutive: base.consecutive + 1 };
+  if (next.cooling) return errored(next, `cooldown retry failed: ${cause}`, ctx);
+  if (isCrashLoop(crashes, restart.maxRestarts)) {
+    const reason = `crash loop: ${crashes.length} restarts in ${restart.windowMs} ms`;
+    return errored({ ...next, cooling: true }, reason, ctx);
+  }
+  const delay = backoffDelay(next.consecutive, restart.backoff);
+  if (delay === 0) return spawnChild({ ...next, restarts: next.restarts + 1 }, ctx, `restarted: ${cause}`);
+  const reason = `${cause}; restarting in ${delay} ms`;
+  return { unit: { ...next, state: 'backoff', reason }, effects: [{ type: 'setTimer', ms: delay }] };
+}
+
+// start / restart while nothing runs: spawn now, cancelling a pending backoff or cooldown timer
+const spawnNow =
+  (reason: string): Handler =>
+  (unit, _event, ctx) =>
+    spawnChild({ ...unit, ...fresh() }, ctx, reason, unit.state === 'stopped' ? [] : [clearTimer]);
+const spawnStart = spawnNow('started by operator');
+const spawnRestart = spawnNow('restarted by operator');
+
+// start / restart while stopping: the exit that is on its way brings the child back
+const respawnLater =
+  (reason: string): Handler =>
+  (unit) => ({ unit: { ...unit, want: 'up', afterStop: 'respawn', reason }, effects: [] });
+const queueStart = respawnLater('started by operator');
+const queueRestart = respawnLater('restarted by operator');
+
+const stopChild: Handler = (unit, _event, ctx) =>
+  beginStop(unit, ctx, { want: 'down', afterStop: 'none', reason: 'stopped by operator' });
+
+// restart = want down, then up: stop this child and respawn when its exit arrives
+const cycleChild: Handler = (unit, _event, ctx) =>
+  beginStop(unit, ctx, { want: 'up', afterStop: 'respawn', reason: 'restarted by operator' });
+
+const keepStopping: Handler = (unit) => ({
+  unit: { ...unit, want: 'down', afterStop: 'none', reason: 'stopped by operator' },
+  effects: [],
+});
+
+const cancelWait: Handler = (unit) => ({
+  unit: { ...unit, state: 'stopped', want: 'down', cooling: false, reason: 'stopped by operator' },
+  effects: [clearTimer],
+});
+
+const goOnline: Handler = (unit) => ({ unit: { ...unit, state: 'online', reason: 'ready' }, effects: [] });
+
+// a failed readiness is a failed start: stop this child, then count its exit as a crash
+const failStart: Handler<Extract<Event, { type: 'notReady' }>> = (unit, event, ctx) =>
+  beginStop(unit, ctx, { want: unit.want, afterStop: 'crash', reason: event.reason });
+
+const exitRunning: Handler<ExitEvent> = (unit, { code, signal }, ctx) => {
+  const exit = { code, signal };
+  if (unit.want === 'up') return crash(unit, exit, describeExit(exit), false, ctx);
+  return { unit: { ...unit, state: 'stopped', lastExit: exit, reason: describeExit(exit) }, effects: [] };
+};
+
+const exitStopping: Handler<ExitEvent> = (unit, { code, signal }, ctx) => {
+  const exit = { code, signal };
+  switch (unit.afterStop) {
+    case 'none':
+      return { unit: { ...unit, state: 'stopped', lastExit: exit }, effects: [clearTimer] };
+    case 'respawn': {
+      const reason = unit.reason ?? 'restarted by operator';
+      return spawnChild({ ...unit, ...fresh(), lastExit: exit }, ctx, reason, [clearTimer]);
+    }
+    case 'crash': {
+      const next = crash(unit, exit, unit.reason ?? 'not ready', true, ctx);
+      return { unit: next.unit, effects: [clearTimer, ...next.effects] };
+    }
+    default:
+      return assertNever(unit.afterStop);
+  }
+};
+
+// the child ignored the stop signal for timeoutMs; its exit still comes through `exit`
+const killChild: Handler = (unit) => ({ unit, effects: [{ type: 'kill' }] });
+
+const autoRestart =
+  (reason: string): Handler =>
+  (unit, _event, ctx) =>
+    spawnChild({ ...unit, restarts: unit.restarts + 1 }, ctx, reason);
+const backoffOver = autoRestart('restarted after backoff');
+const cooldownOver = autoRestart('retrying after cooldown');
+
+// every cell written out, as in s6-supervise; `ignore` is a deliberate "stale or nothing to do"
+// prettier-ignore
+const table: { [S in State]: Row } = {
+  stopped:  { start: spawnStart, stop: ignore,       restart: spawnRestart, ready: ignore,   notReady: ignore,    exit: ignore,       timer: ignore },
+  starting: { start: ignore,     stop: stopChild,    restart: cycleChild,   ready: goOnline, notReady: failStart, exit: exitRunning,  timer: ignore },
+  online:   { start: ignore,     stop: stopChild,    restart: cycleChild,   ready: ignore,   notReady: ignore,    exit: exitRunning,  timer: ignore },
+  stopping: { start: queueStart, stop: keepStopping, restart: queueRestart, ready: ignore,   notReady: ignore,    exit: exitStopping, timer: killChild },
+  backoff:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart, ready: ignore,   notReady: ignore,    exit: ignore,       timer: backoffOver },
+  errored:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart, ready: ignore,   notReady: ignore,    exit: ignore,       timer: cooldownOver },
+};
+
+// one case per event type lets each handler see its own narrowed event, without a cast
+function dispatch(row: Row, unit: Unit, event: Event, ctx: Ctx): Step {
+  switch (event.type) {
+    case 'start':
+      return row.start(unit, event, ctx);
+    case 'stop':
+      return row.stop(unit, event, ctx);
+    case 'restart':
+      return row.restart(unit, event, ctx);
+    case 'ready':
+      return row.ready(unit, event, ctx);
+    case 'notReady':
+      return row.notReady(unit, event, ctx);
+    case 'exit':
+      return row.exit(unit, event, ctx);
+    case 'timer':
+      return row.timer(unit, event, ctx);
+    default:
+      return assertNever(event);
+  }
+}
+
+export function step(unit: Unit, event: Event, spec: MachineSpec, now: number): Step {
+  return dispatch(table[unit.state], unit, event, { spec, now });
+}

@@ -1,0 +1,170 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { createStream, type Options, type RotatingFileStream } from 'rotating-file-stream';
+
+/** Rotation settings of one process's logs; `maxSize`/`interval` use rotating-file-stream syntax. */
+export interface LogSpec {
+  maxSize: string;
+  interval?: string;
+  maxFiles: number;
+  compress: boolean;
+}
+
+/** An append-only log file that rotates itself; held open across restarts of its process. */
+export interface Sink {
+  write(chunk: Buffer): void;
+  reopen(): void;
+  close(): Promise<void>;
+  readonly path: string;
+}
+
+export interface SinkOptions {
+  /** Called for a failed write or rotation; the next write opens a fresh stream. */
+  onError?: (err: Error) => void;
+  /** How long a line without its newline waits before it is written anyway. */
+  partialFlushMs?: number;
+}
+
+// a partial line larger than this is written at once rather than held for its newline
+const MAX_HELD_BYTES = 64 * 1024;
+
+/** UTC `YYYYMMDD-HHMMSS`, the stamp in a rotated copy's name. */
+export function rotationStamp(time: Date): string {
+  const iso = time.toISOString(); // 2024-01-31T12:34:56.789Z
+  return `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`;
+}
+
+/** `<fileName>.<YYYYMMDD-HHMMSS>-<n>[.gz]`: the name of a rotated copy, beside the live file. */
+export function rotatedName(fileName: string, stamp: string, n: number, compress: boolean): string {
+  return `${fileName}.${stamp}-${n}${compress ? '.gz' : ''}`;
+}
+
+/** Matches rotated copies of `fileName`; groups: 1 stamp, 2 n, 3 '.gz' or undefined. */
+export function rotatedPattern(fileName: string): RegExp {
+  const escaped = fileName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped}\\.(\\d{8}-\\d{6})-(\\d+)(\\.gz)?$`);
+}
+
+// n keeps counting within one second, so names sort in rotation order even when maxFiles pruned `-1`
+function nameGenerator(fileName: string, compress: boolean): (time: number | Date) => string {
+  let lastStamp = '';
+  let n = 0;
+  return (time) => {
+    if (!time) return fileName;
+    const stamp = rotationStamp(new Date(time));
+    n = stamp === lastStamp ? n + 1 : 1;
+    lastStamp = stamp;
+    return rotatedName(fileName, stamp, n, compress);
+  };
+}
+
+function createRotating(dir: string, fileName: string, spec: LogSpec): RotatingFileStream {
+  const options: Options = {
+    path: dir,
+    size: spec.maxSize,
+    // a dot-file, so the history of rotated names is not mistaken for a log
+    history: `.${fileName}.history`,
+  };
+  if (spec.interval !== undefined) options.interval = spec.interval;
+  if (spec.maxFiles > 0) options.maxFiles = spec.maxFiles;
+  if (spec.compress) options.compress = 'gzip';
+  return createStream(nameGenerator(fileName, spec.compress), options);
+}
+
+async function endStream(stream: RotatingFileStream): Promise<void> {
+  if (stream.destroyed || stream.writableFinished) return;
+  stream.end();
+  await finished(stream).catch(() => undefined);
+}
+
+/** Writes whole lines at once and holds a trailing partial line briefly, so rotation never splits a line. */
+function lineAligner(out: (bytes: Buffer) => void, flushMs: number) {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (heldBytes > 0) out(Buffer.concat(held));
+    held = [];
+    heldBytes = 0;
+  };
+  const hold = (bytes: Buffer): void => {
+    held.push(Buffer.from(bytes)); // copied: the caller may reuse its buffer
+    heldBytes += bytes.length;
+    if (heldBytes >= MAX_HELD_BYTES) return flush();
+    timer ??= setTimeout(flush, flushMs).unref();
+  };
+  const write = (chunk: Buffer): void => {
+    const nl = chunk.lastIndexOf(10);
+    if (nl === -1) return hold(chunk);
+    out(heldBytes > 0 ? Buffer.concat([...held, chunk.subarray(0, nl + 1)]) : chunk.subarray(0, nl + 1));
+    held = [];
+    heldBytes = 0;
+    clearTimeout(timer);
+    timer = undefined;
+    if (nl + 1 < chunk.length) hold(chunk.subarray(nl + 1));
+  };
+  return { write, flush };
+}
+
+/** Opens `<dir>/<fileName>` for appending, rotated by `spec`; creates `dir`. */
+export function openSink(dir: string, fileName: string, spec: LogSpec, opts: SinkOptions = {}): Sink {
+  mkdirSync(dir, { recursive: true });
+  const open = (): RotatingFileStream => {
+    const s = createRotating(dir, fileName, spec);
+    s.on('error', (err) => opts.onError?.(err));
+    s.on('warning', (err) => opts.onError?.(err));
+    return s;
+  };
+  let stream = open();
+  let queued: Buffer[] | null = null; // writes that arrive while reopening
+  let reopening = Promise.resolve();
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const put = (bytes: Buffer): void => {
+    if (queued) return void queued.push(bytes);
+    if (stream.destroyed) stream = open(); // a failed stream is dead; start a fresh one
+    stream.write(bytes);
+  };
+  const swap = async (): Promise<void> => {
+    queued ??= [];
+    await endStream(stream);
+    stream = open();
+    const pending = queued;
+    queued = null;
+    for (const bytes of pending) stream.write(bytes);
+  };
+  const lines = lineAligner(put, opts.partialFlushMs ?? 200);
+  return {
+    path: join(dir, fileName),
+    write: (chunk) => (closed ? undefined : lines.write(chunk)),
+    reopen() {
+      if (closed) return;
+      queued ??= [];
+      reopening = reopening.then(swap);
+    },
+    close() {
+      closed = true;
+      closing ??= (async () => {
+        lines.flush();
+        await reopening;
+        await endStream(stream);
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The `<name>.out.log` and `<name>.err.log` sinks of one process. */
+export function openProcessSinks(
+  logsDir: string,
+  processName: string,
+  spec: LogSpec,
+  opts: SinkOptions = {},
+): { out: Sink; err: Sink; close(): Promise<void> } {
+  const out = openSink(logsDir, `${processName}.out.log`, spec, opts);
+  const err = openSink(logsDir, `${processName}.err.log`, spec, opts);
+  return { out, err, close: async () => void (await Promise.all([out.close(), err.close()])) };
+}

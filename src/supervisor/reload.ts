@@ -1,0 +1,37 @@
+import type { LoadedConfig } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { ConfigReloadResult } from '../protocol.js';
+import { allProcessIds, splitId } from './selector.js';
+import type { Supervisor } from './supervisor.js';
+
+/** What makes a process "changed": its own config and the target keys its children see. */
+function fingerprintOf(loaded: LoadedConfig, id: string): string {
+  const { target, name } = splitId(id);
+  const t = loaded.config.targets[target];
+  return JSON.stringify([t?.base, t?.env.file, t?.releases ? true : false, t?.processes[name]]);
+}
+
+/** Applies a validated config as a diff: added start, removed stop, changed restart, the rest untouched. */
+export async function applyConfig(sup: Supervisor, next: LoadedConfig, logger: Logger): Promise<ConfigReloadResult> {
+  const prev = sup.loaded;
+  const before = new Set(allProcessIds(prev.config));
+  const after = allProcessIds(next.config);
+  const added = after.filter((id) => !before.has(id));
+  const removed = [...before].filter((id) => !after.includes(id));
+  const changed = after.filter((id) => before.has(id) && fingerprintOf(prev, id) !== fingerprintOf(next, id));
+  sup.replaceConfig(next);
+  for (const id of removed.reverse()) await sup.remove(id);
+  for (const id of changed) {
+    const e = sup.entries.get(id);
+    if (!e) continue;
+    const wasUp = sup.wantOf(e) === 'up';
+    await sup.stopEntries([e]);
+    await e.sinks.close();
+    const fresh = sup.add(id);
+    if (wasUp) await sup.startEntries([fresh]);
+  }
+  const toStart = added.map((id) => sup.add(id)).filter((e) => e.config.autostart);
+  await sup.startEntries(toStart);
+  logger.info({ evt: 'config-reloaded', added, changed, removed });
+  return { added, changed, removed };
+}

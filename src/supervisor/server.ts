@@ -1,0 +1,134 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { BstError, toBstError } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  encode,
+  isMethod,
+  LineDecoder,
+  methods,
+  requestSchema,
+  type Method,
+  type Params,
+  type Reply,
+} from '../protocol.js';
+
+export interface CallContext {
+  progress(line: string): void;
+}
+export type Handlers = { [M in Method]: (params: Params<M>, ctx: CallContext) => Promise<unknown> };
+
+/** A client that sends half a line and then nothing is dropped after this long. */
+const IDLE_MS = 10_000;
+
+/** Makes the socket's folder 0700 and refuses one owned by somebody else. */
+export function prepareSocketDir(socketPath: string): void {
+  const dir = dirname(socketPath);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = process.getuid?.() ?? st.uid;
+  if (st.uid !== uid) {
+    throw new BstError('failed', `socket folder ${dir} belongs to uid ${st.uid}, not to this user (${uid})`, {
+      hint: 'use a daemon.stateDir of your own, or fix the folder owner',
+    });
+  }
+  if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+}
+
+/** True when a daemon answers on the socket; a socket file nobody answers on is stale. */
+export function socketAnswers(socketPath: string, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(socketPath);
+    const done = (ok: boolean): void => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+export async function listen(socketPath: string, handlers: Handlers, logger: Logger): Promise<Server> {
+  prepareSocketDir(socketPath);
+  if (existsSync(socketPath) || isSocketLink(socketPath)) {
+    if (await socketAnswers(socketPath)) {
+      throw new BstError('failed', `a daemon already answers on ${socketPath}`, {
+        hint: 'use it (`bstctl ping`), or stop it with `bstctl shutdown`',
+      });
+    }
+    unlinkSync(socketPath);
+  }
+  const server = createServer((socket) => serve(socket, handlers, logger));
+  const oldMask = process.umask(0o177); // the socket is born 0600: no window where others could connect
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  chmodSync(socketPath, 0o600);
+  return server;
+}
+
+function isSocketLink(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function serve(socket: Socket, handlers: Handlers, logger: Logger): void {
+  const decoder = new LineDecoder();
+  let inFlight = 0;
+  const send = (reply: Reply): void => {
+    if (!socket.destroyed) socket.write(encode(reply));
+  };
+  socket.setTimeout(IDLE_MS, () => {
+    if (inFlight === 0) socket.destroy();
+  });
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: Buffer) => {
+    let lines: string[];
+    try {
+      lines = decoder.push(chunk);
+    } catch (err) {
+      send({ id: 0, ok: false, error: { code: 'protocol', message: (err as Error).message } });
+      socket.end();
+      socket.destroy();
+      return;
+    }
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      inFlight++;
+      void handle(line, handlers, send, logger).finally(() => inFlight--);
+    }
+  });
+}
+
+async function handle(line: string, handlers: Handlers, send: (r: Reply) => void, logger: Logger): Promise<void> {
+  let id = 0;
+  try {
+    const req = requestSchema.parse(JSON.parse(line));
+    id = req.id;
+    if (!isMethod(req.method)) {
+      throw new BstError('protocol', `unknown method "${req.method}"`, { hint: 'the CLI and the daemon differ in version' });
+    }
+    const params = methods[req.method].safeParse(req.params ?? {});
+    if (!params.success) throw new BstError('protocol', `bad params for ${req.method}: ${params.error.message}`);
+    const handler = handlers[req.method] as (p: unknown, c: CallContext) => Promise<unknown>;
+    const result = await handler(params.data, { progress: (l) => send({ id, progress: l }) });
+    send({ id, ok: true, result });
+  } catch (err) {
+    const e = err instanceof SyntaxError || err instanceof Error && err.name === 'ZodError'
+      ? new BstError('protocol', `malformed request: ${err.message.split('\n')[0]}`)
+      : toBstError(err);
+    if (e.code === 'internal') logger.error({ evt: 'request-failed', err: e.message });
+    send({ id, ok: false, error: { code: e.code, message: e.message, hint: e.hint, details: e.details } });
+  }
+}

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../fsutil.js';
+import type { Logger } from '../log.js';
+import type { ProcessStatus } from '../protocol.js';
+
+export interface StatusSnapshot {
+  savedAt: string;
+  processes: ProcessStatus[];
+}
+
+const file = (stateDir: string): string => join(stateDir, 'status.json');
+
+/** The last status the daemon saw, for `bstctl status` when no daemon answers. */
+export function statusSnapshot(stateDir: string, processes: ProcessStatus[], logger: Logger): void {
+  try {
+    writeFileAtomic(file(stateDir), JSON.stringify({ savedAt: new Date().toISOString(), processes }));
+  } catch (err) {
+    logger.error({ evt: 'snapshot-write-failed', err: (err as Error).message });
+  }
+}
+
+export function readSnapshot(stateDir: string): StatusSnapshot | null {
+  try {
+    return JSON.parse(readFileSync(file(stateDir), 'utf8')) as StatusSnapshot;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,180 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadedConfig, ProcessConfig, TargetConfig } from '../config/index.js';
+import type { Logger, SecretSet } from '../log.js';
+import type { ProcessStatus } from '../protocol.js';
+import type { Clock } from './clock.js';
+import { launchApp } from './launch.js';
+import type { MachineSpec } from './machine.js';
+import { treeUsage } from './metrics.js';
+import { openProcessSinks } from './output.js';
+import { launchRedis } from './redis.js';
+import { allProcessIds, resolveSelector, splitId } from './selector.js';
+import { ProcessUnit, type Transition } from './unit.js';
+
+export interface Entry {
+  id: string;
+  target: string;
+  name: string;
+  targetConfig: TargetConfig;
+  config: ProcessConfig;
+  unit: ProcessUnit;
+  sinks: ReturnType<typeof openProcessSinks>;
+  /** Wanted up but cannot start yet (a release target with no release): the first deploy starts it. */
+  waiting: string | null;
+}
+
+export interface SupervisorDeps {
+  loaded: LoadedConfig;
+  clock: Clock;
+  logger: Logger;
+  secrets: SecretSet;
+  onChange?: () => void; // a want or a pid changed: the daemon saves its state
+}
+
+export type Supervisor = ReturnType<typeof createSupervisor>;
+
+const SETTLED = new Set(['online', 'backoff', 'errored', 'stopped']);
+
+/** The set of supervised processes: start in config order, stop in reverse, one unit per process. */
+export function createSupervisor(deps: SupervisorDeps) {
+  let loaded = deps.loaded;
+  const entries = new Map<string, Entry>();
+
+  const onTransition = (t: Transition): void => {
+    deps.logger.info({ evt: 'transition', ...t });
+    deps.onChange?.();
+  };
+
+  function create(id: string): Entry {
+    const { target, name } = splitId(id);
+    const targetConfig = loaded.config.targets[target] as TargetConfig;
+    const config = targetConfig.processes[name] as ProcessConfig;
+    const sinks = openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs);
+    const entry: Entry = { id, target, name, targetConfig, config, sinks, waiting: null, unit: undefined as never };
+    const ctx = () => ({
+      targetName: target,
+      processName: name,
+      target: entry.targetConfig,
+      sinks,
+      secrets: deps.secrets,
+    });
+    entry.unit = new ProcessUnit(id, machineSpec(config), {
+      clock: deps.clock,
+      onTransition,
+      launch: (abort) => {
+        const c = entry.config;
+        return c.type === 'redis' ? launchRedis({ ...ctx(), proc: c }, abort) : launchApp({ ...ctx(), proc: c }, abort);
+      },
+    });
+    return entry;
+  }
+
+  for (const id of allProcessIds(loaded.config)) entries.set(id, create(id));
+
+  const pick = (selector?: string): Entry[] =>
+    resolveSelector(loaded.config, selector).flatMap((id) => entries.get(id) ?? []);
+
+  async function startEntry(e: Entry): Promise<void> {
+    e.waiting = hasRelease(e.targetConfig) ? null : 'no release yet: the first deploy starts it';
+    if (e.waiting) return deps.onChange?.();
+    e.unit.send({ type: 'start' });
+    await e.unit.until((u) => SETTLED.has(u.state), readyTimeout(e.config) + 5_000);
+  }
+
+  async function stopEntry(e: Entry): Promise<void> {
+    e.waiting = null;
+    e.unit.send({ type: 'stop' });
+    await e.unit.until((u) => u.state === 'stopped', e.config.stop.timeoutMs + 5_000);
+  }
+
+  async function restartEntry(e: Entry): Promise<void> {
+    e.unit.send({ type: 'restart' });
+    await e.unit.until((u) => SETTLED.has(u.state), e.config.stop.timeoutMs + readyTimeout(e.config) + 5_000);
+  }
+
+  async function inOrder(list: Entry[], fn: (e: Entry) => Promise<void>, reverse = false): Promise<void> {
+    for (const e of reverse ? [...list].reverse() : list) await fn(e);
+  }
+
+  return {
+    wantOf: (e: Entry): 'up' | 'down' => (e.waiting ? 'up' : e.unit.want),
+    get loaded() {
+      return loaded;
+    },
+    entries,
+    pick,
+    start: (selector?: string) => inOrder(pick(selector), startEntry),
+    stop: (selector?: string) => inOrder(pick(selector), stopEntry, true),
+    restart: (selector?: string) => inOrder(pick(selector), restartEntry),
+    startEntries: (list: Entry[]) => inOrder(list, startEntry),
+    stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
+    restartEntries: (list: Entry[]) => inOrder(list, restartEntry),
+    status: (selector?: string) => Promise.all(pick(selector).map((e) => describe(e, deps.clock))),
+    describe: (e: Entry) => describe(e, deps.clock),
+
+    /** Swaps the config in; `create` and the caller do the starting and stopping. */
+    replaceConfig(next: LoadedConfig): void {
+      loaded = next;
+    },
+    add(id: string): Entry {
+      const e = create(id);
+      entries.set(id, e);
+      return e;
+    },
+    async remove(id: string): Promise<void> {
+      const e = entries.get(id);
+      if (!e) return;
+      await stopEntry(e);
+      e.unit.dispose();
+      entries.delete(id);
+      await e.sinks.close();
+    },
+    /** Stops everything in reverse order; wants stay as they are, for the next start. */
+    async shutdown(): Promise<void> {
+      await inOrder([...entries.values()], stopEntry, true);
+      for (const e of entries.values()) e.unit.dispose();
+      await Promise.all([...entries.values()].map((e) => e.sinks.close()));
+    },
+    reopenLogs(): void {
+      for (const e of entries.values()) {
+        e.sinks.out.reopen();
+        e.sinks.err.reopen();
+      }
+    },
+  };
+}
+
+export function machineSpec(config: ProcessConfig): MachineSpec {
+  return { restart: config.restart, stop: config.stop };
+}
+
+function hasRelease(t: TargetConfig): boolean {
+  return !t.releases || existsSync(join(t.base, 'current'));
+}
+
+function readyTimeout(config: ProcessConfig): number {
+  return config.ready?.timeoutMs ?? 0;
+}
+
+async function describe(e: Entry, clock: Clock): Promise<ProcessStatus> {
+  const pid = e.unit.pid;
+  const running = pid !== null && e.unit.state !== 'stopped';
+  const usage = running ? await treeUsage(pid) : { cpu: 0, memory: 0 };
+  const m = e.unit.machine;
+  return {
+    id: e.id,
+    target: e.target,
+    name: e.name,
+    type: e.config.type,
+    state: m.state,
+    want: e.waiting ? 'up' : m.want,
+    pid: running ? pid : null,
+    uptimeMs: running && m.startedAt !== null ? clock.now() - m.startedAt : null,
+    restarts: m.restarts,
+    cpu: usage.cpu,
+    memory: usage.memory,
+    release: running ? e.unit.release : null,
+    reason: e.waiting ?? m.reason,
+  };
+}

@@ -1,0 +1,189 @@
+import type { ChildHandle, ExitInfo } from './child.js';
+import type { Clock } from './clock.js';
+import { initialUnit, step, type Effect, type Event, type MachineSpec, type State, type Unit } from './machine.js';
+
+/** One running child as the unit sees it: the OS handle, the release it runs from, its readiness. */
+export interface Launch {
+  handle: ChildHandle;
+  release: string | null;
+  ready: Promise<void>; // rejects with the reason the child did not get ready
+  /** A gentler stop than a signal (redis: SHUTDOWN); it falls back to the signal itself. */
+  stop?: (signal: NodeJS.Signals) => void;
+}
+
+export interface Transition {
+  id: string;
+  from: State;
+  to: State;
+  reason: string | null;
+  pid: number | null;
+  code: number | null;
+  signal: string | null;
+}
+
+export interface UnitDeps {
+  clock: Clock;
+  /** Starts a child; throws (no release, unreadable env file...) when there is nothing to start. */
+  launch(abort: AbortSignal): Launch;
+  onTransition(t: Transition): void;
+}
+
+/**
+ * The IO shell around the pure machine for one configured process: it feeds events in,
+ * performs the effects that come out, and ignores news from children it no longer owns.
+ */
+export class ProcessUnit {
+  private m: Unit = initialUnit();
+  private timer: unknown = null;
+  private current: { launch: Launch; abort: AbortController; gen: number } | null = null;
+  private gen = 0;
+  private lastPid: number | null = null; // the exit transition still names the child that exited
+  private waiters = new Set<() => void>();
+
+  constructor(
+    readonly id: string,
+    public spec: MachineSpec,
+    private readonly deps: UnitDeps,
+  ) {}
+
+  get state(): State {
+    return this.m.state;
+  }
+  get want(): 'up' | 'down' {
+    return this.m.want;
+  }
+  get machine(): Readonly<Unit> {
+    return this.m;
+  }
+  get pid(): number | null {
+    return this.current?.launch.handle.pid ?? null;
+  }
+  get startTime(): number | null {
+    return this.current?.launch.handle.startTime ?? null;
+  }
+  get release(): string | null {
+    return this.current?.launch.release ?? null;
+  }
+
+  send(event: Event): void {
+    const from = this.m.state;
+    const { unit, effects } = step(this.m, event, this.spec, this.deps.clock.now());
+    this.m = unit;
+    for (const effect of effects) this.perform(effect);
+    if (from !== unit.state) {
+      const exit = event.type === 'exit' ? event : null;
+      this.deps.onTransition({
+        id: this.id,
+        from,
+        to: unit.state,
+        reason: unit.reason,
+        pid: this.pid ?? (exit ? this.lastPid : null),
+        code: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+      });
+    }
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Resolves once `done(state)` holds (checked after every event), or after `timeoutMs`. */
+  until(done: (u: ProcessUnit) => boolean, timeoutMs: number): Promise<boolean> {
+    if (done(this)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (ok: boolean): void => {
+        this.waiters.delete(check);
+        clearTimeout(t);
+        resolve(ok);
+      };
+      const check = (): void => {
+        if (done(this)) finish(true);
+      };
+      const t = setTimeout(() => finish(false), timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  private perform(effect: Effect): void {
+    switch (effect.type) {
+      case 'spawn':
+        return this.spawn();
+      case 'signal': {
+        const launch = this.current?.launch;
+        if (launch?.stop) launch.stop(effect.signal);
+        else launch?.handle.signal(effect.signal);
+        return;
+      }
+      case 'kill':
+        void this.current?.launch.handle.kill();
+        return;
+      case 'setTimer':
+        this.clearTimer();
+        this.timer = this.deps.clock.setTimeout(() => {
+          this.timer = null;
+          this.send({ type: 'timer' });
+        }, effect.ms);
+        return;
+      case 'clearTimer':
+        return this.clearTimer();
+      default:
+        return assertNever(effect);
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) this.deps.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private spawn(): void {
+    const gen = ++this.gen;
+    const abort = new AbortController();
+    let launch: Launch;
+    try {
+      launch = this.deps.launch(abort.signal);
+    } catch (err) {
+      this.current = null;
+      // events never re-enter step() while effects are being performed
+      queueMicrotask(() => this.failedSpawn(gen, err));
+      return;
+    }
+    this.current = { launch, abort, gen };
+    this.lastPid = launch.handle.pid ?? null;
+    launch.ready.then(
+      () => this.isCurrent(gen) && this.send({ type: 'ready' }),
+      (err: unknown) => this.isCurrent(gen) && this.send({ type: 'notReady', reason: message(err) }),
+    );
+    void launch.handle.exited.then((info) => this.exited(gen, info));
+  }
+
+  private failedSpawn(gen: number, err: unknown): void {
+    if (gen !== this.gen) return;
+    this.send({ type: 'exit', code: null, signal: null });
+    this.m = { ...this.m, reason: message(err) };
+  }
+
+  private exited(gen: number, info: ExitInfo): void {
+    if (!this.isCurrent(gen)) return;
+    this.current?.abort.abort();
+    this.current = null;
+    this.send({ type: 'exit', code: info.code, signal: info.signal });
+    if (info.error) this.m = { ...this.m, reason: info.error };
+  }
+
+  private isCurrent(gen: number): boolean {
+    return this.current?.gen === gen;
+  }
+
+  /** Drops timers so the unit can be forgotten (after it is stopped). */
+  dispose(): void {
+    this.clearTimer();
+    this.current?.abort.abort();
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled effect ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,364 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  assertNever,
+  initialUnit,
+  step,
+  type Effect,
+  type Event,
+  type MachineSpec,
+  type State,
+  type Unit,
+} from '../../src/supervisor/machine.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+const spec: MachineSpec = {
+  restart: {
+    policy: 'always',
+    minUptimeMs: 1_000,
+    maxRestarts: 3,
+    windowMs: 60_000,
+    backoff: { initialMs: 100, maxMs: 1_000 },
+    cooldownMs: 30_000,
+  },
+  stop: { signal: 'SIGTERM', timeoutMs: 5_000 },
+};
+const NOW = 100_000;
+
+const ev = {
+  start: { type: 'start' },
+  stop: { type: 'stop' },
+  restart: { type: 'restart' },
+  ready: { type: 'ready' },
+  notReady: { type: 'notReady', reason: 'not ready within 3000 ms' },
+  exit: { type: 'exit', code: 1, signal: null },
+  timer: { type: 'timer' },
+} satisfies { [K in Event['type']]: Extract<Event, { type: K }> };
+
+const spawn: Effect = { type: 'spawn' };
+const clearTimer: Effect = { type: 'clearTimer' };
+const term: Effect = { type: 'signal', signal: 'SIGTERM' };
+const stopTimer: Effect = { type: 'setTimer', ms: 5_000 };
+
+/** A unit as it typically looks in `state`: a child started 10 ms ago, crashes for the waiting states. */
+function unitIn(state: State, patch: Partial<Unit> = {}): Unit {
+  const base: Unit = { ...initialUnit(), state, want: 'up', restarts: 2, startedAt: NOW - 10 };
+  const byState: { [S in State]: Partial<Unit> } = {
+    stopped: { want: 'down', startedAt: null },
+    starting: {},
+    online: {},
+    stopping: { want: 'down', reason: 'stopped by operator' },
+    backoff: { consecutive: 2, crashes: [NOW - 500, NOW - 200], reason: 'exited with code 1' },
+    errored: { consecutive: 4, crashes: [NOW - 400, NOW - 300, NOW - 200, NOW - 100], cooling: true },
+  };
+  return { ...base, ...byState[state], ...patch };
+}
+
+interface Cell {
+  says: string;
+  from: Unit;
+  event: Event;
+  /** 'same' = the cell does nothing: same unit, no effects. */
+  to: State | 'same';
+  effects?: Effect[];
+  unit?: Partial<Unit>;
+}
+
+const cell = (
+  state: State,
+  event: keyof typeof ev,
+  says: string,
+  rest: Omit<Cell, 'says' | 'from' | 'event'>,
+  from: Partial<Unit> = {},
+): Cell => ({
+  says: `in ${state}, ${event}: ${says}`,
+  from: unitIn(state, from),
+  event: ev[event],
+  ...rest,
+});
+const nothing = (state: State, event: keyof typeof ev, why: string): Cell =>
+  cell(state, event, `does nothing (${why})`, { to: 'same' });
+
+// one row per cell, kept as a table on purpose
+// prettier-ignore
+const cells: Cell[] = [
+  cell('stopped', 'start', 'spawns a child and wants it up', { to: 'starting', effects: [spawn], unit: { want: 'up', startedAt: NOW, restarts: 2 } }),
+  nothing('stopped', 'stop', 'already down'),
+  cell('stopped', 'restart', 'spawns a child at once, as nothing runs', { to: 'starting', effects: [spawn], unit: { want: 'up' } }),
+  nothing('stopped', 'ready', 'a stale probe'),
+  nothing('stopped', 'notReady', 'a stale probe'),
+  nothing('stopped', 'exit', 'a stale exit'),
+  nothing('stopped', 'timer', 'a stale timer'),
+
+  nothing('starting', 'start', 'already wanted up'),
+  cell('starting', 'stop', 'signals the group and arms the stop timeout', { to: 'stopping', effects: [term, stopTimer], unit: { want: 'down', afterStop: 'none', reason: 'stopped by operator' } }),
+  cell('starting', 'restart', 'stops the child and respawns after its exit', { to: 'stopping', effects: [term, stopTimer], unit: { want: 'up', afterStop: 'respawn' } }),
+  cell('starting', 'ready', 'goes online', { to: 'online', effects: [] }),
+  cell('starting', 'notReady', 'stops the child and counts its exit as a crash', { to: 'stopping', effects: [term, stopTimer], unit: { want: 'up', afterStop: 'crash', reason: 'not ready within 3000 ms' } }),
+  cell('starting', 'exit', 'is a first crash: restarts at once and counts the restart', { to: 'starting', effects: [spawn], unit: { restarts: 3, consecutive: 1, crashes: [NOW], startedAt: NOW, lastExit: { code: 1, signal: null }, reason: 'restarted: exited with code 1' } }),
+  nothing('starting', 'timer', 'a stale timer'),
+
+  nothing('online', 'start', 'already wanted up'),
+  cell('online', 'stop', 'signals the group and arms the stop timeout', { to: 'stopping', effects: [term, stopTimer], unit: { want: 'down', afterStop: 'none' } }),
+  cell('online', 'restart', 'stops the child and respawns after its exit', { to: 'stopping', effects: [term, stopTimer], unit: { want: 'up', afterStop: 'respawn' } }),
+  nothing('online', 'ready', 'already online'),
+  nothing('online', 'notReady', 'readiness is only judged while starting'),
+  cell('online', 'exit', 'is a first crash: restarts at once', { to: 'starting', effects: [spawn], unit: { restarts: 3, consecutive: 1, crashes: [NOW] } }),
+  nothing('online', 'timer', 'a stale timer'),
+
+  cell('stopping', 'start', 'wants up and respawns when the exit arrives', { to: 'stopping', effects: [], unit: { want: 'up', afterStop: 'respawn' } }),
+  cell('stopping', 'stop', 'cancels a pending respawn', { to: 'stopping', effects: [], unit: { want: 'down', afterStop: 'none' } }, { want: 'up', afterStop: 'respawn' }),
+  cell('stopping', 'restart', 'respawns when the exit arrives', { to: 'stopping', effects: [], unit: { want: 'up', afterStop: 'respawn' } }),
+  nothing('stopping', 'ready', 'the child is on its way out'),
+  nothing('stopping', 'notReady', 'the child is on its way out'),
+  cell('stopping', 'exit', 'ends in stopped and clears the stop timeout', { to: 'stopped', effects: [clearTimer], unit: { want: 'down', lastExit: { code: 1, signal: null }, restarts: 2 } }),
+  cell('stopping', 'timer', 'kills the group that ignored the signal, and waits for the exit', { to: 'stopping', effects: [{ type: 'kill' }], unit: { want: 'down' } }),
+
+  cell('backoff', 'start', 'spawns at once and forgets the earlier crashes', { to: 'starting', effects: [clearTimer, spawn], unit: { consecutive: 0, crashes: [], cooling: false, restarts: 2 } }),
+  cell('backoff', 'stop', 'cancels the delay and stops', { to: 'stopped', effects: [clearTimer], unit: { want: 'down', reason: 'stopped by operator' } }),
+  cell('backoff', 'restart', 'spawns at once and forgets the earlier crashes', { to: 'starting', effects: [clearTimer, spawn], unit: { consecutive: 0, crashes: [], restarts: 2 } }),
+  nothing('backoff', 'ready', 'a stale probe'),
+  nothing('backoff', 'notReady', 'a stale probe'),
+  nothing('backoff', 'exit', 'a stale exit'),
+  cell('backoff', 'timer', 'the delay is over: restarts and counts it', { to: 'starting', effects: [spawn], unit: { restarts: 3, consecutive: 2, startedAt: NOW } }),
+
+  cell('errored', 'start', 'spawns at once and resets consecutive, crashes and cooling', { to: 'starting', effects: [clearTimer, spawn], unit: { consecutive: 0, crashes: [], cooling: false, restarts: 2 } }),
+  cell('errored', 'stop', 'cancels the cooldown and stops', { to: 'stopped', effects: [clearTimer], unit: { want: 'down', cooling: false } }),
+  cell('errored', 'restart', 'spawns at once and resets the loop', { to: 'starting', effects: [clearTimer, spawn], unit: { consecutive: 0, crashes: [], cooling: false } }),
+  nothing('errored', 'ready', 'a stale probe'),
+  nothing('errored', 'notReady', 'a stale probe'),
+  nothing('errored', 'exit', 'a stale exit'),
+  cell('errored', 'timer', 'the cooldown is over: retries, still cooling, and counts it', { to: 'starting', effects: [spawn], unit: { restarts: 3, cooling: true, consecutive: 4 } }),
+];
+
+describe('every state x event cell', () => {
+  test('the cell tests cover all 6 x 7 pairs exactly once', () => {
+    const seen = cells.map((c) => `${c.from.state}/${c.event.type}`);
+    assert.equal(new Set(seen).size, 42);
+    assert.equal(seen.length, 42);
+  });
+
+  for (const c of cells) {
+    test(c.says, () => {
+      const { unit, effects } = step(deepFreeze(c.from), c.event, spec, NOW);
+      if (c.to === 'same') {
+        assert.deepEqual(unit, c.from);
+        assert.deepEqual(effects, []);
+        return;
+      }
+      assert.equal(unit.state, c.to);
+      assert.deepEqual(effects, c.effects);
+      for (const [key, value] of Object.entries(c.unit ?? {})) {
+        assert.deepEqual(unit[key as keyof Unit], value, `unit.${key}`);
+      }
+    });
+  }
+});
+
+describe('operator commands', () => {
+  test('a fresh unit is stopped and wanted down, with nothing counted', () => {
+    const u = initialUnit();
+    assert.deepEqual(
+      [u.state, u.want, u.restarts, u.consecutive, u.crashes, u.cooling],
+      ['stopped', 'down', 0, 0, [], false],
+    );
+  });
+
+  test('restart of an online child respawns it after its exit and does not count as a restart', () => {
+    let u = unitIn('online', { consecutive: 2, crashes: [NOW - 50] });
+    u = step(u, ev.restart, spec, NOW).unit;
+    const after = step(u, { type: 'exit', code: null, signal: 'SIGTERM' }, spec, NOW + 20);
+    assert.equal(after.unit.state, 'starting');
+    assert.deepEqual(after.effects, [clearTimer, spawn]);
+    assert.deepEqual([after.unit.restarts, after.unit.consecutive, after.unit.crashes], [2, 0, []]);
+    assert.equal(after.unit.startedAt, NOW + 20);
+  });
+
+  test('a child that ignores the stop signal is killed after the timeout and its late exit ends in stopped', () => {
+    let u = step(unitIn('online'), ev.stop, spec, NOW).unit;
+    const timeout = step(u, ev.timer, spec, NOW + 5_000);
+    assert.deepEqual(timeout.effects, [{ type: 'kill' }]);
+    u = step(timeout.unit, { type: 'exit', code: null, signal: 'SIGKILL' }, spec, NOW + 5_010).unit;
+    assert.deepEqual([u.state, u.want, u.reason], ['stopped', 'down', 'stopped by operator']);
+    assert.deepEqual(u.lastExit, { code: null, signal: 'SIGKILL' });
+  });
+
+  test('stop while a failed start is being stopped cancels the crash: the exit ends in stopped', () => {
+    let u = step(unitIn('starting'), ev.notReady, spec, NOW).unit;
+    u = step(u, ev.stop, spec, NOW + 1).unit;
+    const after = step(u, { type: 'exit', code: null, signal: 'SIGTERM' }, spec, NOW + 2);
+    assert.equal(after.unit.state, 'stopped');
+    assert.deepEqual(after.effects, [clearTimer]);
+    assert.equal(after.unit.consecutive, 0);
+  });
+
+  test('an exit with neither code nor signal (the spawn itself failed) is a crash', () => {
+    const after = step(unitIn('starting'), { type: 'exit', code: null, signal: null }, spec, NOW);
+    assert.equal(after.unit.state, 'starting');
+    assert.equal(after.unit.consecutive, 1);
+    assert.match(after.unit.reason ?? '', /exited without code or signal/);
+  });
+
+  test('step never changes the unit it is given', () => {
+    for (const c of cells)
+      assert.doesNotThrow(() => step(deepFreeze(structuredClone(c.from)), c.event, spec, NOW));
+  });
+});
+
+describe('the fake clock', () => {
+  test('advance fires due timers in time order, including timers set by a callback that fall due', () => {
+    const clock = new FakeClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push(`b@${clock.now()}`), 20);
+    clock.setTimeout(() => {
+      fired.push(`a@${clock.now()}`);
+      clock.setTimeout(() => fired.push(`c@${clock.now()}`), 5);
+    }, 10);
+    clock.setTimeout(() => fired.push('late'), 100);
+    clock.advance(30);
+    assert.deepEqual(fired, ['a@10', 'c@15', 'b@20']);
+    assert.equal(clock.now(), 30);
+    assert.equal(clock.pending, 1);
+  });
+
+  test('timers due at the same time fire in the order they were set, and cleared ones never fire', () => {
+    const clock = new FakeClock(1_000);
+    const fired: number[] = [];
+    clock.setTimeout(() => fired.push(1), 10);
+    const two = clock.setTimeout(() => fired.push(2), 10);
+    clock.setTimeout(() => fired.push(3), 10);
+    clock.clearTimeout(two);
+    clock.advance(10);
+    assert.deepEqual(fired, [1, 3]);
+  });
+});
+
+/** Plays the IO shell around the machine on a FakeClock: children that crash or serve, one timer. */
+class Sim {
+  unit = initialUnit();
+  broken = true;
+  ignoresTerm = false;
+  readonly transitions: string[] = [];
+  private timer: unknown = null;
+  private live = 0; // generation of the running child; 0 = none
+
+  constructor(
+    readonly clock: FakeClock,
+    readonly spec: MachineSpec,
+  ) {}
+
+  send(event: Event): void {
+    const { unit, effects } = step(this.unit, event, this.spec, this.clock.now());
+    if (unit.state !== this.unit.state) this.transitions.push(`${this.clock.now()} ${unit.state}`);
+    this.unit = unit;
+    for (const effect of effects) this.perform(effect);
+  }
+
+  /** The running child exits by itself now. */
+  crash(code = 1): void {
+    this.exit({ code, signal: null });
+  }
+
+  private perform(effect: Effect): void {
+    switch (effect.type) {
+      case 'spawn':
+        return this.spawn();
+      case 'signal':
+        if (!this.ignoresTerm) this.after(10, () => this.exit({ code: null, signal: effect.signal }));
+        return;
+      case 'kill':
+        return this.after(0, () => this.exit({ code: null, signal: 'SIGKILL' }));
+      case 'setTimer':
+        this.clock.clearTimeout(this.timer);
+        this.timer = this.clock.setTimeout(() => this.send(ev.timer), effect.ms);
+        return;
+      case 'clearTimer':
+        this.clock.clearTimeout(this.timer);
+        return;
+      default:
+        return assertNever(effect);
+    }
+  }
+
+  private spawn(): void {
+    this.live += 1;
+    if (this.broken) this.after(50, () => this.crash());
+    else this.after(20, () => this.send(ev.ready));
+  }
+
+  // run `fn` later only if the same child is still running then
+  private after(ms: number, fn: () => void): void {
+    const child = this.live;
+    this.clock.setTimeout(() => child === this.live && fn(), ms);
+  }
+
+  private exit(status: { code: number | null; signal: string | null }): void {
+    this.live += 1;
+    this.send({ type: 'exit', ...status });
+  }
+}
+
+describe('scenarios on a fake clock', () => {
+  test('a crash loop ends in errored, then recovers by itself once the cause goes away', () => {
+    const sim = new Sim(new FakeClock(), spec);
+    sim.send(ev.start);
+    sim.clock.advance(1_000);
+    assert.equal(sim.unit.state, 'errored');
+    assert.equal(sim.unit.reason, 'crash loop: 4 restarts in 60000 ms');
+    assert.equal(sim.unit.restarts, 3);
+
+    sim.clock.advance(30_000); // the cooldown retry still crashes
+    assert.equal(sim.unit.state, 'errored');
+    assert.match(sim.unit.reason ?? '', /^cooldown retry failed: exited with code 1/);
+
+    sim.broken = false; // e.g. the database it needs is back
+    sim.clock.advance(30_000);
+    sim.clock.advance(5_000);
+    assert.equal(sim.unit.state, 'online');
+    assert.equal(sim.unit.restarts, 5);
+
+    sim.crash(); // healthy for minUptimeMs, so one crash is no loop: an immediate restart
+    sim.clock.advance(100);
+    assert.equal(sim.unit.state, 'online');
+    assert.deepEqual([sim.unit.restarts, sim.unit.consecutive, sim.unit.cooling], [6, 1, false]);
+    assert.equal(sim.clock.pending, 0);
+
+    assert.deepEqual(sim.transitions, [
+      '0 starting',
+      '100 backoff', // 50 crashed and restarted at once (no transition), 100 crashed again
+      '200 starting',
+      '250 backoff',
+      '450 starting',
+      '500 errored',
+      '30500 starting',
+      '30550 errored',
+      '60550 starting',
+      '60570 online',
+      '66000 starting',
+      '66020 online',
+    ]);
+  });
+
+  test('a child that ignores SIGTERM is killed after stop.timeoutMs and the unit ends stopped', () => {
+    const sim = new Sim(new FakeClock(), spec);
+    sim.broken = false;
+    sim.ignoresTerm = true;
+    sim.send(ev.start);
+    sim.clock.advance(100);
+    sim.send(ev.stop);
+    sim.clock.advance(4_999);
+    assert.equal(sim.unit.state, 'stopping');
+    sim.clock.advance(1);
+    assert.equal(sim.unit.state, 'stopped');
+    assert.deepEqual(sim.unit.lastExit, { code: null, signal: 'SIGKILL' });
+    assert.equal(sim.clock.pending, 0);
+  });
+});
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
