@@ -14,7 +14,7 @@ export interface LoadedConfig {
 
 /** `-c/--config`, else $BST_CONFIG, else ./bst.supervisor.json (SPEC §3). */
 export function configPath(flag?: string): string {
-  return resolve(flag ?? process.env.BST_CONFIG ?? 'bst.supervisor.json');
+  return resolve(flag || process.env.BST_CONFIG || 'bst.supervisor.json');
 }
 
 export function expandHome(p: string): string {

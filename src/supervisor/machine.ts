@@ -153,7 +153,7 @@ function crash(unit: Unit, exit: ExitStatus, cause: string, failedStart: boolean
   const next: Unit = { ...base, crashes, consecutive: base.consecutive + 1 };
   if (next.cooling) return errored(next, `cooldown retry failed: ${cause}`, ctx);
   if (isCrashLoop(crashes, restart.maxRestarts)) {
-    const reason = `crash loop: ${crashes.length} restarts in ${restart.windowMs} ms`;
+    const reason = `crash loop: ${crashes.length} crashes in ${restart.windowMs} ms`;
     return errored({ ...next, cooling: true }, reason, ctx);
   }
   const delay = backoffDelay(next.consecutive, restart.backoff);

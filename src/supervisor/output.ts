@@ -28,6 +28,15 @@ export interface SinkOptions {
 
 // a partial line larger than this is written at once rather than held for its newline
 const MAX_HELD_BYTES = 64 * 1024;
+const MAX_BATCH_BYTES = 64 * 1024;
+const UNIT_BYTES: Record<string, number> = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+// a batch is a small fraction of maxSize, so a rotated copy overshoots it by little
+function batchLimit(maxSize: string): number {
+  const m = /^(\d+)([BKMG])$/.exec(maxSize.trim());
+  const bytes = m ? Number(m[1]) * (UNIT_BYTES[m[2] ?? 'B'] ?? 1) : Infinity;
+  return Math.max(1, Math.min(MAX_BATCH_BYTES, Math.floor(bytes / 8)));
+}
 
 /** UTC `YYYYMMDD-HHMMSS`, the stamp in a rotated copy's name. */
 export function rotationStamp(time: Date): string {
@@ -109,6 +118,27 @@ function lineAligner(out: (bytes: Buffer) => void, flushMs: number) {
   return { write, flush };
 }
 
+/** Gathers writes made in one turn of the event loop into one chunk: one file write each, not one per line. */
+function coalescer(out: (bytes: Buffer) => void, limit: number) {
+  let batch: Buffer[] = [];
+  let bytes = 0;
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = (): void => {
+    clearImmediate(scheduled);
+    scheduled = undefined;
+    if (bytes > 0) out(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
+    batch = [];
+    bytes = 0;
+  };
+  const write = (chunk: Buffer): void => {
+    batch.push(chunk);
+    bytes += chunk.length;
+    if (bytes >= limit) return flush();
+    scheduled ??= setImmediate(flush);
+  };
+  return { write, flush };
+}
+
 /** Opens `<dir>/<fileName>` for appending, rotated by `spec`; creates `dir`. */
 export function openSink(dir: string, fileName: string, spec: LogSpec, opts: SinkOptions = {}): Sink {
   mkdirSync(dir, { recursive: true });
@@ -136,12 +166,14 @@ export function openSink(dir: string, fileName: string, spec: LogSpec, opts: Sin
     queued = null;
     for (const bytes of pending) stream.write(bytes);
   };
-  const lines = lineAligner(put, opts.partialFlushMs ?? 200);
+  const batch = coalescer(put, batchLimit(spec.maxSize));
+  const lines = lineAligner(batch.write, opts.partialFlushMs ?? 200);
   return {
     path: join(dir, fileName),
     write: (chunk) => (closed ? undefined : lines.write(chunk)),
     reopen() {
       if (closed) return;
+      batch.flush(); // what was written before the signal still belongs to the old file
       queued ??= [];
       reopening = reopening.then(swap);
     },
@@ -149,6 +181,7 @@ export function openSink(dir: string, fileName: string, spec: LogSpec, opts: Sin
       closed = true;
       closing ??= (async () => {
         lines.flush();
+        batch.flush();
         await reopening;
         await endStream(stream);
       })();

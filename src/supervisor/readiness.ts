@@ -16,6 +16,7 @@ export interface ProbeOptions {
 const DEFAULT_INTERVAL_MS = 100;
 // one hung attempt must not eat the whole deadline
 const MAX_ATTEMPT_MS = 2000;
+const NO_ATTEMPT = 'no attempt finished';
 
 function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('probe aborted'), { name: 'AbortError', cause: signal.reason });
@@ -24,17 +25,20 @@ function abortError(signal: AbortSignal): Error {
 /** Retries `attempt` until it resolves, the deadline passes, or the signal aborts. */
 async function poll(attempt: (signal: AbortSignal) => Promise<void>, o: ProbeOptions): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
-  let last = 'no attempt made';
+  let last = NO_ATTEMPT;
   for (;;) {
     if (o.signal?.aborted) throw abortError(o.signal);
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`not ready within ${o.timeoutMs} ms: ${last}`);
-    const limit = AbortSignal.timeout(Math.min(left, MAX_ATTEMPT_MS));
+    const attemptMs = Math.min(left, MAX_ATTEMPT_MS);
+    const limit = AbortSignal.timeout(attemptMs);
     try {
       return await attempt(o.signal ? AbortSignal.any([o.signal, limit]) : limit);
     } catch (err) {
       if (o.signal?.aborted) throw abortError(o.signal);
-      last = limit.aborted ? 'attempt timed out' : (err as Error).message;
+      // an attempt cut short by the deadline says less than the error before it
+      if (!limit.aborted) last = (err as Error).message;
+      else if (Date.now() < deadline || last === NO_ATTEMPT) last = `no answer within ${attemptMs} ms`;
     }
     const pause = Math.min(o.intervalMs ?? DEFAULT_INTERVAL_MS, deadline - Date.now());
     if (pause > 0) await delay(pause, undefined, { signal: o.signal }).catch(() => undefined);

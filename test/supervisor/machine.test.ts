@@ -304,7 +304,7 @@ describe('scenarios on a fake clock', () => {
     sim.send(ev.start);
     sim.clock.advance(1_000);
     assert.equal(sim.unit.state, 'errored');
-    assert.equal(sim.unit.reason, 'crash loop: 4 restarts in 60000 ms');
+    assert.equal(sim.unit.reason, 'crash loop: 4 crashes in 60000 ms');
     assert.equal(sim.unit.restarts, 3);
 
     sim.clock.advance(30_000); // the cooldown retry still crashes

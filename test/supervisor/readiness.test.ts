@@ -60,6 +60,7 @@ test('probeHttp rejects at the deadline with the last error when nothing listens
 test('probeHttp keeps polling through a non-2xx status and names it', async (t) => {
   const port = await freePort();
   start(t, 'http-ready.js', { PORT: String(port) });
+  await probeHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: 5000, intervalMs: 20 });
   const err = await rejection(
     probeHttp(`http://127.0.0.1:${port}/missing`, { timeoutMs: 300, intervalMs: 20 }),
   );
