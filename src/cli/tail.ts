@@ -106,6 +106,109 @@ export async function lastLines(file: string, n: number): Promise<string[]> {
   return st.lines.slice(0, n).reverse();
 }
 
+interface Followed {
+  fh: FileHandle;
+  ino: number;
+  pos: number;
+}
+
+interface Follower {
+  file: string;
+  onLine: (line: string) => void;
+  cur?: Followed;
+  partial: Buffer; // a line still waiting for its newline
+  atEnd: boolean; // only the first file found is joined at its end
+  stopped: boolean;
+}
+
+function deliver(fl: Follower, buf: Buffer): void {
+  const data = fl.partial.length > 0 ? Buffer.concat([fl.partial, buf]) : buf;
+  let start = 0;
+  for (let i = data.indexOf(NL); i !== -1; i = data.indexOf(NL, start)) {
+    fl.onLine(data.subarray(start, i).toString('utf8'));
+    start = i + 1;
+  }
+  fl.partial = Buffer.from(data.subarray(start));
+}
+
+async function drain(fl: Follower, f: Followed): Promise<void> {
+  const buf = Buffer.alloc(CHUNK);
+  for (;;) {
+    const { bytesRead } = await f.fh.read(buf, 0, CHUNK, f.pos);
+    if (bytesRead === 0 || fl.stopped) return;
+    f.pos += bytesRead;
+    deliver(fl, buf.subarray(0, bytesRead));
+  }
+}
+
+async function openCurrent(fl: Follower): Promise<void> {
+  const fh = await open(fl.file, 'r').catch(() => undefined);
+  fl.atEnd &&= fh !== undefined; // a file that appears later is read from its start
+  if (!fh) return;
+  const { ino, size } = await fh.stat();
+  fl.cur = { fh, ino, pos: fl.atEnd ? size : 0 };
+  fl.atEnd = false;
+}
+
+// the old file is kept until a new one appears: a writer may still append to a moved file
+async function checkRotation(fl: Follower, f: Followed): Promise<void> {
+  const now = await stat(fl.file).catch(() => undefined);
+  if (!now) return;
+  if (now.ino === f.ino) {
+    if (now.size < f.pos) f.pos = 0; // truncated in place (copytruncate)
+    return;
+  }
+  await drain(fl, f);
+  fl.cur = undefined;
+  await f.fh.close();
+}
+
+async function step(fl: Follower): Promise<void> {
+  if (fl.stopped) return;
+  if (fl.cur) await checkRotation(fl, fl.cur);
+  if (!fl.cur) await openCurrent(fl);
+  if (fl.cur) await drain(fl, fl.cur);
+}
+
+/** Runs `fn` one call at a time; calls during a run ask for one more run after it. */
+function serialized(fn: () => Promise<void>): () => Promise<void> {
+  let current: Promise<void> | undefined;
+  let again = false;
+  const loop = async (): Promise<void> => {
+    do {
+      again = false;
+      await fn();
+    } while (again);
+    current = undefined;
+  };
+  return () => {
+    if (current) again = true;
+    return (current ??= loop());
+  };
+}
+
+/** Watches the folder, not the file: the file itself is replaced at every rotation. */
+function watchFolder(file: string, onChange: () => void): { ensure(): void; close(): void } {
+  const name = basename(file);
+  let watcher: FSWatcher | undefined;
+  const close = (): void => {
+    watcher?.close();
+    watcher = undefined;
+  };
+  const ensure = (): void => {
+    if (watcher) return;
+    try {
+      watcher = watch(dirname(file), (_evt, changed) =>
+        !changed || changed === name ? onChange() : undefined,
+      );
+      watcher.on('error', close);
+    } catch {
+      watcher = undefined; // folder missing: the poll keeps trying
+    }
+  };
+  return { ensure, close };
+}
+
 export interface FollowOptions {
   /** Start at the current end of the file (default) rather than its beginning. */
   fromEnd?: boolean;
@@ -114,125 +217,31 @@ export interface FollowOptions {
   onError?: (err: Error) => void;
 }
 
-interface Followed {
-  fh: FileHandle;
-  ino: number;
-  pos: number;
-}
-
-/** Follows `file` like `tail -F`: across rotation, truncation, and a file that does not exist yet. */
+/**
+ * Follows `file` like `tail -F`: across rotation, truncation, and a file that does not exist yet.
+ * `ready` resolves once the file is open (or found missing): lines appended after it are seen.
+ */
 export function follow(
   file: string,
   onLine: (line: string) => void,
   opts: FollowOptions = {},
 ): { stop(): void; ready: Promise<void> } {
-  let cur: Followed | undefined;
-  let partial = EMPTY;
-  let atEnd = opts.fromEnd ?? true; // only the first file found is joined at its end
-  let stopped = false;
-
-  const deliver = (buf: Buffer): void => {
-    const data = partial.length > 0 ? Buffer.concat([partial, buf]) : buf;
-    let start = 0;
-    for (let i = data.indexOf(NL); i !== -1; i = data.indexOf(NL, start)) {
-      onLine(data.subarray(start, i).toString('utf8'));
-      start = i + 1;
-    }
-    partial = Buffer.from(data.subarray(start)); // held until its newline arrives
-  };
-
-  const drain = async (f: Followed): Promise<void> => {
-    const buf = Buffer.alloc(CHUNK);
-    for (;;) {
-      const { bytesRead } = await f.fh.read(buf, 0, CHUNK, f.pos);
-      if (bytesRead === 0 || stopped) return;
-      f.pos += bytesRead;
-      deliver(buf.subarray(0, bytesRead));
-    }
-  };
-
-  const openCurrent = async (): Promise<void> => {
-    const fh = await open(file, 'r').catch(() => undefined);
-    atEnd &&= fh !== undefined; // a file that appears later is read from its start
-    if (!fh) return;
-    const { ino, size } = await fh.stat();
-    cur = { fh, ino, pos: atEnd ? size : 0 };
-    atEnd = false;
-  };
-
-  // the old file is kept until a new one appears: a writer may still append to a moved file
-  const checkRotation = async (f: Followed): Promise<void> => {
-    const now = await stat(file).catch(() => undefined);
-    if (!now) return;
-    if (now.size < f.pos && now.ino === f.ino) f.pos = 0; // truncated in place (copytruncate)
-    if (now.ino === f.ino) return;
-    await drain(f);
-    cur = undefined;
-    await f.fh.close();
-  };
-
-  const step = async (): Promise<void> => {
-    if (cur) await checkRotation(cur);
-    if (!cur) await openCurrent();
-    if (cur && !stopped) await drain(cur);
-  };
-
-  let running = false;
-  let again = false;
-  const tick = async (): Promise<void> => {
-    if (stopped) return;
-    if (running) return void (again = true);
-    running = true;
-    try {
-      do {
-        again = false;
-        await step().catch((err: Error) => opts.onError?.(err));
-      } while (again && !stopped);
-    } finally {
-      running = false;
-      if (stopped) await release();
-    }
-  };
-
-  const release = async (): Promise<void> => {
-    const f = cur;
-    cur = undefined;
-    await f?.fh.close().catch(() => undefined);
-  };
-
-  const name = basename(file);
-  let watcher: FSWatcher | undefined;
-  const ensureWatch = (): void => {
-    if (watcher || stopped) return;
-    try {
-      // the folder, not the file: the file itself is replaced at every rotation
-      watcher = watch(dirname(file), (_evt, changed) => {
-        if (!changed || changed === name) void tick();
-      });
-      watcher.on('error', () => {
-        watcher?.close();
-        watcher = undefined;
-      });
-    } catch {
-      watcher = undefined; // folder missing: the poll keeps trying
-    }
-  };
+  const fl: Follower = { file, onLine, partial: EMPTY, atEnd: opts.fromEnd ?? true, stopped: false };
+  const run = serialized(() => step(fl).catch((err: Error) => opts.onError?.(err)));
+  const watcher = watchFolder(file, () => void run());
   const timer = setInterval(() => {
-    ensureWatch();
-    void tick();
+    watcher.ensure();
+    void run();
   }, opts.pollMs ?? 250);
-  ensureWatch();
-  // resolves once the file is open (or found missing): lines appended after this are seen
-  const ready = tick();
-
+  watcher.ensure();
   return {
-    ready,
+    ready: run(),
     stop() {
-      stopped = true;
+      fl.stopped = true;
       clearInterval(timer);
-      watcher?.close();
-      watcher = undefined;
-      if (!running) void release();
+      watcher.close();
+      // after the read in flight, if any, so its handle is not left open
+      void run().then(() => fl.cur?.fh.close().catch(() => undefined));
     },
   };
 }

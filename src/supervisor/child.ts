@@ -70,6 +70,7 @@ function procTable(): ProcStat[] {
   return out;
 }
 
+/** Kernel start time (clock ticks, field 22 of /proc/<pid>/stat): a pid plus this names one process. */
 export function readStartTime(pid: number): number | null {
   return readStat(pid)?.start ?? null;
 }
@@ -83,6 +84,7 @@ function descendantsIn(table: ProcStat[], pid: number): number[] {
   return [...seen];
 }
 
+/** All descendant pids by a ppid walk over /proc (zombies included). */
 export function descendants(pid: number): number[] {
   return descendantsIn(procTable(), pid);
 }
@@ -198,6 +200,7 @@ function failedHandle(error: string): ChildHandle {
   return { pid: undefined, startTime: null, exited, signal: () => false, kill: async () => {} };
 }
 
+/** Spawns as leader of a new process group; never throws: a failed spawn resolves `exited` with `error`. */
 export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): ChildHandle {
   const argv = buildArgv(spec);
   if (typeof argv === 'string') return failedHandle(argv);
@@ -225,6 +228,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
   };
 }
 
+/** Signals the group, waits up to timeoutMs, then kills; resolves once the child and its tree at signal time are gone. */
 export async function stopChild(
   h: ChildHandle,
   signal: NodeJS.Signals,

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
+import { descendants } from './child.js';
 import type { SavedState } from './state.js';
 
 interface ProcStat {
@@ -35,6 +36,62 @@ export function groupMembers(leader: number, leaderStart: number): number[] {
   return found;
 }
 
+/** A process by pid and kernel start time, so a recycled pid is never mistaken for it. */
+export interface Ident {
+  pid: number;
+  startTime: number;
+}
+
+/** The live descendants of `pid` now: what a stop must not leave behind, even if they leave the group. */
+export function treeOf(pid: number): Ident[] {
+  return descendants(pid).flatMap((p) => {
+    const st = readStat(p);
+    return st && st.state !== 'Z' ? [{ pid: p, startTime: st.startTime }] : [];
+  });
+}
+
+function isLive(p: Ident): boolean {
+  const st = readStat(p.pid);
+  return st !== null && st.state !== 'Z' && st.startTime === p.startTime;
+}
+
+/**
+ * KillMode=control-group: once a leader has exited, what is left of its group (and of the tree seen
+ * when it was asked to stop) gets `signal`, then SIGKILL after `graceMs`. Resolves when none is left.
+ */
+export async function killLeftovers(
+  leader: number,
+  leaderStart: number,
+  tracked: Ident[],
+  signal: NodeJS.Signals,
+  graceMs: number,
+): Promise<number[]> {
+  const left = (): number[] => [
+    ...new Set([...groupMembers(leader, leaderStart), ...tracked.filter(isLive).map((p) => p.pid)]),
+  ];
+  const first = left();
+  if (first.length === 0) return [];
+  await terminate(left, signal, graceMs);
+  return first;
+}
+
+/** Sends `signal` to what `left()` names, waits up to `graceMs`, then SIGKILLs until nothing is left. */
+async function terminate(left: () => number[], signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  signalAll(left(), signal);
+  const gone = async (ms: number): Promise<boolean> => {
+    const deadline = Date.now() + ms;
+    while (left().length > 0) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return true;
+  };
+  // a member may fork while it dies: kill again what appears, a few times
+  for (let round = 0; round < 5 && !(await gone(round === 0 ? graceMs : 1_000)); round++) {
+    signalAll(left(), 'SIGKILL');
+  }
+}
+
 function signalAll(pids: number[], sig: NodeJS.Signals): void {
   for (const pid of pids) {
     try {
@@ -54,16 +111,6 @@ export async function reapOrphans(saved: SavedState | null, graceMs: number, log
   if (victims.length === 0) return 0;
   logger.warn({ evt: 'orphans', pids: victims.map((v) => v.pid), ids: [...new Set(victims.map((v) => v.id))] });
   const pids = victims.map((v) => v.pid);
-  signalAll(pids, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  let alive = pids;
-  while (alive.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 25));
-    alive = alive.filter((pid) => {
-      const st = readStat(pid);
-      return st !== null && st.state !== 'Z';
-    });
-  }
-  signalAll(alive, 'SIGKILL');
+  await terminate(() => pids.filter((pid) => (readStat(pid)?.state ?? 'Z') !== 'Z'), 'SIGTERM', graceMs);
   return pids.length;
 }

@@ -100,7 +100,7 @@ function lineAligner(out: (bytes: Buffer) => void, flushMs: number) {
     heldBytes = 0;
   };
   const hold = (bytes: Buffer): void => {
-    held.push(Buffer.from(bytes)); // copied: the caller may reuse its buffer
+    held.push(Buffer.from(bytes)); // copied, so a small remainder does not pin the whole chunk
     heldBytes += bytes.length;
     if (heldBytes >= MAX_HELD_BYTES) return flush();
     timer ??= setTimeout(flush, flushMs).unref();

@@ -1,6 +1,7 @@
 import type { ChildHandle, ExitInfo } from './child.js';
 import type { Clock } from './clock.js';
 import { initialUnit, step, type Effect, type Event, type MachineSpec, type State, type Unit } from './machine.js';
+import { killLeftovers, treeOf, type Ident } from './orphans.js';
 
 /** One running child as the unit sees it: the OS handle, the release it runs from, its readiness. */
 export interface Launch {
@@ -38,6 +39,7 @@ export class ProcessUnit {
   private current: { launch: Launch; abort: AbortController; gen: number } | null = null;
   private gen = 0;
   private lastPid: number | null = null; // the exit transition still names the child that exited
+  private tree: Ident[] = []; // the child's descendants when it was asked to stop
   private waiters = new Set<() => void>();
 
   constructor(
@@ -108,6 +110,7 @@ export class ProcessUnit {
         return this.spawn();
       case 'signal': {
         const launch = this.current?.launch;
+        if (launch?.handle.pid !== undefined) this.tree = treeOf(launch.handle.pid);
         if (launch?.stop) launch.stop(effect.signal);
         else launch?.handle.signal(effect.signal);
         return;
@@ -148,6 +151,7 @@ export class ProcessUnit {
     }
     this.current = { launch, abort, gen };
     this.lastPid = launch.handle.pid ?? null;
+    this.tree = [];
     launch.ready.then(
       () => this.isCurrent(gen) && this.send({ type: 'ready' }),
       (err: unknown) => this.isCurrent(gen) && this.send({ type: 'notReady', reason: message(err) }),
@@ -161,9 +165,15 @@ export class ProcessUnit {
     this.m = { ...this.m, reason: message(err) };
   }
 
-  private exited(gen: number, info: ExitInfo): void {
+  private async exited(gen: number, info: ExitInfo): Promise<void> {
     if (!this.isCurrent(gen)) return;
     this.current?.abort.abort();
+    // the unit is down only when nothing of the child is left: no restart beside a leftover holding a port
+    const { pid, startTime } = this.current?.launch.handle ?? {};
+    if (pid !== undefined && startTime != null) {
+      await killLeftovers(pid, startTime, this.tree, this.spec.stop.signal, this.spec.stop.timeoutMs);
+    }
+    if (!this.isCurrent(gen)) return;
     this.current = null;
     this.send({ type: 'exit', code: info.code, signal: info.signal });
     if (info.error) this.m = { ...this.m, reason: info.error };

@@ -46,7 +46,8 @@ function accountExists(kind: 'user' | 'group', name: string): boolean {
 function checkAccount(kind: 'user' | 'group', name: string): string {
   if (!isValidAccountName(name) || !accountExists(kind, name)) {
     throw new BstError('invalid_input', `no such ${kind} on this host: ${JSON.stringify(name)}`, {
-      hint: kind === 'user' ? 'pass --user with an existing account (see `id -u NAME`)' : 'see `getent group`',
+      hint:
+        kind === 'user' ? 'pass --user with an existing account (see `id -u NAME`)' : 'see `getent group`',
     });
   }
   return name;
@@ -82,16 +83,19 @@ function systemctl(args: string[], commands: string[]): void {
   }
 }
 
-const shellWord = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+const shellWord = (s: string): string =>
+  /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function register(program: Command): void {
   const startup = program.command('startup').description('boot-time start of the supervisor');
 
   withGlobals(
-    startup.command('systemd').description('print (or install) the systemd unit that starts the daemon at boot'),
+    startup
+      .command('systemd')
+      .description('print (or install) the systemd unit that starts the daemon at boot'),
   )
     .option('--user <user>', 'account the daemon runs as (default: $SUDO_USER, else the current user)')
-    .option('--group <group>', 'group the daemon runs as (default: the user’s primary group)')
+    .option('--group <group>', 'group the daemon runs as (default: the primary group of the user)')
     .option('--install', `write ${UNIT_PATH} (as root), then enable and start it`)
     .addOption(new Option('--unit-path <path>', 'where --install writes the unit (tests)').hideHelp())
     .action((o: StartupOpts, cmd: Command) => {

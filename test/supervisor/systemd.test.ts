@@ -1,0 +1,239 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildUnit, execWord, timeoutStopSec } from '../../src/supervisor/systemd.js';
+import { sandbox } from '../helpers/sandbox.js';
+
+// dist/test/supervisor/systemd.test.js → the repository root is three folders up
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+const ANALYZE = '/usr/bin/systemd-analyze';
+const isRoot = process.getuid?.() === 0;
+
+/** A config whose stop timeouts sum to 45 + 20 + 10 (redis default) = 75 s; the largest is 45 s. */
+function writeConfig(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'bst.supervisor.json');
+  const config = {
+    daemon: { stateDir: './state' },
+    targets: {
+      app: {
+        base: './app',
+        processes: {
+          web: { command: ['node', 'web.js'], stop: { timeoutMs: 45_000 } },
+          worker: { command: 'node worker.js', stop: { signal: 'SIGINT', timeoutMs: 20_000 } },
+          redis: { type: 'redis', port: 6391 },
+        },
+      },
+      later: {
+        base: './later',
+        reserved: true,
+        processes: { x: { command: 'x', stop: { timeoutMs: 999_000 } } },
+      },
+    },
+  };
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+function bstctl(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  prefix: string[] = [],
+): SpawnSyncReturns<string> {
+  const base = { ...process.env, ...env };
+  if (!('SUDO_USER' in env)) delete base.SUDO_USER;
+  const [cmd, ...rest] = [...prefix, process.execPath, CLI, ...args] as [string, ...string[]];
+  return spawnSync(cmd, rest, { encoding: 'utf8', env: base, timeout: 30_000 });
+}
+
+test('the printed unit runs the compiled CLI with this node and config, restarts and stops in time', () => {
+  const box = sandbox();
+  try {
+    const cfg = writeConfig(box.dir);
+    const r = bstctl(['startup', 'systemd', '-c', cfg, '--user', 'root']);
+    assert.equal(r.status, 0, r.stderr);
+    const unit = r.stdout;
+    assert.ok(unit.includes(`ExecStart=${process.execPath} ${CLI} daemon --foreground -c ${cfg}\n`), unit);
+    assert.ok(process.execPath.startsWith('/') && CLI.startsWith('/') && cfg.startsWith('/'));
+    for (const line of [
+      '[Unit]',
+      'After=network-online.target',
+      'Wants=network-online.target',
+      'Type=exec',
+      'User=root',
+      `WorkingDirectory=${box.dir}`,
+      'Environment=NODE_ENV=production',
+      'Restart=always',
+      'RestartSec=2',
+      'KillMode=mixed',
+      'KillSignal=SIGTERM',
+      'LimitNOFILE=65536',
+      'WantedBy=multi-user.target',
+    ]) {
+      assert.ok(unit.split('\n').includes(line), `missing "${line}" in:\n${unit}`);
+    }
+    const stopSec = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
+    assert.ok(stopSec > 45, `TimeoutStopSec=${stopSec} is not above the largest stop timeout (45 s)`);
+    assert.equal(stopSec, 85, 'the sum of the stop timeouts (75 s, reserved targets excluded) + 10 s');
+    assert.ok(!/^Group=/m.test(unit));
+
+    const j = bstctl(['startup', 'systemd', '-c', cfg, '--json'], { SUDO_USER: 'nobody' });
+    assert.equal(j.status, 0, j.stderr);
+    const doc = JSON.parse(j.stdout) as { unit: string; path: string };
+    assert.equal(doc.path, '/etc/systemd/system/bst-supervisor.service');
+    assert.ok(doc.unit.includes('\nUser=nobody\n'), 'the default user is $SUDO_USER');
+    assert.equal(doc.unit.replace('User=nobody', 'User=root'), unit);
+  } finally {
+    box.cleanup();
+  }
+});
+
+test('stop timeout and ExecStart quoting follow the systemd rules', () => {
+  assert.equal(timeoutStopSec([]), 30);
+  assert.equal(timeoutStopSec([10_000]), 30);
+  assert.equal(timeoutStopSec([10_000, 10_001]), 31);
+  assert.equal(timeoutStopSec([120_000]), 130);
+  assert.equal(execWord('/a/b.json'), '/a/b.json');
+  assert.equal(execWord('/a b/50%/$HOME/"q"\\'), '"/a b/50%%/$$HOME/\\"q\\"\\\\"');
+  const input = {
+    nodePath: '/usr/bin/node',
+    cliPath: '/x/main.js',
+    configPath: '/x/c.json',
+    workingDirectory: '/x',
+    user: 'root',
+    stopTimeoutsMs: [],
+  };
+  assert.ok(buildUnit({ ...input, group: 'adm' }).includes('\nGroup=adm\n'));
+  assert.throws(() => buildUnit({ ...input, configPath: '/x/c.json\nUser=root' }), /control character/);
+  assert.throws(() => buildUnit({ ...input, user: 'root\nExecStartPre=/bin/sh' }), /not a valid user/);
+  assert.throws(() => buildUnit({ ...input, nodePath: '/a"b/node' }), /quote or a backslash/);
+});
+
+test('systemd-analyze verify finds nothing to say about the generated unit', (t) => {
+  if (!existsSync(ANALYZE)) return t.skip(`${ANALYZE} is not installed`);
+  const box = sandbox();
+  try {
+    // a folder with a space, a percent sign, a dollar and quotes exercises every escaping rule
+    const cfg = writeConfig(join(box.dir, `my "bst" 100% $HOME's`));
+    const r = bstctl(['startup', 'systemd', '-c', cfg, '--user', 'root']);
+    assert.equal(r.status, 0, r.stderr);
+    const unitDir = join(box.dir, 'units');
+    mkdirSync(unitDir);
+    const unitFile = join(unitDir, 'bst-supervisor.service');
+    writeFileSync(unitFile, r.stdout);
+
+    // verify exits 0 even on a bad value and only says so on stderr: any stderr line is a failure.
+    // Nothing needs filtering here: it resolves network-online.target and multi-user.target from the
+    // installed systemd package and does not need a running systemd.
+    const v = spawnSync(ANALYZE, ['verify', unitFile], { encoding: 'utf8', cwd: unitDir, timeout: 30_000 });
+    t.diagnostic(`systemd-analyze verify: exit ${v.status}, stderr ${JSON.stringify(v.stderr)}`);
+    assert.equal(v.status, 0);
+    assert.equal(v.stderr.trim(), '', `systemd-analyze verify complained:\n${v.stderr}`);
+
+    // and the check has teeth: the same unit with a bad value is reported on stderr
+    writeFileSync(unitFile, r.stdout.replace('Restart=always', 'Restart=sometimes'));
+    const bad = spawnSync(ANALYZE, ['verify', unitFile], { encoding: 'utf8', cwd: unitDir, timeout: 30_000 });
+    assert.match(bad.stderr, /Restart|restart/);
+  } finally {
+    box.cleanup();
+  }
+});
+
+test('--install --unit-path writes the unit (0644) and prints the commands to enable it', (t) => {
+  if (!isRoot) return t.skip('needs root (the install refuses otherwise; see the next test)');
+  const box = sandbox();
+  try {
+    const cfg = writeConfig(box.dir);
+    const unitFile = join(box.dir, 'bst-supervisor.service');
+    const printed = bstctl(['startup', 'systemd', '-c', cfg, '--user', 'root']);
+    const r = bstctl([
+      'startup',
+      'systemd',
+      '--install',
+      '--unit-path',
+      unitFile,
+      '-c',
+      cfg,
+      '--user',
+      'root',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(unitFile, 'utf8'), printed.stdout);
+    assert.equal(statSync(unitFile).mode & 0o777, 0o644);
+    // outside /etc/systemd/system nothing is enabled: the exact commands are printed instead
+    assert.match(r.stdout, new RegExp(`wrote ${unitFile}`));
+    assert.match(r.stdout, /systemctl daemon-reload/);
+    assert.ok(r.stdout.includes(`systemctl enable --now ${unitFile}`), r.stdout);
+
+    const j = bstctl(['startup', 'systemd', '--install', '--unit-path', unitFile, '-c', cfg, '--json']);
+    assert.equal(j.status, 0, j.stderr);
+    const doc = JSON.parse(j.stdout) as {
+      path: string;
+      installed: boolean;
+      activated: boolean;
+      commands: string[];
+    };
+    assert.deepEqual([doc.path, doc.installed, doc.activated], [unitFile, true, false]);
+    assert.equal(doc.commands.length, 2);
+  } finally {
+    box.cleanup();
+  }
+});
+
+test('--install without root exits 1 and says to use sudo, writing nothing', (t) => {
+  const setpriv = '/usr/bin/setpriv';
+  if (isRoot && !existsSync(setpriv)) return t.skip('cannot drop root here (no setpriv)');
+  const box = sandbox();
+  try {
+    chmodSync(box.dir, 0o755); // the unprivileged user must read the config
+    const cfg = writeConfig(box.dir);
+    const unitFile = join(box.dir, 'bst-supervisor.service');
+    const asUser = isRoot ? [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [];
+    const r = bstctl(['startup', 'systemd', '--install', '--unit-path', unitFile, '-c', cfg], {}, asUser);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /sudo/);
+    assert.ok(!existsSync(unitFile));
+  } finally {
+    box.cleanup();
+  }
+});
+
+test('an unknown --user or an invalid config exits 2', () => {
+  const box = sandbox();
+  try {
+    const cfg = writeConfig(box.dir);
+    const unitFile = join(box.dir, 'bst-supervisor.service');
+    const r = bstctl(['startup', 'systemd', '-c', cfg, '--user', 'no-such-user-bst']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /no such user.*no-such-user-bst/);
+    assert.equal(r.stdout, '');
+    const i = bstctl([
+      'startup',
+      'systemd',
+      '--install',
+      '--unit-path',
+      unitFile,
+      '-c',
+      cfg,
+      '--user',
+      'nope-x',
+    ]);
+    assert.equal(i.status, 2, i.stderr);
+    assert.ok(!existsSync(unitFile), 'nothing is written for a bad --user');
+
+    const g = bstctl(['startup', 'systemd', '-c', cfg, '--user', 'root', '--group', 'no-such-group-bst']);
+    assert.equal(g.status, 2, g.stderr);
+    assert.match(g.stderr, /no such group.*no-such-group-bst/);
+
+    writeFileSync(cfg, JSON.stringify({ targets: { app: { base: 1 } } }));
+    const c = bstctl(['startup', 'systemd', '-c', cfg, '--user', 'root']);
+    assert.equal(c.status, 2, c.stderr);
+    assert.match(c.stderr, /targets\.app\.base/);
+  } finally {
+    box.cleanup();
+  }
+});
