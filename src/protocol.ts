@@ -8,8 +8,9 @@ import { isErrorCode, type ErrorCode } from './errors.js';
 export const PROTOCOL_VERSION = 1;
 export const MAX_LINE_BYTES = 1024 * 1024;
 
-const selector = z.strictObject({ selector: z.string().optional() });
+const selector = z.strictObject({ selector: z.string().optional(), kind: z.enum(['redis']).optional() });
 const none = z.strictObject({});
+const target = z.string().min(1);
 
 /** Every method and its params; the daemon's handler table is keyed by this, so none can be missing. */
 export const methods = {
@@ -21,6 +22,10 @@ export const methods = {
   restart: selector,
   reload: selector,
   configReload: none,
+  deploy: z.strictObject({ target, ref: z.string().min(1).optional(), batch: z.string().optional() }),
+  build: z.strictObject({ target, ref: z.string().min(1).optional() }),
+  rollback: z.strictObject({ target, releaseId: z.string().optional(), batch: z.string().optional() }),
+  redisStatus: z.strictObject({ selector: z.string().optional() }),
 } as const;
 
 export type Method = keyof typeof methods;
@@ -138,4 +143,30 @@ export interface ConfigReloadResult {
   added: string[];
   changed: string[];
   removed: string[];
+}
+
+export interface RedisInstance {
+  id: string;
+  state: ProcState;
+  pid: number | null;
+  port: number;
+  ping: boolean;
+  latencyMs: number | null;
+  version: string | null;
+  usedMemory: number | null;
+  clients: number | null;
+  keys: number | null;
+  persistence: {
+    aof: boolean;
+    aofLastRewrite: string | null;
+    aofLastWrite: string | null;
+    rdbLastSave: string | null;
+    rdbChangesSinceSave: number;
+  } | null;
+  warnings: string[];
+  error: string | null;
+}
+
+export interface RedisStatusResult {
+  instances: RedisInstance[];
 }

@@ -7,7 +7,9 @@ import { PROTOCOL_VERSION } from '../protocol.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
 import { applyConfig } from './reload.js';
-import { reapOrphans } from './orphans.js';
+import { opHandlers, recoverReleases } from './ops.js';
+import { reapOrphans, type StopSpec } from './orphans.js';
+import { splitId } from './selector.js';
 import { listen, prepareSocketDir, socketAnswers, type Handlers } from './server.js';
 import { readState, writeState, type SavedProcess } from './state.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
@@ -24,10 +26,14 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
     });
   }
   const secrets = new SecretSet();
-  const log = createLogger({ file: join(stateDir, 'daemon.log'), level: loaded.config.daemon.logLevel, secrets });
+  const log = createLogger({
+    file: join(stateDir, 'daemon.log'),
+    level: loaded.config.daemon.logLevel,
+    secrets,
+  });
   const { logger } = log;
   const saved = readState(stateDir);
-  await reapOrphans(saved, 10_000, logger);
+  await reapOrphans(saved, (id) => stopSpecOf(loaded, id), logger);
 
   let frozen: Record<string, SavedProcess> | null = null;
   const sup = createSupervisor({ loaded, clock: realClock, logger, secrets, onChange: () => persist() });
@@ -73,12 +79,14 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
     stop: async ({ selector }) => act(sup, selector, () => sup.stop(selector)),
     restart: async ({ selector }) => act(sup, selector, () => sup.restart(selector)),
     reload: async ({ selector }) => act(sup, selector, () => sup.restart(selector)),
+    ...opHandlers(sup, secrets),
     configReload: async () => applyConfig(sup, loadConfig(sup.loaded.file), logger),
   };
 
   server = await listen(loaded.socketPath, handlers, logger);
   logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
   onSignals(shutdown, () => reloadFromSignal(sup, log.reopen, logger));
+  recoverReleases(sup, logger);
   await bootstrap(sup, saved?.processes ?? {});
   persist();
 }
@@ -91,8 +99,16 @@ async function act(sup: Supervisor, selector: string | undefined, run: () => Pro
 
 /** Brings every process to its desired state: the saved want, else up unless autostart is false. */
 async function bootstrap(sup: Supervisor, saved: Record<string, SavedProcess>): Promise<void> {
-  const up = [...sup.entries.values()].filter((e) => (saved[e.id]?.want ?? (e.config.autostart ? 'up' : 'down')) === 'up');
+  const up = [...sup.entries.values()].filter(
+    (e) => (saved[e.id]?.want ?? (e.config.autostart ? 'up' : 'down')) === 'up',
+  );
   await sup.startEntries(up);
+}
+
+/** A saved process no longer in the config is stopped the default way. */
+function stopSpecOf(loaded: LoadedConfig, id: string): StopSpec {
+  const { target, name } = splitId(id);
+  return loaded.config.targets[target]?.processes[name]?.stop ?? { signal: 'SIGTERM', timeoutMs: 10_000 };
 }
 
 function savedProcesses(sup: Supervisor): Record<string, SavedProcess> {
@@ -120,5 +136,7 @@ function reloadFromSignal(sup: Supervisor, reopen: () => void, logger: Logger): 
     logger.error({ evt: 'config-reload-refused', err: (err as Error).message });
     return;
   }
-  void applyConfig(sup, next, logger).catch((err: Error) => logger.error({ evt: 'config-reload-failed', err: err.message }));
+  void applyConfig(sup, next, logger).catch((err: Error) =>
+    logger.error({ evt: 'config-reload-failed', err: err.message }),
+  );
 }

@@ -102,15 +102,30 @@ function signalAll(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
-/** Stops whatever survives of the processes a killed daemon had started: TERM, wait, KILL. */
-export async function reapOrphans(saved: SavedState | null, graceMs: number, logger: Logger): Promise<number> {
+export type StopSpec = { signal: NodeJS.Signals; timeoutMs: number };
+
+/**
+ * Stops whatever survives of the processes a killed daemon had started: each group gets its own
+ * stop signal, then SIGKILL after its own stop.timeoutMs, all groups at once.
+ */
+export async function reapOrphans(
+  saved: SavedState | null,
+  stopOf: (id: string) => StopSpec,
+  logger: Logger,
+): Promise<number> {
   if (!saved) return 0;
-  const victims = Object.entries(saved.processes).flatMap(([id, p]) =>
-    p.pid && p.startTime !== null ? groupMembers(p.pid, p.startTime).map((pid) => ({ id, pid })) : [],
+  const groups = Object.entries(saved.processes).flatMap(([id, p]) =>
+    p.pid && p.startTime !== null ? [{ id, leader: p.pid, start: p.startTime }] : [],
   );
-  if (victims.length === 0) return 0;
-  logger.warn({ evt: 'orphans', pids: victims.map((v) => v.pid), ids: [...new Set(victims.map((v) => v.id))] });
-  const pids = victims.map((v) => v.pid);
-  await terminate(() => pids.filter((pid) => (readStat(pid)?.state ?? 'Z') !== 'Z'), 'SIGTERM', graceMs);
-  return pids.length;
+  const found = groups
+    .map((g) => ({ ...g, pids: groupMembers(g.leader, g.start) }))
+    .filter((g) => g.pids.length > 0);
+  if (found.length === 0) return 0;
+  logger.warn({ evt: 'orphans', pids: found.flatMap((g) => g.pids), ids: found.map((g) => g.id) });
+  await Promise.all(
+    found.map(({ id, leader, start }) =>
+      killLeftovers(leader, start, [], stopOf(id).signal, stopOf(id).timeoutMs),
+    ),
+  );
+  return found.reduce((n, g) => n + g.pids.length, 0);
 }

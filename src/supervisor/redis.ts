@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { RedisProcessConfig } from '../config/index.js';
 import { writeFileAtomic } from '../fsutil.js';
+import { BstError } from '../errors.js';
 import { spawnChild } from './child.js';
+import { portListening } from './ports.js';
 import { childEnv, type LaunchContext } from './launch.js';
 import type { Launch } from './unit.js';
 
@@ -50,14 +52,21 @@ export function client(port: number, password: string | undefined): Redis {
 }
 
 /** PING until it answers PONG or the deadline passes. */
-export async function pingUntil(port: number, password: string | undefined, timeoutMs: number, signal: AbortSignal) {
+export async function pingUntil(
+  port: number,
+  password: string | undefined,
+  timeoutMs: number,
+  signal: AbortSignal,
+  pid?: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (!signal.aborted) {
     const c = client(port, password);
     try {
       await c.connect();
-      if ((await c.ping()) === 'PONG') return;
+      if ((await c.ping()) === 'PONG' && (pid === undefined || (await serverPid(c)) === pid)) return;
+      last = `the redis on port ${port} is not the one bstctl started`;
     } catch (err) {
       last = (err as Error).message;
     } finally {
@@ -69,7 +78,18 @@ export async function pingUntil(port: number, password: string | undefined, time
   throw new Error('aborted');
 }
 
+async function serverPid(c: Redis): Promise<number | null> {
+  const m = /process_id:(\d+)/.exec(await c.info('server'));
+  return m ? Number(m[1]) : null;
+}
+
 export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
+  if (portListening(ctx.proc.port)) {
+    // someone else's listener: never PING it as if it were ours, never signal it
+    throw new BstError('failed', `port ${ctx.proc.port} is already taken by a process bstctl did not start`, {
+      hint: `find it with \`ss -ltnp 'sport = :${ctx.proc.port}'\`, or give this redis another port`,
+    });
+  }
   const env = childEnv({ ...ctx, proc: { ...ctx.proc, env: {} } as never }, null);
   const { conf, password } = prepare(ctx, env);
   const handle = spawnChild({
@@ -89,5 +109,6 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
       })
       .finally(() => c.disconnect());
   };
-  return { handle, release: null, ready: pingUntil(ctx.proc.port, password, ctx.proc.ready.timeoutMs, abort), stop };
+  const ready = pingUntil(ctx.proc.port, password, ctx.proc.ready.timeoutMs, abort, handle.pid);
+  return { handle, release: null, ready, stop };
 }

@@ -1,6 +1,14 @@
 import type { ChildHandle, ExitInfo } from './child.js';
 import type { Clock } from './clock.js';
-import { initialUnit, step, type Effect, type Event, type MachineSpec, type State, type Unit } from './machine.js';
+import {
+  initialUnit,
+  step,
+  type Effect,
+  type Event,
+  type MachineSpec,
+  type State,
+  type Unit,
+} from './machine.js';
 import { killLeftovers, treeOf, type Ident } from './orphans.js';
 
 /** One running child as the unit sees it: the OS handle, the release it runs from, its readiness. */
@@ -171,7 +179,8 @@ export class ProcessUnit {
     // the unit is down only when nothing of the child is left: no restart beside a leftover holding a port
     const { pid, startTime } = this.current?.launch.handle ?? {};
     if (pid !== undefined && startTime != null) {
-      await killLeftovers(pid, startTime, this.tree, this.spec.stop.signal, this.spec.stop.timeoutMs);
+      const { signal, timeoutMs } = this.spec.stop;
+      await killLeftovers(pid, startTime, this.tree, signal, timeoutMs).catch(() => undefined);
     }
     if (!this.isCurrent(gen)) return;
     this.current = null;

@@ -10,14 +10,29 @@ import { isAlive, waitFor } from '../helpers/wait.js';
 
 test('a started process is online and status --json has the SPEC §5 shape', async (t) => {
   const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
-  await sb.start();
+  await sb.start(); // returns once the socket answers; the processes come up right after
+  await sb.waitProc('app/web', (p) => p.state === 'online', 'online');
   const { processes } = await sb.json<{ processes: ProcessStatus[] }>(['status']);
   assert.equal(processes.length, 1);
   const p = processes[0] as ProcessStatus;
-  for (const key of ['id', 'target', 'name', 'state', 'pid', 'uptimeMs', 'restarts', 'cpu', 'memory', 'release']) {
+  for (const key of [
+    'id',
+    'target',
+    'name',
+    'state',
+    'pid',
+    'uptimeMs',
+    'restarts',
+    'cpu',
+    'memory',
+    'release',
+  ]) {
     assert.ok(key in p, `status has ${key}`);
   }
-  assert.deepEqual([p.id, p.target, p.name, p.state, p.restarts, p.release], ['app/web', 'app', 'web', 'online', 0, null]);
+  assert.deepEqual(
+    [p.id, p.target, p.name, p.state, p.restarts, p.release],
+    ['app/web', 'app', 'web', 'online', 0, null],
+  );
   assert.ok(typeof p.pid === 'number' && isAlive(p.pid), 'pid names a live process');
   assert.equal(typeof p.uptimeMs, 'number');
   assert.equal(typeof p.cpu, 'number');
@@ -27,10 +42,13 @@ test('a started process is online and status --json has the SPEC §5 shape', asy
 test('a child killed with SIGKILL is replaced by a new pid and restarts counts 1', async (t) => {
   const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
   await sb.start();
-  const before = await sb.proc('app/web');
-  assert.equal(before.state, 'online');
+  const before = await sb.waitProc('app/web', (p) => p.state === 'online', 'online');
   process.kill(before.pid as number, 'SIGKILL');
-  const after = await sb.waitProc('app/web', (p) => p.state === 'online' && p.pid !== before.pid, 'a new pid online');
+  const after = await sb.waitProc(
+    'app/web',
+    (p) => p.state === 'online' && p.pid !== before.pid,
+    'a new pid online',
+  );
   const { processes } = await sb.json<{ processes: ProcessStatus[] }>(['status', 'app/web']);
   assert.equal(processes[0]?.pid, after.pid);
   assert.equal(processes[0]?.restarts, 1);
@@ -38,7 +56,13 @@ test('a child killed with SIGKILL is replaced by a new pid and restarts counts 1
 
 test('a crash loop ends in errored after maxRestarts and `start` retries it at once', async (t) => {
   const crashy = proc(fixture('crash-after.js'), {
-    restart: { maxRestarts: 3, windowMs: 30_000, minUptimeMs: 1_000, backoff: { initialMs: 10, maxMs: 40 }, cooldownMs: 600_000 },
+    restart: {
+      maxRestarts: 3,
+      windowMs: 30_000,
+      minUptimeMs: 1_000,
+      backoff: { initialMs: 10, maxMs: 40 },
+      cooldownMs: 600_000,
+    },
   });
   const sb = daemonSandbox(t, { app: { processes: { crashy } } });
   const envFile = join(sb.base('app'), '.env');
@@ -56,6 +80,24 @@ test('a crash loop ends in errored after maxRestarts and `start` retries it at o
   assert.ok(Date.now() - t0 < 5_000, 'retried at once');
   const p = await sb.proc('app/crashy');
   assert.equal(p.state, 'online');
+  assert.ok(p.pid && isAlive(p.pid));
+});
+
+test('an errored process comes back by itself after cooldownMs once its cause is gone', async (t) => {
+  const crashy = proc(fixture('crash-after.js'), {
+    restart: { maxRestarts: 1, windowMs: 30_000, backoff: { initialMs: 10, maxMs: 10 }, cooldownMs: 400 },
+  });
+  const sb = daemonSandbox(t, { app: { processes: { crashy } } });
+  const envFile = join(sb.base('app'), '.env');
+  writeFileSync(envFile, 'CRASH_AFTER_MS=5\n');
+  await sb.start();
+  await sb.waitProc('app/crashy', (p) => p.state === 'errored', 'errored');
+  writeFileSync(envFile, 'CRASH_AFTER_MS=600000\n');
+  const p = await sb.waitProc(
+    'app/crashy',
+    (s) => s.state === 'online' && s.uptimeMs !== null && s.uptimeMs > 300,
+    'online for good',
+  );
   assert.ok(p.pid && isAlive(p.pid));
 });
 

@@ -13,11 +13,18 @@ async function grandchild(sb: DaemonSandbox, pidFile: string): Promise<number> {
   return pid;
 }
 
-for (const timeoutMs of [300, 1_500]) {
-  test(`stop returns only when the child and its SIGTERM-ignoring grandchild are gone (stop.timeoutMs ${timeoutMs})`, async (t) => {
+const cases = [
+  { timeoutMs: 300, detached: false, what: 'stop.timeoutMs shorter than the pipe drain' },
+  // regression: the leader's exit ended the stop after the 1 s pipe drain, before the kill timer
+  { timeoutMs: 1_500, detached: false, what: 'stop.timeoutMs longer than the pipe drain' },
+  { timeoutMs: 300, detached: true, what: 'the grandchild in a session of its own' },
+];
+for (const { timeoutMs, detached, what } of cases) {
+  test(`stop returns only when the child and its SIGTERM-ignoring grandchild are gone (${what})`, async (t) => {
     const sb = daemonSandbox(t, { app: { processes: {} } });
     const pidFile = join(sb.dir, 'grandchild.pid');
-    const tree = proc(fixture('spawns-grandchild.js'), { env: { GRANDCHILD_PID_FILE: pidFile }, stop: { timeoutMs } });
+    const env = { GRANDCHILD_PID_FILE: pidFile, GRANDCHILD_DETACHED: detached ? '1' : '0' };
+    const tree = proc(fixture('spawns-grandchild.js'), { env, stop: { timeoutMs } });
     sb.writeConfig({ app: { processes: { tree } } });
     await sb.start();
     const leader = await sb.waitProc('app/tree', (p) => p.state === 'online', 'online');
@@ -34,13 +41,20 @@ test('a leader that exits while its grandchild holds the stdout pipe is restarte
   const sb = daemonSandbox(t, { app: { processes: {} } });
   const pidFile = join(sb.dir, 'grandchild.pid');
   // the leader exits on SIGUSR2 (default action) and leaves its SIGTERM-ignoring grandchild behind
-  const tree = proc(fixture('spawns-grandchild.js'), { env: { GRANDCHILD_PID_FILE: pidFile }, stop: { timeoutMs: 300 } });
+  const tree = proc(fixture('spawns-grandchild.js'), {
+    env: { GRANDCHILD_PID_FILE: pidFile },
+    stop: { timeoutMs: 300 },
+  });
   sb.writeConfig({ app: { processes: { tree } } });
   await sb.start();
   const first = await sb.waitProc('app/tree', (p) => p.state === 'online', 'online');
   const gc = await grandchild(sb, pidFile);
   process.kill(first.pid as number, 'SIGUSR2');
-  const next = await sb.waitProc('app/tree', (p) => p.state === 'online' && p.pid !== first.pid, 'a new child online');
+  const next = await sb.waitProc(
+    'app/tree',
+    (p) => p.state === 'online' && p.pid !== first.pid,
+    'a new child online',
+  );
   assert.equal(next.restarts, 1);
   await waitFor(() => !isAlive(gc), { timeoutMs: 5_000, what: 'the old grandchild killed' });
 });

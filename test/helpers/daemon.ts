@@ -23,7 +23,10 @@ export interface RunResult {
 }
 
 /** Targets as written in bst.supervisor.json; `base` defaults to `<sandbox>/<target>`. */
-export type Targets = Record<string, { base?: string; env?: Record<string, unknown>; processes: Record<string, unknown> }>;
+export type Targets = Record<
+  string,
+  { base?: string; env?: Record<string, unknown>; processes: Record<string, unknown> }
+>;
 
 // the daemon and its children start faster without it (~50 ms per node start)
 function childEnv(): NodeJS.ProcessEnv {
@@ -51,7 +54,9 @@ export class DaemonSandbox {
   }
 
   writeConfig(targets: Targets | Record<string, unknown>, raw = false): void {
-    const config = raw ? targets : { daemon: { stateDir: this.stateDir }, targets: this.withBases(targets as Targets) };
+    const config = raw
+      ? targets
+      : { daemon: { stateDir: this.stateDir }, targets: this.withBases(targets as Targets) };
     writeFileSync(this.cfg, JSON.stringify(config, null, 2));
   }
 
@@ -84,7 +89,9 @@ export class DaemonSandbox {
   async json<T>(args: string[], expect = 0): Promise<T> {
     const r = await this.run(...args, '--json');
     if (r.code !== expect) {
-      throw new Error(`bstctl ${args.join(' ')} exited ${r.code}, expected ${expect}\n${r.stderr}${r.stdout}`);
+      throw new Error(
+        `bstctl ${args.join(' ')} exited ${r.code}, expected ${expect}\n${r.stderr}${r.stdout}`,
+      );
     }
     const value = JSON.parse(r.stdout) as T;
     this.recordPids(value);
@@ -119,11 +126,19 @@ export class DaemonSandbox {
   }
 
   /** Polls status until `ok` holds for the process; returns that status. */
-  waitProc(id: string, ok: (p: ProcessStatus) => boolean, what: string, timeoutMs = 10_000): Promise<ProcessStatus> {
-    return waitFor(async () => {
-      const p = await this.proc(id);
-      return ok(p) ? p : null;
-    }, { timeoutMs, what: `${id}: ${what}` });
+  waitProc(
+    id: string,
+    ok: (p: ProcessStatus) => boolean,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<ProcessStatus> {
+    return waitFor(
+      async () => {
+        const p = await this.proc(id);
+        return ok(p) ? p : null;
+      },
+      { timeoutMs, what: `${id}: ${what}` },
+    );
   }
 
   track(pid: number | null | undefined): void {
@@ -147,7 +162,10 @@ export class DaemonSandbox {
         }
       }
     }
-    await waitFor(() => [...this.pids].every((pid) => !isAlive(pid)), { timeoutMs: 5_000, what: 'tracked pids gone' });
+    await waitFor(() => [...this.pids].every((pid) => !isAlive(pid)), {
+      timeoutMs: 5_000,
+      what: 'tracked pids gone',
+    });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -160,7 +178,10 @@ export function daemonSandbox(t: TestContext, targets: Targets): DaemonSandbox {
 }
 
 /** A process entry with small timeouts, so tests stay fast. */
-export function proc(command: string[] | string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function proc(
+  command: string[] | string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     command,
     stop: { timeoutMs: 1_000 },

@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { BstError } from '../../errors.js';
+import { targetPaths, validateReleaseId } from '../../release/layout.js';
+import { listView } from '../../release/store.js';
+import type { OpResult } from '../../release/types.js';
+import { Ctx, withGlobals } from '../context.js';
+import { table } from '../format.js';
+
+/** A release command's target must be known, not reserved, and have releases (else exit 2). */
+function releaseTarget(ctx: Ctx, name: string) {
+  const target = ctx.loaded.config.targets[name];
+  if (!target) {
+    throw new BstError('not_found', `no target "${name}" in the config`, {
+      hint: `known targets: ${Object.keys(ctx.loaded.config.targets).join(', ')}`,
+    });
+  }
+  if (target.reserved) throw new BstError('reserved', `target ${name} is reserved: nothing to release yet`);
+  if (!target.releases) {
+    throw new BstError('invalid_input', `target ${name} has no releases: it is an existing app run in place`, {
+      hint: 'release commands work on targets with a "releases" key',
+    });
+  }
+  return target;
+}
+
+function summary(verb: string, r: OpResult): string {
+  const steps = r.steps.map((s) => `  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.ms} ms)`).join('\n');
+  const head = r.ok
+    ? `${verb} ${r.target}: ${r.release} is live (previous: ${r.previous ?? 'none'})`
+    : `${verb} ${r.target} failed${r.release ? ` (release ${r.release})` : ''}: ${r.error ?? 'see the deploy log'}`;
+  return `${steps}\n${head}`;
+}
+
+async function op(ctx: Ctx, verb: 'deploy' | 'build' | 'rollback', params: Record<string, string | undefined>) {
+  const res = (await ctx.call(verb, params as never)) as OpResult;
+  ctx.print(res, () => summary(verb, res));
+  if (!res.ok) {
+    throw new BstError('failed', `${verb} of ${res.target} failed: ${res.error ?? 'see the deploy log'}`, {
+      hint: res.release ? `deploy log: <base>/logs/deploy/${res.release}.log` : undefined,
+    });
+  }
+}
+
+function list(ctx: Ctx, name: string): void {
+  const target = releaseTarget(ctx, name);
+  const view = listView(targetPaths(target.base));
+  ctx.print({ target: name, ...view }, () =>
+    view.releases.length === 0
+      ? `${name}: no releases yet`
+      : table(
+          ['', 'RELEASE', 'STATUS', 'CREATED', 'SHA'],
+          view.releases.map((r) => [r.current ? '*' : '', r.id, r.status, r.createdAt, r.sha?.slice(0, 12) ?? '-']),
+        ),
+  );
+}
+
+export function register(program: Command): void {
+  withGlobals(program.command('deploy <target>').description('new release: fetch, link shared, build, env gate, switch, reload, health gate, prune'))
+    .option('--ref <ref>', 'git ref to deploy (default: the config ref)')
+    .option('--batch <label>', 'deploy batch label for the evidence bundle')
+    .action((target: string, o: { ref?: string; batch?: string }, cmd: Command) => {
+      const ctx = new Ctx(cmd);
+      releaseTarget(ctx, target);
+      return op(ctx, 'deploy', { target, ref: o.ref, batch: o.batch });
+    });
+  withGlobals(program.command('build <target>').description('build a release without activating it'))
+    .option('--ref <ref>', 'git ref to build')
+    .action((target: string, o: { ref?: string }, cmd: Command) => {
+      const ctx = new Ctx(cmd);
+      releaseTarget(ctx, target);
+      return op(ctx, 'build', { target, ref: o.ref });
+    });
+  withGlobals(program.command('rollback <target>').description('switch to an earlier successful release, reload, health gate'))
+    .option('--release-id <id>', 'release to go back to (default: the previous successful one)')
+    .option('--batch <label>', 'deploy batch label for the evidence bundle')
+    .action((target: string, o: { releaseId?: string; batch?: string }, cmd: Command) => {
+      if (o.releaseId !== undefined) validateReleaseId(o.releaseId); // exit 2 before anything is touched
+      const ctx = new Ctx(cmd);
+      releaseTarget(ctx, target);
+      return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch });
+    });
+  withGlobals(program.command('list <target>').description('releases, newest first, the active one marked')).action(
+    (target: string, _o: unknown, cmd: Command) => list(new Ctx(cmd), target),
+  );
+}

@@ -1,0 +1,56 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StepRecord } from './store.js';
+
+/**
+ * The deploy log of one release: every line with its time, in `<logs>/deploy/<id>.log`, also sent to
+ * the CLI as progress. Lines come before the release has an id are held until it has one.
+ */
+export class DeployLog {
+  private file: string | null = null;
+  private pending: string[] = [];
+  readonly steps: StepRecord[] = [];
+
+  constructor(
+    private readonly dir: string,
+    private readonly progress: (line: string) => void,
+    private readonly mask: (text: string) => string = (t) => t,
+  ) {}
+
+  attach(releaseId: string): void {
+    mkdirSync(this.dir, { recursive: true });
+    this.file = join(this.dir, `${releaseId}.log`);
+    const held = this.pending;
+    this.pending = [];
+    for (const line of held) appendFileSync(this.file, line);
+  }
+
+  line(text: string): void {
+    const masked = this.mask(text);
+    this.progress(masked);
+    const stamped = `${new Date().toISOString()} ${masked}\n`;
+    if (this.file) appendFileSync(this.file, stamped);
+    else this.pending.push(stamped);
+  }
+
+  /** Runs one named step, logs its outcome and duration, and rethrows its failure. */
+  async step<T>(name: string, run: () => Promise<T> | T): Promise<T> {
+    const t0 = performance.now();
+    this.line(`» ${name}`);
+    try {
+      const out = await run();
+      this.done(name, true, t0);
+      return out;
+    } catch (err) {
+      this.done(name, false, t0, err);
+      throw err;
+    }
+  }
+
+  private done(name: string, ok: boolean, t0: number, err?: unknown): void {
+    const ms = Math.round(performance.now() - t0);
+    this.steps.push({ name, ok, ms });
+    const why = err instanceof Error ? `: ${err.message}` : '';
+    this.line(`${ok ? '✓' : '✗'} ${name} (${ms} ms)${why}`);
+  }
+}

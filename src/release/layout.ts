@@ -1,0 +1,81 @@
+import { join, resolve } from 'node:path';
+import { BstError } from '../errors.js';
+
+/** Where everything of one release target lives on disk (SPEC §2). */
+export interface TargetPaths {
+  base: string;
+  releases: string;
+  current: string;
+  shared: string;
+  logs: string;
+  deployLogs: string;
+  evidence: string;
+  audit: string;
+  records: string;
+}
+
+export function targetPaths(base: string): TargetPaths {
+  const abs = resolve(base);
+  const releases = join(abs, 'releases');
+  const logs = join(abs, 'logs');
+  return {
+    base: abs,
+    releases,
+    current: join(abs, 'current'),
+    shared: join(abs, 'shared'),
+    logs,
+    deployLogs: join(logs, 'deploy'),
+    evidence: join(logs, 'evidence'),
+    audit: join(logs, 'audit.jsonl'),
+    // hidden: a release id never starts with '.', so this can never collide with a release folder
+    records: join(releases, '.records'),
+  };
+}
+
+export const RELEASE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const ID_HINT = 'a release id is 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or a digit';
+
+function idProblem(id: string): string | null {
+  if (id === '') return 'it is empty';
+  if (id === '.' || id === '..') return 'it names a folder, not a release';
+  if (id.length > 64) return `it is ${id.length} characters long (at most 64)`;
+  if (!/^[A-Za-z0-9]/.test(id)) return 'it must start with a letter or a digit';
+  if (!RELEASE_ID_RE.test(id)) return 'only letters, digits, ".", "_" and "-" are allowed';
+  return null;
+}
+
+/** A user-given release id, refused (exit 2) before it is ever joined into a path. */
+export function validateReleaseId(id: string): string {
+  const problem = idProblem(id);
+  if (problem !== null) {
+    const shown = JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id).slice(1, -1);
+    throw new BstError('invalid_input', `release id "${shown}" is not valid: ${problem}`, {
+      hint: `${ID_HINT}; \`bstctl list <target>\` shows the existing ones`,
+    });
+  }
+  return id;
+}
+
+/** UTC YYYYMMDDTHHMMSSZ, the time part of a generated id. */
+export function idStamp(now: Date): string {
+  return now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+// zero-padded so that lexicographic order stays creation order ('.010' after '.009')
+const SUFFIX_DIGITS = 3;
+
+/** A fresh id that sorts by time; a second one within the same second gets `.001`, `.002`, … */
+export function newReleaseId(now: Date, sha: string | null, exists: (id: string) => boolean): string {
+  const base = sha ? `${idStamp(now)}-${sha.slice(0, 7)}` : idStamp(now);
+  if (!exists(base)) return base;
+  const max = 10 ** SUFFIX_DIGITS;
+  for (let n = 1; n < max; n++) {
+    const id = `${base}.${String(n).padStart(SUFFIX_DIGITS, '0')}`;
+    if (!exists(id)) return id;
+  }
+  throw new BstError('failed', `more than ${max - 1} releases named ${base} within one second`);
+}

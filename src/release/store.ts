@@ -1,0 +1,234 @@
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { BstError } from '../errors.js';
+import { writeFileAtomic } from '../fsutil.js';
+import { RELEASE_ID_RE, validateReleaseId, type TargetPaths } from './layout.js';
+import { readCurrent } from './switch.js';
+
+export type BuildStatus = 'building' | 'built' | 'failed';
+export interface StepRecord {
+  name: string;
+  ok: boolean;
+  ms: number;
+}
+export type ActivationKind = 'deploy' | 'rollback' | 'switch-back';
+export interface ReleaseRecord {
+  id: string;
+  status: BuildStatus;
+  createdAt: string;
+  finishedAt: string | null;
+  sha: string | null;
+  ref: string | null;
+  source: string;
+  steps: StepRecord[];
+  error: string | null;
+  activations: { at: string; kind: ActivationKind }[];
+  pid: number | null;
+}
+
+// parse at the boundary: a hand-edited or truncated record must not reach the prune rules
+const recordSchema: z.ZodType<ReleaseRecord> = z.object({
+  id: z.string().regex(RELEASE_ID_RE),
+  status: z.enum(['building', 'built', 'failed']),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  sha: z.string().nullable(),
+  ref: z.string().nullable(),
+  source: z.string(),
+  steps: z.array(z.object({ name: z.string(), ok: z.boolean(), ms: z.number() })),
+  error: z.string().nullable(),
+  activations: z.array(z.object({ at: z.string(), kind: z.enum(['deploy', 'rollback', 'switch-back']) })),
+  pid: z.number().int().nullable(),
+});
+
+const TRASH_PREFIX = '.trash-';
+
+function recordFile(paths: TargetPaths, id: string): string {
+  return join(paths.records, `${validateReleaseId(id)}.json`);
+}
+
+type Loaded = { rec: ReleaseRecord } | { problem: 'no record' | 'unreadable record' };
+
+function loadRecord(paths: TargetPaths, id: string): Loaded {
+  let text: string;
+  try {
+    text = readFileSync(recordFile(paths, id), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { problem: 'no record' };
+    throw err;
+  }
+  try {
+    const rec = recordSchema.parse(JSON.parse(text));
+    return rec.id === id ? { rec } : { problem: 'unreadable record' };
+  } catch {
+    return { problem: 'unreadable record' };
+  }
+}
+
+/** The record of one release; null when it has none or it does not parse (never trust it then). */
+export function readRecord(paths: TargetPaths, id: string): ReleaseRecord | null {
+  const loaded = loadRecord(paths, id);
+  return 'rec' in loaded ? loaded.rec : null;
+}
+
+export function writeRecord(paths: TargetPaths, rec: ReleaseRecord): void {
+  mkdirSync(paths.records, { recursive: true });
+  writeFileAtomic(recordFile(paths, rec.id), `${JSON.stringify(rec, null, 2)}\n`, 0o644);
+}
+
+function visibleIds(dir: string, suffix: string, wantDir: boolean): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return entries
+    .filter((e) => (wantDir ? e.isDirectory() : e.isFile()) && e.name.endsWith(suffix))
+    .map((e) => e.name.slice(0, e.name.length - suffix.length))
+    .filter((id) => RELEASE_ID_RE.test(id));
+}
+
+// a folder without a record still gets a time: when its tree was last changed
+function folderTime(paths: TargetPaths, id: string): string {
+  try {
+    return statSync(join(paths.releases, id)).mtime.toISOString();
+  } catch {
+    return '';
+  }
+}
+
+function placeholder(paths: TargetPaths, id: string, error: string): ReleaseRecord {
+  return {
+    id,
+    status: 'failed',
+    createdAt: folderTime(paths, id),
+    finishedAt: null,
+    sha: null,
+    ref: null,
+    source: '',
+    steps: [],
+    error,
+    activations: [],
+    pid: null,
+  };
+}
+
+const newestFirst = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
+
+/** Every release folder and every record, newest first; what cannot be trusted is reported as failed. */
+export function listReleases(paths: TargetPaths): ReleaseRecord[] {
+  const folders = new Set(visibleIds(paths.releases, '', true));
+  const ids = new Set([...folders, ...visibleIds(paths.records, '.json', false)]);
+  return [...ids].sort(newestFirst).map((id) => {
+    const loaded = loadRecord(paths, id);
+    if (!('rec' in loaded)) return placeholder(paths, id, loaded.problem);
+    // a built record whose tree is gone can never be switched to
+    if (loaded.rec.status === 'built' && !folders.has(id)) {
+      return { ...loaded.rec, status: 'failed', error: 'release folder missing' };
+    }
+    return loaded.rec;
+  });
+}
+
+export interface ListEntry {
+  id: string;
+  createdAt: string;
+  status: 'building' | 'built' | 'failed' | 'active';
+  sha: string | null;
+  ref: string | null;
+  current: boolean;
+}
+
+/** SPEC §5 `list` shape: the release current points at shows as 'active'. */
+export function listView(paths: TargetPaths): { current: string | null; releases: ListEntry[] } {
+  const current = readCurrent(paths);
+  const releases = listReleases(paths).map((r) => ({
+    id: r.id,
+    createdAt: r.createdAt,
+    status: r.id === current ? ('active' as const) : r.status,
+    sha: r.sha,
+    ref: r.ref,
+    current: r.id === current,
+  }));
+  return { current, releases };
+}
+
+/** The newest built release older than `current` (the default rollback); with no current, the newest built. */
+export function previousSuccessful(paths: TargetPaths, current: string | null): string | null {
+  const older = listReleases(paths).filter(
+    (r) => r.status === 'built' && (current === null || r.id < current),
+  );
+  return older[0]?.id ?? null;
+}
+
+/** PURE: which releases to remove so that the newest `keep` built ones stay, plus everything protected. */
+export function pruneCandidates(
+  records: ReleaseRecord[],
+  opts: { keep: number; current: string | null; previous: string | null; running: Set<string> },
+): string[] {
+  const spared = (id: string): boolean => id === opts.current || id === opts.previous || opts.running.has(id);
+  const remove: string[] = [];
+  let kept = 0;
+  for (const r of [...records].sort((a, b) => newestFirst(a.id, b.id))) {
+    // a building one belongs to a build in flight (or to markInterrupted), never to prune
+    if (r.status === 'building') continue;
+    if (r.status === 'built' && kept < opts.keep) {
+      kept++;
+      continue;
+    }
+    if (!spared(r.id)) remove.push(r.id);
+  }
+  return remove;
+}
+
+/** Removes releases: folder renamed to a hidden trash name first, so a crash never leaves half a release. */
+export function prune(paths: TargetPaths, ids: string[]): void {
+  const current = readCurrent(paths);
+  for (const id of ids) {
+    validateReleaseId(id);
+    if (id === current) throw new BstError('failed', `refusing to prune release ${id}: current points at it`);
+  }
+  for (const id of ids) {
+    const trash = join(paths.releases, `${TRASH_PREFIX}${id}`);
+    rmSync(trash, { recursive: true, force: true });
+    try {
+      renameSync(join(paths.releases, id), trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    rmSync(recordFile(paths, id), { force: true });
+  }
+  sweepTrash(paths);
+}
+
+/** Finishes removals a crash interrupted. */
+function sweepTrash(paths: TargetPaths): void {
+  let names: string[];
+  try {
+    names = readdirSync(paths.releases);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(TRASH_PREFIX)) rmSync(join(paths.releases, name), { recursive: true, force: true });
+  }
+}
+
+/** Builds whose process is gone (daemon killed mid-build) become failed with error 'interrupted'. */
+export function markInterrupted(
+  paths: TargetPaths,
+  isAlive: (pid: number) => boolean,
+  now: Date = new Date(),
+): string[] {
+  const marked: string[] = [];
+  for (const id of visibleIds(paths.records, '.json', false)) {
+    const rec = readRecord(paths, id);
+    if (!rec || rec.status !== 'building' || (rec.pid !== null && isAlive(rec.pid))) continue;
+    writeRecord(paths, { ...rec, status: 'failed', error: 'interrupted', finishedAt: now.toISOString() });
+    marked.push(id);
+  }
+  return marked.sort(newestFirst);
+}

@@ -1,0 +1,33 @@
+import type { TargetConfig } from '../config/index.js';
+import type { StepRecord } from './store.js';
+
+/** What release/ needs from the supervisor, passed in by the daemon (release never imports it). */
+export interface ReleaseHooks {
+  /** Restarts every process of the target that runs from a release, readiness-gated; starts waiting ones. */
+  reloadTarget(target: string): Promise<void>;
+  /** Throws with the reason when a process of the target is not online, ready and on `release`. */
+  healthTarget(target: string, release: string | null): Promise<void>;
+  /** Stops the target's release processes (when there is no release left to run). */
+  stopTarget(target: string): Promise<void>;
+  /** Release ids some running process still runs from. */
+  runningReleases(target: string): Set<string>;
+  /** Masks env values before a line reaches a log or the CLI. */
+  mask(text: string): string;
+}
+
+export interface OpInput {
+  targetName: string;
+  target: TargetConfig;
+  progress: (line: string) => void;
+}
+
+/** SPEC §5 deploy/rollback --json. */
+export interface OpResult {
+  target: string;
+  release: string | null;
+  previous: string | null;
+  ok: boolean;
+  steps: StepRecord[];
+  error?: string;
+  rolledBack?: boolean;
+}

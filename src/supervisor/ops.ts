@@ -1,0 +1,73 @@
+import { BstError } from '../errors.js';
+import type { Logger, SecretSet } from '../log.js';
+import { deploy, build, rollback } from '../release/apply.js';
+import { markFailed } from '../release/activate.js';
+import { targetPaths } from '../release/layout.js';
+import { readLock } from '../release/lock.js';
+import { markInterrupted, readRecord } from '../release/store.js';
+import { readCurrent, switchCurrent } from '../release/switch.js';
+import type { RedisStatusResult } from '../protocol.js';
+import { redisInstance } from './redis-status.js';
+import { releaseHooks, releaseTarget } from './releases.js';
+import type { Handlers } from './server.js';
+import type { Supervisor } from './supervisor.js';
+
+type OpHandlers = Pick<Handlers, 'deploy' | 'build' | 'rollback' | 'redisStatus'>;
+
+/** The daemon's release and redis requests; the daemon composes them with the process ones. */
+export function opHandlers(sup: Supervisor, secrets: SecretSet): OpHandlers {
+  const hooks = releaseHooks(sup, secrets);
+  const input = (targetName: string, progress: (l: string) => void) => ({
+    targetName,
+    target: releaseTarget(sup, targetName),
+    progress,
+  });
+  return {
+    deploy: async ({ target, ref }, ctx) => deploy({ ...input(target, ctx.progress), ref }, hooks),
+    build: async ({ target, ref }, ctx) => build({ ...input(target, ctx.progress), ref }, hooks),
+    rollback: async ({ target, releaseId }, ctx) => rollback({ ...input(target, ctx.progress), releaseId }, hooks),
+    redisStatus: async ({ selector }): Promise<RedisStatusResult> => {
+      const list = sup.pick(selector).filter((e) => e.config.type === 'redis');
+      if (list.length === 0) {
+        throw new BstError('not_found', `no redis process in ${selector ?? 'the config'}`, {
+          hint: 'a redis process has "type": "redis" in the config',
+        });
+      }
+      return { instances: await Promise.all(list.map(redisInstance)) };
+    },
+  };
+}
+
+/**
+ * After a daemon that died mid-operation: builds it left are marked failed, and a switch whose
+ * health gate never finished goes back to the release that was current before it.
+ */
+export function recoverReleases(sup: Supervisor, logger: Logger): void {
+  const alive = (pid: number): boolean => pid !== process.pid && isAlive(pid);
+  for (const [name, target] of Object.entries(sup.loaded.config.targets)) {
+    if (!target.releases || target.reserved) continue;
+    const paths = targetPaths(target.base);
+    const failed = markInterrupted(paths, alive);
+    if (failed.length > 0) logger.warn({ evt: 'release-interrupted', target: name, releases: failed });
+    const lock = readLock(paths);
+    if (!lock || alive(lock.pid)) continue;
+    const current = readCurrent(paths);
+    const previous = lock.previous ?? null;
+    if (lock.release && current === lock.release && lock.phase === 'activating' && previous) {
+      if (readRecord(paths, previous)?.status === 'built') {
+        switchCurrent(paths, previous);
+        markFailed(paths, lock.release, 'interrupted before its health gate passed');
+        logger.warn({ evt: 'release-switched-back', target: name, from: lock.release, to: previous });
+      }
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/wait.js';
+
+const LINES = 100_000;
+
+/** The live log and its rotated copies, oldest first, as one text. */
+function logText(dir: string, file: string): string {
+  const rotated = new RegExp(`^${file.replaceAll('.', '\\.')}\\.(\\d{8}-\\d{6})-(\\d+)$`);
+  const copies = readdirSync(dir).flatMap((name) => {
+    const m = rotated.exec(name);
+    return m ? [{ name, key: `${m[1]}-${(m[2] ?? '').padStart(6, '0')}` }] : [];
+  });
+  copies.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return [...copies.map((c) => c.name), file].map((n) => readFileSync(join(dir, n), 'utf8')).join('');
+}
+
+/** Splits `line <i>` output into runs that each count up from 1; throws at the first line out of order. */
+function runs(text: string): number[] {
+  const lengths: number[] = [];
+  const lines = text.split('\n');
+  assert.equal(lines.pop(), '', 'the log ends with a whole line');
+  lines.forEach((line, at) => {
+    const i = Number(/^line (\d+)$/.exec(line)?.[1] ?? NaN);
+    const last = lengths.length - 1;
+    if (i === 1) lengths.push(1);
+    else if (last >= 0 && i === (lengths[last] as number) + 1) lengths[last] = i;
+    else throw new Error(`log line ${at + 1} is ${JSON.stringify(line)} after ${lengths.join(',')} runs`);
+  });
+  return lengths;
+}
+
+async function waitRuns(sb: DaemonSandbox, count: number): Promise<number[]> {
+  const dir = join(sb.base('app'), 'logs');
+  return waitFor(
+    () => {
+      const r = runs(logText(dir, 'lines.out.log'));
+      return r.length === count && r[count - 1] === LINES ? r : null;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, what: `${count} runs of output in the log` },
+  );
+}
+
+test('100 000 lines across two restarts reach the log files once each, in order, none lost', async (t) => {
+  const lines = proc(fixture('prints.js'), {
+    env: { LINES: String(LINES), STAY: '1' },
+    logs: { maxSize: '1M', compress: false, maxFiles: 50 },
+  });
+  const sb = daemonSandbox(t, { app: { processes: { lines } } });
+  await sb.start();
+  const logs = join(sb.base('app'), 'logs');
+  // the first restart lands while the child is still printing (or just after): any prefix of run 1 is fine
+  await waitFor(() => readFileSync(join(logs, 'lines.out.log'), 'utf8').length > 0, { what: 'first output' });
+  await sb.request('restart', { selector: 'app/lines' });
+  const [partial] = await waitRuns(sb, 2);
+  t.diagnostic(`the first run printed ${partial} lines before its restart`);
+  const r = await sb.run('restart', 'app/lines');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await waitRuns(sb, 3), [partial, LINES, LINES]);
+  assert.ok(
+    readdirSync(logs).some((n) => n.startsWith('lines.out.log.')),
+    'the log rotated at 1M',
+  );
+  assert.equal((await sb.run('shutdown')).code, 0);
+  assert.deepEqual(
+    runs(logText(logs, 'lines.out.log')),
+    [partial, LINES, LINES],
+    'unchanged by the shutdown',
+  );
+});
+
+test('logs -n 5 prints the last 5 lines of the process output', async (t) => {
+  const sb = daemonSandbox(t, {
+    app: { processes: { lines: proc(fixture('prints.js'), { env: { LINES: '20', STAY: '1' } }) } },
+  });
+  await sb.start();
+  const out = join(sb.base('app'), 'logs', 'lines.out.log');
+  await waitFor(() => readFileSync(out, 'utf8').endsWith('line 20\n'), { what: '20 lines in the log' });
+  const r = await sb.run('logs', 'app/lines', '-n', '5');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.split('\n'), ['line 16', 'line 17', 'line 18', 'line 19', 'line 20', '']);
+});
