@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { isErrorCode, type ErrorCode } from './errors.js';
+import { PROTOCOL_VERSION } from './wire.js';
+
+export { encode, LineDecoder, MAX_LINE_BYTES, PROTOCOL_VERSION } from './wire.js';
 
 /**
  * The socket protocol, one file: newline-delimited JSON, one request per line, replies carry its id.
  * A request may be answered by progress events before its one final reply.
  */
-export const PROTOCOL_VERSION = 1;
-export const MAX_LINE_BYTES = 1024 * 1024;
 
 const selector = z.strictObject({ selector: z.string().optional(), kind: z.enum(['redis']).optional() });
 const none = z.strictObject({});
@@ -68,41 +69,6 @@ export function isMethod(name: string): name is Method {
   return Object.hasOwn(methods, name);
 }
 
-export function encode(message: unknown): string {
-  return `${JSON.stringify(message)}\n`;
-}
-
-/**
- * Splits a byte stream into lines, refusing any line over `max` bytes
- * (the caller answers with an error and closes; the rest of that line is never buffered).
- */
-export class LineDecoder {
-  private parts: Buffer[] = [];
-  private size = 0;
-
-  constructor(private readonly max = MAX_LINE_BYTES) {}
-
-  /** Returns complete lines; throws RangeError once the pending line exceeds the limit. */
-  push(chunk: Buffer): string[] {
-    const lines: string[] = [];
-    let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      this.add(chunk.subarray(start, nl));
-      lines.push(Buffer.concat(this.parts).toString('utf8'));
-      this.parts = [];
-      this.size = 0;
-      start = nl + 1;
-    }
-    if (start < chunk.length) this.add(chunk.subarray(start));
-    return lines;
-  }
-
-  private add(part: Buffer): void {
-    this.size += part.length;
-    if (this.size > this.max) throw new RangeError(`request line larger than ${this.max} bytes`);
-    this.parts.push(part);
-  }
-}
 
 // Results: typed for both sides; the daemon builds them, the CLI prints them.
 export type ProcState = 'starting' | 'online' | 'stopping' | 'stopped' | 'backoff' | 'errored';

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig, type LoadedConfig } from '../config/index.js';
+import { locateDaemon, type DaemonPaths } from '../config/locate.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { Method, Params } from '../protocol.js';
+import { BstError } from '../errors.js';
 import { call, type CallOptions } from './client.js';
 
 export interface GlobalOpts {
@@ -22,14 +24,29 @@ export class Ctx {
     return Boolean(this.opts.json);
   }
 
-  get loaded(): LoadedConfig {
-    this.cached ??= loadConfig(this.opts.config);
+  /** The validated config (zod is loaded only by the commands that need it). */
+  async config(): Promise<LoadedConfig> {
+    if (!this.cached) {
+      const { loadConfig } = await import('../config/load.js');
+      this.cached = loadConfig(this.opts.config);
+    }
     return this.cached;
   }
 
-  call<M extends Method>(method: M, params: Params<M>, opts: CallOptions = {}): Promise<unknown> {
+  /** Socket and state folder; an unreadable file gets the full loader's message (exit 2). */
+  async daemon(): Promise<DaemonPaths> {
+    return locateDaemon(this.opts.config) ?? (await this.config());
+  }
+
+  async call<M extends Method>(method: M, params: Params<M>, opts: CallOptions = {}): Promise<unknown> {
     const onProgress = opts.onProgress ?? ((line: string) => !this.json && process.stderr.write(`${line}\n`));
-    return call(this.loaded.socketPath, method, params, { ...opts, onProgress });
+    try {
+      return await call((await this.daemon()).socketPath, method, params, { ...opts, onProgress });
+    } catch (err) {
+      // no daemon: a broken config file is the likelier cause, so it is reported first (exit 2)
+      if (err instanceof BstError && err.code === 'no_daemon') await this.config();
+      throw err;
+    }
   }
 
   /** `--json`: one document on stdout; otherwise the human text. */

@@ -1,31 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import type { z } from 'zod';
 import { BstError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
+import { configPath, daemonPaths, resolvePath } from './locate.js';
+
+export { configPath, expandHome, resolvePath } from './locate.js';
 
 export interface LoadedConfig {
   file: string;
   dir: string;
   socketPath: string;
+  stateDir: string;
   config: Config; // every path in it is absolute
-}
-
-/** `-c/--config`, else $BST_CONFIG, else ./bst.supervisor.json (SPEC §3). */
-export function configPath(flag?: string): string {
-  return resolve(flag || process.env.BST_CONFIG || 'bst.supervisor.json');
-}
-
-export function expandHome(p: string): string {
-  if (p === '~') return homedir();
-  return p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : p;
-}
-
-/** `~` expands to $HOME; a relative path resolves against `base`. */
-export function resolvePath(p: string, base: string): string {
-  const expanded = expandHome(p);
-  return isAbsolute(expanded) ? expanded : resolve(base, expanded);
 }
 
 export function loadConfig(flag?: string): LoadedConfig {
@@ -54,8 +41,8 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   const config = resolveConfigPaths(parsed.data, dir);
   const problems = semanticProblems(config);
   if (problems.length > 0) throw invalid(file, problems);
-  const socketPath = config.daemon.socket ?? resolve(config.daemon.stateDir, 'supervisor.sock');
-  return { file, dir, socketPath, config };
+  const { socketPath } = daemonPaths(file, config.daemon);
+  return { file, dir, socketPath, stateDir: config.daemon.stateDir, config };
 }
 
 function invalid(file: string, problems: string[]): BstError {

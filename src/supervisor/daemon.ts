@@ -10,9 +10,10 @@ import { applyConfig } from './reload.js';
 import { opHandlers, recoverReleases } from './ops.js';
 import { reapOrphans, type StopSpec } from './orphans.js';
 import { splitId } from './selector.js';
-import { listen, prepareSocketDir, socketAnswers, type Handlers } from './server.js';
+import { socketAnswers } from '../wire.js';
+import { listen, prepareSocketDir, type Handlers } from './server.js';
 import { readState, writeState, type SavedProcess } from './state.js';
-import { createSupervisor, type Supervisor } from './supervisor.js';
+import { createSupervisor, type Entry, type Supervisor } from './supervisor.js';
 import { statusSnapshot } from './snapshot.js';
 
 /** The composition root: the only place that wires the real clock, fs, spawn and logger. */
@@ -75,10 +76,10 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
       return { stopping: true };
     },
     status: async ({ selector }) => ({ processes: await sup.status(selector) }),
-    start: async ({ selector }) => act(sup, selector, () => sup.start(selector)),
-    stop: async ({ selector }) => act(sup, selector, () => sup.stop(selector)),
-    restart: async ({ selector }) => act(sup, selector, () => sup.restart(selector)),
-    reload: async ({ selector }) => act(sup, selector, () => sup.restart(selector)),
+    start: async (p) => act(sup, p, sup.startEntries),
+    stop: async (p) => act(sup, p, sup.stopEntries),
+    restart: async (p) => act(sup, p, sup.restartEntries),
+    reload: async (p) => act(sup, p, sup.restartEntries),
     ...opHandlers(sup, secrets),
     configReload: async () => applyConfig(sup, loadConfig(sup.loaded.file), logger),
   };
@@ -91,10 +92,14 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
   persist();
 }
 
-async function act(sup: Supervisor, selector: string | undefined, run: () => Promise<void>) {
-  sup.pick(selector); // an unknown selector fails before anything changes
-  await run();
-  return { processes: await sup.status(selector) };
+/** A lifecycle request: an unknown selector fails before anything changes; `kind` narrows to redis. */
+async function act(sup: Supervisor, p: { selector?: string; kind?: 'redis' }, run: (list: Entry[]) => Promise<void>) {
+  const list = sup.pick(p.selector).filter((e) => !p.kind || e.config.type === p.kind);
+  if (list.length === 0 && p.kind) {
+    throw new BstError('not_found', `no ${p.kind} process in ${p.selector ?? 'the config'}`);
+  }
+  await run(list);
+  return { processes: await Promise.all(list.map(sup.describe)) };
 }
 
 /** Brings every process to its desired state: the saved want, else up unless autostart is false. */

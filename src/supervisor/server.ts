@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { BstError, toBstError } from '../errors.js';
+import { socketAnswers } from '../wire.js';
 import type { Logger } from '../log.js';
 import {
   encode,
@@ -34,20 +35,6 @@ export function prepareSocketDir(socketPath: string): void {
     });
   }
   if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
-}
-
-/** True when a daemon answers on the socket; a socket file nobody answers on is stale. */
-export function socketAnswers(socketPath: string, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(socketPath);
-    const done = (ok: boolean): void => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
 }
 
 export async function listen(socketPath: string, handlers: Handlers, logger: Logger): Promise<Server> {

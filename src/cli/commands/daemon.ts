@@ -5,8 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
 import type { PingResult } from '../../protocol.js';
-import { runDaemon } from '../../supervisor/daemon.js';
-import { socketAnswers } from '../../supervisor/server.js';
+import { socketAnswers } from '../../wire.js';
 import { Ctx, withGlobals } from '../context.js';
 import { duration } from '../format.js';
 
@@ -14,12 +13,12 @@ const CLI = fileURLToPath(new URL('../main.js', import.meta.url));
 
 /** Detaches a foreground daemon and returns once its socket answers (or says why it could not start). */
 async function detach(ctx: Ctx): Promise<void> {
-  const { file, socketPath, config } = ctx.loaded; // an invalid config stops here with exit 2
+  const { file, socketPath, stateDir } = await ctx.config(); // an invalid config stops here with exit 2
   if (await socketAnswers(socketPath)) {
     throw new BstError('failed', `a daemon already answers on ${socketPath}`, { hint: 'see `bstctl ping`' });
   }
-  mkdirSync(config.daemon.stateDir, { recursive: true, mode: 0o700 });
-  const early = join(config.daemon.stateDir, 'daemon.stderr');
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const early = join(stateDir, 'daemon.stderr');
   const fd = openSync(early, 'w', 0o600);
   const child = spawn(process.execPath, [CLI, 'daemon', '--foreground', '-c', file], {
     detached: true,
@@ -48,7 +47,7 @@ export function register(program: Command): void {
     .option('--foreground', 'stay in the foreground (for systemd)')
     .action(async (o: { foreground?: boolean }, cmd: Command) => {
       const ctx = new Ctx(cmd);
-      if (o.foreground) await runDaemon(ctx.opts.config);
+      if (o.foreground) await (await import('../../supervisor/daemon.js')).runDaemon(ctx.opts.config);
       else await detach(ctx);
     });
 
@@ -66,7 +65,7 @@ export function register(program: Command): void {
       const { pid } = (await ctx.call('ping', {})) as PingResult;
       await ctx.call('shutdown', {});
       const deadline = Date.now() + 120_000;
-      while (Date.now() < deadline && (await socketAnswers(ctx.loaded.socketPath, 200))) {
+      while (Date.now() < deadline && (await socketAnswers((await ctx.daemon()).socketPath, 200))) {
         await new Promise((r) => setTimeout(r, 25));
       }
       ctx.print({ pid, stopped: true }, () => `daemon ${pid} stopped; desired states kept for the next start`);

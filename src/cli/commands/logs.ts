@@ -11,8 +11,8 @@ interface Source {
 }
 
 /** Reads the log files directly: works with or without a daemon. */
-function sources(ctx: Ctx, selector: string | undefined): Source[] {
-  const { config } = ctx.loaded;
+async function sources(ctx: Ctx, selector: string | undefined): Promise<Source[]> {
+  const { config } = await ctx.config();
   return resolveSelector(config, selector).flatMap((id) => {
     const { target, name } = splitId(id);
     const base = config.targets[target]?.base ?? '';
@@ -29,7 +29,7 @@ async function logs(ctx: Ctx, selector: string | undefined, o: { lines: string; 
   if (!Number.isInteger(n) || n < 0) {
     throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
   }
-  const list = sources(ctx, selector);
+  const list = await sources(ctx, selector);
   const prefix = list.length > 2;
   const show = (s: Source, line: string): boolean => process.stdout.write(prefix ? `${s.label} ${line}\n` : `${line}\n`);
   for (const s of list) for (const line of await lastLines(s.file, n)) show(s, line);

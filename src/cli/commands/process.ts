@@ -29,7 +29,7 @@ async function status(ctx: Ctx, selector: string | undefined): Promise<void> {
     ctx.print(res, () => statusTable(res.processes));
   } catch (err) {
     if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
-    const snap = readSnapshot(ctx.loaded.config.daemon.stateDir);
+    const snap = readSnapshot((await ctx.daemon()).stateDir);
     if (!snap) throw err;
     // the last known status, marked stale; still exit 3 so scripts know no daemon answers
     ctx.print({ stale: true, savedAt: snap.savedAt, processes: snap.processes }, () =>

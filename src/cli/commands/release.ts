@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
-import { targetPaths, validateReleaseId } from '../../release/layout.js';
-import { listView } from '../../release/store.js';
+import { validateReleaseId } from '../../release/layout.js';
 import type { OpResult } from '../../release/types.js';
 import { Ctx, withGlobals } from '../context.js';
 import { table } from '../format.js';
 
 /** A release command's target must be known, not reserved, and have releases (else exit 2). */
-function releaseTarget(ctx: Ctx, name: string) {
-  const target = ctx.loaded.config.targets[name];
+async function releaseTarget(ctx: Ctx, name: string) {
+  const { config } = await ctx.config();
+  const target = config.targets[name];
   if (!target) {
     throw new BstError('not_found', `no target "${name}" in the config`, {
-      hint: `known targets: ${Object.keys(ctx.loaded.config.targets).join(', ')}`,
+      hint: `known targets: ${Object.keys(config.targets).join(', ')}`,
     });
   }
   if (target.reserved) throw new BstError('reserved', `target ${name} is reserved: nothing to release yet`);
@@ -41,8 +41,10 @@ async function op(ctx: Ctx, verb: 'deploy' | 'build' | 'rollback', params: Recor
   }
 }
 
-function list(ctx: Ctx, name: string): void {
-  const target = releaseTarget(ctx, name);
+async function list(ctx: Ctx, name: string): Promise<void> {
+  const target = await releaseTarget(ctx, name);
+  const { targetPaths } = await import('../../release/layout.js');
+  const { listView } = await import('../../release/store.js');
   const view = listView(targetPaths(target.base));
   ctx.print({ target: name, ...view }, () =>
     view.releases.length === 0
@@ -58,25 +60,25 @@ export function register(program: Command): void {
   withGlobals(program.command('deploy <target>').description('new release: fetch, link shared, build, env gate, switch, reload, health gate, prune'))
     .option('--ref <ref>', 'git ref to deploy (default: the config ref)')
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
-    .action((target: string, o: { ref?: string; batch?: string }, cmd: Command) => {
+    .action(async (target: string, o: { ref?: string; batch?: string }, cmd: Command) => {
       const ctx = new Ctx(cmd);
-      releaseTarget(ctx, target);
+      await releaseTarget(ctx, target);
       return op(ctx, 'deploy', { target, ref: o.ref, batch: o.batch });
     });
   withGlobals(program.command('build <target>').description('build a release without activating it'))
     .option('--ref <ref>', 'git ref to build')
-    .action((target: string, o: { ref?: string }, cmd: Command) => {
+    .action(async (target: string, o: { ref?: string }, cmd: Command) => {
       const ctx = new Ctx(cmd);
-      releaseTarget(ctx, target);
+      await releaseTarget(ctx, target);
       return op(ctx, 'build', { target, ref: o.ref });
     });
   withGlobals(program.command('rollback <target>').description('switch to an earlier successful release, reload, health gate'))
     .option('--release-id <id>', 'release to go back to (default: the previous successful one)')
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
-    .action((target: string, o: { releaseId?: string; batch?: string }, cmd: Command) => {
+    .action(async (target: string, o: { releaseId?: string; batch?: string }, cmd: Command) => {
       if (o.releaseId !== undefined) validateReleaseId(o.releaseId); // exit 2 before anything is touched
       const ctx = new Ctx(cmd);
-      releaseTarget(ctx, target);
+      await releaseTarget(ctx, target);
       return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch });
     });
   withGlobals(program.command('list <target>').description('releases, newest first, the active one marked')).action(

@@ -98,9 +98,9 @@ export function register(program: Command): void {
     .option('--group <group>', 'group the daemon runs as (default: the primary group of the user)')
     .option('--install', `write ${UNIT_PATH} (as root), then enable and start it`)
     .addOption(new Option('--unit-path <path>', 'where --install writes the unit (tests)').hideHelp())
-    .action((o: StartupOpts, cmd: Command) => {
+    .action(async (o: StartupOpts, cmd: Command) => {
       const ctx = new Ctx(cmd);
-      const { file, dir, config } = ctx.loaded; // an invalid config stops here with exit 2
+      const { file, dir, config } = await ctx.config(); // an invalid config stops here with exit 2
       const user = checkAccount('user', o.user ?? invokingUser());
       const group = o.group === undefined ? undefined : checkAccount('group', o.group);
       const stopTimeoutsMs = stopTimeoutsOf(config);
