@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The demo: a self-contained config under examples/demo/run/ (git-ignored) that supervises the example
-# core API and a redis-server. Leaves the daemon running; `npm run demo:stop` ends it.
+# The demo: a self-contained config under examples/demo/ (state, logs and releases in the git-ignored
+# examples/demo/run/) that supervises the example core API and a redis-server, deploys two releases
+# of a local git repository, and rolls back. Leaves the daemon running; `npm run demo:stop` ends it.
 set -euo pipefail
 cd "$(dirname "$0")"
 unset NODE_EXTRA_CA_CERTS
 bst() { node ../../dist/src/cli/main.js -c bst.supervisor.json "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+health() { node -e 'fetch("http://127.0.0.1:3190/health").then(r=>r.text()).then(t=>console.log(t))'; }
+export GIT_CONFIG_GLOBAL=/dev/null GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@localhost
+export GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@localhost
 
 if ! command -v redis-server >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
@@ -16,12 +20,18 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
-env_file=run/core-api-prod/shared/.env
-if [ ! -f "$env_file" ]; then
-  mkdir -p "$(dirname "$env_file")"
-  secret() { node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("hex"))'; }
-  umask 077
-  cat > "$env_file" <<ENV
+step "a fresh demo folder (run/)"
+if bst ping >/dev/null 2>&1; then bst shutdown; fi
+rm -rf run
+mkdir -p run/src run/core-api-prod/shared
+(cd ../core-api && tar --exclude=dist -cf - .) | tar -xf - -C run/src
+git -C run/src init -q -b main
+git -C run/src add -A
+git -C run/src commit -qm "core-api 1.0.0"
+
+secret() { node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("hex"))'; }
+umask 077
+cat > run/core-api-prod/shared/.env <<ENV
 OPS_DB_URL=postgres://demo@127.0.0.1:5432/ops
 CHANNEL_DB_URL=postgres://demo@127.0.0.1:5432/channel
 REDIS_URL=redis://127.0.0.1:6390/0
@@ -34,19 +44,36 @@ INGEST_REPLAY_ENABLED=false
 OPS_READ_NEW_MODEL_BOOKINGS=true
 OPS_WRITE_CORE_BOOKINGS=false
 ENV
-fi
+umask 022
 
 step "config check"
 bst config check
-step "daemon"
-bst ping >/dev/null 2>&1 || bst daemon
-step "start (processes stopped earlier stay stopped until started)"
-bst start
-step "status"
+step "daemon (redis starts; the core API waits for its first release)"
+bst daemon
 bst status
-step "the core API answers"
-node -e 'fetch("http://127.0.0.1:3190/health").then(r=>r.text()).then(t=>console.log(t))'
+
+step "deploy 1.0.0"
+bst deploy core-api-prod
+health
+
+step "deploy 1.1.0 (a second commit)"
+sed -i "s/?? '1.0.0'/?? '1.1.0'/" run/src/src/main.js
+git -C run/src commit -qam "core-api 1.1.0"
+bst deploy core-api-prod
+bst list core-api-prod
+health
+
+step "rollback to the previous release"
+bst rollback core-api-prod
+bst list core-api-prod
+bst status
+health
+
+step "redis status"
+bst redis status core-api-prod || true
+
 step "last log lines"
 bst logs core-api-prod/core-api -n 5
+
 printf '\nThe daemon keeps running. Try: node dist/src/cli/main.js -c examples/demo/bst.supervisor.json status\n' >&2
 printf 'Stop it with: npm run demo:stop\n' >&2

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnvFile } from '../env/file.js';
 import { checkRequired, describeMissing } from '../env/check.js';
@@ -39,7 +39,7 @@ async function buildRelease(o: OpInput, paths: TargetPaths, ref: string | undefi
   const gitRef = 'git' in src ? (ref ?? src.ref) : null;
   const sha = 'git' in src ? await log.step('resolve-ref', () => resolveGitRef(src.git, gitRef as string)) : null;
   mkdirSync(paths.releases, { recursive: true });
-  const id = newReleaseId(new Date(), sha, (x) => existsSync(join(paths.releases, x)));
+  const id = newReleaseId(new Date(), sha, readdirSync(paths.releases));
   log.attach(id);
   const dir = join(paths.releases, id);
   const rec: ReleaseRecord = {

@@ -69,13 +69,15 @@ export function idStamp(now: Date): string {
 const SUFFIX_DIGITS = 3;
 
 /** A fresh id that sorts by time; a second one within the same second gets `.001`, `.002`, … */
-export function newReleaseId(now: Date, sha: string | null, exists: (id: string) => boolean): string {
-  const base = sha ? `${idStamp(now)}-${sha.slice(0, 7)}` : idStamp(now);
-  if (!exists(base)) return base;
+export function newReleaseId(now: Date, sha: string | null, existing: readonly string[]): string {
+  const stamp = idStamp(now);
+  const tail = sha ? `-${sha.slice(0, 7)}` : '';
+  // a sequence right after the stamp orders releases of one second by creation, whatever their shas
+  const sameSecond = existing.filter((id) => id.startsWith(stamp)).length;
   const max = 10 ** SUFFIX_DIGITS;
-  for (let n = 1; n < max; n++) {
-    const id = `${base}.${String(n).padStart(SUFFIX_DIGITS, '0')}`;
-    if (!exists(id)) return id;
+  for (let n = sameSecond; n < max; n++) {
+    const id = n === 0 ? `${stamp}${tail}` : `${stamp}.${String(n).padStart(SUFFIX_DIGITS, '0')}${tail}`;
+    if (!existing.includes(id)) return id;
   }
-  throw new BstError('failed', `more than ${max - 1} releases named ${base} within one second`);
+  throw new BstError('failed', `more than ${max - 1} releases within the second ${stamp}`);
 }

@@ -23,12 +23,11 @@ async function releaseTarget(ctx: Ctx, name: string) {
   return target;
 }
 
+/** The steps already streamed to stderr as they ran; the summary is one line. */
 function summary(verb: string, r: OpResult): string {
-  const steps = r.steps.map((s) => `  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.ms} ms)`).join('\n');
-  const head = r.ok
-    ? `${verb} ${r.target}: ${r.release} is live (previous: ${r.previous ?? 'none'})`
+  return r.ok
+    ? `${verb} ${r.target}: ${r.release} is ${verb === 'build' ? 'built' : 'live'} (previous: ${r.previous ?? 'none'})`
     : `${verb} ${r.target} failed${r.release ? ` (release ${r.release})` : ''}: ${r.error ?? 'see the deploy log'}`;
-  return `${steps}\n${head}`;
 }
 
 async function op(ctx: Ctx, verb: 'deploy' | 'build' | 'rollback', params: Record<string, string | undefined>) {
