@@ -128,6 +128,7 @@ export interface RedisInstance {
     aofLastWrite: string | null;
     rdbLastSave: string | null;
     rdbChangesSinceSave: number;
+    rdbLastSaveAt: string | null; // ISO time of the last successful RDB save
   } | null;
   warnings: string[];
   error: string | null;

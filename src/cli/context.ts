@@ -49,6 +49,16 @@ export class Ctx {
     }
   }
 
+  /**
+   * A failure after the result was printed: with --json that result stays the one document on
+   * stdout and the error goes to stderr only; otherwise the error is thrown as usual.
+   */
+  failAfterPrint(err: BstError): void {
+    if (!this.json) throw err;
+    process.stderr.write(`bstctl: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    process.exitCode = err.exitCode;
+  }
+
   /** `--json`: one document on stdout; otherwise the human text. */
   print(value: unknown, human: () => string): void {
     if (this.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -6,6 +6,7 @@ import * as configCmd from './commands/config.js';
 import * as daemonCmd from './commands/daemon.js';
 import * as logsCmd from './commands/logs.js';
 import * as processCmd from './commands/process.js';
+import * as redisCmd from './commands/redis.js';
 import * as releaseCmd from './commands/release.js';
 import * as startupCmd from './commands/startup.js';
 
@@ -17,7 +18,8 @@ function program(): Command {
     .option('--json', 'print one JSON document on stdout')
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
-  for (const mod of [daemonCmd, processCmd, logsCmd, configCmd, startupCmd, releaseCmd]) mod.register(p);
+  for (const mod of [daemonCmd, processCmd, logsCmd, configCmd, startupCmd, releaseCmd, redisCmd])
+    mod.register(p);
   return p;
 }
 

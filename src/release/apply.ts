@@ -7,10 +7,17 @@ import { activate, assertRollbackable, markFailed } from './activate.js';
 import { runSteps } from './build.js';
 import { DeployLog } from './deploylog.js';
 import { newReleaseId, targetPaths, validateReleaseId, type TargetPaths } from './layout.js';
-import { acquireLock, type LockHandle } from './lock.js';
+import { acquireLock, procStartTime, type LockHandle } from './lock.js';
 import { checkShared, linkShared } from './shared.js';
 import { fetchGit, fetchPath, resolveGitRef } from './source.js';
-import { listReleases, previousSuccessful, prune, pruneCandidates, writeRecord, type ReleaseRecord } from './store.js';
+import {
+  listReleases,
+  previousSuccessful,
+  prune,
+  pruneCandidates,
+  writeRecord,
+  type ReleaseRecord,
+} from './store.js';
 import { readCurrent } from './switch.js';
 import type { OpInput, OpResult, ReleaseHooks } from './types.js';
 
@@ -20,27 +27,44 @@ const BUILD_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL',
 function releasesOf(o: OpInput) {
   const releases = o.target.releases;
   if (!releases) {
-    throw new BstError('invalid_input', `target ${o.targetName} has no releases: it is an existing app run in place`, {
-      hint: 'release commands work on targets with a "releases" key',
-    });
+    throw new BstError(
+      'invalid_input',
+      `target ${o.targetName} has no releases: it is an existing app run in place`,
+      {
+        hint: 'release commands work on targets with a "releases" key',
+      },
+    );
   }
   return releases;
 }
 
 function buildEnv(): Record<string, string> {
-  return Object.fromEntries(BUILD_ENV.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])));
+  return Object.fromEntries(
+    BUILD_ENV.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])),
+  );
 }
 
 /** fetch source, link shared, build: a complete release folder, or a record that says failed. */
-async function buildRelease(o: OpInput, paths: TargetPaths, ref: string | undefined, log: DeployLog): Promise<string> {
+async function buildRelease(
+  o: OpInput,
+  paths: TargetPaths,
+  ref: string | undefined,
+  log: DeployLog,
+  lock: LockHandle,
+  named: (id: string) => void,
+): Promise<string> {
   const r = releasesOf(o);
   checkShared(paths, r.shared);
   const src = r.source;
   const gitRef = 'git' in src ? (ref ?? src.ref) : null;
-  const sha = 'git' in src ? await log.step('resolve-ref', () => resolveGitRef(src.git, gitRef as string)) : null;
+  const sha =
+    'git' in src ? await log.step('resolve-ref', () => resolveGitRef(src.git, gitRef as string)) : null;
   mkdirSync(paths.releases, { recursive: true });
   const id = newReleaseId(new Date(), sha, readdirSync(paths.releases));
   log.attach(id);
+  // the lock and a failed result name the release from here on
+  lock.update(id);
+  named(id);
   const dir = join(paths.releases, id);
   const rec: ReleaseRecord = {
     id,
@@ -58,14 +82,28 @@ async function buildRelease(o: OpInput, paths: TargetPaths, ref: string | undefi
   writeRecord(paths, rec);
   log.line(`release ${id}${sha ? ` (${gitRef} = ${sha})` : ''} in ${dir}`);
   const finish = (status: 'built' | 'failed', error: string | null): void =>
-    writeRecord(paths, { ...rec, status, error, steps: log.steps.slice(), finishedAt: new Date().toISOString() });
+    writeRecord(paths, {
+      ...rec,
+      status,
+      error,
+      steps: log.steps.slice(),
+      finishedAt: new Date().toISOString(),
+    });
   try {
     mkdirSync(dir);
-    await log.step('fetch', () => ('git' in src ? fetchGit(src.git, sha as string, dir) : fetchPath(src.path, dir)));
+    await log.step('fetch', () =>
+      'git' in src ? fetchGit(src.git, sha as string, dir) : fetchPath(src.path, dir),
+    );
     await log.step('link-shared', () => linkShared(paths, dir, r.shared));
     for (const [i, cmd] of r.build.entries()) {
       await log.step(`build ${i + 1}/${r.build.length}: ${cmd}`, async () => {
-        const [res] = await runSteps([cmd], { cwd: dir, env: buildEnv(), timeoutMs: r.stepTimeoutMs, log: (l) => log.line(`  ${l}`) });
+        const [res] = await runSteps([cmd], {
+          cwd: dir,
+          env: buildEnv(),
+          timeoutMs: r.stepTimeoutMs,
+          log: (l) => log.line(`  ${l}`),
+          onSpawn: (pid) => noteStep(lock, pid),
+        });
         if (!res?.ok) throw new Error(res?.error ?? `exited with code ${res?.code}`);
       });
     }
@@ -77,16 +115,33 @@ async function buildRelease(o: OpInput, paths: TargetPaths, ref: string | undefi
   return id;
 }
 
-function envGate(o: OpInput): void {
-  const res = checkRequired(readEnvFile(o.target.env.file ?? ''), o.target.env.required);
-  if (!res.ok) {
-    throw new BstError('failed', `env gate: ${o.target.env.file} is not ready (${describeMissing(res.keys)})`, {
-      hint: 'fill those keys (see `bstctl env check`), then deploy again; nothing was switched',
-    });
+// a daemon killed mid-build leaves the step running; the next one finds it here and stops it
+function noteStep(lock: LockHandle, pid: number): void {
+  try {
+    lock.mark({ step: { pid, startTime: procStartTime(pid) } });
+  } catch {
+    // the lock was taken over: the step still runs to its end under our watch
   }
 }
 
-async function locked<T>(o: OpInput, op: string, run: (paths: TargetPaths, lock: LockHandle) => Promise<T>): Promise<T> {
+function envGate(o: OpInput): void {
+  const res = checkRequired(readEnvFile(o.target.env.file ?? ''), o.target.env.required);
+  if (!res.ok) {
+    throw new BstError(
+      'failed',
+      `env gate: ${o.target.env.file} is not ready (${describeMissing(res.keys)})`,
+      {
+        hint: 'fill those keys (see `bstctl env check`), then deploy again; nothing was switched',
+      },
+    );
+  }
+}
+
+async function locked<T>(
+  o: OpInput,
+  op: string,
+  run: (paths: TargetPaths, lock: LockHandle) => Promise<T>,
+): Promise<T> {
   releasesOf(o);
   const paths = targetPaths(o.target.base);
   mkdirSync(paths.releases, { recursive: true });
@@ -98,7 +153,14 @@ async function locked<T>(o: OpInput, op: string, run: (paths: TargetPaths, lock:
   }
 }
 
-function result(o: OpInput, release: string | null, previous: string | null, ok: boolean, log: DeployLog, error?: unknown): OpResult {
+function result(
+  o: OpInput,
+  release: string | null,
+  previous: string | null,
+  ok: boolean,
+  log: DeployLog,
+  error?: unknown,
+): OpResult {
   const out: OpResult = { target: o.targetName, release, previous, ok, steps: log.steps };
   if (error !== undefined) out.error = error instanceof Error ? error.message : String(error);
   return out;
@@ -110,11 +172,14 @@ export async function deploy(o: OpInput & { ref?: string }, hooks: ReleaseHooks)
     const previous = readCurrent(paths);
     let id: string | null = null;
     try {
-      id = await buildRelease(o, paths, o.ref, log);
-      lock.update(id);
+      id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x));
       await log.step('env-gate', () => envGate(o));
       lock.mark({ phase: 'activating', previous });
-      const ok = await activate({ targetName: o.targetName, paths, id, previous, kind: 'deploy' }, hooks, log);
+      const ok = await activate(
+        { targetName: o.targetName, paths, id, previous, kind: 'deploy' },
+        hooks,
+        log,
+      );
       if (!ok) return { ...result(o, id, previous, false, log, 'health gate failed'), rolledBack: true };
       await log.step('prune', () => pruneTarget(o, paths, hooks, previous));
       return result(o, id, previous, true, log);
@@ -125,14 +190,15 @@ export async function deploy(o: OpInput & { ref?: string }, hooks: ReleaseHooks)
 }
 
 export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks): Promise<OpResult> {
-  return locked(o, 'build', async (paths) => {
+  return locked(o, 'build', async (paths, lock) => {
     const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
     const current = readCurrent(paths);
+    let id: string | null = null;
     try {
-      const id = await buildRelease(o, paths, o.ref, log);
+      id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x));
       return result(o, id, current, true, log);
     } catch (err) {
-      return result(o, null, current, false, log, err);
+      return result(o, id, current, false, log, err);
     }
   });
 }
@@ -142,14 +208,19 @@ export async function rollback(o: OpInput & { releaseId?: string }, hooks: Relea
   return locked(o, 'rollback', async (paths, lock) => {
     const current = readCurrent(paths);
     const id = o.releaseId ?? previousSuccessful(paths, current);
-    if (!id) throw new BstError('failed', `no successful release older than ${current ?? '(none)'} to roll back to`);
+    if (!id)
+      throw new BstError('failed', `no successful release older than ${current ?? '(none)'} to roll back to`);
     if (id === current) throw new BstError('invalid_input', `release ${id} is already current`);
     assertRollbackable(paths, id);
     lock.mark({ release: id, phase: 'activating', previous: current });
     const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
     log.attach(id);
     log.line(`rollback ${o.targetName}: ${current ?? '(none)'} -> ${id}`);
-    const ok = await activate({ targetName: o.targetName, paths, id, previous: current, kind: 'rollback' }, hooks, log);
+    const ok = await activate(
+      { targetName: o.targetName, paths, id, previous: current, kind: 'rollback' },
+      hooks,
+      log,
+    );
     return result(o, id, current, ok, log, ok ? undefined : 'health gate failed; switched back');
   });
 }

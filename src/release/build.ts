@@ -17,6 +17,8 @@ export interface StepOptions {
   signal?: AbortSignal;
   /** SIGTERM to SIGKILL, for a step that ignores SIGTERM (default 5 s). */
   killGraceMs?: number;
+  /** Told the pid of each step (it leads its own group), so a later daemon can stop what a dead one left. */
+  onSpawn?: (pid: number) => void;
 }
 
 const DEFAULT_GRACE_MS = 5000;
@@ -108,6 +110,7 @@ function runStep(cmd: string, opts: StepOptions): Promise<StepResult> {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid !== undefined) opts.onSpawn?.(child.pid);
   const out = lineSink(opts.log);
   const err = lineSink(opts.log);
   child.stdout?.on('data', out.push);

@@ -14,12 +14,14 @@ export interface LockInfo {
   /** Where a deploy or rollback stands, so a daemon that died mid-switch can be undone at the next start. */
   phase?: 'preparing' | 'activating';
   previous?: string | null;
+  /** The build step running now (leader of its own process group), by pid and start time. */
+  step?: { pid: number; startTime: number | null } | null;
 }
 
 export interface LockHandle {
   release(): void;
   update(release: string | null): void;
-  mark(patch: Partial<Pick<LockInfo, 'release' | 'phase' | 'previous'>>): void;
+  mark(patch: Partial<Pick<LockInfo, 'release' | 'phase' | 'previous' | 'step'>>): void;
 }
 
 let seq = 0;
@@ -74,11 +76,17 @@ function parseLock(text: string): LockInfo | null {
       since: v.since,
       phase: v.phase === 'activating' ? 'activating' : 'preparing',
       previous: typeof v.previous === 'string' ? v.previous : null,
+      step:
+        typeof v.step?.pid === 'number'
+          ? { pid: v.step.pid, startTime: numberOrNull(v.step.startTime) }
+          : null,
     };
   } catch {
     return null;
   }
 }
+
+const numberOrNull = (x: unknown): number | null => (typeof x === 'number' ? x : null);
 
 export function readLock(paths: TargetPaths): LockInfo | null {
   try {
@@ -175,8 +183,9 @@ function handle(paths: TargetPaths, mine: LockInfo): LockHandle {
     update(release: string | null): void {
       this.mark({ release });
     },
-    mark(patch: Partial<Pick<LockInfo, 'release' | 'phase' | 'previous'>>): void {
-      if (!stillMine()) throw new BstError('conflict', `the lock ${file} is no longer held by pid ${mine.pid}`);
+    mark(patch: Partial<Pick<LockInfo, 'release' | 'phase' | 'previous' | 'step'>>): void {
+      if (!stillMine())
+        throw new BstError('conflict', `the lock ${file} is no longer held by pid ${mine.pid}`);
       Object.assign(mine, patch);
       writeFileAtomic(file, `${JSON.stringify(mine)}\n`, 0o644);
     },

@@ -11,13 +11,18 @@ import { opHandlers, recoverReleases } from './ops.js';
 import { reapOrphans, type StopSpec } from './orphans.js';
 import { splitId } from './selector.js';
 import { socketAnswers } from '../wire.js';
+import { treeUsage } from './metrics.js';
 import { listen, prepareSocketDir, type Handlers } from './server.js';
 import { readState, writeState, type SavedProcess } from './state.js';
 import { createSupervisor, type Entry, type Supervisor } from './supervisor.js';
 import { statusSnapshot } from './snapshot.js';
 
+/** How long after a transition the status snapshot is written: one write per burst of changes. */
+const SNAPSHOT_DEBOUNCE_MS = 1_000;
+
 /** The composition root: the only place that wires the real clock, fs, spawn and logger. */
 export async function runDaemon(configFlag: string | undefined): Promise<void> {
+  const replaySignals = holdSignals();
   const loaded = loadConfig(configFlag);
   const { stateDir } = loaded.config.daemon;
   prepareSocketDir(loaded.socketPath);
@@ -37,9 +42,24 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
   await reapOrphans(saved, (id) => stopSpecOf(loaded, id), logger);
 
   let frozen: Record<string, SavedProcess> | null = null;
-  const sup = createSupervisor({ loaded, clock: realClock, logger, secrets, onChange: () => persist() });
+  const booting = new Set<string>(); // wanted up, not started yet: saved as up should the daemon die first
+  let stopping: Promise<void> | null = null;
+  let snapshotTimer: NodeJS.Timeout | null = null;
+  const changed = (): void => {
+    persist();
+    // a daemon killed outright leaves a status no older than this behind, for `bstctl status`
+    snapshotTimer ??= setTimeout(() => {
+      snapshotTimer = null;
+      void sup.status().then(
+        (list) => stopping || statusSnapshot(stateDir, list, logger),
+        () => undefined,
+      );
+    }, SNAPSHOT_DEBOUNCE_MS);
+  };
+  const sup = createSupervisor({ loaded, clock: realClock, logger, secrets, onChange: changed });
+  for (const id of wantedUp(sup, saved?.processes ?? {})) booting.add(id);
   const persist = (): void => {
-    const processes = frozen ?? savedProcesses(sup);
+    const processes = frozen ?? savedProcesses(sup, booting);
     try {
       writeState(stateDir, processes);
     } catch (err) {
@@ -49,11 +69,11 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
 
   const startedAt = Date.now();
   let server: Server | null = null;
-  let stopping: Promise<void> | null = null;
   const shutdown = (why: string): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ evt: 'shutdown', why });
-      frozen = savedProcesses(sup); // wants survive the shutdown, for the next start
+      clearTimeout(snapshotTimer ?? undefined);
+      frozen = savedProcesses(sup, booting); // wants survive the shutdown, for the next start
       await sup.shutdown();
       persist();
       statusSnapshot(stateDir, await sup.status().catch(() => []), logger);
@@ -84,16 +104,23 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
     configReload: async () => applyConfig(sup, loadConfig(sup.loaded.file), logger),
   };
 
+  // pidusage forks two `getconf` on its first call: once here, not once per request of a first burst
+  await treeUsage(process.pid);
   server = await listen(loaded.socketPath, handlers, logger);
   logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
   onSignals(shutdown, () => reloadFromSignal(sup, log.reopen, logger));
+  replaySignals();
   recoverReleases(sup, logger);
-  await bootstrap(sup, saved?.processes ?? {});
+  await bootstrap(sup, booting, () => stopping !== null);
   persist();
 }
 
 /** A lifecycle request: an unknown selector fails before anything changes; `kind` narrows to redis. */
-async function act(sup: Supervisor, p: { selector?: string; kind?: 'redis' }, run: (list: Entry[]) => Promise<void>) {
+async function act(
+  sup: Supervisor,
+  p: { selector?: string; kind?: 'redis' },
+  run: (list: Entry[]) => Promise<void>,
+) {
   const list = sup.pick(p.selector).filter((e) => !p.kind || e.config.type === p.kind);
   if (list.length === 0 && p.kind) {
     throw new BstError('not_found', `no ${p.kind} process in ${p.selector ?? 'the config'}`);
@@ -102,12 +129,21 @@ async function act(sup: Supervisor, p: { selector?: string; kind?: 'redis' }, ru
   return { processes: await Promise.all(list.map(sup.describe)) };
 }
 
-/** Brings every process to its desired state: the saved want, else up unless autostart is false. */
-async function bootstrap(sup: Supervisor, saved: Record<string, SavedProcess>): Promise<void> {
-  const up = [...sup.entries.values()].filter(
-    (e) => (saved[e.id]?.want ?? (e.config.autostart ? 'up' : 'down')) === 'up',
-  );
-  await sup.startEntries(up);
+/** The desired state at start: the saved want, else up unless autostart is false. */
+function wantedUp(sup: Supervisor, saved: Record<string, SavedProcess>): string[] {
+  return [...sup.entries.values()]
+    .filter((e) => (saved[e.id]?.want ?? (e.config.autostart ? 'up' : 'down')) === 'up')
+    .map((e) => e.id);
+}
+
+/** Starts what `booting` holds, in config order; each leaves it as it is reached. */
+async function bootstrap(sup: Supervisor, booting: Set<string>, stopped: () => boolean): Promise<void> {
+  for (const id of [...booting]) {
+    if (stopped()) return; // shut down mid-boot: the rest stay wanted up for the next start
+    booting.delete(id);
+    const e = sup.entries.get(id); // gone when a reload removed it meanwhile
+    if (e) await sup.startEntries([e]);
+  }
 }
 
 /** A saved process no longer in the config is stopped the default way. */
@@ -116,12 +152,26 @@ function stopSpecOf(loaded: LoadedConfig, id: string): StopSpec {
   return loaded.config.targets[target]?.processes[name]?.stop ?? { signal: 'SIGTERM', timeoutMs: 10_000 };
 }
 
-function savedProcesses(sup: Supervisor): Record<string, SavedProcess> {
+function savedProcesses(sup: Supervisor, booting: Set<string>): Record<string, SavedProcess> {
   const out: Record<string, SavedProcess> = {};
   for (const e of sup.entries.values()) {
-    out[e.id] = { want: sup.wantOf(e), pid: e.unit.pid, startTime: e.unit.startTime };
+    const want = booting.has(e.id) ? 'up' : sup.wantOf(e);
+    out[e.id] = { want, pid: e.unit.pid, startTime: e.unit.startTime };
   }
   return out;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/** Until the handlers are in place (reaping orphans takes a while) signals are held, not fatal; then replayed. */
+function holdSignals(): () => void {
+  const held = new Set<NodeJS.Signals>();
+  const hold = (sig: NodeJS.Signals): void => void held.add(sig);
+  for (const sig of SIGNALS) process.on(sig, hold);
+  return () => {
+    for (const sig of SIGNALS) process.off(sig, hold);
+    for (const sig of held) process.emit(sig, sig);
+  };
 }
 
 function onSignals(shutdown: (why: string) => Promise<void>, hup: () => void): void {

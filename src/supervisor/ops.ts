@@ -3,7 +3,7 @@ import type { Logger, SecretSet } from '../log.js';
 import { deploy, build, rollback } from '../release/apply.js';
 import { markFailed } from '../release/activate.js';
 import { targetPaths } from '../release/layout.js';
-import { readLock } from '../release/lock.js';
+import { holderAlive, procStartTime, readLock, type LockInfo } from '../release/lock.js';
 import { markInterrupted, readRecord } from '../release/store.js';
 import { readCurrent, switchCurrent } from '../release/switch.js';
 import type { RedisStatusResult } from '../protocol.js';
@@ -25,7 +25,8 @@ export function opHandlers(sup: Supervisor, secrets: SecretSet): OpHandlers {
   return {
     deploy: async ({ target, ref }, ctx) => deploy({ ...input(target, ctx.progress), ref }, hooks),
     build: async ({ target, ref }, ctx) => build({ ...input(target, ctx.progress), ref }, hooks),
-    rollback: async ({ target, releaseId }, ctx) => rollback({ ...input(target, ctx.progress), releaseId }, hooks),
+    rollback: async ({ target, releaseId }, ctx) =>
+      rollback({ ...input(target, ctx.progress), releaseId }, hooks),
     redisStatus: async ({ selector }): Promise<RedisStatusResult> => {
       const list = sup.pick(selector).filter((e) => e.config.type === 'redis');
       if (list.length === 0) {
@@ -43,14 +44,16 @@ export function opHandlers(sup: Supervisor, secrets: SecretSet): OpHandlers {
  * health gate never finished goes back to the release that was current before it.
  */
 export function recoverReleases(sup: Supervisor, logger: Logger): void {
-  const alive = (pid: number): boolean => pid !== process.pid && isAlive(pid);
+  // a killed daemon may linger as a zombie until its parent reaps it: that counts as gone
+  const alive = (pid: number): boolean => pid !== process.pid && procStartTime(pid) !== null;
   for (const [name, target] of Object.entries(sup.loaded.config.targets)) {
     if (!target.releases || target.reserved) continue;
     const paths = targetPaths(target.base);
     const failed = markInterrupted(paths, alive);
     if (failed.length > 0) logger.warn({ evt: 'release-interrupted', target: name, releases: failed });
     const lock = readLock(paths);
-    if (!lock || alive(lock.pid)) continue;
+    if (!lock || holderAlive(lock)) continue;
+    stopStep(lock.step, name, logger);
     const current = readCurrent(paths);
     const previous = lock.previous ?? null;
     if (lock.release && current === lock.release && lock.phase === 'activating' && previous) {
@@ -63,11 +66,13 @@ export function recoverReleases(sup: Supervisor, logger: Logger): void {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** The build step a dead daemon left running (same pid and start time): SIGKILL its whole group. */
+function stopStep(step: LockInfo['step'], target: string, logger: Logger): void {
+  if (!step || step.startTime === null || procStartTime(step.pid) !== step.startTime) return;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    process.kill(-step.pid, 'SIGKILL');
+    logger.warn({ evt: 'build-step-stopped', target, pid: step.pid });
+  } catch {
+    // gone meanwhile
   }
 }

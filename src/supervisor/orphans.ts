@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import { descendants } from './child.js';
-import type { SavedState } from './state.js';
+import { bootId, type SavedState } from './state.js';
 
 interface ProcStat {
   pid: number;
@@ -26,6 +26,9 @@ function readStat(pid: number): ProcStat | null {
  * and born no earlier than it, so a recycled pid of an unrelated process never matches.
  */
 export function groupMembers(leader: number, leaderStart: number): number[] {
+  const head = readStat(leader);
+  // the pid names another process now: the kernel never reuses a pid while its old group lives
+  if (head && head.startTime !== leaderStart) return [];
   const found: number[] = [];
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
@@ -114,6 +117,7 @@ export async function reapOrphans(
   logger: Logger,
 ): Promise<number> {
   if (!saved) return 0;
+  if (saved.bootId && saved.bootId !== bootId()) return 0; // saved before a reboot: nothing of it runs
   const groups = Object.entries(saved.processes).flatMap(([id, p]) =>
     p.pid && p.startTime !== null ? [{ id, leader: p.pid, start: p.startTime }] : [],
   );

@@ -13,7 +13,7 @@ export interface ProbeOptions {
   intervalMs?: number;
 }
 
-const DEFAULT_INTERVAL_MS = 100;
+const DEFAULT_INTERVAL_MS = 25;
 // one hung attempt must not eat the whole deadline
 const MAX_ATTEMPT_MS = 2000;
 const NO_ATTEMPT = 'no attempt finished';

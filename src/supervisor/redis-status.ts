@@ -1,6 +1,6 @@
 import { readEnvFile } from '../env/file.js';
 import type { RedisInstance } from '../protocol.js';
-import { client } from './redis.js';
+import { client, failure } from './redis.js';
 import type { Entry } from './supervisor.js';
 
 function field(info: string, key: string): string | null {
@@ -8,15 +8,21 @@ function field(info: string, key: string): string | null {
   return m ? (m[1] ?? '').trim() : null;
 }
 
-function keyCount(keyspace: string): number {
+function num(info: string, key: string): number | null {
+  const v = field(info, key);
+  return v === null || v === '' || Number.isNaN(Number(v)) ? null : Number(v);
+}
+
+function keyCount(info: string): number {
+  const at = info.indexOf('# Keyspace');
+  if (at < 0) return 0;
   let n = 0;
-  for (const m of keyspace.matchAll(/keys=(\d+)/g)) n += Number(m[1]);
+  for (const m of info.slice(at).matchAll(/keys=(\d+)/g)) n += Number(m[1]);
   return n;
 }
 
 /** Env keys pointing at redis whose port differs from the managed instance (names and ports only). */
-function urlWarnings(e: Entry, port: number): string[] {
-  const env = readEnvFile(e.targetConfig.env.file ?? '');
+function urlWarnings(env: Record<string, string>, port: number): string[] {
   return ['REDIS_URL', 'INGEST_REDIS_URL'].flatMap((key) => {
     const raw = env[key];
     if (!raw) return [];
@@ -31,15 +37,34 @@ function urlWarnings(e: Entry, port: number): string[] {
   });
 }
 
-/** One instance: the supervisor's view plus what redis itself says (PING, INFO). */
+function persistence(info: string): RedisInstance['persistence'] {
+  const saved = num(info, 'rdb_last_save_time');
+  return {
+    aof: field(info, 'aof_enabled') === '1',
+    aofLastRewrite: field(info, 'aof_last_bgrewrite_status'),
+    aofLastWrite: field(info, 'aof_last_write_status'),
+    rdbLastSave: field(info, 'rdb_last_bgsave_status'),
+    rdbChangesSinceSave: num(info, 'rdb_changes_since_last_save') ?? 0,
+    rdbLastSaveAt: saved ? new Date(saved * 1000).toISOString() : null,
+  };
+}
+
+/** One instance: the supervisor's view plus what redis itself says (PING, INFO); never the password. */
 export async function redisInstance(e: Entry): Promise<RedisInstance> {
   const c = e.config;
   if (c.type !== 'redis') throw new Error(`${e.id} is not a redis process`);
-  const password = c.passwordEnv ? readEnvFile(e.targetConfig.env.file ?? '')[c.passwordEnv] || undefined : undefined;
+  let env: Record<string, string> = {};
+  let envError: string | null = null;
+  try {
+    env = readEnvFile(e.targetConfig.env.file ?? '');
+  } catch (err) {
+    envError = `env file unreadable: ${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
+  const pid = e.unit.state === 'stopped' ? null : e.unit.pid;
   const base: RedisInstance = {
     id: e.id,
     state: e.unit.state,
-    pid: e.unit.state === 'stopped' ? null : e.unit.pid,
+    pid,
     port: c.port,
     ping: false,
     latencyMs: null,
@@ -48,29 +73,34 @@ export async function redisInstance(e: Entry): Promise<RedisInstance> {
     clients: null,
     keys: null,
     persistence: null,
-    warnings: urlWarnings(e, c.port),
-    error: null,
+    warnings: urlWarnings(env, c.port),
+    error: envError,
   };
-  const r = client(c.port, password);
+  // no child of ours: whatever listens on the port is someone else's, and is left alone
+  if (pid === null) {
+    const why = e.unit.machine.reason;
+    base.error ??= `not running (${e.unit.state}${why ? `: ${why}` : ''})`;
+    return base;
+  }
+  const r = await client(c.port, c.passwordEnv ? env[c.passwordEnv] || undefined : undefined);
   try {
     await r.connect();
     const t0 = performance.now();
-    base.ping = (await r.ping()) === 'PONG';
+    const pong = (await r.ping()) === 'PONG';
     base.latencyMs = Math.round((performance.now() - t0) * 100) / 100;
     const info = await r.info();
+    if (num(info, 'process_id') !== pid) {
+      base.error = `port ${c.port} is answered by a redis bstctl did not start`;
+      return base;
+    }
+    base.ping = pong;
     base.version = field(info, 'redis_version');
-    base.usedMemory = Number(field(info, 'used_memory') ?? 0);
-    base.clients = Number(field(info, 'connected_clients') ?? 0);
-    base.keys = keyCount(info.slice(info.indexOf('# Keyspace')));
-    base.persistence = {
-      aof: field(info, 'aof_enabled') === '1',
-      aofLastRewrite: field(info, 'aof_last_bgrewrite_status'),
-      aofLastWrite: field(info, 'aof_last_write_status'),
-      rdbLastSave: field(info, 'rdb_last_bgsave_status'),
-      rdbChangesSinceSave: Number(field(info, 'rdb_changes_since_last_save') ?? 0),
-    };
+    base.usedMemory = num(info, 'used_memory');
+    base.clients = num(info, 'connected_clients');
+    base.keys = keyCount(info);
+    base.persistence = persistence(info);
   } catch (err) {
-    base.error = (err as Error).message;
+    base.error = failure(r, err);
   } finally {
     r.disconnect();
   }

@@ -22,6 +22,10 @@ export type Handlers = { [M in Method]: (params: Params<M>, ctx: CallContext) =>
 
 /** A client that sends half a line and then nothing is dropped after this long. */
 const IDLE_MS = 10_000;
+/** Requests of one connection handled at once: a pipelining client cannot starve the others. */
+const MAX_IN_FLIGHT = 4;
+/** Replies a client has not read yet: past this the daemon stops reading its requests. */
+const MAX_UNREAD_BYTES = 1024 * 1024;
 
 /** Makes the socket's folder 0700 and refuses one owned by somebody else. */
 export function prepareSocketDir(socketPath: string): void {
@@ -47,7 +51,8 @@ export async function listen(socketPath: string, handlers: Handlers, logger: Log
     }
     unlinkSync(socketPath);
   }
-  const server = createServer((socket) => serve(socket, handlers, logger));
+  // half-open: `printf … | nc -U` ends its side after the request and still waits for the reply
+  const server = createServer({ allowHalfOpen: true }, (socket) => serve(socket, handlers, logger));
   const oldMask = process.umask(0o177); // the socket is born 0600: no window where others could connect
   try {
     await new Promise<void>((resolve, reject) => {
@@ -72,14 +77,35 @@ function isSocketLink(p: string): boolean {
 
 function serve(socket: Socket, handlers: Handlers, logger: Logger): void {
   const decoder = new LineDecoder();
+  const waiting: string[] = []; // whole lines read but not yet handled: at most one chunk's worth
   let inFlight = 0;
+  let ended = false; // the client sent all it will: answer it, then close
   const send = (reply: Reply): void => {
     if (!socket.destroyed) socket.write(encode(reply));
+  };
+  // backpressure: read on only while few requests run and the client reads its replies
+  const pump = (): void => {
+    while (waiting.length > 0 && inFlight < MAX_IN_FLIGHT && socket.writableLength < MAX_UNREAD_BYTES) {
+      inFlight++;
+      void handle(waiting.shift() as string, handlers, send, logger).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+    if (socket.destroyed) return;
+    if (waiting.length > 0) socket.pause();
+    else if (ended && inFlight === 0) socket.end();
+    else socket.resume();
   };
   socket.setTimeout(IDLE_MS, () => {
     if (inFlight === 0) socket.destroy();
   });
   socket.on('error', () => socket.destroy());
+  socket.on('drain', pump);
+  socket.on('end', () => {
+    ended = true;
+    pump();
+  });
   socket.on('data', (chunk: Buffer) => {
     let lines: string[];
     try {
@@ -90,31 +116,37 @@ function serve(socket: Socket, handlers: Handlers, logger: Logger): void {
       socket.destroy();
       return;
     }
-    for (const line of lines) {
-      if (line.trim() === '') continue;
-      inFlight++;
-      void handle(line, handlers, send, logger).finally(() => inFlight--);
-    }
+    waiting.push(...lines.filter((line) => line.trim() !== ''));
+    pump();
   });
 }
 
-async function handle(line: string, handlers: Handlers, send: (r: Reply) => void, logger: Logger): Promise<void> {
+async function handle(
+  line: string,
+  handlers: Handlers,
+  send: (r: Reply) => void,
+  logger: Logger,
+): Promise<void> {
   let id = 0;
   try {
     const req = requestSchema.parse(JSON.parse(line));
     id = req.id;
     if (!isMethod(req.method)) {
-      throw new BstError('protocol', `unknown method "${req.method}"`, { hint: 'the CLI and the daemon differ in version' });
+      throw new BstError('protocol', `unknown method "${req.method}"`, {
+        hint: 'the CLI and the daemon differ in version',
+      });
     }
     const params = methods[req.method].safeParse(req.params ?? {});
-    if (!params.success) throw new BstError('protocol', `bad params for ${req.method}: ${params.error.message}`);
+    if (!params.success)
+      throw new BstError('protocol', `bad params for ${req.method}: ${params.error.message}`);
     const handler = handlers[req.method] as (p: unknown, c: CallContext) => Promise<unknown>;
     const result = await handler(params.data, { progress: (l) => send({ id, progress: l }) });
     send({ id, ok: true, result });
   } catch (err) {
-    const e = err instanceof SyntaxError || err instanceof Error && err.name === 'ZodError'
-      ? new BstError('protocol', `malformed request: ${err.message.split('\n')[0]}`)
-      : toBstError(err);
+    const e =
+      err instanceof SyntaxError || (err instanceof Error && err.name === 'ZodError')
+        ? new BstError('protocol', `malformed request: ${err.message.split('\n')[0]}`)
+        : toBstError(err);
     if (e.code === 'internal') logger.error({ evt: 'request-failed', err: e.message });
     send({ id, ok: false, error: { code: e.code, message: e.message, hint: e.hint, details: e.details } });
   }

@@ -12,8 +12,19 @@ export interface SavedProcess {
 export interface SavedState {
   version: 1;
   daemonPid: number;
+  /** The kernel's boot id when saved: after a reboot no pid in the file names what the daemon started. */
+  bootId?: string;
   savedAt: string;
   processes: Record<string, SavedProcess>;
+}
+
+/** This boot of the kernel; null where /proc does not say. */
+export function bootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return null;
+  }
 }
 
 export function statePath(stateDir: string): string {
@@ -31,6 +42,12 @@ export function readState(stateDir: string): SavedState | null {
 
 /** Throws when the disk refuses (full, read-only): the previous file stays intact and the caller logs it. */
 export function writeState(stateDir: string, processes: Record<string, SavedProcess>): void {
-  const state: SavedState = { version: 1, daemonPid: process.pid, savedAt: new Date().toISOString(), processes };
+  const state: SavedState = {
+    version: 1,
+    daemonPid: process.pid,
+    bootId: bootId() ?? undefined,
+    savedAt: new Date().toISOString(),
+    processes,
+  };
   writeFileAtomic(statePath(stateDir), `${JSON.stringify(state, null, 1)}\n`);
 }

@@ -51,7 +51,16 @@ export function createSupervisor(deps: SupervisorDeps) {
     const targetConfig = loaded.config.targets[target] as TargetConfig;
     const config = targetConfig.processes[name] as ProcessConfig;
     const sinks = openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs);
-    const entry: Entry = { id, target, name, targetConfig, config, sinks, waiting: null, unit: undefined as never };
+    const entry: Entry = {
+      id,
+      target,
+      name,
+      targetConfig,
+      config,
+      sinks,
+      waiting: null,
+      unit: undefined as never,
+    };
     const ctx = () => ({
       targetName: target,
       processName: name,
@@ -64,7 +73,9 @@ export function createSupervisor(deps: SupervisorDeps) {
       onTransition,
       launch: (abort) => {
         const c = entry.config;
-        return c.type === 'redis' ? launchRedis({ ...ctx(), proc: c }, abort) : launchApp({ ...ctx(), proc: c }, abort);
+        return c.type === 'redis'
+          ? launchRedis({ ...ctx(), proc: c }, abort)
+          : launchApp({ ...ctx(), proc: c }, abort);
       },
     });
     return entry;
@@ -76,7 +87,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     resolveSelector(loaded.config, selector).flatMap((id) => entries.get(id) ?? []);
 
   async function startEntry(e: Entry): Promise<void> {
-    e.waiting = hasRelease(e.targetConfig) ? null : 'no release yet: the first deploy starts it';
+    e.waiting = e.config.type === 'redis' || hasRelease(e.targetConfig) ? null : 'no release yet: the first deploy starts it';
     if (e.waiting) return deps.onChange?.();
     e.unit.send({ type: 'start' });
     await e.unit.until((u) => SETTLED.has(u.state), readyTimeout(e.config) + 5_000);
@@ -128,6 +139,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       await stopEntry(e);
       e.unit.dispose();
       entries.delete(id);
+      deps.onChange?.(); // the saved state forgets it, even when no other process changes
       await e.sinks.close();
     },
     /** Stops everything in reverse order; wants stay as they are, for the next start. */

@@ -48,9 +48,11 @@ async function lifecycle(ctx: Ctx, method: 'start' | 'stop' | 'restart' | 'reloa
   const missed = res.processes.filter((p) => p.state !== goal && !(goal === 'online' && p.want === 'up' && p.reason?.startsWith('no release')));
   if (missed.length > 0) {
     const first = missed[0] as ProcessStatus;
-    throw new BstError('failed', `${first.id} is ${first.state}, not ${goal}${first.reason ? `: ${first.reason}` : ''}`, {
-      hint: `see \`bstctl logs ${first.id}\``,
-    });
+    ctx.failAfterPrint(
+      new BstError('failed', `${first.id} is ${first.state}, not ${goal}${first.reason ? `: ${first.reason}` : ''}`, {
+        hint: `see \`bstctl logs ${first.id}\``,
+      }),
+    );
   }
 }
 

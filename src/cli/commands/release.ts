@@ -16,9 +16,13 @@ async function releaseTarget(ctx: Ctx, name: string) {
   }
   if (target.reserved) throw new BstError('reserved', `target ${name} is reserved: nothing to release yet`);
   if (!target.releases) {
-    throw new BstError('invalid_input', `target ${name} has no releases: it is an existing app run in place`, {
-      hint: 'release commands work on targets with a "releases" key',
-    });
+    throw new BstError(
+      'invalid_input',
+      `target ${name} has no releases: it is an existing app run in place`,
+      {
+        hint: 'release commands work on targets with a "releases" key',
+      },
+    );
   }
   return target;
 }
@@ -30,14 +34,25 @@ function summary(verb: string, r: OpResult): string {
     : `${verb} ${r.target} failed${r.release ? ` (release ${r.release})` : ''}: ${r.error ?? 'see the deploy log'}`;
 }
 
-async function op(ctx: Ctx, verb: 'deploy' | 'build' | 'rollback', params: Record<string, string | undefined>) {
+async function op(
+  ctx: Ctx,
+  verb: 'deploy' | 'build' | 'rollback',
+  params: Record<string, string | undefined>,
+) {
   const res = (await ctx.call(verb, params as never)) as OpResult;
   ctx.print(res, () => summary(verb, res));
-  if (!res.ok) {
-    throw new BstError('failed', `${verb} of ${res.target} failed: ${res.error ?? 'see the deploy log'}`, {
+  if (res.ok) return;
+  const err = new BstError(
+    'failed',
+    `${verb} of ${res.target} failed: ${res.error ?? 'see the deploy log'}`,
+    {
       hint: res.release ? `deploy log: <base>/logs/deploy/${res.release}.log` : undefined,
-    });
-  }
+    },
+  );
+  if (!ctx.json) throw err;
+  // --json: the result above is the one document on stdout; the error goes to stderr only
+  process.stderr.write(`bstctl: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+  process.exitCode = err.exitCode;
 }
 
 async function list(ctx: Ctx, name: string): Promise<void> {
@@ -50,13 +65,23 @@ async function list(ctx: Ctx, name: string): Promise<void> {
       ? `${name}: no releases yet`
       : table(
           ['', 'RELEASE', 'STATUS', 'CREATED', 'SHA'],
-          view.releases.map((r) => [r.current ? '*' : '', r.id, r.status, r.createdAt, r.sha?.slice(0, 12) ?? '-']),
+          view.releases.map((r) => [
+            r.current ? '*' : '',
+            r.id,
+            r.status,
+            r.createdAt,
+            r.sha?.slice(0, 12) ?? '-',
+          ]),
         ),
   );
 }
 
 export function register(program: Command): void {
-  withGlobals(program.command('deploy <target>').description('new release: fetch, link shared, build, env gate, switch, reload, health gate, prune'))
+  withGlobals(
+    program
+      .command('deploy <target>')
+      .description('new release: fetch, link shared, build, env gate, switch, reload, health gate, prune'),
+  )
     .option('--ref <ref>', 'git ref to deploy (default: the config ref)')
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
     .action(async (target: string, o: { ref?: string; batch?: string }, cmd: Command) => {
@@ -71,7 +96,11 @@ export function register(program: Command): void {
       await releaseTarget(ctx, target);
       return op(ctx, 'build', { target, ref: o.ref });
     });
-  withGlobals(program.command('rollback <target>').description('switch to an earlier successful release, reload, health gate'))
+  withGlobals(
+    program
+      .command('rollback <target>')
+      .description('switch to an earlier successful release, reload, health gate'),
+  )
     .option('--release-id <id>', 'release to go back to (default: the previous successful one)')
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
     .action(async (target: string, o: { releaseId?: string; batch?: string }, cmd: Command) => {
@@ -80,7 +109,7 @@ export function register(program: Command): void {
       await releaseTarget(ctx, target);
       return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch });
     });
-  withGlobals(program.command('list <target>').description('releases, newest first, the active one marked')).action(
-    (target: string, _o: unknown, cmd: Command) => list(new Ctx(cmd), target),
-  );
+  withGlobals(
+    program.command('list <target>').description('releases, newest first, the active one marked'),
+  ).action((target: string, _o: unknown, cmd: Command) => list(new Ctx(cmd), target));
 }

@@ -1,0 +1,152 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { APP, FIX, freePort, get, median, now, round, rssKb, run, sandbox, spawnApp, until } from './lib.js';
+import { releaseBench } from './release.js';
+
+type Row = { name: string; value: number; unit: string; target?: string };
+const rows: Row[] = [];
+const report = (name: string, value: number, unit: string, target?: string): void => {
+  rows.push({ name, value: round(value), unit, ...(target ? { target } : {}) });
+  process.stderr.write(`${name}: ${round(value)} ${unit}${target ? `   (target ${target})` : ''}\n`);
+};
+
+const app = (port: number, extra: object = {}) => ({
+  command: ['node', APP],
+  env: { PORT: String(port) },
+  ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 10_000 },
+  restart: { minUptimeMs: 100, backoff: { initialMs: 0, maxMs: 0 }, maxRestarts: 1000 },
+  ...extra,
+});
+
+async function statusRoundTrip(): Promise<void> {
+  const s = sandbox({ a: { base: 'x', processes: { p: { command: ['node', FIX('forever.js')] } } } });
+  await s.bst('daemon');
+  const node0: number[] = [];
+  const status: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    node0.push((await run(process.execPath, ['-e', '0'])).ms);
+    status.push((await s.bst('status', '--json')).ms);
+  }
+  report('node -e 0', median(node0), 'ms');
+  report('status --json round-trip', median(status), 'ms', `<= ${round(median(node0) + 40)} (node -e 0 + 40)`);
+  await s.bst('shutdown');
+}
+
+async function restartAfterKill(): Promise<void> {
+  const port = await freePort();
+  const direct: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = now();
+    const p = spawnApp(port);
+    await until(() => get(`http://127.0.0.1:${port}/health`));
+    direct.push(now() - t0);
+    p.kill();
+    await until(async () => (await get(`http://127.0.0.1:${port}/health`)) === null);
+  }
+  const s = sandbox({ a: { base: 'x', processes: { api: app(port) } } });
+  await s.bst('daemon');
+  const supervised: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const before = (await s.json('status')).processes[0];
+    await until(async () => (await s.json('status')).processes[0].uptimeMs > 150); // a healthy run: no backoff
+    const t0 = now();
+    process.kill(before.pid, 'SIGKILL');
+    await until(async () => {
+      const body = await get(`http://127.0.0.1:${port}/health`);
+      return body && JSON.parse(body).pid !== before.pid;
+    });
+    supervised.push(now() - t0);
+  }
+  report('app direct start to HTTP 200', median(direct), 'ms');
+  report('kill -9 to HTTP 200 again', median(supervised), 'ms', `<= ${round(median(direct) + 20)} (direct + 20)`);
+  await s.bst('shutdown');
+}
+
+async function daemonMemory(): Promise<void> {
+  for (const n of [1, 20]) {
+    const processes = Object.fromEntries(
+      Array.from({ length: n }, (_, i) => [`p${i}`, { command: ['node', FIX('forever.js')] }]),
+    );
+    const s = sandbox({ a: { base: 'x', processes } });
+    await s.bst('daemon');
+    const { pid } = await s.json('ping');
+    await until(async () => (await s.json('status')).processes.every((p: { state: string }) => p.state === 'online'));
+    await new Promise((r) => setTimeout(r, 500)); // let start-up garbage be collected before reading RSS
+    report(`daemon RSS with ${n} process(es)`, rssKb(pid) / 1024, 'MB', n === 20 ? '<= 45' : undefined);
+    await s.bst('shutdown');
+  }
+}
+
+function countLines(dir: string, name: string): { total: number; unique: number } {
+  const seen = new Set<string>();
+  let total = 0;
+  for (const f of readdirSync(dir).filter((f) => f.startsWith(`${name}.out.log`))) {
+    const raw = readFileSync(join(dir, f));
+    const text = (f.endsWith('.gz') ? gunzipSync(raw) : raw).toString();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('line ')) continue;
+      total++;
+      seen.add(line);
+    }
+  }
+  return { total, unique: seen.size };
+}
+
+async function logThroughput(): Promise<void> {
+  const lines = 200_000;
+  const s = sandbox({
+    a: { base: 'x', processes: { p: { command: ['node', FIX('prints.js')], env: { LINES: String(lines), STAY: '1' } } } },
+  });
+  const t0 = now();
+  await s.bst('daemon');
+  const logs = join(s.dir, 'x', 'logs');
+  await until(() => countLines(logs, 'p').total >= lines, 60_000);
+  const ms = now() - t0;
+  const { unique } = countLines(logs, 'p');
+  report(`${lines} lines: daemon start to all in the log`, ms, 'ms');
+  report('log lines per second', lines / (ms / 1000), 'lines/s');
+  report('log lines lost', lines - unique, 'lines', '0');
+  await s.bst('shutdown');
+}
+
+async function soak(): Promise<void> {
+  const s = sandbox({
+    a: {
+      base: 'x',
+      processes: {
+        crash: {
+          command: ['node', FIX('crash-after.js')],
+          env: { CRASH_AFTER_MS: '0' },
+          restart: { backoff: { initialMs: 0, maxMs: 0 }, maxRestarts: 100_000, minUptimeMs: 0 },
+        },
+        talk: { command: ['node', FIX('prints.js')], env: { LINES: '1000000', STAY: '1' } },
+      },
+    },
+  });
+  await s.bst('daemon');
+  const { pid } = await s.json('ping');
+  await until(async () => (await s.json('status')).processes.find((p: { id: string }) => p.id === 'a/talk').state === 'online');
+  const idle = rssKb(pid);
+  await until(async () => (await s.json('status')).processes.find((p: { id: string }) => p.id === 'a/crash').restarts >= 500, 300_000);
+  await until(() => countLines(join(s.dir, 'x', 'logs'), 'talk').total >= 1_000_000, 120_000);
+  await s.bst('stop', 'a/crash');
+  await new Promise((r) => setTimeout(r, 1000)); // garbage collection settles
+  report('daemon RSS before soak', idle / 1024, 'MB');
+  report('daemon RSS after 500 crash-restarts + 1M log lines', rssKb(pid) / 1024, 'MB', `<= ${round(idle / 1024 + 5)} (idle + 5)`);
+  await s.bst('shutdown');
+}
+
+const only = process.argv.slice(2);
+const all: Record<string, () => Promise<void>> = {
+  status: statusRoundTrip,
+  restart: restartAfterKill,
+  memory: daemonMemory,
+  logs: logThroughput,
+  release: () => releaseBench(report),
+  soak,
+};
+for (const [name, fn] of Object.entries(all)) {
+  if (only.length === 0 || only.includes(name)) await fn();
+}
+process.stdout.write(`${JSON.stringify({ node: process.version, results: rows }, null, 2)}\n`);

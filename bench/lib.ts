@@ -1,0 +1,78 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
+export const APP = join(ROOT, 'examples/core-api/src/main.js');
+export const FIX = (name: string): string => join(ROOT, 'test/fixtures', name);
+
+/** Benchmarks measure a real server: no NODE_EXTRA_CA_CERTS (~50 ms per node start here). */
+export const ENV: NodeJS.ProcessEnv = { ...process.env };
+delete ENV.NODE_EXTRA_CA_CERTS;
+delete ENV.BST_CONFIG;
+
+export const now = (): number => performance.now();
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+export const round = (x: number): number => Math.round(x * 10) / 10;
+
+export function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; ms: number }> {
+  const t0 = now();
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env: ENV, maxBuffer: 64 << 20 }, (err, stdout) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, ms: now() - t0 });
+    });
+  });
+}
+
+export async function until<T>(check: () => Promise<T | null | false> | T | null | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('benchmark condition timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET the URL once; the body as text, or null when nothing answers 200. */
+export async function get(url: string): Promise<string | null> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return r.status === 200 ? await r.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+export function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** A sandbox with a config and the CLI bound to it. */
+export function sandbox(targets: Record<string, unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), 'bst-bench-'));
+  const config = join(dir, 'bst.json');
+  writeFileSync(config, JSON.stringify({ daemon: { stateDir: join(dir, 's') }, targets }));
+  const bst = (...args: string[]) => run(process.execPath, [CLI, ...args, '-c', config]);
+  const json = async (...args: string[]) => JSON.parse((await bst(...args, '--json')).stdout);
+  return { dir, config, bst, json };
+}
+
+export function spawnApp(port: number): { pid: number; kill(): void } {
+  const child = spawn(process.execPath, [APP], { env: { ...ENV, PORT: String(port) }, stdio: 'ignore' });
+  return { pid: child.pid ?? 0, kill: () => child.kill('SIGKILL') };
+}

@@ -1,0 +1,96 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, ENV, freePort, get, median, now, ROOT, run, until } from './lib.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+type Report = (name: string, value: number, unit: string, target?: string) => void;
+
+function gitRepo(dir: string): (version: string) => void {
+  cpSync(join(ROOT, 'examples/core-api'), dir, { recursive: true, filter: (p) => !p.includes('/dist') });
+  const env = { ...ENV, GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+  const git = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { env, stdio: 'ignore' });
+  git('init', '-q', '-b', 'main');
+  return (version) => {
+    const main = join(dir, 'src/main.js');
+    writeFileSync(main, readFileSync(main, 'utf8').replace(/\?\? '[\d.]+'/, `?? '${version}'`));
+    git('add', '-A');
+    git('commit', '-qm', version);
+  };
+}
+
+/** How long the app is unreachable while `run` goes on: the longest gap between two answered polls. */
+async function downtime(url: string, run: () => Promise<unknown>): Promise<number> {
+  let last = now();
+  let worst = 0;
+  let going = true;
+  const poll = (async () => {
+    while (going) {
+      if (await get(url)) {
+        worst = Math.max(worst, now() - last);
+        last = now();
+      }
+    }
+  })();
+  await run();
+  going = false;
+  await poll;
+  return worst;
+}
+
+export async function releaseBench(report: Report): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bst-bench-rel-'));
+  const port = await freePort();
+  const commit = gitRepo(join(dir, 'src'));
+  mkdirSync(join(dir, 'base/shared'), { recursive: true });
+  writeFileSync(join(dir, 'base/shared/.env'), 'INGEST_SERVICE_TOKEN=bench-token\n');
+  const config = join(dir, 'bst.json');
+  const url = `http://127.0.0.1:${port}/health`;
+  writeFileSync(
+    config,
+    JSON.stringify({
+      daemon: { stateDir: join(dir, 's') },
+      targets: {
+        api: {
+          base: join(dir, 'base'),
+          releases: { source: { git: join(dir, 'src'), ref: 'main' }, build: ['node build.mjs'], shared: ['.env'] },
+          processes: {
+            api: { command: ['node', 'dist/main.js'], env: { PORT: String(port) }, ready: { http: url, timeoutMs: 10_000 } },
+          },
+        },
+      },
+    }),
+  );
+  const bst = (...a: string[]) => run(process.execPath, [CLI, ...a, '-c', config]);
+  await bst('daemon');
+  const overhead: number[] = [];
+  const ids: string[] = [];
+  for (const v of ['1.0.0', '2.0.0']) {
+    commit(v);
+    const t0 = now();
+    const res = JSON.parse((await bst('deploy', 'api', '--json')).stdout);
+    ids.push(res.release);
+    const buildMs = res.steps.filter((s: { name: string }) => s.name.startsWith('build')).reduce((n: number, s: { ms: number }) => n + s.ms, 0);
+    overhead.push(now() - t0 - buildMs);
+  }
+  report('deploy overhead apart from build steps (incl. CLI start)', median(overhead), 'ms');
+  const rollback: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const [want, id] = i % 2 === 0 ? ['1.0.0', ids[0]] : ['2.0.0', ids[1]];
+    const t0 = now();
+    const res = await bst('rollback', 'api', '--release-id', id as string);
+    if (res.code !== 0) throw new Error(`rollback to ${id} failed`);
+    await until(async () => JSON.parse((await get(url)) ?? '{}').version === want, 10_000);
+    rollback.push(now() - t0);
+  }
+  const start: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const gap = await downtime(url, () => bst('reload', 'api'));
+    start.push(gap);
+  }
+  report('rollback: command to the old release answering HTTP', median(rollback), 'ms', '<= app start + 150');
+  report('reload downtime (longest gap in answered polls)', median(start), 'ms');
+  await bst('shutdown');
+  rmSync(dir, { recursive: true, force: true });
+}

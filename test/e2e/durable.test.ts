@@ -1,0 +1,350 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { ProcessStatus } from '../../src/protocol.js';
+import { readSnapshot } from '../../src/supervisor/snapshot.js';
+import { readState, statePath } from '../../src/supervisor/state.js';
+import { socketAnswers } from '../../src/wire.js';
+import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { freePort } from '../helpers/sandbox.js';
+import { isAlive, waitFor } from '../helpers/wait.js';
+
+const FOREVER = fixture('forever.js')[1] as string;
+const HTTP_READY = fixture('http-ready.js')[1] as string;
+const online = (p: ProcessStatus): boolean => p.state === 'online';
+
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  delete env.BST_CONFIG;
+  return env;
+}
+
+/** A word for argv that no other test (nor another run) uses, so /proc counts see only ours. */
+const tagOf = (name: string): string => `${name}-${process.pid}-${Date.now().toString(36)}`;
+
+/** `bstctl daemon --foreground` as this test's own child, so its exit code and signal are ours to see. */
+async function foreground(sb: DaemonSandbox) {
+  const child = spawn(process.execPath, [CLI, 'daemon', '--foreground', '-c', sb.cfg], {
+    env: childEnv(),
+    stdio: 'ignore',
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const pid = child.pid as number;
+  sb.daemonPid = pid;
+  sb.track(pid);
+  await waitFor(() => socketAnswers(sb.socket, 200), { what: 'the foreground daemon answers' });
+  return { pid, exit };
+}
+
+/** Live processes whose argv holds every one of `words`, read from /proc. */
+function instances(...words: string[]): number[] {
+  return readdirSync('/proc').flatMap((name) => {
+    if (!/^\d+$/.test(name)) return [];
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      return words.every((w) => argv.includes(w)) && isAlive(Number(name)) ? [Number(name)] : [];
+    } catch {
+      return []; // gone while we looked
+    }
+  });
+}
+
+function startTimeOf(pid: number): number {
+  const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(raw.slice(raw.lastIndexOf(')') + 2).split(' ')[19]);
+}
+
+/** The daemon's log records with this `evt`. */
+function events(sb: DaemonSandbox, evt: string): Record<string, unknown>[] {
+  return readFileSync(join(sb.stateDir, 'daemon.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => r.evt === evt);
+}
+
+/** chattr +i/-i: a folder even root cannot create or rename files in, like a disk that refuses writes. */
+function immutable(dir: string, on: boolean): boolean {
+  try {
+    execFileSync('chattr', [on ? '+i' : '-i', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).once('error', reject);
+  });
+}
+
+test('when the disk refuses state.json, the daemon logs state-write-failed, keeps the old file and still restarts a killed child', async (t) => {
+  const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
+  await sb.start();
+  const first = await sb.waitProc('app/web', online, 'online');
+  const saved = await waitFor(
+    () =>
+      readState(sb.stateDir)?.processes['app/web']?.pid === first.pid &&
+      readFileSync(statePath(sb.stateDir), 'utf8'),
+    { what: 'state.json names the child' },
+  );
+  if (process.getuid?.() !== 0 || !immutable(sb.stateDir, true)) {
+    t.skip('needs root and a filesystem with chattr +i to make the disk refuse writes');
+    return;
+  }
+  try {
+    process.kill(first.pid as number, 'SIGKILL');
+    await sb.waitProc('app/web', (p) => online(p) && p.pid !== first.pid, 'a new child online');
+    await waitFor(() => events(sb, 'state-write-failed').length > 0, { what: 'state-write-failed logged' });
+    assert.equal(readFileSync(statePath(sb.stateDir), 'utf8'), saved, 'the previous state.json is untouched');
+    assert.deepEqual(
+      readdirSync(sb.stateDir).filter((n) => n.includes('.tmp-')),
+      [],
+      'no temp file left',
+    );
+    assert.equal((await sb.json<{ pid: number }>(['ping'])).pid, sb.daemonPid, 'the daemon keeps serving');
+  } finally {
+    immutable(sb.stateDir, false);
+  }
+  // the disk takes writes again: the next change is saved
+  assert.equal((await sb.run('stop', 'app/web')).code, 0);
+  await waitFor(() => readState(sb.stateDir)?.processes['app/web']?.want === 'down', {
+    what: 'the stop saved',
+  });
+});
+
+test('SIGTERM and SIGINT make the daemon stop every child and exit 0, keeping the desired states', async (t) => {
+  const [tagA, tagB] = [tagOf('a'), tagOf('b')];
+  const sb = daemonSandbox(t, {
+    app: {
+      processes: { a: proc([...fixture('forever.js'), tagA]), b: proc([...fixture('forever.js'), tagB]) },
+    },
+  });
+  const first = await foreground(sb);
+  const a = await sb.waitProc('app/a', online, 'online');
+  await sb.waitProc('app/b', online, 'online');
+  assert.equal((await sb.run('stop', 'app/b')).code, 0);
+  process.kill(first.pid, 'SIGTERM');
+  assert.deepEqual(await first.exit, { code: 0, signal: null }, 'exit 0 after SIGTERM');
+  assert.deepEqual(instances(FOREVER, tagA), [], 'a is gone');
+  assert.deepEqual(instances(FOREVER, tagB), [], 'b is gone');
+  const saved = readState(sb.stateDir);
+  assert.equal(saved?.processes['app/a']?.want, 'up');
+  assert.equal(saved?.processes['app/b']?.want, 'down');
+
+  const second = await foreground(sb);
+  const again = await sb.waitProc('app/a', online, 'online again');
+  assert.notEqual(again.pid, a.pid);
+  assert.equal((await sb.proc('app/b')).state, 'stopped', 'b stays stopped');
+  process.kill(second.pid, 'SIGINT');
+  assert.deepEqual(await second.exit, { code: 0, signal: null }, 'exit 0 after SIGINT');
+  assert.deepEqual(instances(FOREVER, tagA), []);
+  assert.equal(readState(sb.stateDir)?.processes['app/b']?.want, 'down');
+});
+
+test('a daemon killed or stopped while it still brings processes up keeps the later ones wanted up', async (t) => {
+  const port = await freePort();
+  const tag = tagOf('late');
+  const slow = proc([...fixture('http-ready.js'), `port=${port}`], {
+    env: { PORT: String(port), DELAY_MS: '1000' },
+    ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 5_000 },
+  });
+  const sb = daemonSandbox(t, { app: { processes: { slow, late: proc([...fixture('forever.js'), tag]) } } });
+  const wantOfLate = () => readState(sb.stateDir)?.processes['app/late']?.want;
+  const slowStarting = () => readState(sb.stateDir)?.processes['app/slow']?.pid;
+
+  const first = await foreground(sb);
+  await waitFor(slowStarting, { what: 'state.json saved with slow starting' });
+  process.kill(first.pid, 'SIGKILL');
+  await first.exit;
+  assert.equal(wantOfLate(), 'up', 'saved while booting, late is still wanted up');
+
+  const second = await foreground(sb);
+  await sb.waitProc('app/late', online, 'late online after the restart', 8_000);
+  assert.equal((await sb.run('stop', 'app/late')).code, 0);
+  assert.equal((await sb.run('shutdown')).code, 0);
+  await second.exit;
+  assert.equal(wantOfLate(), 'down');
+  assert.equal((await sb.run('start', 'app/late')).code, 3, 'no daemon: nothing changes');
+
+  // wanted down stays down; now want it up again and stop the daemon in the middle of its boot
+  const state = JSON.parse(readFileSync(statePath(sb.stateDir), 'utf8')) as {
+    processes: Record<string, { want: string }>;
+  };
+  (state.processes['app/late'] as { want: string }).want = 'up';
+  writeFileSync(statePath(sb.stateDir), JSON.stringify(state));
+  const third = await foreground(sb);
+  await waitFor(slowStarting, { what: 'slow starting again' });
+  process.kill(third.pid, 'SIGTERM');
+  assert.deepEqual(await third.exit, { code: 0, signal: null });
+  assert.equal(wantOfLate(), 'up', 'a shutdown during boot keeps late wanted up');
+  assert.deepEqual(instances(FOREVER, tag), [], 'and did not start it after the shutdown');
+});
+
+test('after kill -9 of the daemon, the next one runs exactly one of each process on the same ports', async (t) => {
+  const p1 = await freePort();
+  let p2 = await freePort();
+  while (p2 === p1) p2 = await freePort();
+  const tag = tagOf('bg');
+  const web = (port: number) =>
+    proc([...fixture('http-ready.js'), `port=${port}`], {
+      env: { PORT: String(port) },
+      ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 5_000 },
+    });
+  const sb = daemonSandbox(t, {
+    app: { processes: { web1: web(p1), web2: web(p2), bg: proc([...fixture('forever.js'), tag]) } },
+  });
+  const daemon = await sb.start();
+  const ids = ['app/web1', 'app/web2', 'app/bg'];
+  const old = await Promise.all(ids.map((id) => sb.waitProc(id, online, 'online')));
+  const words = [
+    [HTTP_READY, `port=${p1}`],
+    [HTTP_READY, `port=${p2}`],
+    [FOREVER, tag],
+  ];
+  process.kill(daemon, 'SIGKILL');
+  await waitFor(() => !isAlive(daemon), { what: 'the daemon gone' });
+  await sb.start();
+  const now = await Promise.all(ids.map((id) => sb.waitProc(id, online, 'online again')));
+  for (const [i, w] of words.entries()) {
+    const found = instances(...w);
+    assert.equal(found.length, 1, `one ${w.join(' ')}: ${found.join(', ')}`);
+    assert.equal(found[0], now[i]?.pid, `and it is the one status names`);
+    assert.ok(!old.some((p) => p.pid === found[0]), 'none of the old pids');
+    assert.equal(now[i]?.restarts, 0, `${ids[i]} came up at once, with no port clash`);
+  }
+  assert.equal(await httpStatus(`http://127.0.0.1:${p1}/health`), 200);
+  assert.equal(await httpStatus(`http://127.0.0.1:${p2}/health`), 200);
+});
+
+test('a pid in state.json that now names an unrelated process is never signalled, nor after a reboot', async (t) => {
+  const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
+  // a group leader, like any daemon another tool started, holding a pid the old state names
+  const stranger = spawn(process.execPath, [FOREVER, tagOf('stranger')], {
+    detached: true,
+    stdio: 'ignore',
+    env: childEnv(),
+  });
+  const pid = stranger.pid as number;
+  sb.track(pid);
+  await waitFor(() => startTimeOf(pid) > 0, { what: 'the stranger started' });
+  const start = startTimeOf(pid);
+  const writeSaved = (startTime: number, extra: Record<string, unknown> = {}): void => {
+    mkdirSync(sb.stateDir, { recursive: true, mode: 0o700 });
+    const processes = {
+      'app/web': { want: 'up', pid, startTime },
+      'gone/old': { want: 'up', pid, startTime },
+    };
+    const state = { version: 1, daemonPid: 1, savedAt: new Date().toISOString(), processes, ...extra };
+    writeFileSync(statePath(sb.stateDir), JSON.stringify(state));
+  };
+
+  writeSaved(start - 1); // the pid was recycled: what the old daemon started was born earlier
+  await sb.start();
+  await sb.waitProc('app/web', online, 'online');
+  assert.ok(isAlive(pid), 'the unrelated process is alive');
+  assert.deepEqual(events(sb, 'orphans'), [], 'nothing was taken for an orphan');
+  assert.equal((await sb.run('shutdown')).code, 0);
+
+  // a state file from before a reboot: start times restart from 0, so even an exact match means nothing
+  writeSaved(start, { bootId: 'another-boot' });
+  await sb.start();
+  await sb.waitProc('app/web', online, 'online');
+  assert.ok(isAlive(pid), 'the unrelated process is alive after the "reboot"');
+  assert.deepEqual(events(sb, 'orphans'), []);
+});
+
+for (const sig of ['SIGHUP', 'SIGTERM'] as const) {
+  test(`a ${sig} while the daemon still reaps orphans at start is held until it can act on it`, async (t) => {
+    const sb = daemonSandbox(t, {
+      app: { processes: { web: proc(fixture('ignores-sigterm.js'), { stop: { timeoutMs: 1_000 } }) } },
+    });
+    // left by a daemon killed outright: ignores SIGTERM, so reaping it takes stop.timeoutMs
+    const orphan = spawn(process.execPath, [fixture('ignores-sigterm.js')[1] as string], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: childEnv(),
+    });
+    const pid = orphan.pid as number;
+    sb.track(pid);
+    await new Promise((resolve) => orphan.stdout.once('data', resolve)); // its SIGTERM handler is in place
+    mkdirSync(sb.stateDir, { recursive: true, mode: 0o700 });
+    const processes = { 'app/web': { want: 'up', pid, startTime: startTimeOf(pid) } };
+    writeFileSync(
+      statePath(sb.stateDir),
+      JSON.stringify({ version: 1, daemonPid: 1, savedAt: '', processes }),
+    );
+    const child = spawn(process.execPath, [CLI, 'daemon', '--foreground', '-c', sb.cfg], {
+      env: childEnv(),
+      stdio: 'ignore',
+    });
+    const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    sb.daemonPid = child.pid as number;
+    sb.track(child.pid);
+    await waitFor(() => events(sb, 'orphans').length > 0, { what: 'the daemon reaping the orphan' });
+    child.kill(sig);
+    if (sig === 'SIGTERM') {
+      assert.deepEqual(await exit, { code: 0, signal: null }, 'a clean exit once the orphan is reaped');
+      assert.equal(isAlive(pid), false, 'the orphan was reaped');
+      assert.equal(readState(sb.stateDir)?.processes['app/web']?.want, 'up', 'and the want kept');
+      return;
+    }
+    const up = await Promise.race([
+      waitFor(() => socketAnswers(sb.socket, 200), { what: 'the daemon answers' }),
+      exit.then((e) => `exited: ${JSON.stringify(e)}`),
+    ]);
+    assert.equal(up, true, 'the daemon survived the SIGHUP');
+    assert.equal(isAlive(pid), false, 'the orphan was reaped');
+    await sb.waitProc('app/web', online, 'online');
+    await waitFor(() => events(sb, 'config-reloaded').length > 0, { what: 'the held SIGHUP acted on' });
+  });
+}
+
+test('without a daemon, status prints the last snapshot marked STALE and exits 3, after kill -9 and after shutdown', async (t) => {
+  const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
+  const daemon = await sb.start();
+  const web = await sb.waitProc('app/web', online, 'online');
+  // written within about a second of a change, not only at shutdown
+  await waitFor(() => readSnapshot(sb.stateDir)?.processes[0]?.pid === web.pid, {
+    timeoutMs: 3_000,
+    what: 'a snapshot with the child online',
+  });
+  process.kill(daemon, 'SIGKILL');
+  await waitFor(() => !isAlive(daemon), { what: 'the daemon gone' });
+
+  const human = await sb.run('status');
+  assert.equal(human.code, 3, human.stderr);
+  assert.match(human.stdout, /STALE.*saved at \d{4}-\d\d-\d\dT/);
+  assert.match(human.stdout, /app\/web\s+online/);
+  assert.match(human.stderr, /no daemon answers/);
+  const json = await sb.json<{ stale: boolean; savedAt: string; processes: ProcessStatus[] }>(['status'], 3);
+  assert.equal(json.stale, true);
+  assert.ok(human.stdout.includes(json.savedAt), 'the human text names the snapshot time');
+  assert.deepEqual(
+    json.processes.map((p) => [p.id, p.state, p.pid]),
+    [['app/web', 'online', web.pid]],
+  );
+
+  await sb.start();
+  await sb.waitProc('app/web', online, 'online again');
+  assert.equal((await sb.run('shutdown')).code, 0);
+  const after = await sb.json<{ stale: boolean; savedAt: string; processes: ProcessStatus[] }>(['status'], 3);
+  assert.equal(after.stale, true);
+  assert.ok(Date.parse(after.savedAt) > Date.parse(json.savedAt), 'a newer snapshot');
+  assert.deepEqual(
+    after.processes.map((p) => [p.id, p.state]),
+    [['app/web', 'stopped']],
+  );
+});
