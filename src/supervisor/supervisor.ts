@@ -170,23 +170,26 @@ function readyTimeout(config: ProcessConfig): number {
 }
 
 async function describe(e: Entry, clock: Clock): Promise<ProcessStatus> {
-  const pid = e.unit.pid;
-  const running = pid !== null && e.unit.state !== 'stopped';
+  // all read at one instant: the child may exit while the usage is read, and a status must not
+  // then say errored with a pid
+  const { pid, machine: m, release } = e.unit;
+  const waiting = e.waiting;
+  const now = clock.now();
+  const running = pid !== null && m.state !== 'stopped';
   const usage = running ? await treeUsage(pid) : { cpu: 0, memory: 0 };
-  const m = e.unit.machine;
   return {
     id: e.id,
     target: e.target,
     name: e.name,
     type: e.config.type,
     state: m.state,
-    want: e.waiting ? 'up' : m.want,
+    want: waiting ? 'up' : m.want,
     pid: running ? pid : null,
-    uptimeMs: running && m.startedAt !== null ? clock.now() - m.startedAt : null,
+    uptimeMs: running && m.startedAt !== null ? now - m.startedAt : null,
     restarts: m.restarts,
     cpu: usage.cpu,
     memory: usage.memory,
-    release: running ? e.unit.release : null,
-    reason: e.waiting ?? m.reason,
+    release: running ? release : null,
+    reason: waiting ?? m.reason,
   };
 }

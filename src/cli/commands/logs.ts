@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
 import { resolveSelector, splitId } from '../../supervisor/selector.js';
 import { Ctx, withGlobals } from '../context.js';
-import { follow, lastLines, logFiles } from '../tail.js';
 
 interface Source {
   label: string;
@@ -12,6 +11,7 @@ interface Source {
 
 /** Reads the log files directly: works with or without a daemon. */
 async function sources(ctx: Ctx, selector: string | undefined): Promise<Source[]> {
+  const { logFiles } = await import('../tail.js');
   const { config } = await ctx.config();
   return resolveSelector(config, selector).flatMap((id) => {
     const { target, name } = splitId(id);
@@ -30,6 +30,7 @@ async function logs(ctx: Ctx, selector: string | undefined, o: { lines: string; 
     throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
   }
   const list = await sources(ctx, selector);
+  const { follow, lastLines } = await import('../tail.js'); // rotating-file-stream only when reading logs
   const prefix = list.length > 2;
   const show = (s: Source, line: string): boolean => process.stdout.write(prefix ? `${s.label} ${line}\n` : `${line}\n`);
   for (const s of list) for (const line of await lastLines(s.file, n)) show(s, line);

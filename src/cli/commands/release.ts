@@ -49,10 +49,7 @@ async function op(
       hint: res.release ? `deploy log: <base>/logs/deploy/${res.release}.log` : undefined,
     },
   );
-  if (!ctx.json) throw err;
-  // --json: the result above is the one document on stdout; the error goes to stderr only
-  process.stderr.write(`bstctl: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
-  process.exitCode = err.exitCode;
+  ctx.failAfterPrint(err);
 }
 
 async function list(ctx: Ctx, name: string): Promise<void> {
