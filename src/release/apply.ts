@@ -181,6 +181,7 @@ export async function deploy(o: OpInput & { ref?: string }, hooks: ReleaseHooks)
         log,
       );
       if (!ok) return { ...result(o, id, previous, false, log, 'health gate failed'), rolledBack: true };
+      lock.mark({ phase: 'live' }); // past the health gate: a crash from here on keeps this release
       await log.step('prune', () => pruneTarget(o, paths, hooks, previous));
       return result(o, id, previous, true, log);
     } catch (err) {

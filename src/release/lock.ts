@@ -12,7 +12,7 @@ export interface LockInfo {
   release: string | null;
   since: string;
   /** Where a deploy or rollback stands, so a daemon that died mid-switch can be undone at the next start. */
-  phase?: 'preparing' | 'activating';
+  phase?: 'preparing' | 'activating' | 'live';
   previous?: string | null;
   /** The build step running now (leader of its own process group), by pid and start time. */
   step?: { pid: number; startTime: number | null } | null;
@@ -74,7 +74,7 @@ function parseLock(text: string): LockInfo | null {
       op: v.op,
       release: typeof v.release === 'string' ? v.release : null,
       since: v.since,
-      phase: v.phase === 'activating' ? 'activating' : 'preparing',
+      phase: v.phase === 'activating' || v.phase === 'live' ? v.phase : 'preparing',
       previous: typeof v.previous === 'string' ? v.previous : null,
       step:
         typeof v.step?.pid === 'number'

@@ -87,7 +87,10 @@ export function createSupervisor(deps: SupervisorDeps) {
     resolveSelector(loaded.config, selector).flatMap((id) => entries.get(id) ?? []);
 
   async function startEntry(e: Entry): Promise<void> {
-    e.waiting = e.config.type === 'redis' || hasRelease(e.targetConfig) ? null : 'no release yet: the first deploy starts it';
+    e.waiting =
+      e.config.type === 'redis' || hasRelease(e.targetConfig)
+        ? null
+        : 'no release yet: the first deploy starts it';
     if (e.waiting) return deps.onChange?.();
     e.unit.send({ type: 'start' });
     await e.unit.until((u) => SETTLED.has(u.state), readyTimeout(e.config) + 5_000);

@@ -48,7 +48,7 @@ class Gate {
     rmSync(this.pidFile, { force: true });
   }
 
-  /** Resolves with the step's pid and its parent's once the step runs. */
+  /** Resolves with the step's pid and its parent's (sh, unless sh exec'd it) once the step runs. */
   running(): Promise<number[]> {
     return waitFor(
       () => {
@@ -90,7 +90,7 @@ test('a second deploy or rollback while a deploy runs is refused, naming the run
 
   rs.repo.setVersion('2.0.0');
   const first = rs.sb.run('deploy', TARGET, '--json');
-  for (const pid of await stepOf(gate, first)) rs.sb.track(pid);
+  for (const pid of await stepOf(gate, first)) if (pid !== rs.sb.daemonPid) rs.sb.track(pid);
   const r2 = await lockedRelease(rs);
   const records = rs.disk().records;
 
@@ -125,7 +125,7 @@ test('a daemon killed during a build leaves current alone; the interrupted relea
   rs.repo.setVersion('2.0.0');
   const cut = rs.sb.run('deploy', TARGET, '--json');
   const step = await stepOf(gate, cut);
-  for (const pid of step) rs.sb.track(pid);
+  for (const pid of step) if (pid !== rs.sb.daemonPid) rs.sb.track(pid);
   const r2 = await lockedRelease(rs);
   await killDaemon(rs);
   assert.notEqual((await cut).code, 0, 'the CLI saw its daemon go');
@@ -161,13 +161,16 @@ test('a daemon killed while the new release gets ready comes back on the old rel
   const cut = rs.sb.run('deploy', TARGET, '--json');
   const r2 = await lockedRelease(rs);
   // the new child is spawned from r2 and still waits before it listens
-  await rs.sb.waitProc(PROC_ID, (p) => p.release === r2 && p.pid !== null, `running ${r2}`);
+  const child2 = await rs.sb.waitProc(PROC_ID, (p) => p.release === r2 && p.pid !== null, `running ${r2}`);
   assert.equal(rs.current(), r2);
   await killDaemon(rs);
   assert.notEqual((await cut).code, 0, 'the CLI saw its daemon go');
 
   await rs.sb.start();
   assert.equal(rs.current(), r1, 'switched back to the release that was current');
+  await waitFor(() => !isAlive(child2.pid as number), {
+    what: `the r2 child ${child2.pid} left behind is stopped`,
+  });
   assert.equal(recordStatus(rs, r1), 'built');
   const l = await rs.list();
   assert.deepEqual(
