@@ -76,6 +76,10 @@ function semanticProblems(c: Config): string[] {
   const ports = new Map<number, string>();
   for (const [tname, t] of Object.entries(c.targets)) {
     for (const [pname, p] of Object.entries(t.processes)) {
+      if (p.type !== 'redis' && p.listen && p.ready && !('message' in p.ready)) {
+        // during a handover both children share the socket: only the new child's own word is proof
+        problems.push(`targets.${tname}.processes.${pname}.ready: with "listen", readiness must be a ready message`);
+      }
       if (p.type !== 'redis') continue;
       const other = ports.get(p.port);
       if (other) problems.push(`targets.${tname}.processes.${pname}.port: ${p.port} is already used by ${other}`);

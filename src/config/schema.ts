@@ -50,6 +50,8 @@ export const appProcessSchema = z.strictObject({
   cwd: z.string().optional(),
   env: z.record(z.string(), z.string()).default({}),
   ready: readySchema.optional(),
+  /** The supervisor owns this socket and hands it to the child as fd 3 (LISTEN_FDS=1): reload without downtime. */
+  listen: z.strictObject({ port, host: z.string().default('127.0.0.1') }).optional(),
   ...common,
 });
 

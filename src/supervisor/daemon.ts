@@ -99,7 +99,7 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
     start: async (p) => act(sup, p, sup.startEntries),
     stop: async (p) => act(sup, p, sup.stopEntries),
     restart: async (p) => act(sup, p, sup.restartEntries),
-    reload: async (p) => act(sup, p, sup.restartEntries),
+    reload: async (p) => act(sup, p, sup.reloadEntries),
     ...opHandlers(sup, secrets),
     configReload: async () => applyConfig(sup, loadConfig(sup.loaded.file), logger),
   };

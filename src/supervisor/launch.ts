@@ -8,6 +8,7 @@ import { spawnChild, type ChildHandle } from './child.js';
 import { lineWatcher, probeHttp, probeTcp } from './readiness.js';
 import type { Sink } from './output.js';
 import type { Launch } from './unit.js';
+import type { Listener } from './listeners.js';
 
 /** Keys a child inherits from the daemon's own environment; everything else comes from the env file. */
 const INHERITED = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
@@ -18,6 +19,7 @@ export interface LaunchContext {
   target: TargetConfig;
   proc: AppProcessConfig;
   sinks: { out: Sink; err: Sink };
+  listener?: () => Listener | null;
   secrets: SecretSet;
 }
 
@@ -53,10 +55,13 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
   const { root, release } = runRoot(ctx.target);
   const cwd = resolve(root, ctx.proc.cwd ?? '.');
   const watcher = ctx.proc.ready && 'message' in ctx.proc.ready ? lineWatcher(ctx.proc.ready.message) : null;
+  const listener = ctx.listener?.() ?? null;
   const handle = spawnChild({
     command: ctx.proc.command,
     cwd,
-    env: childEnv(ctx, release),
+    // systemd's socket-activation convention: the socket is fd 3
+    env: { ...childEnv(ctx, release), ...(listener ? { LISTEN_FDS: '1' } : {}) },
+    extraFds: listener ? [listener.fd] : [],
     stdout: (chunk) => {
       ctx.sinks.out.write(chunk);
       watcher?.feed(chunk);

@@ -15,7 +15,7 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
       const list = of(target).filter((e) => runsFromRelease(e) && sup.wantOf(e) === 'up');
       const [live, idle] = [list.filter(running), list.filter((e) => !running(e))];
       await sup.startEntries(of(target).filter((e) => !runsFromRelease(e) && sup.wantOf(e) === 'up' && !running(e)));
-      await sup.restartEntries(live);
+      await sup.reloadEntries(live);
       await sup.startEntries(idle);
     },
     async healthTarget(target, release) {

@@ -26,7 +26,7 @@ export async function applyConfig(sup: Supervisor, next: LoadedConfig, logger: L
     if (!e) continue;
     const wasUp = sup.wantOf(e) === 'up';
     await sup.stopEntries([e]);
-    await e.sinks.close();
+    await sup.retire(e);
     const fresh = sup.add(id);
     if (wasUp) await sup.startEntries([fresh]);
   }

@@ -5,6 +5,8 @@ import type { Logger, SecretSet } from '../log.js';
 import type { ProcessStatus } from '../protocol.js';
 import type { Clock } from './clock.js';
 import { launchApp } from './launch.js';
+import { bindListener, type Listener } from './listeners.js';
+import { BstError } from '../errors.js';
 import type { MachineSpec } from './machine.js';
 import { treeUsage } from './metrics.js';
 import { openProcessSinks } from './output.js';
@@ -20,6 +22,8 @@ export interface Entry {
   config: ProcessConfig;
   unit: ProcessUnit;
   sinks: ReturnType<typeof openProcessSinks>;
+  /** The socket the supervisor owns for a process with `listen`, bound at its first start. */
+  listener: Listener | null;
   /** Wanted up but cannot start yet (a release target with no release): the first deploy starts it. */
   waiting: string | null;
 }
@@ -35,6 +39,12 @@ export interface SupervisorDeps {
 export type Supervisor = ReturnType<typeof createSupervisor>;
 
 const SETTLED = new Set(['online', 'backoff', 'errored', 'stopped']);
+
+/** The operator's attempt is over once it settles, or once the supervisor already retried it (it failed). */
+function attemptOver(e: Entry): (u: ProcessUnit) => boolean {
+  const before = e.unit.machine.restarts;
+  return (u) => SETTLED.has(u.state) || u.machine.restarts > before;
+}
 
 /** The set of supervised processes: start in config order, stop in reverse, one unit per process. */
 export function createSupervisor(deps: SupervisorDeps) {
@@ -59,6 +69,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       config,
       sinks,
       waiting: null,
+      listener: null,
       unit: undefined as never,
     };
     const ctx = () => ({
@@ -67,6 +78,12 @@ export function createSupervisor(deps: SupervisorDeps) {
       target: entry.targetConfig,
       sinks,
       secrets: deps.secrets,
+      listener: () => {
+        const c = entry.config;
+        if (c.type === 'redis' || !c.listen) return null;
+        entry.listener ??= bindListener(c.listen.host, c.listen.port);
+        return entry.listener;
+      },
     });
     entry.unit = new ProcessUnit(id, machineSpec(config), {
       clock: deps.clock,
@@ -92,8 +109,9 @@ export function createSupervisor(deps: SupervisorDeps) {
         ? null
         : 'no release yet: the first deploy starts it';
     if (e.waiting) return deps.onChange?.();
+    const tried = attemptOver(e);
     e.unit.send({ type: 'start' });
-    await e.unit.until((u) => SETTLED.has(u.state), readyTimeout(e.config) + 5_000);
+    await e.unit.until(tried, readyTimeout(e.config) + 5_000);
   }
 
   async function stopEntry(e: Entry): Promise<void> {
@@ -103,8 +121,16 @@ export function createSupervisor(deps: SupervisorDeps) {
   }
 
   async function restartEntry(e: Entry): Promise<void> {
+    const tried = attemptOver(e);
     e.unit.send({ type: 'restart' });
-    await e.unit.until((u) => SETTLED.has(u.state), e.config.stop.timeoutMs + readyTimeout(e.config) + 5_000);
+    await e.unit.until(tried, e.config.stop.timeoutMs + readyTimeout(e.config) + 5_000);
+  }
+
+  /** With a socket of its own: a zero-downtime handover; otherwise a readiness-gated restart. */
+  async function reloadEntry(e: Entry): Promise<void> {
+    if (!e.listener || e.unit.state !== 'online') return restartEntry(e);
+    const why = await e.unit.replace();
+    if (why) throw new BstError('failed', `reload of ${e.id} failed, the running child stays: ${why}`);
   }
 
   async function inOrder(list: Entry[], fn: (e: Entry) => Promise<void>, reverse = false): Promise<void> {
@@ -124,6 +150,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     startEntries: (list: Entry[]) => inOrder(list, startEntry),
     stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
     restartEntries: (list: Entry[]) => inOrder(list, restartEntry),
+    reloadEntries: (list: Entry[]) => inOrder(list, reloadEntry),
     status: (selector?: string) => Promise.all(pick(selector).map((e) => describe(e, deps.clock))),
     describe: (e: Entry) => describe(e, deps.clock),
 
@@ -140,16 +167,15 @@ export function createSupervisor(deps: SupervisorDeps) {
       const e = entries.get(id);
       if (!e) return;
       await stopEntry(e);
-      e.unit.dispose();
       entries.delete(id);
       deps.onChange?.(); // the saved state forgets it, even when no other process changes
-      await e.sinks.close();
+      await retire(e);
     },
+    retire,
     /** Stops everything in reverse order; wants stay as they are, for the next start. */
     async shutdown(): Promise<void> {
       await inOrder([...entries.values()], stopEntry, true);
-      for (const e of entries.values()) e.unit.dispose();
-      await Promise.all([...entries.values()].map((e) => e.sinks.close()));
+      await Promise.all([...entries.values()].map(retire));
     },
     reopenLogs(): void {
       for (const e of entries.values()) {
@@ -158,6 +184,14 @@ export function createSupervisor(deps: SupervisorDeps) {
       }
     },
   };
+}
+
+/** Lets go of what an entry holds once it is stopped: timers, its socket, its log files. */
+async function retire(e: Entry): Promise<void> {
+  e.unit.dispose();
+  e.listener?.close();
+  e.listener = null;
+  await e.sinks.close();
 }
 
 export function machineSpec(config: ProcessConfig): MachineSpec {

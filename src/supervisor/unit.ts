@@ -1,4 +1,4 @@
-import type { ChildHandle, ExitInfo } from './child.js';
+import { stopChild, type ChildHandle, type ExitInfo } from './child.js';
 import type { Clock } from './clock.js';
 import {
   initialUnit,
@@ -49,6 +49,7 @@ export class ProcessUnit {
   private lastPid: number | null = null; // the exit transition still names the child that exited
   private tree: Ident[] = []; // the child's descendants when it was asked to stop
   private waiters = new Set<() => void>();
+  private handover: ExitInfo | 'running' | null = null; // the old child's fate during a replace
 
   constructor(
     readonly id: string,
@@ -175,6 +176,10 @@ export class ProcessUnit {
 
   private async exited(gen: number, info: ExitInfo): Promise<void> {
     if (!this.isCurrent(gen)) return;
+    if (this.handover === 'running') {
+      this.handover = info; // the successor decides: it takes over, or this exit counts after all
+      return;
+    }
     this.current?.abort.abort();
     // the unit is down only when nothing of the child is left: no restart beside a leftover holding a port
     const { pid, startTime } = this.current?.launch.handle ?? {};
@@ -190,6 +195,43 @@ export class ProcessUnit {
 
   private isCurrent(gen: number): boolean {
     return this.current?.gen === gen;
+  }
+
+  /**
+   * Zero-downtime replace of an online child (it shares the supervisor's listening socket): start a
+   * successor, wait until it is ready, make it current, then stop the old one. When the successor
+   * fails, it is killed and the old child stays. Resolves with the failure reason, or null.
+   */
+  async replace(): Promise<string | null> {
+    const old = this.current;
+    if (!old || this.m.state !== 'online' || this.handover !== null) return 'not online';
+    this.handover = 'running';
+    const abort = new AbortController();
+    let next: Launch | null = null;
+    try {
+      next = this.deps.launch(abort.signal);
+      await next.ready;
+      if (this.m.state !== 'online') throw new Error(`the process went ${this.m.state} meanwhile`);
+    } catch (err) {
+      abort.abort();
+      if (next) await next.handle.kill();
+      const oldExit = this.handover;
+      this.handover = null;
+      if (oldExit !== 'running' && oldExit !== null) void this.exited(old.gen, oldExit);
+      return `the new child did not get ready: ${message(err)}`;
+    }
+    this.handover = null;
+    const gen = ++this.gen;
+    this.current = { launch: next, abort, gen };
+    this.lastPid = next.handle.pid ?? null;
+    this.m = { ...this.m, startedAt: this.deps.clock.now(), reason: 'reloaded' };
+    void next.handle.exited.then((info) => this.exited(gen, info));
+    const t = { id: this.id, from: 'online', to: 'online', reason: 'reloaded', code: null, signal: null } as const;
+    this.deps.onTransition({ ...t, pid: this.lastPid });
+    old.abort.abort();
+    await stopChild(old.launch.handle, this.spec.stop.signal, this.spec.stop.timeoutMs);
+    for (const wake of [...this.waiters]) wake();
+    return null;
   }
 
   /** Drops timers so the unit can be forgotten (after it is stopped). */

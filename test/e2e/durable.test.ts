@@ -7,8 +7,7 @@ import { test } from 'node:test';
 import type { ProcessStatus } from '../../src/protocol.js';
 import { readSnapshot } from '../../src/supervisor/snapshot.js';
 import { readState, statePath } from '../../src/supervisor/state.js';
-import { socketAnswers } from '../../src/wire.js';
-import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
@@ -25,22 +24,6 @@ function childEnv(): NodeJS.ProcessEnv {
 
 /** A word for argv that no other test (nor another run) uses, so /proc counts see only ours. */
 const tagOf = (name: string): string => `${name}-${process.pid}-${Date.now().toString(36)}`;
-
-/** `bstctl daemon --foreground` as this test's own child, so its exit code and signal are ours to see. */
-async function foreground(sb: DaemonSandbox) {
-  const child = spawn(process.execPath, [CLI, 'daemon', '--foreground', '-c', sb.cfg], {
-    env: childEnv(),
-    stdio: 'ignore',
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const pid = child.pid as number;
-  sb.daemonPid = pid;
-  sb.track(pid);
-  await waitFor(() => socketAnswers(sb.socket, 200), { what: 'the foreground daemon answers' });
-  return { pid, exit };
-}
 
 /** Live processes whose argv holds every one of `words`, read from /proc. */
 function instances(...words: string[]): number[] {
@@ -68,7 +51,6 @@ function events(sb: DaemonSandbox, evt: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((r) => r.evt === evt);
 }
-
 /** chattr +i/-i: a folder even root cannot create or rename files in, like a disk that refuses writes. */
 function immutable(dir: string, on: boolean): boolean {
   try {
@@ -121,74 +103,6 @@ test('when the disk refuses state.json, the daemon logs state-write-failed, keep
   await waitFor(() => readState(sb.stateDir)?.processes['app/web']?.want === 'down', {
     what: 'the stop saved',
   });
-});
-
-test('SIGTERM and SIGINT make the daemon stop every child and exit 0, keeping the desired states', async (t) => {
-  const [tagA, tagB] = [tagOf('a'), tagOf('b')];
-  const sb = daemonSandbox(t, {
-    app: {
-      processes: { a: proc([...fixture('forever.js'), tagA]), b: proc([...fixture('forever.js'), tagB]) },
-    },
-  });
-  const first = await foreground(sb);
-  const a = await sb.waitProc('app/a', online, 'online');
-  await sb.waitProc('app/b', online, 'online');
-  assert.equal((await sb.run('stop', 'app/b')).code, 0);
-  process.kill(first.pid, 'SIGTERM');
-  assert.deepEqual(await first.exit, { code: 0, signal: null }, 'exit 0 after SIGTERM');
-  assert.deepEqual(instances(FOREVER, tagA), [], 'a is gone');
-  assert.deepEqual(instances(FOREVER, tagB), [], 'b is gone');
-  const saved = readState(sb.stateDir);
-  assert.equal(saved?.processes['app/a']?.want, 'up');
-  assert.equal(saved?.processes['app/b']?.want, 'down');
-
-  const second = await foreground(sb);
-  const again = await sb.waitProc('app/a', online, 'online again');
-  assert.notEqual(again.pid, a.pid);
-  assert.equal((await sb.proc('app/b')).state, 'stopped', 'b stays stopped');
-  process.kill(second.pid, 'SIGINT');
-  assert.deepEqual(await second.exit, { code: 0, signal: null }, 'exit 0 after SIGINT');
-  assert.deepEqual(instances(FOREVER, tagA), []);
-  assert.equal(readState(sb.stateDir)?.processes['app/b']?.want, 'down');
-});
-
-test('a daemon killed or stopped while it still brings processes up keeps the later ones wanted up', async (t) => {
-  const port = await freePort();
-  const tag = tagOf('late');
-  const slow = proc([...fixture('http-ready.js'), `port=${port}`], {
-    env: { PORT: String(port), DELAY_MS: '1000' },
-    ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 5_000 },
-  });
-  const sb = daemonSandbox(t, { app: { processes: { slow, late: proc([...fixture('forever.js'), tag]) } } });
-  const wantOfLate = () => readState(sb.stateDir)?.processes['app/late']?.want;
-  const slowStarting = () => readState(sb.stateDir)?.processes['app/slow']?.pid;
-
-  const first = await foreground(sb);
-  await waitFor(slowStarting, { what: 'state.json saved with slow starting' });
-  process.kill(first.pid, 'SIGKILL');
-  await first.exit;
-  assert.equal(wantOfLate(), 'up', 'saved while booting, late is still wanted up');
-
-  const second = await foreground(sb);
-  await sb.waitProc('app/late', online, 'late online after the restart', 8_000);
-  assert.equal((await sb.run('stop', 'app/late')).code, 0);
-  assert.equal((await sb.run('shutdown')).code, 0);
-  await second.exit;
-  assert.equal(wantOfLate(), 'down');
-  assert.equal((await sb.run('start', 'app/late')).code, 3, 'no daemon: nothing changes');
-
-  // wanted down stays down; now want it up again and stop the daemon in the middle of its boot
-  const state = JSON.parse(readFileSync(statePath(sb.stateDir), 'utf8')) as {
-    processes: Record<string, { want: string }>;
-  };
-  (state.processes['app/late'] as { want: string }).want = 'up';
-  writeFileSync(statePath(sb.stateDir), JSON.stringify(state));
-  const third = await foreground(sb);
-  await waitFor(slowStarting, { what: 'slow starting again' });
-  process.kill(third.pid, 'SIGTERM');
-  assert.deepEqual(await third.exit, { code: 0, signal: null });
-  assert.equal(wantOfLate(), 'up', 'a shutdown during boot keeps late wanted up');
-  assert.deepEqual(instances(FOREVER, tag), [], 'and did not start it after the shutdown');
 });
 
 test('after kill -9 of the daemon, the next one runs exactly one of each process on the same ports', async (t) => {
@@ -263,54 +177,6 @@ test('a pid in state.json that now names an unrelated process is never signalled
   assert.ok(isAlive(pid), 'the unrelated process is alive after the "reboot"');
   assert.deepEqual(events(sb, 'orphans'), []);
 });
-
-for (const sig of ['SIGHUP', 'SIGTERM'] as const) {
-  test(`a ${sig} while the daemon still reaps orphans at start is held until it can act on it`, async (t) => {
-    const sb = daemonSandbox(t, {
-      app: { processes: { web: proc(fixture('ignores-sigterm.js'), { stop: { timeoutMs: 1_000 } }) } },
-    });
-    // left by a daemon killed outright: ignores SIGTERM, so reaping it takes stop.timeoutMs
-    const orphan = spawn(process.execPath, [fixture('ignores-sigterm.js')[1] as string], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'ignore'],
-      env: childEnv(),
-    });
-    const pid = orphan.pid as number;
-    sb.track(pid);
-    await new Promise((resolve) => orphan.stdout.once('data', resolve)); // its SIGTERM handler is in place
-    mkdirSync(sb.stateDir, { recursive: true, mode: 0o700 });
-    const processes = { 'app/web': { want: 'up', pid, startTime: startTimeOf(pid) } };
-    writeFileSync(
-      statePath(sb.stateDir),
-      JSON.stringify({ version: 1, daemonPid: 1, savedAt: '', processes }),
-    );
-    const child = spawn(process.execPath, [CLI, 'daemon', '--foreground', '-c', sb.cfg], {
-      env: childEnv(),
-      stdio: 'ignore',
-    });
-    const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
-    sb.daemonPid = child.pid as number;
-    sb.track(child.pid);
-    await waitFor(() => events(sb, 'orphans').length > 0, { what: 'the daemon reaping the orphan' });
-    child.kill(sig);
-    if (sig === 'SIGTERM') {
-      assert.deepEqual(await exit, { code: 0, signal: null }, 'a clean exit once the orphan is reaped');
-      assert.equal(isAlive(pid), false, 'the orphan was reaped');
-      assert.equal(readState(sb.stateDir)?.processes['app/web']?.want, 'up', 'and the want kept');
-      return;
-    }
-    const up = await Promise.race([
-      waitFor(() => socketAnswers(sb.socket, 200), { what: 'the daemon answers' }),
-      exit.then((e) => `exited: ${JSON.stringify(e)}`),
-    ]);
-    assert.equal(up, true, 'the daemon survived the SIGHUP');
-    assert.equal(isAlive(pid), false, 'the orphan was reaped');
-    await sb.waitProc('app/web', online, 'online');
-    await waitFor(() => events(sb, 'config-reloaded').length > 0, { what: 'the held SIGHUP acted on' });
-  });
-}
 
 test('without a daemon, status prints the last snapshot marked STALE and exits 3, after kill -9 and after shutdown', async (t) => {
   const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
