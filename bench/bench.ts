@@ -29,7 +29,12 @@ async function statusRoundTrip(): Promise<void> {
     status.push((await s.bst('status', '--json')).ms);
   }
   report('node -e 0', median(node0), 'ms');
-  report('status --json round-trip', median(status), 'ms', `<= ${round(median(node0) + 40)} (node -e 0 + 40)`);
+  report(
+    'status --json round-trip',
+    median(status),
+    'ms',
+    `<= ${round(median(node0) + 40)} (node -e 0 + 40)`,
+  );
   await s.bst('shutdown');
 }
 
@@ -59,7 +64,12 @@ async function restartAfterKill(): Promise<void> {
     supervised.push(now() - t0);
   }
   report('app direct start to HTTP 200', median(direct), 'ms');
-  report('kill -9 to HTTP 200 again', median(supervised), 'ms', `<= ${round(median(direct) + 20)} (direct + 20)`);
+  report(
+    'kill -9 to HTTP 200 again',
+    median(supervised),
+    'ms',
+    `<= ${round(median(direct) + 20)} (direct + 20)`,
+  );
   await s.bst('shutdown');
 }
 
@@ -71,7 +81,9 @@ async function daemonMemory(): Promise<void> {
     const s = sandbox({ a: { base: 'x', processes } });
     await s.bst('daemon');
     const { pid } = await s.json('ping');
-    await until(async () => (await s.json('status')).processes.every((p: { state: string }) => p.state === 'online'));
+    await until(async () =>
+      (await s.json('status')).processes.every((p: { state: string }) => p.state === 'online'),
+    );
     await new Promise((r) => setTimeout(r, 500)); // let start-up garbage be collected before reading RSS
     report(`daemon RSS with ${n} process(es)`, rssKb(pid) / 1024, 'MB', n === 20 ? '<= 45' : undefined);
     await s.bst('shutdown');
@@ -96,7 +108,10 @@ function countLines(dir: string, name: string): { total: number; unique: number 
 async function logThroughput(): Promise<void> {
   const lines = 200_000;
   const s = sandbox({
-    a: { base: 'x', processes: { p: { command: ['node', FIX('prints.js')], env: { LINES: String(lines), STAY: '1' } } } },
+    a: {
+      base: 'x',
+      processes: { p: { command: ['node', FIX('prints.js')], env: { LINES: String(lines), STAY: '1' } } },
+    },
   });
   const t0 = now();
   await s.bst('daemon');
@@ -126,14 +141,26 @@ async function soak(): Promise<void> {
   });
   await s.bst('daemon');
   const { pid } = await s.json('ping');
-  await until(async () => (await s.json('status')).processes.find((p: { id: string }) => p.id === 'a/talk').state === 'online');
+  await until(
+    async () =>
+      (await s.json('status')).processes.find((p: { id: string }) => p.id === 'a/talk').state === 'online',
+  );
   const idle = rssKb(pid);
-  await until(async () => (await s.json('status')).processes.find((p: { id: string }) => p.id === 'a/crash').restarts >= 500, 300_000);
+  await until(
+    async () =>
+      (await s.json('status')).processes.find((p: { id: string }) => p.id === 'a/crash').restarts >= 500,
+    300_000,
+  );
   await until(() => countLines(join(s.dir, 'x', 'logs'), 'talk').total >= 1_000_000, 120_000);
   await s.bst('stop', 'a/crash');
   await new Promise((r) => setTimeout(r, 1000)); // garbage collection settles
   report('daemon RSS before soak', idle / 1024, 'MB');
-  report('daemon RSS after 500 crash-restarts + 1M log lines', rssKb(pid) / 1024, 'MB', `<= ${round(idle / 1024 + 5)} (idle + 5)`);
+  report(
+    'daemon RSS after 500 crash-restarts + 1M log lines',
+    rssKb(pid) / 1024,
+    'MB',
+    `<= ${round(idle / 1024 + 5)} (idle + 5)`,
+  );
   await s.bst('shutdown');
 }
 

@@ -16,7 +16,8 @@ delete ENV.NODE_EXTRA_CA_CERTS;
 delete ENV.BST_CONFIG;
 
 export const now = (): number => performance.now();
-export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+export const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 export const round = (x: number): number => Math.round(x * 10) / 10;
 
 export function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; ms: number }> {
@@ -28,7 +29,10 @@ export function run(cmd: string, args: string[]): Promise<{ code: number; stdout
   });
 }
 
-export async function until<T>(check: () => Promise<T | null | false> | T | null | false, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  check: () => Promise<T | null | false> | T | null | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

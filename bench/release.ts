@@ -9,7 +9,14 @@ type Report = (name: string, value: number, unit: string, target?: string) => vo
 
 function gitRepo(dir: string): (version: string) => void {
   cpSync(join(ROOT, 'examples/core-api'), dir, { recursive: true, filter: (p) => !p.includes('/dist') });
-  const env = { ...ENV, GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+  const env = {
+    ...ENV,
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_AUTHOR_NAME: 'b',
+    GIT_AUTHOR_EMAIL: 'b@b',
+    GIT_COMMITTER_NAME: 'b',
+    GIT_COMMITTER_EMAIL: 'b@b',
+  };
   const git = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { env, stdio: 'ignore' });
   git('init', '-q', '-b', 'main');
   return (version) => {
@@ -54,9 +61,17 @@ export async function releaseBench(report: Report): Promise<void> {
       targets: {
         api: {
           base: join(dir, 'base'),
-          releases: { source: { git: join(dir, 'src'), ref: 'main' }, build: ['node build.mjs'], shared: ['.env'] },
+          releases: {
+            source: { git: join(dir, 'src'), ref: 'main' },
+            build: ['node build.mjs'],
+            shared: ['.env'],
+          },
           processes: {
-            api: { command: ['node', 'dist/main.js'], env: { PORT: String(port) }, ready: { http: url, timeoutMs: 10_000 } },
+            api: {
+              command: ['node', 'dist/main.js'],
+              env: { PORT: String(port) },
+              ready: { http: url, timeoutMs: 10_000 },
+            },
           },
         },
       },
@@ -71,7 +86,9 @@ export async function releaseBench(report: Report): Promise<void> {
     const t0 = now();
     const res = JSON.parse((await bst('deploy', 'api', '--json')).stdout);
     ids.push(res.release);
-    const buildMs = res.steps.filter((s: { name: string }) => s.name.startsWith('build')).reduce((n: number, s: { ms: number }) => n + s.ms, 0);
+    const buildMs = res.steps
+      .filter((s: { name: string }) => s.name.startsWith('build'))
+      .reduce((n: number, s: { ms: number }) => n + s.ms, 0);
     overhead.push(now() - t0 - buildMs);
   }
   report('deploy overhead apart from build steps (incl. CLI start)', median(overhead), 'ms');

@@ -29,7 +29,11 @@ export class BstError extends Error {
   readonly hint: string | undefined;
   readonly details: string[];
 
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; details?: string[]; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; details?: string[]; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'BstError';
     this.code = code;

@@ -8,7 +8,7 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   try {
     fd = openSync(tmp, 'w', mode);
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
     fsyncSync(fd);
     closeSync(fd);
     fd = null;

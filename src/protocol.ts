@@ -69,7 +69,6 @@ export function isMethod(name: string): name is Method {
   return Object.hasOwn(methods, name);
 }
 
-
 // Results: typed for both sides; the daemon builds them, the CLI prints them.
 export type ProcState = 'starting' | 'online' | 'stopping' | 'stopped' | 'backoff' | 'errored';
 

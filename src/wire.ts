@@ -36,6 +36,14 @@ export class LineDecoder {
     return lines;
   }
 
+  /** What came after the last newline: a final request whose sender closed without one. */
+  rest(): string {
+    const text = Buffer.concat(this.parts).toString('utf8');
+    this.parts = [];
+    this.size = 0;
+    return text;
+  }
+
   private add(part: Buffer): void {
     this.size += part.length;
     if (this.size > this.max) throw new RangeError(`request line larger than ${this.max} bytes`);

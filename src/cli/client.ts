@@ -43,11 +43,14 @@ export function call<M extends Method>(
       if (!connected) return fail(noDaemon(socketPath));
       fail(new BstError('failed', `lost the daemon on ${socketPath}: ${err.code ?? err.message}`));
     });
-    socket.on('close', () => reject(new BstError('failed', `the daemon closed the connection during ${method}`)));
+    socket.on('close', () =>
+      reject(new BstError('failed', `the daemon closed the connection during ${method}`)),
+    );
     socket.on('data', (chunk: Buffer) => {
       for (const line of decoder.push(chunk)) {
         const reply = parseReply(line);
-        if (!reply) return fail(new BstError('protocol', 'the daemon sent a reply this CLI does not understand'));
+        if (!reply)
+          return fail(new BstError('protocol', 'the daemon sent a reply this CLI does not understand'));
         if ('progress' in reply) {
           opts.onProgress?.(reply.progress);
           continue;

@@ -21,9 +21,13 @@ export function loadConfig(flag?: string): LoadedConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new BstError('invalid_config', `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code}`, {
-      hint: 'pass -c/--config PATH, set BST_CONFIG, or run from the folder that holds bst.supervisor.json',
-    });
+    throw new BstError(
+      'invalid_config',
+      `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code}`,
+      {
+        hint: 'pass -c/--config PATH, set BST_CONFIG, or run from the folder that holds bst.supervisor.json',
+      },
+    );
   }
   return parseConfig(text, file);
 }
@@ -78,11 +82,14 @@ function semanticProblems(c: Config): string[] {
     for (const [pname, p] of Object.entries(t.processes)) {
       if (p.type !== 'redis' && p.listen && p.ready && !('message' in p.ready)) {
         // during a handover both children share the socket: only the new child's own word is proof
-        problems.push(`targets.${tname}.processes.${pname}.ready: with "listen", readiness must be a ready message`);
+        problems.push(
+          `targets.${tname}.processes.${pname}.ready: with "listen", readiness must be a ready message`,
+        );
       }
       if (p.type !== 'redis') continue;
       const other = ports.get(p.port);
-      if (other) problems.push(`targets.${tname}.processes.${pname}.port: ${p.port} is already used by ${other}`);
+      if (other)
+        problems.push(`targets.${tname}.processes.${pname}.port: ${p.port} is already used by ${other}`);
       ports.set(p.port, `${tname}/${pname}`);
     }
   }

@@ -25,11 +25,16 @@ export interface DaemonPaths {
 }
 
 /** The socket and state folder from `daemon` alone, the same way the full loader resolves them. */
-export function daemonPaths(file: string, daemon: { stateDir?: unknown; socket?: unknown } | undefined): DaemonPaths {
+export function daemonPaths(
+  file: string,
+  daemon: { stateDir?: unknown; socket?: unknown } | undefined,
+): DaemonPaths {
   const dir = dirname(file);
   const stateDir = resolvePath(typeof daemon?.stateDir === 'string' ? daemon.stateDir : '~/.bst', dir);
   const socketPath =
-    typeof daemon?.socket === 'string' ? resolvePath(daemon.socket, dir) : resolve(stateDir, 'supervisor.sock');
+    typeof daemon?.socket === 'string'
+      ? resolvePath(daemon.socket, dir)
+      : resolve(stateDir, 'supervisor.sock');
   return { file, stateDir, socketPath };
 }
 
@@ -40,7 +45,9 @@ export function daemonPaths(file: string, daemon: { stateDir?: unknown; socket?:
 export function locateDaemon(flag?: string): DaemonPaths | null {
   const file = configPath(flag);
   try {
-    const raw = JSON.parse(readFileSync(file, 'utf8')) as { daemon?: { stateDir?: unknown; socket?: unknown } };
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as {
+      daemon?: { stateDir?: unknown; socket?: unknown };
+    };
     return daemonPaths(file, raw.daemon);
   } catch {
     return null;

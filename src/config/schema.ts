@@ -24,10 +24,16 @@ export const restartSchema = z.strictObject({
   cooldownMs: ms.default(60_000),
 });
 
-export const stopSchema = z.strictObject({ signal: signal.default('SIGTERM'), timeoutMs: ms.default(10_000) });
+export const stopSchema = z.strictObject({
+  signal: signal.default('SIGTERM'),
+  timeoutMs: ms.default(10_000),
+});
 
 export const logsSchema = z.strictObject({
-  maxSize: z.string().regex(/^\d+[BKMG]$/, 'expected a size like "10M"').default('10M'),
+  maxSize: z
+    .string()
+    .regex(/^\d+[BKMG]$/, 'expected a size like "10M"')
+    .default('10M'),
   interval: z
     .string()
     .regex(/^\d+[smhdM]$/, 'expected an interval like "1d"')
@@ -133,5 +139,9 @@ export type SmokeConfig = z.output<typeof smokeSchema>;
 /** The JSON Schema editors use (`bstctl config schema`, bst.supervisor.schema.json). */
 export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
-  return { ...schema, title: 'bst.supervisor.json', description: 'bstctl supervisor and release configuration' };
+  return {
+    ...schema,
+    title: 'bst.supervisor.json',
+    description: 'bstctl supervisor and release configuration',
+  };
 }

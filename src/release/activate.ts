@@ -17,7 +17,12 @@ function recordActivation(paths: TargetPaths, id: string, kind: Kind): void {
 export function markFailed(paths: TargetPaths, id: string, error: string): void {
   const rec = readRecord(paths, id);
   if (!rec) return;
-  writeRecord(paths, { ...rec, status: 'failed', error, finishedAt: rec.finishedAt ?? new Date().toISOString() });
+  writeRecord(paths, {
+    ...rec,
+    status: 'failed',
+    error,
+    finishedAt: rec.finishedAt ?? new Date().toISOString(),
+  });
 }
 
 /**
@@ -61,9 +66,13 @@ export function assertRollbackable(paths: TargetPaths, id: string): ReleaseRecor
     throw new BstError('not_found', `release ${id} does not exist`, { hint: 'see `bstctl list <target>`' });
   }
   if (rec.status !== 'built') {
-    throw new BstError('failed', `release ${id} is ${rec.status}${rec.error ? ` (${rec.error})` : ''}: not a rollback target`, {
-      hint: 'pick a release listed as built or active in `bstctl list <target>`',
-    });
+    throw new BstError(
+      'failed',
+      `release ${id} is ${rec.status}${rec.error ? ` (${rec.error})` : ''}: not a rollback target`,
+      {
+        hint: 'pick a release listed as built or active in `bstctl list <target>`',
+      },
+    );
   }
   return rec;
 }

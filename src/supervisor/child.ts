@@ -61,7 +61,7 @@ function readStat(pid: number): ProcStat | null {
   return { pid, state: f[0] ?? '', ppid: Number(f[1]), pgrp: Number(f[2]), start: Number(f[19]) };
 }
 
-function procTable(): ProcStat[] {
+export function procTable(): ProcStat[] {
   const out: ProcStat[] = [];
   for (const name of readdirSync('/proc')) {
     const s = /^\d+$/.test(name) ? readStat(Number(name)) : null;
@@ -75,7 +75,7 @@ export function readStartTime(pid: number): number | null {
   return readStat(pid)?.start ?? null;
 }
 
-function descendantsIn(table: ProcStat[], pid: number): number[] {
+export function descendantsIn(table: ProcStat[], pid: number): number[] {
   const kids = new Map<number, number[]>();
   for (const p of table) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p.pid]);
   const seen = new Set<number>([pid]);

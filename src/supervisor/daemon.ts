@@ -126,7 +126,7 @@ async function act(
     throw new BstError('not_found', `no ${p.kind} process in ${p.selector ?? 'the config'}`);
   }
   await run(list);
-  return { processes: await Promise.all(list.map(sup.describe)) };
+  return { processes: await sup.describeAll(list) };
 }
 
 /** The desired state at start: the saved want, else up unless autostart is false. */

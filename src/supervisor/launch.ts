@@ -27,7 +27,8 @@ export interface LaunchContext {
 export function runRoot(target: TargetConfig): { root: string; release: string | null } {
   if (!target.releases) return { root: target.base, release: null };
   const current = join(target.base, 'current');
-  if (!existsSync(current)) throw new BstError('failed', 'no release yet', { hint: 'deploy the target first' });
+  if (!existsSync(current))
+    throw new BstError('failed', 'no release yet', { hint: 'deploy the target first' });
   const root = realpathSync(current);
   return { root, release: basename(root) };
 }

@@ -1,14 +1,14 @@
 import pidusage from 'pidusage';
-import { descendants } from './child.js';
+import { descendantsIn, procTable } from './child.js';
 
 export interface Usage {
   cpu: number;
   memory: number;
 }
 
-/** CPU (percent, may exceed 100 on several cores) and RSS bytes of a pid and all its descendants. */
-export async function treeUsage(pid: number): Promise<Usage> {
-  const pids = [pid, ...descendants(pid)];
+/** `table` is one walk of /proc shared by a whole status request. CPU (percent, may exceed 100 on several cores) and RSS bytes of a pid and all its descendants. */
+export async function treeUsage(pid: number, table = procTable()): Promise<Usage> {
+  const pids = [pid, ...descendantsIn(table, pid)];
   try {
     const stats = await pidusage(pids);
     let cpu = 0;

@@ -14,7 +14,9 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
     async reloadTarget(target) {
       const list = of(target).filter((e) => runsFromRelease(e) && sup.wantOf(e) === 'up');
       const [live, idle] = [list.filter(running), list.filter((e) => !running(e))];
-      await sup.startEntries(of(target).filter((e) => !runsFromRelease(e) && sup.wantOf(e) === 'up' && !running(e)));
+      await sup.startEntries(
+        of(target).filter((e) => !runsFromRelease(e) && sup.wantOf(e) === 'up' && !running(e)),
+      );
       await sup.reloadEntries(live);
       await sup.startEntries(idle);
     },
@@ -22,7 +24,9 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
       for (const e of of(target)) {
         if (sup.wantOf(e) !== 'up') continue;
         if (e.unit.state !== 'online') {
-          throw new Error(`${e.id} is ${e.unit.state}${e.unit.machine.reason ? ` (${e.unit.machine.reason})` : ''}`);
+          throw new Error(
+            `${e.id} is ${e.unit.state}${e.unit.machine.reason ? ` (${e.unit.machine.reason})` : ''}`,
+          );
         }
         if (runsFromRelease(e) && release && e.unit.release !== release) {
           throw new Error(`${e.id} runs release ${e.unit.release}, not ${release}`);
@@ -52,9 +56,13 @@ export function releaseTarget(sup: Supervisor, name: string): TargetConfig {
   }
   if (target.reserved) throw new BstError('reserved', `target ${name} is reserved: nothing to release yet`);
   if (!target.releases) {
-    throw new BstError('invalid_input', `target ${name} has no releases: it is an existing app run in place`, {
-      hint: 'release commands work on targets with a "releases" key',
-    });
+    throw new BstError(
+      'invalid_input',
+      `target ${name} has no releases: it is an existing app run in place`,
+      {
+        hint: 'release commands work on targets with a "releases" key',
+      },
+    );
   }
   return target;
 }

@@ -12,7 +12,11 @@ function fingerprintOf(loaded: LoadedConfig, id: string): string {
 }
 
 /** Applies a validated config as a diff: added start, removed stop, changed restart, the rest untouched. */
-export async function applyConfig(sup: Supervisor, next: LoadedConfig, logger: Logger): Promise<ConfigReloadResult> {
+export async function applyConfig(
+  sup: Supervisor,
+  next: LoadedConfig,
+  logger: Logger,
+): Promise<ConfigReloadResult> {
   const prev = sup.loaded;
   const before = new Set(allProcessIds(prev.config));
   const after = allProcessIds(next.config);

@@ -104,6 +104,8 @@ function serve(socket: Socket, handlers: Handlers, logger: Logger): void {
   socket.on('drain', pump);
   socket.on('end', () => {
     ended = true;
+    const last = decoder.rest();
+    if (last.trim() !== '') waiting.push(last);
     pump();
   });
   socket.on('data', (chunk: Buffer) => {

@@ -9,6 +9,7 @@ import { bindListener, type Listener } from './listeners.js';
 import { BstError } from '../errors.js';
 import type { MachineSpec } from './machine.js';
 import { treeUsage } from './metrics.js';
+import { procTable } from './child.js';
 import { openProcessSinks } from './output.js';
 import { launchRedis } from './redis.js';
 import { allProcessIds, resolveSelector, splitId } from './selector.js';
@@ -151,8 +152,8 @@ export function createSupervisor(deps: SupervisorDeps) {
     stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
     restartEntries: (list: Entry[]) => inOrder(list, restartEntry),
     reloadEntries: (list: Entry[]) => inOrder(list, reloadEntry),
-    status: (selector?: string) => Promise.all(pick(selector).map((e) => describe(e, deps.clock))),
-    describe: (e: Entry) => describe(e, deps.clock),
+    status: (selector?: string) => describeAll(pick(selector), deps.clock),
+    describeAll: (list: Entry[]) => describeAll(list, deps.clock),
 
     /** Swaps the config in; `create` and the caller do the starting and stopping. */
     replaceConfig(next: LoadedConfig): void {
@@ -206,14 +207,20 @@ function readyTimeout(config: ProcessConfig): number {
   return config.ready?.timeoutMs ?? 0;
 }
 
-async function describe(e: Entry, clock: Clock): Promise<ProcessStatus> {
+/** One walk of /proc for the whole request, not one per process. */
+function describeAll(list: Entry[], clock: Clock): Promise<ProcessStatus[]> {
+  const table = procTable();
+  return Promise.all(list.map((e) => describe(e, clock, table)));
+}
+
+async function describe(e: Entry, clock: Clock, table: ReturnType<typeof procTable>): Promise<ProcessStatus> {
   // all read at one instant: the child may exit while the usage is read, and a status must not
   // then say errored with a pid
   const { pid, machine: m, release } = e.unit;
   const waiting = e.waiting;
   const now = clock.now();
   const running = pid !== null && m.state !== 'stopped';
-  const usage = running ? await treeUsage(pid) : { cpu: 0, memory: 0 };
+  const usage = running ? await treeUsage(pid, table) : { cpu: 0, memory: 0 };
   return {
     id: e.id,
     target: e.target,

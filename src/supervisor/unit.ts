@@ -226,7 +226,14 @@ export class ProcessUnit {
     this.lastPid = next.handle.pid ?? null;
     this.m = { ...this.m, startedAt: this.deps.clock.now(), reason: 'reloaded' };
     void next.handle.exited.then((info) => this.exited(gen, info));
-    const t = { id: this.id, from: 'online', to: 'online', reason: 'reloaded', code: null, signal: null } as const;
+    const t = {
+      id: this.id,
+      from: 'online',
+      to: 'online',
+      reason: 'reloaded',
+      code: null,
+      signal: null,
+    } as const;
     this.deps.onTransition({ ...t, pid: this.lastPid });
     old.abort.abort();
     await stopChild(old.launch.handle, this.spec.stop.signal, this.spec.stop.timeoutMs);

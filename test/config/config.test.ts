@@ -44,7 +44,11 @@ describe('config', () => {
       JSON.stringify({
         daemon: { stateDir: 'state' },
         targets: {
-          app: { base: 'apps/app', releases: { source: { git: '../src' } }, processes: { web: { command: 'node x.js' } } },
+          app: {
+            base: 'apps/app',
+            releases: { source: { git: '../src' } },
+            processes: { web: { command: 'node x.js' } },
+          },
         },
       }),
       '/etc/bst/bst.supervisor.json',
@@ -64,19 +68,32 @@ describe('config', () => {
   });
 
   test('~ expands to $HOME', () => {
-    const { config } = parseConfig(JSON.stringify({ daemon: { stateDir: '~/.bst' }, targets: {} }), '/x/c.json');
+    const { config } = parseConfig(
+      JSON.stringify({ daemon: { stateDir: '~/.bst' }, targets: {} }),
+      '/x/c.json',
+    );
     assert.equal(config.daemon.stateDir, join(homedir(), '.bst'));
   });
 
   test('a wrong type is named by its full key path with what was expected and what came', () => {
     const found = problems(minimal({ command: ['node'], stop: { timeoutMs: '5s' } }));
-    assert.deepEqual(found, ['targets.core-api-prod.processes.core-api.stop.timeoutMs: expected a number, got "5s"']);
+    assert.deepEqual(found, [
+      'targets.core-api-prod.processes.core-api.stop.timeoutMs: expected a number, got "5s"',
+    ]);
   });
 
   test('a misspelt key is refused, and every problem is listed', () => {
-    const found = problems(minimal({ command: ['node'], restart: { maxRestart: 3 }, ready: { http: 'nope' } }));
+    const found = problems(
+      minimal({ command: ['node'], restart: { maxRestart: 3 }, ready: { http: 'nope' } }),
+    );
     assert.equal(found.length, 2);
-    assert.ok(found.some((p) => p === 'targets.core-api-prod.processes.core-api.restart.maxRestart: unknown key (check its spelling)'));
+    assert.ok(
+      found.some(
+        (p) =>
+          p ===
+          'targets.core-api-prod.processes.core-api.restart.maxRestart: unknown key (check its spelling)',
+      ),
+    );
     assert.ok(found.some((p) => p.startsWith('targets.core-api-prod.processes.core-api.ready.http:')));
   });
 
@@ -96,7 +113,10 @@ describe('config', () => {
   });
 
   test('the repository config describes the real server and validates', () => {
-    const { config } = parseConfig(readFileSync(join(root, 'bst.supervisor.json'), 'utf8'), join(root, 'bst.supervisor.json'));
+    const { config } = parseConfig(
+      readFileSync(join(root, 'bst.supervisor.json'), 'utf8'),
+      join(root, 'bst.supervisor.json'),
+    );
     assert.deepEqual(Object.keys(config.targets).sort(), [
       'balisnaptrip',
       'bstadmin-admin',
@@ -124,7 +144,10 @@ describe('bstctl config (CLI)', () => {
     writeFileSync(bad, minimal({ command: ['node'], stop: { timeoutMs: '5s' } }));
     const r = await bstctl(['config', 'check', '-c', bad]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /targets\.core-api-prod\.processes\.core-api\.stop\.timeoutMs: expected a number, got "5s"/);
+    assert.match(
+      r.stderr,
+      /targets\.core-api-prod\.processes\.core-api\.stop\.timeoutMs: expected a number, got "5s"/,
+    );
     assert.equal(r.stdout, '');
     const good = join(box.dir, 'good.json');
     writeFileSync(good, minimal({ command: ['node'] }));
@@ -140,12 +163,19 @@ describe('bstctl config (CLI)', () => {
     writeFileSync(join(box.dir, 'other.json'), JSON.stringify({ targets: {} }));
     const byCwd = await bstctl(['config', 'check', '--json'], box.dir, { ...process.env, BST_CONFIG: '' });
     assert.equal(JSON.parse(byCwd.stdout).file, join(box.dir, 'bst.supervisor.json'));
-    const byEnv = await bstctl(['config', 'check', '--json'], box.dir, { ...process.env, BST_CONFIG: join(box.dir, 'other.json') });
-    assert.equal(JSON.parse(byEnv.stdout).file, join(box.dir, 'other.json'));
-    const byFlag = await bstctl(['-c', join(box.dir, 'bst.supervisor.json'), 'config', 'check', '--json'], box.dir, {
+    const byEnv = await bstctl(['config', 'check', '--json'], box.dir, {
       ...process.env,
       BST_CONFIG: join(box.dir, 'other.json'),
     });
+    assert.equal(JSON.parse(byEnv.stdout).file, join(box.dir, 'other.json'));
+    const byFlag = await bstctl(
+      ['-c', join(box.dir, 'bst.supervisor.json'), 'config', 'check', '--json'],
+      box.dir,
+      {
+        ...process.env,
+        BST_CONFIG: join(box.dir, 'other.json'),
+      },
+    );
     assert.equal(JSON.parse(byFlag.stdout).file, join(box.dir, 'bst.supervisor.json'));
   });
 

@@ -57,14 +57,8 @@ test('invalid release ids are refused with exit 2, naming the id and why', () =>
 
 test('a generated id is the UTC time, plus the short sha when the source is git', () => {
   const now = new Date('2024-01-02T03:04:05.678Z');
-  assert.equal(
-    newReleaseId(now, null, []),
-    '20240102T030405Z',
-  );
-  assert.equal(
-    newReleaseId(now, 'abcdef0123456789abcdef0123456789abcdef01', []),
-    '20240102T030405Z-abcdef0',
-  );
+  assert.equal(newReleaseId(now, null, []), '20240102T030405Z');
+  assert.equal(newReleaseId(now, 'abcdef0123456789abcdef0123456789abcdef01', []), '20240102T030405Z-abcdef0');
 });
 
 test('generated ids stay unique within one second and sort in creation order', () => {

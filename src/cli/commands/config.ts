@@ -3,7 +3,9 @@ import type { ConfigReloadResult } from '../../protocol.js';
 import { Ctx, withGlobals } from '../context.js';
 
 export function register(program: Command): void {
-  const config = program.command('config').description('validate, print the JSON Schema, or reload the daemon');
+  const config = program
+    .command('config')
+    .description('validate, print the JSON Schema, or reload the daemon');
 
   withGlobals(config.command('check').description('validate the config file')).action(
     async (_o: unknown, cmd: Command) => {
@@ -11,8 +13,9 @@ export function register(program: Command): void {
       const { file, config: c } = await ctx.config();
       const { allProcessIds } = await import('../../supervisor/selector.js');
       const targets = Object.keys(c.targets);
-      ctx.print({ ok: true, file, targets, processes: allProcessIds(c) }, () =>
-        `${file}: ok (${targets.length} targets, ${allProcessIds(c).length} processes)`,
+      ctx.print(
+        { ok: true, file, targets, processes: allProcessIds(c) },
+        () => `${file}: ok (${targets.length} targets, ${allProcessIds(c).length} processes)`,
       );
     },
   );
@@ -31,7 +34,9 @@ export function register(program: Command): void {
       await ctx.config(); // a bad file is refused here, before the daemon is asked
       const res = (await ctx.call('configReload', {})) as ConfigReloadResult;
       ctx.print(res, () =>
-        ['added', 'changed', 'removed'].map((k) => `${k}: ${res[k as keyof ConfigReloadResult].join(', ') || '-'}`).join('\n'),
+        ['added', 'changed', 'removed']
+          .map((k) => `${k}: ${res[k as keyof ConfigReloadResult].join(', ') || '-'}`)
+          .join('\n'),
       );
     },
   );

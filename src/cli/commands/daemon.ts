@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -11,12 +11,24 @@ import { duration } from '../format.js';
 
 const CLI = fileURLToPath(new URL('../main.js', import.meta.url));
 
+/** Nothing is written into a state folder of another user (the daemon would refuse it anyway). */
+function refuseForeignDir(dir: string): void {
+  const uid = process.getuid?.();
+  const owner = existsSync(dir) ? statSync(dir).uid : uid;
+  if (uid !== undefined && owner !== uid) {
+    throw new BstError('failed', `state folder ${dir} belongs to uid ${owner}, not to this user (${uid})`, {
+      hint: 'use a daemon.stateDir of your own, or fix the folder owner',
+    });
+  }
+}
+
 /** Detaches a foreground daemon and returns once its socket answers (or says why it could not start). */
 async function detach(ctx: Ctx): Promise<void> {
   const { file, socketPath, stateDir } = await ctx.config(); // an invalid config stops here with exit 2
   if (await socketAnswers(socketPath)) {
     throw new BstError('failed', `a daemon already answers on ${socketPath}`, { hint: 'see `bstctl ping`' });
   }
+  refuseForeignDir(stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const early = join(stateDir, 'daemon.stderr');
   const fd = openSync(early, 'w', 0o600);
@@ -30,7 +42,10 @@ async function detach(ctx: Ctx): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (await socketAnswers(socketPath, 200)) {
-      ctx.print({ pid: child.pid, socket: socketPath }, () => `daemon started (pid ${child.pid}) on ${socketPath}`);
+      ctx.print(
+        { pid: child.pid, socket: socketPath },
+        () => `daemon started (pid ${child.pid}) on ${socketPath}`,
+      );
       return;
     }
     if (exited !== null) {
@@ -39,7 +54,9 @@ async function detach(ctx: Ctx): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new BstError('failed', `the daemon did not answer on ${socketPath} within 15 s`, { hint: `see ${early}` });
+  throw new BstError('failed', `the daemon did not answer on ${socketPath} within 15 s`, {
+    hint: `see ${early}`,
+  });
 }
 
 export function register(program: Command): void {
@@ -68,7 +85,10 @@ export function register(program: Command): void {
       while (Date.now() < deadline && (await socketAnswers((await ctx.daemon()).socketPath, 200))) {
         await new Promise((r) => setTimeout(r, 25));
       }
-      ctx.print({ pid, stopped: true }, () => `daemon ${pid} stopped; desired states kept for the next start`);
+      ctx.print(
+        { pid, stopped: true },
+        () => `daemon ${pid} stopped; desired states kept for the next start`,
+      );
     },
   );
 }

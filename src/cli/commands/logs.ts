@@ -24,7 +24,11 @@ async function sources(ctx: Ctx, selector: string | undefined): Promise<Source[]
   });
 }
 
-async function logs(ctx: Ctx, selector: string | undefined, o: { lines: string; follow?: boolean }): Promise<void> {
+async function logs(
+  ctx: Ctx,
+  selector: string | undefined,
+  o: { lines: string; follow?: boolean },
+): Promise<void> {
   const n = Number(o.lines);
   if (!Number.isInteger(n) || n < 0) {
     throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
@@ -32,7 +36,8 @@ async function logs(ctx: Ctx, selector: string | undefined, o: { lines: string; 
   const list = await sources(ctx, selector);
   const { follow, lastLines } = await import('../tail.js'); // rotating-file-stream only when reading logs
   const prefix = list.length > 2;
-  const show = (s: Source, line: string): boolean => process.stdout.write(prefix ? `${s.label} ${line}\n` : `${line}\n`);
+  const show = (s: Source, line: string): boolean =>
+    process.stdout.write(prefix ? `${s.label} ${line}\n` : `${line}\n`);
   for (const s of list) for (const line of await lastLines(s.file, n)) show(s, line);
   if (!o.follow) return;
   const followers = list.map((s) => follow(s.file, (line) => show(s, line), { fromEnd: true }));
@@ -47,7 +52,10 @@ async function logs(ctx: Ctx, selector: string | undefined, o: { lines: string; 
 }
 
 export function register(program: Command): void {
-  withGlobals(program.command('logs [selector]').description('last lines of the process logs; -f follows'), false)
+  withGlobals(
+    program.command('logs [selector]').description('last lines of the process logs; -f follows'),
+    false,
+  )
     .option('-n, --lines <n>', 'how many lines of each log', '50')
     .option('-f, --follow', 'keep printing new lines, across rotation')
     .action((selector: string | undefined, o: { lines: string; follow?: boolean }, cmd: Command) =>

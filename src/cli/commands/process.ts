@@ -32,8 +32,9 @@ async function status(ctx: Ctx, selector: string | undefined): Promise<void> {
     const snap = readSnapshot((await ctx.daemon()).stateDir);
     if (!snap) throw err;
     // the last known status, marked stale; still exit 3 so scripts know no daemon answers
-    ctx.print({ stale: true, savedAt: snap.savedAt, processes: snap.processes }, () =>
-      `STALE: no daemon answers; last status saved at ${snap.savedAt}\n${statusTable(snap.processes)}`,
+    ctx.print(
+      { stale: true, savedAt: snap.savedAt, processes: snap.processes },
+      () => `STALE: no daemon answers; last status saved at ${snap.savedAt}\n${statusTable(snap.processes)}`,
     );
     process.stderr.write(`bstctl: ${err.message}\nhint: ${err.hint ?? ''}\n`);
     process.exitCode = 3;
@@ -45,13 +46,19 @@ async function lifecycle(ctx: Ctx, method: 'start' | 'stop' | 'restart' | 'reloa
   const res = (await ctx.call(method, { selector })) as ActionResult;
   ctx.print(res, () => statusTable(res.processes));
   const goal = method === 'stop' ? 'stopped' : 'online';
-  const missed = res.processes.filter((p) => p.state !== goal && !(goal === 'online' && p.want === 'up' && p.reason?.startsWith('no release')));
+  const missed = res.processes.filter(
+    (p) => p.state !== goal && !(goal === 'online' && p.want === 'up' && p.reason?.startsWith('no release')),
+  );
   if (missed.length > 0) {
     const first = missed[0] as ProcessStatus;
     ctx.failAfterPrint(
-      new BstError('failed', `${first.id} is ${first.state}, not ${goal}${first.reason ? `: ${first.reason}` : ''}`, {
-        hint: `see \`bstctl logs ${first.id}\``,
-      }),
+      new BstError(
+        'failed',
+        `${first.id} is ${first.state}, not ${goal}${first.reason ? `: ${first.reason}` : ''}`,
+        {
+          hint: `see \`bstctl logs ${first.id}\``,
+        },
+      ),
     );
   }
 }
