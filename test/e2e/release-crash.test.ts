@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readLock } from '../../src/release/lock.js';
 import type { OpResult } from '../../src/release/types.js';
-import type { RunResult } from '../helpers/daemon.js';
+import { CLI, type RunResult } from '../helpers/daemon.js';
 import { PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
@@ -188,4 +189,40 @@ test('a daemon killed while the new release gets ready comes back on the old rel
   const r3 = (await rs.deploy()).release as string;
   assert.equal(rs.current(), r3);
   await rs.serves(r3, '3.0.0');
+});
+
+test('a CLI killed during a deploy does not abort it: the daemon finishes the deploy', async (t) => {
+  const rs = await ReleaseSandbox.create(t);
+  const gate = new Gate(rs.sb.dir);
+  rs.configure({ build: ['node build.mjs', gate.step] });
+  await rs.sb.start();
+  gate.open();
+  const r1 = (await rs.deploy()).release as string;
+  gate.close();
+
+  rs.repo.setVersion('2.0.0');
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const cli = spawn(process.execPath, [CLI, 'deploy', TARGET, '-c', rs.sb.cfg], { env, stdio: 'ignore' });
+  const gone = new Promise((resolve) => cli.once('exit', resolve));
+  t.after(() => cli.kill('SIGKILL'));
+  for (const pid of await gate.running()) if (pid !== rs.sb.daemonPid) rs.sb.track(pid);
+  const r2 = await lockedRelease(rs);
+  cli.kill('SIGKILL');
+  await gone;
+
+  gate.open();
+  await waitFor(() => rs.current() === r2 && !rs.disk().lock, {
+    timeoutMs: 15_000,
+    what: 'the deploy finished',
+  });
+  await rs.serves(r2, '2.0.0');
+  const l = await rs.list();
+  assert.deepEqual(
+    l.releases.map((r) => [r.id, r.status]),
+    [
+      [r2, 'active'],
+      [r1, 'built'],
+    ],
+  );
 });
