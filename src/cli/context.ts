@@ -14,7 +14,7 @@ export interface GlobalOpts {
 export class Ctx {
   private cached: LoadedConfig | null = null;
 
-  constructor(private readonly cmd: Command) {}
+  constructor(private readonly cmd: Pick<Command, 'optsWithGlobals'>) {}
 
   get opts(): GlobalOpts & Record<string, unknown> {
     return this.cmd.optsWithGlobals();

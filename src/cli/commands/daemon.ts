@@ -7,7 +7,6 @@ import { BstError } from '../../errors.js';
 import type { PingResult } from '../../protocol.js';
 import { socketAnswers } from '../../wire.js';
 import { Ctx, withGlobals } from '../context.js';
-import { duration } from '../format.js';
 
 const CLI = fileURLToPath(new URL('../main.js', import.meta.url));
 
@@ -67,14 +66,6 @@ export function register(program: Command): void {
       if (o.foreground) await (await import('../../supervisor/daemon.js')).runDaemon(ctx.opts.config);
       else await detach(ctx);
     });
-
-  withGlobals(program.command('ping').description('daemon pid, version, uptime')).action(
-    async (_o: unknown, cmd: Command) => {
-      const ctx = new Ctx(cmd);
-      const res = (await ctx.call('ping', {})) as PingResult;
-      ctx.print(res, () => `daemon pid ${res.pid}, version ${res.version}, up ${duration(res.uptimeMs)}`);
-    },
-  );
 
   withGlobals(program.command('shutdown').description('stop every process, then the daemon')).action(
     async (_o: unknown, cmd: Command) => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
-import type { ActionResult, ProcessStatus, StatusResult } from '../../protocol.js';
+import type { ActionResult, PingResult, ProcessStatus, StatusResult } from '../../protocol.js';
 import { readSnapshot } from '../../supervisor/snapshot.js';
 import { Ctx, withGlobals } from '../context.js';
 import { bytes, duration, table } from '../format.js';
@@ -23,7 +23,7 @@ export function statusTable(list: ProcessStatus[]): string {
   );
 }
 
-async function status(ctx: Ctx, selector: string | undefined): Promise<void> {
+export async function status(ctx: Ctx, selector: string | undefined): Promise<void> {
   try {
     const res = (await ctx.call('status', { selector })) as StatusResult;
     ctx.print(res, () => statusTable(res.processes));
@@ -63,7 +63,15 @@ async function lifecycle(ctx: Ctx, method: 'start' | 'stop' | 'restart' | 'reloa
   }
 }
 
+export async function ping(ctx: Ctx): Promise<void> {
+  const res = (await ctx.call('ping', {})) as PingResult;
+  ctx.print(res, () => `daemon pid ${res.pid}, version ${res.version}, up ${duration(res.uptimeMs)}`);
+}
+
 export function register(program: Command): void {
+  withGlobals(program.command('ping').description('daemon pid, version, uptime')).action(
+    (_o: unknown, cmd: Command) => ping(new Ctx(cmd)),
+  );
   withGlobals(program.command('status [selector]').description('table of processes')).action(
     (selector: string | undefined, _o: unknown, cmd: Command) => status(new Ctx(cmd), selector),
   );
@@ -71,7 +79,7 @@ export function register(program: Command): void {
     start: 'start processes (an errored one is retried at once)',
     stop: 'stop processes; they stay stopped across daemon restarts',
     restart: 'stop then start',
-    reload: 'replace with a readiness-gated restart',
+    reload: 'replace without downtime (processes with listen), else a readiness-gated restart',
   } as const;
   for (const [verb, what] of Object.entries(verbs) as [keyof typeof verbs, string][]) {
     withGlobals(program.command(`${verb} [selector]`).description(what)).action(

@@ -1,0 +1,35 @@
+import type { Command as CommandT } from 'commander';
+import { VERSION } from '../version.js';
+import { Command, CommanderError } from './commander.js';
+import * as configCmd from './commands/config.js';
+import * as daemonCmd from './commands/daemon.js';
+import * as logsCmd from './commands/logs.js';
+import * as processCmd from './commands/process.js';
+import * as redisCmd from './commands/redis.js';
+import * as releaseCmd from './commands/release.js';
+import * as startupCmd from './commands/startup.js';
+
+function program(): CommandT {
+  const p = new Command('bstctl')
+    .description('process supervisor and release manager for the BST home server')
+    .version(VERSION)
+    .option('-c, --config <path>', 'config file (default: $BST_CONFIG or ./bst.supervisor.json)')
+    .option('--json', 'print one JSON document on stdout')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  for (const mod of [daemonCmd, processCmd, logsCmd, configCmd, startupCmd, releaseCmd, redisCmd]) {
+    mod.register(p);
+  }
+  return p;
+}
+
+/** Every command through commander; its own usage errors exit 2, --help and --version 0. */
+export async function runProgram(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+}
