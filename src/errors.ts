@@ -46,10 +46,6 @@ export class BstError extends Error {
   }
 }
 
-export function exitCodeOf(code: ErrorCode): 0 | 1 | 2 | 3 {
-  return exitCodes[code];
-}
-
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && value in exitCodes;
 }

@@ -24,10 +24,11 @@ export class SecretSet {
 
   mask(text: string): string {
     if (this.values.size === 0) return text;
+    // raw in plain text (deploy log, progress), JSON-escaped in pino lines: `"`, `\`, control chars differ
     this.pattern ??= new RegExp(
-      [...this.values]
+      [...new Set([...this.values].flatMap((v) => [v, JSON.stringify(v).slice(1, -1)]))]
         .sort((a, b) => b.length - a.length)
-        .map((v) => escape(JSON.stringify(v).slice(1, -1)))
+        .map(escape)
         .join('|'),
       'g',
     );

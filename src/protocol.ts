@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isErrorCode, type ErrorCode } from './errors.js';
+import type { ErrorCode } from './errors.js';
 import { PROTOCOL_VERSION } from './wire.js';
 
 export { encode, LineDecoder, MAX_LINE_BYTES, PROTOCOL_VERSION } from './wire.js';
@@ -9,9 +9,11 @@ export { encode, LineDecoder, MAX_LINE_BYTES, PROTOCOL_VERSION } from './wire.js
  * A request may be answered by progress events before its one final reply.
  */
 
+// messages name what is expected: the daemon answers bad params with `<method>: <param>: <message>`
+const nonEmpty = z.string().min(1, 'expected a non-empty string');
 const selector = z.strictObject({ selector: z.string().optional(), kind: z.enum(['redis']).optional() });
 const none = z.strictObject({});
-const target = z.string().min(1);
+const target = nonEmpty;
 
 /** Every method and its params; the daemon's handler table is keyed by this, so none can be missing. */
 export const methods = {
@@ -23,8 +25,8 @@ export const methods = {
   restart: selector,
   reload: selector,
   configReload: none,
-  deploy: z.strictObject({ target, ref: z.string().min(1).optional(), batch: z.string().optional() }),
-  build: z.strictObject({ target, ref: z.string().min(1).optional() }),
+  deploy: z.strictObject({ target, ref: nonEmpty.optional(), batch: z.string().optional() }),
+  build: z.strictObject({ target, ref: nonEmpty.optional() }),
   rollback: z.strictObject({ target, releaseId: z.string().optional(), batch: z.string().optional() }),
   redisStatus: z.strictObject({ selector: z.string().optional() }),
 } as const;
@@ -51,19 +53,6 @@ export type Reply =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: WireError }
   | { id: number; progress: string };
-
-const wireErrorSchema = z.object({
-  code: z.string().refine(isErrorCode, 'unknown error code'),
-  message: z.string(),
-  hint: z.string().optional(),
-  details: z.array(z.string()).optional(),
-});
-
-export const replySchema = z.union([
-  z.object({ id: z.number(), ok: z.literal(true), result: z.unknown() }),
-  z.object({ id: z.number(), ok: z.literal(false), error: wireErrorSchema }),
-  z.object({ id: z.number(), progress: z.string() }),
-]);
 
 export function isMethod(name: string): name is Method {
   return Object.hasOwn(methods, name);

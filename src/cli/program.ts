@@ -1,4 +1,5 @@
 import type { Command as CommandT } from 'commander';
+import { BstError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { Command, CommanderError } from './commander.js';
 import * as configCmd from './commands/config.js';
@@ -16,20 +17,24 @@ function program(): CommandT {
     .option('-c, --config <path>', 'config file (default: $BST_CONFIG or ./bst.supervisor.json)')
     .option('--json', 'print one JSON document on stdout')
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({ outputError: () => undefined });
   for (const mod of [daemonCmd, processCmd, logsCmd, configCmd, startupCmd, releaseCmd, redisCmd]) {
     mod.register(p);
   }
   return p;
 }
 
-/** Every command through commander; its own usage errors exit 2, --help and --version 0. */
+/** Every command through commander; its usage errors become BstError('usage'), --help and --version exit 0. */
 export async function runProgram(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0; // --help, --version
+      // one message, through the same reporter as every other error (and as JSON with --json)
+      throw new BstError('usage', err.message.replace(/^error: /, ''), { hint: 'see `bstctl --help`' });
+    }
     throw err;
   }
 }

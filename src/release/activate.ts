@@ -26,8 +26,8 @@ export function markFailed(paths: TargetPaths, id: string, error: string): void 
 }
 
 /**
- * Switch, reload, health gate; on a failed gate switch back to `previous` (or take the release
- * away when there is none), reload again and mark `id` failed. Resolves true when `id` is live.
+ * Switch, reload, health gate; on any failure after the switch, mark `id` failed, then switch back to
+ * `previous` (or take the release away when there is none) and reload. Resolves true when `id` is live.
  */
 export async function activate(
   o: { targetName: string; paths: TargetPaths; id: string; previous: string | null; kind: Kind },
@@ -36,27 +36,36 @@ export async function activate(
 ): Promise<boolean> {
   const { targetName, paths, id, previous } = o;
   await log.step('switch', () => switchCurrent(paths, id));
-  recordActivation(paths, id, o.kind);
   try {
+    recordActivation(paths, id, o.kind);
     await log.step('reload', () => hooks.reloadTarget(targetName));
-    await log.step('health', () => hooks.healthTarget(targetName, id));
+    await log.step('health', () => hooks.healthTarget(targetName, id, (l) => log.line(l)));
     return true;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    await log.step('switch-back', async () => {
-      if (previous) {
-        switchCurrent(paths, previous);
-        recordActivation(paths, previous, 'switch-back');
-        await hooks.reloadTarget(targetName);
-      } else {
-        removeCurrent(paths);
-        await hooks.stopTarget(targetName);
-      }
-    });
-    markFailed(paths, id, `health gate: ${why}`);
+    try {
+      // first: a switch-back that throws must not leave this release looking built
+      markFailed(paths, id, `health gate: ${why}`);
+    } finally {
+      await log.step('switch-back', () => switchBack(o, hooks));
+    }
     log.line(`release ${id} marked failed; current is ${previous ?? '(none)'}`);
     return false;
   }
+}
+
+async function switchBack(
+  o: { targetName: string; paths: TargetPaths; previous: string | null },
+  hooks: ReleaseHooks,
+): Promise<void> {
+  if (!o.previous) {
+    removeCurrent(o.paths);
+    return hooks.stopTarget(o.targetName);
+  }
+  switchCurrent(o.paths, o.previous);
+  await hooks.reloadTarget(o.targetName);
+  // bookkeeping last: it must not keep the processes on the failed release
+  recordActivation(o.paths, o.previous, 'switch-back');
 }
 
 /** A rollback may only land on a release that built successfully. */
@@ -66,8 +75,9 @@ export function assertRollbackable(paths: TargetPaths, id: string): ReleaseRecor
     throw new BstError('not_found', `release ${id} does not exist`, { hint: 'see `bstctl list <target>`' });
   }
   if (rec.status !== 'built') {
+    // bad input that changes nothing: exit 2
     throw new BstError(
-      'failed',
+      'invalid_input',
       `release ${id} is ${rec.status}${rec.error ? ` (${rec.error})` : ''}: not a rollback target`,
       {
         hint: 'pick a release listed as built or active in `bstctl list <target>`',

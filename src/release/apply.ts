@@ -1,9 +1,10 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnvFile } from '../env/file.js';
+import { inheritedEnv } from '../env/inherit.js';
 import { checkRequired, describeMissing } from '../env/check.js';
 import { BstError } from '../errors.js';
-import { activate, assertRollbackable, markFailed } from './activate.js';
+import { activate, assertRollbackable } from './activate.js';
 import { runSteps } from './build.js';
 import { DeployLog } from './deploylog.js';
 import { newReleaseId, targetPaths, validateReleaseId, type TargetPaths } from './layout.js';
@@ -19,30 +20,8 @@ import {
   type ReleaseRecord,
 } from './store.js';
 import { readCurrent } from './switch.js';
+import { releasesOf } from './target.js';
 import type { OpInput, OpResult, ReleaseHooks } from './types.js';
-
-/** Keys a build step inherits from the daemon; no secret of the env file goes into a build log. */
-const BUILD_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
-
-function releasesOf(o: OpInput) {
-  const releases = o.target.releases;
-  if (!releases) {
-    throw new BstError(
-      'invalid_input',
-      `target ${o.targetName} has no releases: it is an existing app run in place`,
-      {
-        hint: 'release commands work on targets with a "releases" key',
-      },
-    );
-  }
-  return releases;
-}
-
-function buildEnv(): Record<string, string> {
-  return Object.fromEntries(
-    BUILD_ENV.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])),
-  );
-}
 
 /** fetch source, link shared, build: a complete release folder, or a record that says failed. */
 async function buildRelease(
@@ -53,7 +32,7 @@ async function buildRelease(
   lock: LockHandle,
   named: (id: string) => void,
 ): Promise<string> {
-  const r = releasesOf(o);
+  const r = releasesOf(o.targetName, o.target);
   checkShared(paths, r.shared);
   const src = r.source;
   const gitRef = 'git' in src ? (ref ?? src.ref) : null;
@@ -63,7 +42,7 @@ async function buildRelease(
   const id = newReleaseId(new Date(), sha, readdirSync(paths.releases));
   log.attach(id);
   // the lock and a failed result name the release from here on
-  lock.update(id);
+  lock.mark({ release: id });
   named(id);
   const dir = join(paths.releases, id);
   const rec: ReleaseRecord = {
@@ -80,7 +59,6 @@ async function buildRelease(
     pid: process.pid,
   };
   writeRecord(paths, rec);
-  log.line(`release ${id}${sha ? ` (${gitRef} = ${sha})` : ''} in ${dir}`);
   const finish = (status: 'built' | 'failed', error: string | null): void =>
     writeRecord(paths, {
       ...rec,
@@ -90,6 +68,8 @@ async function buildRelease(
       finishedAt: new Date().toISOString(),
     });
   try {
+    // inside the try: from the record on, whatever fails leaves it failed, never building
+    log.line(`release ${id}${sha ? ` (${gitRef} = ${sha})` : ''} in ${dir}`);
     mkdirSync(dir);
     await log.step('fetch', () =>
       'git' in src ? fetchGit(src.git, sha as string, dir) : fetchPath(src.path, dir),
@@ -99,7 +79,7 @@ async function buildRelease(
       await log.step(`build ${i + 1}/${r.build.length}: ${cmd}`, async () => {
         const [res] = await runSteps([cmd], {
           cwd: dir,
-          env: buildEnv(),
+          env: inheritedEnv(), // no secret of the env file goes into a build log
           timeoutMs: r.stepTimeoutMs,
           log: (l) => log.line(`  ${l}`),
           onSpawn: (pid) => noteStep(lock, pid),
@@ -142,7 +122,7 @@ async function locked<T>(
   op: string,
   run: (paths: TargetPaths, lock: LockHandle) => Promise<T>,
 ): Promise<T> {
-  releasesOf(o);
+  releasesOf(o.targetName, o.target);
   const paths = targetPaths(o.target.base);
   mkdirSync(paths.releases, { recursive: true });
   const lock = acquireLock(paths, op, null);
@@ -151,6 +131,11 @@ async function locked<T>(
   } finally {
     lock.release();
   }
+}
+
+// bad input (exit 2) met before a release existed changed nothing: an error for the caller, not a failed op
+function badInput(err: unknown, id: string | null): boolean {
+  return id === null && err instanceof BstError && err.exitCode === 2;
 }
 
 function result(
@@ -185,6 +170,7 @@ export async function deploy(o: OpInput & { ref?: string }, hooks: ReleaseHooks)
       await log.step('prune', () => pruneTarget(o, paths, hooks, previous));
       return result(o, id, previous, true, log);
     } catch (err) {
+      if (badInput(err, id)) throw err;
       return result(o, id, previous, false, log, err);
     }
   });
@@ -199,6 +185,7 @@ export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks):
       id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x));
       return result(o, id, current, true, log);
     } catch (err) {
+      if (badInput(err, id)) throw err;
       return result(o, id, current, false, log, err);
     }
   });
@@ -229,12 +216,10 @@ export async function rollback(o: OpInput & { releaseId?: string }, hooks: Relea
 function pruneTarget(o: OpInput, paths: TargetPaths, hooks: ReleaseHooks, previous: string | null): void {
   const current = readCurrent(paths);
   const ids = pruneCandidates(listReleases(paths), {
-    keep: releasesOf(o).keep,
+    keep: releasesOf(o.targetName, o.target).keep,
     current,
     previous,
     running: hooks.runningReleases(o.targetName),
   });
   prune(paths, ids);
 }
-
-export { markFailed };

@@ -4,11 +4,14 @@ import type { StepRecord } from './store.js';
 
 /**
  * The deploy log of one release: every line with its time, in `<logs>/deploy/<id>.log`, also sent to
- * the CLI as progress. Lines come before the release has an id are held until it has one.
+ * the CLI as progress. Lines that come before the release has an id are held until it has one.
+ * Writing never throws: lines arrive from child 'data' handlers, where a throw (ENOSPC, EIO) would
+ * take the daemon down; the progress says once that the file is incomplete, and goes on.
  */
 export class DeployLog {
   private file: string | null = null;
   private pending: string[] = [];
+  private incomplete = false;
   readonly steps: StepRecord[] = [];
 
   constructor(
@@ -18,19 +21,30 @@ export class DeployLog {
   ) {}
 
   attach(releaseId: string): void {
-    mkdirSync(this.dir, { recursive: true });
     this.file = join(this.dir, `${releaseId}.log`);
     const held = this.pending;
     this.pending = [];
-    for (const line of held) appendFileSync(this.file, line);
+    this.write(held.join(''), () => mkdirSync(this.dir, { recursive: true }));
   }
 
   line(text: string): void {
     const masked = this.mask(text);
     this.progress(masked);
     const stamped = `${new Date().toISOString()} ${masked}\n`;
-    if (this.file) appendFileSync(this.file, stamped);
+    if (this.file) this.write(stamped);
     else this.pending.push(stamped);
+  }
+
+  private write(text: string, before?: () => void): void {
+    if (!this.file) return;
+    try {
+      before?.();
+      if (text !== '') appendFileSync(this.file, text);
+    } catch (err) {
+      if (this.incomplete) return;
+      this.incomplete = true;
+      this.progress(`(the deploy log ${this.file} is incomplete: ${(err as Error).message})`);
+    }
   }
 
   /** Runs one named step, logs its outcome and duration, and rethrows its failure. */

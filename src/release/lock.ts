@@ -20,7 +20,6 @@ export interface LockInfo {
 
 export interface LockHandle {
   release(): void;
-  update(release: string | null): void;
   mark(patch: Partial<Pick<LockInfo, 'release' | 'phase' | 'previous' | 'step'>>): void;
 }
 
@@ -179,9 +178,6 @@ function handle(paths: TargetPaths, mine: LockInfo): LockHandle {
       } catch {
         // already gone
       }
-    },
-    update(release: string | null): void {
-      this.mark({ release });
     },
     mark(patch: Partial<Pick<LockInfo, 'release' | 'phase' | 'previous' | 'step'>>): void {
       if (!stillMine())

@@ -5,8 +5,11 @@ import type { StepRecord } from './store.js';
 export interface ReleaseHooks {
   /** Restarts every process of the target that runs from a release, readiness-gated; starts waiting ones. */
   reloadTarget(target: string): Promise<void>;
-  /** Throws with the reason when a process of the target is not online, ready and on `release`. */
-  healthTarget(target: string, release: string | null): Promise<void>;
+  /**
+   * Throws with the reason when a process of the target is not online, ready and on `release`;
+   * `note` tells the deploy log what it skipped.
+   */
+  healthTarget(target: string, release: string | null, note: (line: string) => void): Promise<void>;
   /** Stops the target's release processes (when there is no release left to run). */
   stopTarget(target: string): Promise<void>;
   /** Release ids some running process still runs from. */

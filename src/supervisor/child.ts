@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
 import treeKill from 'tree-kill';
+import { isLive, procTable, readStat, type Ident, type ProcStat } from '../proc.js';
 
 export interface ChildSpec {
   command: string[] | string;
@@ -32,15 +33,6 @@ export interface SpawnInternals {
   fakeStartTime?: number;
 }
 
-interface ProcStat {
-  pid: number;
-  state: string;
-  ppid: number;
-  pgrp: number;
-  start: number;
-}
-type Ident = { pid: number; start: number };
-
 const SETPRIV = '/usr/bin/setpriv';
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 const DEFAULT_DRAIN_MS = 1000;
@@ -49,31 +41,8 @@ const KILL_WAIT_MS = 5000;
 const POLL_MS = 10;
 let setprivPresent: boolean | undefined;
 
-function readStat(pid: number): ProcStat | null {
-  let raw: string;
-  try {
-    raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // comm (field 2) may hold spaces and parens; everything after the last ')' is positional
-  const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: f[0] ?? '', ppid: Number(f[1]), pgrp: Number(f[2]), start: Number(f[19]) };
-}
-
-export function procTable(): ProcStat[] {
-  const out: ProcStat[] = [];
-  for (const name of readdirSync('/proc')) {
-    const s = /^\d+$/.test(name) ? readStat(Number(name)) : null;
-    if (s) out.push(s);
-  }
-  return out;
-}
-
-/** Kernel start time (clock ticks, field 22 of /proc/<pid>/stat): a pid plus this names one process. */
-export function readStartTime(pid: number): number | null {
-  return readStat(pid)?.start ?? null;
-}
+// metrics.ts and supervisor.ts still take the table from here
+export { procTable };
 
 export function descendantsIn(table: ProcStat[], pid: number): number[] {
   const kids = new Map<number, number[]>();
@@ -89,11 +58,7 @@ export function descendants(pid: number): number[] {
   return descendantsIn(procTable(), pid);
 }
 
-function isGone(p: Ident): boolean {
-  const s = readStat(p.pid);
-  // a zombie is dead, only not reaped yet (PID 1 in a container may never reap it)
-  return !s || s.state === 'Z' || s.state === 'X' || s.start !== p.start;
-}
+const isGone = (p: Ident): boolean => !isLive(p);
 
 /** Live members of the leader's group and tree; empty when the pid now names another process. */
 function snapshot(leader: number, start: number | null): Ident[] {
@@ -147,7 +112,8 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function findExecutable(cmd: string, cwd: string, path: string): string | undefined {
+/** The file `cmd` runs: a path resolved against `cwd`, else the first executable of that name on `path`. */
+export function findExecutable(cmd: string, cwd: string, path: string): string | undefined {
   if (cmd.includes('/')) return isExecutable(resolve(cwd, cmd)) ? resolve(cwd, cmd) : undefined;
   return path
     .split(delimiter)
@@ -216,7 +182,8 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
     return failedHandle((err as Error).message);
   }
   const pid = cp.pid;
-  const startTime = pid === undefined ? null : (internals.fakeStartTime ?? readStartTime(pid));
+  // a leader that exited at once is a zombie that still names its group: its start time counts
+  const startTime = pid === undefined ? null : (internals.fakeStartTime ?? readStat(pid)?.start ?? null);
   return {
     pid,
     startTime,

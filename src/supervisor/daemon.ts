@@ -3,137 +3,111 @@ import type { Server } from 'node:net';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
 import { createLogger, SecretSet, type Logger } from '../log.js';
-import { PROTOCOL_VERSION } from '../protocol.js';
+import type { ConfigReloadResult } from '../protocol.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
-import { applyConfig } from './reload.js';
-import { opHandlers, recoverReleases } from './ops.js';
-import { reapOrphans, type StopSpec } from './orphans.js';
-import { splitId } from './selector.js';
-import { socketAnswers } from '../wire.js';
+import { acquireDaemonLock } from './exclusive.js';
+import { daemonHandlers, Gate } from './handlers.js';
 import { treeUsage } from './metrics.js';
-import { listen, prepareSocketDir, type Handlers } from './server.js';
-import { readState, writeState, type SavedProcess } from './state.js';
-import { createSupervisor, type Entry, type Supervisor } from './supervisor.js';
-import { statusSnapshot } from './snapshot.js';
+import { recoverReleases } from './ops.js';
+import { reapOrphans, type StopSpec } from './orphans.js';
+import { createPersistence, type Persistence } from './persist.js';
+import { serialReloads } from './reload.js';
+import { splitId } from './selector.js';
+import { listen, prepareSocketDir } from './server.js';
+import { readState } from './state.js';
+import { createSupervisor, type Supervisor } from './supervisor.js';
 
-/** How long after a transition the status snapshot is written: one write per burst of changes. */
-const SNAPSHOT_DEBOUNCE_MS = 1_000;
+/** At shutdown, how long a running deploy, rollback or lifecycle request may still take. */
+const DRAIN_MS = 60_000;
 
 /** The composition root: the only place that wires the real clock, fs, spawn and logger. */
 export async function runDaemon(configFlag: string | undefined): Promise<void> {
   const replaySignals = holdSignals();
+  const { loaded, log, secrets, sup, store } = await prepare(configFlag);
+  const { logger } = log;
+  const gate = new Gate();
+  let server: Server | null = null;
+  let stopping: Promise<void> | null = null;
+  const shutdown = (why: string): Promise<void> =>
+    (stopping ??= stopAll(sup, gate, store, why, logger).finally(() => {
+      server?.close();
+      log.flush();
+    }));
+  const reload = serialReloads(sup, logger);
+  const reloadConfig = (): Promise<ConfigReloadResult> => reload(() => loadConfig(sup.loaded.file));
+  const exitAfter = (why: string): void => void shutdown(why).then(() => setImmediate(() => process.exit(0)));
+  const startedAt = Date.now();
+  const handlers = daemonHandlers(sup, secrets, { gate, startedAt, shutdown: exitAfter, reloadConfig });
+
+  // pidusage forks two `getconf` on its first call: once here, not once per request of a first burst
+  await treeUsage(process.pid);
+  server = await listen(loaded.socketPath, handlers, logger);
+  try {
+    logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
+    onSignals(exitAfter, () => reloadFromSignal(sup, gate, log.reopen, reloadConfig, logger));
+    replaySignals();
+    await bootstrap(sup, store.booting, () => gate.isClosed);
+    store.save();
+  } catch (err) {
+    // nothing may answer on the socket for a daemon that runs nothing: stop what started, then exit 1
+    logger.error({ evt: 'daemon-failed', err: (err as Error).message });
+    await shutdown('start-up failed');
+    throw err;
+  }
+}
+
+/** Everything before the socket: one daemon per state folder, orphans reaped, releases recovered. */
+async function prepare(configFlag: string | undefined) {
   const loaded = loadConfig(configFlag);
   const { stateDir } = loaded.config.daemon;
-  prepareSocketDir(loaded.socketPath);
-  if (await socketAnswers(loaded.socketPath)) {
-    throw new BstError('failed', `a daemon already answers on ${loaded.socketPath}`, {
-      hint: 'use it (`bstctl ping`), or stop it with `bstctl shutdown`',
-    });
-  }
+  prepareSocketDir(loaded.socketPath, stateDir);
+  const lock = acquireDaemonLock(stateDir); // before reaping: the orphans of a live daemon are its children
+  process.once('exit', () => lock.release());
   const secrets = new SecretSet();
   const log = createLogger({
     file: join(stateDir, 'daemon.log'),
     level: loaded.config.daemon.logLevel,
     secrets,
   });
-  const { logger } = log;
   const saved = readState(stateDir);
-  await reapOrphans(saved, (id) => stopSpecOf(loaded, id), logger);
+  await reapOrphans(saved, (id) => stopSpecOf(loaded, id), log.logger);
+  const store = createPersistence(stateDir, log.logger);
+  const sup = createSupervisor({
+    loaded,
+    clock: realClock,
+    logger: log.logger,
+    secrets,
+    onChange: store.changed,
+  });
+  store.attach(sup, saved?.processes ?? {});
+  recoverEach(sup, log.logger);
+  return { loaded, log, secrets, sup, store };
+}
 
-  let frozen: Record<string, SavedProcess> | null = null;
-  const booting = new Set<string>(); // wanted up, not started yet: saved as up should the daemon die first
-  let stopping: Promise<void> | null = null;
-  let snapshotTimer: NodeJS.Timeout | null = null;
-  const changed = (): void => {
-    persist();
-    // a daemon killed outright leaves a status no older than this behind, for `bstctl status`
-    snapshotTimer ??= setTimeout(() => {
-      snapshotTimer = null;
-      void sup.status().then(
-        (list) => stopping || statusSnapshot(stateDir, list, logger),
-        () => undefined,
-      );
-    }, SNAPSHOT_DEBOUNCE_MS);
-  };
-  const sup = createSupervisor({ loaded, clock: realClock, logger, secrets, onChange: changed });
-  for (const id of wantedUp(sup, saved?.processes ?? {})) booting.add(id);
-  const persist = (): void => {
-    const processes = frozen ?? savedProcesses(sup, booting);
+/** Refuses new work, lets running work end (bounded), then stops every process; the wants are kept. */
+async function stopAll(sup: Supervisor, gate: Gate, store: Persistence, why: string, logger: Logger) {
+  logger.info({ evt: 'shutdown', why });
+  if (!(await gate.close(DRAIN_MS))) logger.warn({ evt: 'shutdown-drain-timeout', ms: DRAIN_MS });
+  store.freeze();
+  await sup.shutdown();
+  await store.close();
+}
+
+/**
+ * After a daemon that died mid-operation, each release target is recovered on its own: one that
+ * fails is logged, and the others and the start-up go on.
+ */
+function recoverEach(sup: Supervisor, logger: Logger): void {
+  const { config } = sup.loaded;
+  for (const [name, target] of Object.entries(config.targets)) {
+    const one = { ...sup, loaded: { ...sup.loaded, config: { ...config, targets: { [name]: target } } } };
     try {
-      writeState(stateDir, processes);
+      recoverReleases(one, logger);
     } catch (err) {
-      logger.error({ evt: 'state-write-failed', err: (err as Error).message });
+      logger.error({ evt: 'release-recovery-failed', target: name, err: (err as Error).message });
     }
-  };
-
-  const startedAt = Date.now();
-  let server: Server | null = null;
-  const shutdown = (why: string): Promise<void> => {
-    stopping ??= (async () => {
-      logger.info({ evt: 'shutdown', why });
-      clearTimeout(snapshotTimer ?? undefined);
-      frozen = savedProcesses(sup, booting); // wants survive the shutdown, for the next start
-      await sup.shutdown();
-      persist();
-      statusSnapshot(stateDir, await sup.status().catch(() => []), logger);
-      server?.close();
-      log.flush();
-    })();
-    return stopping;
-  };
-
-  const handlers: Handlers = {
-    ping: async () => ({
-      pid: process.pid,
-      version: VERSION,
-      uptimeMs: Date.now() - startedAt,
-      protocol: PROTOCOL_VERSION,
-      config: sup.loaded.file,
-    }),
-    shutdown: async () => {
-      setImmediate(() => void shutdown('request').then(() => process.exit(0)));
-      return { stopping: true };
-    },
-    status: async ({ selector }) => ({ processes: await sup.status(selector) }),
-    start: async (p) => act(sup, p, sup.startEntries),
-    stop: async (p) => act(sup, p, sup.stopEntries),
-    restart: async (p) => act(sup, p, sup.restartEntries),
-    reload: async (p) => act(sup, p, sup.reloadEntries),
-    ...opHandlers(sup, secrets),
-    configReload: async () => applyConfig(sup, loadConfig(sup.loaded.file), logger),
-  };
-
-  // pidusage forks two `getconf` on its first call: once here, not once per request of a first burst
-  await treeUsage(process.pid);
-  server = await listen(loaded.socketPath, handlers, logger);
-  logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
-  onSignals(shutdown, () => reloadFromSignal(sup, log.reopen, logger));
-  replaySignals();
-  recoverReleases(sup, logger);
-  await bootstrap(sup, booting, () => stopping !== null);
-  persist();
-}
-
-/** A lifecycle request: an unknown selector fails before anything changes; `kind` narrows to redis. */
-async function act(
-  sup: Supervisor,
-  p: { selector?: string; kind?: 'redis' },
-  run: (list: Entry[]) => Promise<void>,
-) {
-  const list = sup.pick(p.selector).filter((e) => !p.kind || e.config.type === p.kind);
-  if (list.length === 0 && p.kind) {
-    throw new BstError('not_found', `no ${p.kind} process in ${p.selector ?? 'the config'}`);
   }
-  await run(list);
-  return { processes: await sup.describeAll(list) };
-}
-
-/** The desired state at start: the saved want, else up unless autostart is false. */
-function wantedUp(sup: Supervisor, saved: Record<string, SavedProcess>): string[] {
-  return [...sup.entries.values()]
-    .filter((e) => (saved[e.id]?.want ?? (e.config.autostart ? 'up' : 'down')) === 'up')
-    .map((e) => e.id);
 }
 
 /** Starts what `booting` holds, in config order; each leaves it as it is reached. */
@@ -152,15 +126,6 @@ function stopSpecOf(loaded: LoadedConfig, id: string): StopSpec {
   return loaded.config.targets[target]?.processes[name]?.stop ?? { signal: 'SIGTERM', timeoutMs: 10_000 };
 }
 
-function savedProcesses(sup: Supervisor, booting: Set<string>): Record<string, SavedProcess> {
-  const out: Record<string, SavedProcess> = {};
-  for (const e of sup.entries.values()) {
-    const want = booting.has(e.id) ? 'up' : sup.wantOf(e);
-    out[e.id] = { want, pid: e.unit.pid, startTime: e.unit.startTime };
-  }
-  return out;
-}
-
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 /** Until the handlers are in place (reaping orphans takes a while) signals are held, not fatal; then replayed. */
@@ -174,24 +139,23 @@ function holdSignals(): () => void {
   };
 }
 
-function onSignals(shutdown: (why: string) => Promise<void>, hup: () => void): void {
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(sig, () => void shutdown(sig).then(() => process.exit(0)));
-  }
+function onSignals(exitAfter: (why: string) => void, hup: () => void): void {
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => exitAfter(sig));
   process.on('SIGHUP', hup);
 }
 
-function reloadFromSignal(sup: Supervisor, reopen: () => void, logger: Logger): void {
+function reloadFromSignal(
+  sup: Supervisor,
+  gate: Gate,
+  reopen: () => void,
+  reloadConfig: () => Promise<ConfigReloadResult>,
+  logger: Logger,
+): void {
   reopen();
   sup.reopenLogs();
-  let next: LoadedConfig;
-  try {
-    next = loadConfig(sup.loaded.file);
-  } catch (err) {
-    logger.error({ evt: 'config-reload-refused', err: (err as Error).message });
-    return;
-  }
-  void applyConfig(sup, next, logger).catch((err: Error) =>
-    logger.error({ evt: 'config-reload-failed', err: err.message }),
-  );
+  if (gate.isClosed) return; // shutting down: the next start reads the file anyway
+  void gate.run(reloadConfig).catch((err: Error) => {
+    const refused = err instanceof BstError && err.code === 'invalid_config';
+    logger.error({ evt: refused ? 'config-reload-refused' : 'config-reload-failed', err: err.message });
+  });
 }

@@ -1,17 +1,16 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AppProcessConfig, ReadyConfig, TargetConfig } from '../config/index.js';
 import { readEnvFile } from '../env/file.js';
+import { inheritedEnv } from '../env/inherit.js';
 import { BstError } from '../errors.js';
 import type { SecretSet } from '../log.js';
+import { targetPaths } from '../release/layout.js';
+import { readCurrent } from '../release/switch.js';
 import { spawnChild, type ChildHandle } from './child.js';
 import { lineWatcher, probeHttp, probeTcp } from './readiness.js';
 import type { Sink } from './output.js';
 import type { Launch } from './unit.js';
 import type { Listener } from './listeners.js';
-
-/** Keys a child inherits from the daemon's own environment; everything else comes from the env file. */
-const INHERITED = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
 
 export interface LaunchContext {
   targetName: string;
@@ -23,27 +22,25 @@ export interface LaunchContext {
   secrets: SecretSet;
 }
 
-/** The folder a process of this target runs from: the realpath of `current` at spawn, or the base. */
+/** The folder a process of this target runs from: the release `current` names at spawn, or the base. */
 export function runRoot(target: TargetConfig): { root: string; release: string | null } {
   if (!target.releases) return { root: target.base, release: null };
-  const current = join(target.base, 'current');
-  if (!existsSync(current))
-    throw new BstError('failed', 'no release yet', { hint: 'deploy the target first' });
-  const root = realpathSync(current);
-  return { root, release: basename(root) };
+  // a `current` that points outside releases/ or at nothing is no release: never run from there
+  const release = readCurrent(targetPaths(target.base));
+  if (release === null) {
+    throw new BstError('failed', 'no release: current is missing or does not point at a release', {
+      hint: 'deploy the target first',
+    });
+  }
+  return { root: join(target.base, 'releases', release), release };
 }
 
 /** The child's whole environment, read afresh from the env file at every spawn. */
 export function childEnv(ctx: LaunchContext, release: string | null): Record<string, string> {
-  const base: Record<string, string> = {};
-  for (const key of INHERITED) {
-    const v = process.env[key];
-    if (v !== undefined) base[key] = v;
-  }
   const fromFile = readEnvFile(ctx.target.env.file ?? '');
   ctx.secrets.addAll(fromFile);
   return {
-    ...base,
+    ...inheritedEnv(),
     ...fromFile,
     ...ctx.proc.env,
     BST_TARGET: ctx.targetName,
@@ -79,6 +76,8 @@ export async function readiness(
   message: Promise<void> | undefined,
   signal: AbortSignal,
 ): Promise<void> {
+  // a spawn that failed never runs: never online, its exit (with the error) tells why
+  if (handle.pid === undefined) throw new Error((await handle.exited).error ?? 'not started');
   if (!ready) return;
   const o = { timeoutMs: ready.timeoutMs, signal };
   if ('http' in ready) return probeHttp(ready.http, o);

@@ -46,7 +46,7 @@ export type Event =
   | { type: 'restart' }
   | { type: 'ready' }
   | { type: 'notReady'; reason: string }
-  | { type: 'exit'; code: number | null; signal: string | null }
+  | { type: 'exit'; code: number | null; signal: string | null; error?: string } // error: why it never ran
   | { type: 'timer' };
 export type Effect =
   | { type: 'spawn' }
@@ -55,10 +55,7 @@ export type Effect =
   | { type: 'setTimer'; ms: number }
   | { type: 'clearTimer' };
 
-interface Ctx {
-  spec: MachineSpec;
-  now: number;
-}
+type Ctx = { spec: MachineSpec; now: number };
 export interface Step {
   unit: Unit;
   effects: Effect[];
@@ -200,10 +197,11 @@ const goOnline: Handler = (unit) => ({ unit: { ...unit, state: 'online', reason:
 const failStart: Handler<Extract<Event, { type: 'notReady' }>> = (unit, event, ctx) =>
   beginStop(unit, ctx, { want: unit.want, afterStop: 'crash', reason: event.reason });
 
-const exitRunning: Handler<ExitEvent> = (unit, { code, signal }, ctx) => {
+const exitRunning: Handler<ExitEvent> = (unit, { code, signal, error }, ctx) => {
   const exit = { code, signal };
-  if (unit.want === 'up') return crash(unit, exit, describeExit(exit), false, ctx);
-  return { unit: { ...unit, state: 'stopped', lastExit: exit, reason: describeExit(exit) }, effects: [] };
+  const cause = error ?? describeExit(exit);
+  if (unit.want === 'up') return crash(unit, exit, cause, false, ctx);
+  return { unit: { ...unit, state: 'stopped', lastExit: exit, reason: cause }, effects: [] };
 };
 
 const exitStopping: Handler<ExitEvent> = (unit, { code, signal }, ctx) => {

@@ -1,8 +1,9 @@
+import { readEnvFile } from '../env/file.js';
 import { BstError } from '../errors.js';
 import type { Logger, SecretSet } from '../log.js';
 import { deploy, build, rollback } from '../release/apply.js';
 import { markFailed } from '../release/activate.js';
-import { targetPaths } from '../release/layout.js';
+import { targetPaths, type TargetPaths } from '../release/layout.js';
 import { holderAlive, procStartTime, readLock, type LockInfo } from '../release/lock.js';
 import { markInterrupted, readRecord } from '../release/store.js';
 import { readCurrent, switchCurrent } from '../release/switch.js';
@@ -17,11 +18,12 @@ type OpHandlers = Pick<Handlers, 'deploy' | 'build' | 'rollback' | 'redisStatus'
 /** The daemon's release and redis requests; the daemon composes them with the process ones. */
 export function opHandlers(sup: Supervisor, secrets: SecretSet): OpHandlers {
   const hooks = releaseHooks(sup, secrets);
-  const input = (targetName: string, progress: (l: string) => void) => ({
-    targetName,
-    target: releaseTarget(sup, targetName),
-    progress,
-  });
+  const input = (targetName: string, progress: (l: string) => void) => {
+    const target = releaseTarget(sup, targetName);
+    // a first deploy has spawned nothing yet: its build output is masked all the same
+    secrets.addAll(readEnvFile(target.env.file ?? ''));
+    return { targetName, target, progress };
+  };
   return {
     deploy: async ({ target, ref }, ctx) => deploy({ ...input(target, ctx.progress), ref }, hooks),
     build: async ({ target, ref }, ctx) => build({ ...input(target, ctx.progress), ref }, hooks),
@@ -54,15 +56,30 @@ export function recoverReleases(sup: Supervisor, logger: Logger): void {
     const lock = readLock(paths);
     if (!lock || holderAlive(lock)) continue;
     stopStep(lock.step, name, logger);
-    const current = readCurrent(paths);
-    const previous = lock.previous ?? null;
-    if (lock.release && current === lock.release && lock.phase === 'activating' && previous) {
-      if (readRecord(paths, previous)?.status === 'built') {
-        switchCurrent(paths, previous);
-        markFailed(paths, lock.release, 'interrupted before its health gate passed');
-        logger.warn({ evt: 'release-switched-back', target: name, from: lock.release, to: previous });
-      }
-    }
+    if (lock.release && lock.phase === 'activating') undoActivation(paths, name, lock, lock.release, logger);
+  }
+}
+
+/**
+ * A switch whose health gate never finished goes back to the release current before it. Only a
+ * deploy's new release is condemned: a rollback's target was good before and stays built.
+ */
+function undoActivation(
+  paths: TargetPaths,
+  name: string,
+  lock: LockInfo,
+  release: string,
+  logger: Logger,
+): void {
+  const previous = lock.previous ?? null;
+  const current = readCurrent(paths);
+  if (current === release && previous && readRecord(paths, previous)?.status === 'built') {
+    switchCurrent(paths, previous);
+    logger.warn({ evt: 'release-switched-back', target: name, op: lock.op, from: release, to: previous });
+  }
+  // still current with nothing to go back to: a first deploy keeps its release rather than none
+  if (lock.op === 'deploy' && readCurrent(paths) !== release) {
+    markFailed(paths, release, 'interrupted before its health gate passed');
   }
 }
 

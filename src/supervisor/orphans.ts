@@ -1,25 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
+import { isLive, procTable, readStat, startTime, type Ident } from '../proc.js';
 import { descendants } from './child.js';
 import { bootId, type SavedState } from './state.js';
-
-interface ProcStat {
-  pid: number;
-  pgrp: number;
-  state: string;
-  startTime: number;
-}
-
-function readStat(pid: number): ProcStat | null {
-  try {
-    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm may hold spaces and parens: fields start after the last ')'
-    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-    return { pid, state: f[0] ?? '', pgrp: Number(f[2]), startTime: Number(f[19]) };
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Processes of the group a previous daemon started: same process group id as the recorded leader,
@@ -28,39 +10,26 @@ function readStat(pid: number): ProcStat | null {
 export function groupMembers(leader: number, leaderStart: number): number[] {
   const head = readStat(leader);
   // the pid names another process now: the kernel never reuses a pid while its old group lives
-  if (head && head.startTime !== leaderStart) return [];
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    const st = readStat(pid);
-    if (st && st.pgrp === leader && st.startTime >= leaderStart && st.state !== 'Z') found.push(pid);
-  }
-  return found;
-}
-
-/** A process by pid and kernel start time, so a recycled pid is never mistaken for it. */
-export interface Ident {
-  pid: number;
-  startTime: number;
+  if (head && head.start !== leaderStart) return [];
+  return procTable()
+    .filter(
+      (st) => st.pid !== process.pid && st.pgrp === leader && st.start >= leaderStart && st.state !== 'Z',
+    )
+    .map((st) => st.pid);
 }
 
 /** The live descendants of `pid` now: what a stop must not leave behind, even if they leave the group. */
 export function treeOf(pid: number): Ident[] {
   return descendants(pid).flatMap((p) => {
-    const st = readStat(p);
-    return st && st.state !== 'Z' ? [{ pid: p, startTime: st.startTime }] : [];
+    const start = startTime(p);
+    return start === null ? [] : [{ pid: p, start }];
   });
-}
-
-function isLive(p: Ident): boolean {
-  const st = readStat(p.pid);
-  return st !== null && st.state !== 'Z' && st.startTime === p.startTime;
 }
 
 /**
  * KillMode=control-group: once a leader has exited, what is left of its group (and of the tree seen
- * when it was asked to stop) gets `signal`, then SIGKILL after `graceMs`. Resolves when none is left.
+ * when it was asked to stop) gets `signal`, then SIGKILL after `graceMs`. Resolves when none is left,
+ * with the pids found and whether any of them needed the SIGKILL.
  */
 export async function killLeftovers(
   leader: number,
@@ -68,18 +37,17 @@ export async function killLeftovers(
   tracked: Ident[],
   signal: NodeJS.Signals,
   graceMs: number,
-): Promise<number[]> {
+): Promise<{ pids: number[]; killed: boolean }> {
   const left = (): number[] => [
     ...new Set([...groupMembers(leader, leaderStart), ...tracked.filter(isLive).map((p) => p.pid)]),
   ];
-  const first = left();
-  if (first.length === 0) return [];
-  await terminate(left, signal, graceMs);
-  return first;
+  const pids = left();
+  if (pids.length === 0) return { pids, killed: false };
+  return { pids, killed: await terminate(left, signal, graceMs) };
 }
 
-/** Sends `signal` to what `left()` names, waits up to `graceMs`, then SIGKILLs until nothing is left. */
-async function terminate(left: () => number[], signal: NodeJS.Signals, graceMs: number): Promise<void> {
+/** Sends `signal` to what `left()` names, waits up to `graceMs`, then SIGKILLs until nothing is left; true if it had to. */
+async function terminate(left: () => number[], signal: NodeJS.Signals, graceMs: number): Promise<boolean> {
   signalAll(left(), signal);
   const gone = async (ms: number): Promise<boolean> => {
     const deadline = Date.now() + ms;
@@ -89,10 +57,13 @@ async function terminate(left: () => number[], signal: NodeJS.Signals, graceMs: 
     }
     return true;
   };
+  if (await gone(graceMs)) return false;
   // a member may fork while it dies: kill again what appears, a few times
-  for (let round = 0; round < 5 && !(await gone(round === 0 ? graceMs : 1_000)); round++) {
+  for (let round = 0; round < 5; round++) {
     signalAll(left(), 'SIGKILL');
+    if (await gone(1_000)) break;
   }
+  return true;
 }
 
 function signalAll(pids: number[], sig: NodeJS.Signals): void {
@@ -109,7 +80,7 @@ export type StopSpec = { signal: NodeJS.Signals; timeoutMs: number };
 
 /**
  * Stops whatever survives of the processes a killed daemon had started: each group gets its own
- * stop signal, then SIGKILL after its own stop.timeoutMs, all groups at once.
+ * stop signal (redis saves on SIGTERM), then SIGKILL after its own stop.timeoutMs, all groups at once.
  */
 export async function reapOrphans(
   saved: SavedState | null,
@@ -126,10 +97,13 @@ export async function reapOrphans(
     .filter((g) => g.pids.length > 0);
   if (found.length === 0) return 0;
   logger.warn({ evt: 'orphans', pids: found.flatMap((g) => g.pids), ids: found.map((g) => g.id) });
-  await Promise.all(
+  const ends = await Promise.all(
     found.map(({ id, leader, start }) =>
       killLeftovers(leader, start, [], stopOf(id).signal, stopOf(id).timeoutMs),
     ),
   );
+  // an orphan that ignored its stop signal had no chance to save or flush: say which
+  const killed = found.filter((_, i) => ends[i]?.killed).map((g) => g.id);
+  logger.info({ evt: 'orphans-stopped', ids: found.map((g) => g.id), killed });
   return found.reduce((n, g) => n + g.pids.length, 0);
 }

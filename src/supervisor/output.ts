@@ -13,7 +13,9 @@ export interface LogSpec {
 
 /** An append-only log file that rotates itself; held open across restarts of its process. */
 export interface Sink {
-  write(chunk: Buffer): void;
+  /** false once the file lags behind: the caller stops reading its source until `whenDrained`. */
+  write(chunk: Buffer): boolean;
+  whenDrained(resume: () => void): void;
   reopen(): void;
   close(): Promise<void>;
   readonly path: string;
@@ -29,6 +31,8 @@ export interface SinkOptions {
 // a partial line larger than this is written at once rather than held for its newline
 const MAX_HELD_BYTES = 64 * 1024;
 const MAX_BATCH_BYTES = 64 * 1024;
+// past this many bytes not yet on disk, the writer asks its source to pause (a child blocks on its pipe)
+const HIGH_WATER_BYTES = 1024 * 1024;
 const UNIT_BYTES: Record<string, number> = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
 // a batch is a small fraction of maxSize, so a rotated copy overshoots it by little
@@ -168,9 +172,19 @@ export function openSink(dir: string, fileName: string, spec: LogSpec, opts: Sin
   };
   const batch = coalescer(put, batchLimit(spec.maxSize));
   const lines = lineAligner(batch.write, opts.partialFlushMs ?? 200);
+  const lagging = (): boolean => stream.writableLength + (queued?.length ?? 0) * MAX_BATCH_BYTES > HIGH_WATER_BYTES;
   return {
     path: join(dir, fileName),
-    write: (chunk) => (closed ? undefined : lines.write(chunk)),
+    write: (chunk) => {
+      if (closed) return true;
+      lines.write(chunk);
+      return !lagging();
+    },
+    whenDrained(resume) {
+      // polled, not on 'drain': a stream swapped by reopen() or failed never drains
+      const poll = (): void => (closed || !lagging() ? resume() : void setTimeout(poll, 10));
+      poll();
+    },
     reopen() {
       if (closed) return;
       batch.flush(); // what was written before the signal still belongs to the old file

@@ -1,10 +1,10 @@
-import { accessSync, chmodSync, constants, mkdirSync, statSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { RedisProcessConfig } from '../config/index.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { BstError } from '../errors.js';
-import { spawnChild } from './child.js';
+import { findExecutable, spawnChild } from './child.js';
 import { portListening } from './ports.js';
 import { childEnv, type LaunchContext } from './launch.js';
 import type { Launch } from './unit.js';
@@ -67,23 +67,9 @@ function prepare(
   return { conf, password };
 }
 
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** The redis-server to run, or an error whose message carries the install hint (status shows only the message). */
 function findBin(bin: string, path: string): string {
-  const found = bin.includes('/')
-    ? [resolve(bin)].find(executable)
-    : path
-        .split(delimiter)
-        .map((dir) => join(dir, bin))
-        .find(executable);
+  const found = findExecutable(bin, process.cwd(), path);
   if (found) return found;
   throw new BstError('failed', `redis-server not found (${bin}): ${INSTALL_HINT}`, { hint: INSTALL_HINT });
 }
@@ -170,6 +156,8 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
     command: [bin, conf],
     cwd: ctx.proc.dataDir,
     env: { PATH, HOME: env.HOME ?? '/' },
+    // no SIGKILL when the daemon dies (up to 1 s of AOF lost): the next daemon stops it with SIGTERM, which saves
+    parentDeathSignal: false,
     stdout: (chunk) => ctx.sinks.out.write(chunk),
     stderr: (chunk) => ctx.sinks.err.write(chunk),
   });

@@ -1,6 +1,6 @@
 import type { TargetConfig } from '../config/index.js';
-import { BstError } from '../errors.js';
 import type { SecretSet } from '../log.js';
+import { releaseTargetOf } from '../release/target.js';
 import type { ReleaseHooks } from '../release/types.js';
 import type { Entry, Supervisor } from './supervisor.js';
 
@@ -20,17 +20,17 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
       await sup.reloadEntries(live);
       await sup.startEntries(idle);
     },
-    async healthTarget(target, release) {
+    async healthTarget(target, release, note) {
       for (const e of of(target)) {
-        if (sup.wantOf(e) !== 'up') continue;
-        if (e.unit.state !== 'online') {
-          throw new Error(
-            `${e.id} is ${e.unit.state}${e.unit.machine.reason ? ` (${e.unit.machine.reason})` : ''}`,
-          );
+        if (sup.wantOf(e) !== 'up') {
+          note(`${e.id} skipped: it is wanted down`);
+          continue;
         }
+        assertOnline(e);
         if (runsFromRelease(e) && release && e.unit.release !== release) {
           throw new Error(`${e.id} runs release ${e.unit.release}, not ${release}`);
         }
+        if (runsFromRelease(e) && e.config.type !== 'redis' && !e.config.ready) await staysUp(e);
       }
     },
     async stopTarget(target) {
@@ -38,6 +38,8 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
       const list = of(target).filter((e) => runsFromRelease(e) && sup.wantOf(e) === 'up');
       await sup.stopEntries(list);
       for (const e of list) e.waiting = 'no release: the next deploy starts it';
+      sup.changed(); // the want stays up on disk too
+
     },
     runningReleases(target) {
       return new Set(of(target).flatMap((e) => (running(e) && e.unit.release ? [e.unit.release] : [])));
@@ -46,23 +48,28 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
   };
 }
 
+function assertOnline(e: Entry): void {
+  if (e.unit.state === 'online') return;
+  throw new Error(`${e.id} is ${e.unit.state}${e.unit.machine.reason ? ` (${e.unit.machine.reason})` : ''}`);
+}
+
+/** How long a release process without a `ready` key must stay up (capped by its minUptimeMs). */
+const STAY_UP_MS = 1_000;
+
+/** Online at spawn says nothing without a `ready` key: the same child must stay up a while. */
+async function staysUp(e: Entry): Promise<void> {
+  const pid = e.unit.pid;
+  const need = Math.min(e.config.restart.minUptimeMs, STAY_UP_MS);
+  const up = Date.now() - (e.unit.machine.startedAt ?? Date.now());
+  const left = Math.max(0, Math.min(need, need - up));
+  // woken by every event of the unit; the timeout is the deadline, reached only by a child that stayed up
+  await e.unit.until((u) => u.state !== 'online' || u.pid !== pid, left);
+  if (e.unit.state === 'online' && e.unit.pid === pid) return;
+  assertOnline(e);
+  throw new Error(`${e.id} did not stay up for ${need} ms: pid ${pid} was replaced by ${e.unit.pid}`);
+}
+
 /** The target of a release command: known, not reserved, with releases (else exit 2). */
 export function releaseTarget(sup: Supervisor, name: string): TargetConfig {
-  const target = sup.loaded.config.targets[name];
-  if (!target) {
-    throw new BstError('not_found', `no target "${name}" in the config`, {
-      hint: `known targets: ${Object.keys(sup.loaded.config.targets).join(', ')}`,
-    });
-  }
-  if (target.reserved) throw new BstError('reserved', `target ${name} is reserved: nothing to release yet`);
-  if (!target.releases) {
-    throw new BstError(
-      'invalid_input',
-      `target ${name} has no releases: it is an existing app run in place`,
-      {
-        hint: 'release commands work on targets with a "releases" key',
-      },
-    );
-  }
-  return target;
+  return releaseTargetOf(sup.loaded.config, name);
 }

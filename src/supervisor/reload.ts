@@ -39,3 +39,19 @@ export async function applyConfig(
   logger.info({ evt: 'config-reloaded', added, changed, removed });
   return { added, changed, removed };
 }
+
+/**
+ * One config reload at a time: SIGHUP and `config reload` queue behind each other, and each reads the
+ * file when its turn comes (a bad file rejects that one reload only).
+ */
+export function serialReloads(
+  sup: Supervisor,
+  logger: Logger,
+): (load: () => LoadedConfig) => Promise<ConfigReloadResult> {
+  let chain: Promise<unknown> = Promise.resolve();
+  return (load) => {
+    const run = chain.then(() => applyConfig(sup, load(), logger));
+    chain = run.catch(() => undefined);
+    return run;
+  };
+}

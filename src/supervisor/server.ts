@@ -1,9 +1,10 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { formatIssues } from '../config/load.js';
 import { BstError, toBstError } from '../errors.js';
-import { socketAnswers } from '../wire.js';
 import type { Logger } from '../log.js';
+import { refuseIfAnswers } from './exclusive.js';
 import {
   encode,
   isMethod,
@@ -27,10 +28,13 @@ const MAX_IN_FLIGHT = 4;
 /** Replies a client has not read yet: past this the daemon stops reading its requests. */
 const MAX_UNREAD_BYTES = 1024 * 1024;
 
-/** Makes the socket's folder 0700 and refuses one owned by somebody else. */
-export function prepareSocketDir(socketPath: string): void {
+/**
+ * Makes the socket's folder 0700 and refuses one owned by somebody else. Only a folder the daemon
+ * made, or its state folder, is ever chmodded: any other one (`/run`, `/tmp`) must be 0700 already.
+ */
+export function prepareSocketDir(socketPath: string, stateDir: string): void {
   const dir = dirname(socketPath);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const made = mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined;
   const st = statSync(dir);
   const uid = process.getuid?.() ?? st.uid;
   if (st.uid !== uid) {
@@ -38,18 +42,24 @@ export function prepareSocketDir(socketPath: string): void {
       hint: 'use a daemon.stateDir of your own, or fix the folder owner',
     });
   }
-  if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+  const mode = st.mode & 0o777;
+  if (mode === 0o700) return;
+  if (!made && resolve(dir) !== resolve(stateDir)) {
+    throw new BstError(
+      'failed',
+      `socket folder ${dir} is mode ${mode.toString(8)}, not 0700: put the socket in a folder of its own`,
+      {
+        hint: `e.g. "daemon.socket": "${join(dir, 'bst', basename(socketPath))}" (the daemon makes it 0700), or leave "socket" out`,
+      },
+    );
+  }
+  chmodSync(dir, 0o700);
 }
 
 export async function listen(socketPath: string, handlers: Handlers, logger: Logger): Promise<Server> {
-  prepareSocketDir(socketPath);
   if (existsSync(socketPath) || isSocketLink(socketPath)) {
-    if (await socketAnswers(socketPath)) {
-      throw new BstError('failed', `a daemon already answers on ${socketPath}`, {
-        hint: 'use it (`bstctl ping`), or stop it with `bstctl shutdown`',
-      });
-    }
-    unlinkSync(socketPath);
+    await refuseIfAnswers(socketPath);
+    unlinkSync(socketPath); // stale: left by a daemon killed outright
   }
   // half-open: `printf … | nc -U` ends its side after the request and still waits for the reply
   const server = createServer({ allowHalfOpen: true }, (socket) => serve(socket, handlers, logger));
@@ -138,9 +148,8 @@ async function handle(
         hint: 'the CLI and the daemon differ in version',
       });
     }
-    const params = methods[req.method].safeParse(req.params ?? {});
-    if (!params.success)
-      throw new BstError('protocol', `bad params for ${req.method}: ${params.error.message}`);
+    const params = methods[req.method].safeParse(req.params ?? {}, { reportInput: true });
+    if (!params.success) throw badParams(req.method, params.error.issues);
     const handler = handlers[req.method] as (p: unknown, c: CallContext) => Promise<unknown>;
     const result = await handler(params.data, { progress: (l) => send({ id, progress: l }) });
     send({ id, ok: true, result });
@@ -152,4 +161,10 @@ async function handle(
     if (e.code === 'internal') logger.error({ evt: 'request-failed', err: e.message });
     send({ id, ok: false, error: { code: e.code, message: e.message, hint: e.hint, details: e.details } });
   }
+}
+
+/** Params that do not validate are bad input (exit 2), named: `deploy: ref: expected a non-empty string`. */
+function badParams(method: Method, issues: Parameters<typeof formatIssues>[0]): BstError {
+  const problems = formatIssues(issues).map((p) => `${method}: ${p}`);
+  return new BstError('invalid_input', problems[0] ?? `${method}: bad params`, { details: problems });
 }

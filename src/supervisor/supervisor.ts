@@ -4,30 +4,15 @@ import type { LoadedConfig, ProcessConfig, TargetConfig } from '../config/index.
 import type { Logger, SecretSet } from '../log.js';
 import type { ProcessStatus } from '../protocol.js';
 import type { Clock } from './clock.js';
-import { launchApp } from './launch.js';
-import { bindListener, type Listener } from './listeners.js';
 import { BstError } from '../errors.js';
-import type { MachineSpec } from './machine.js';
 import { treeUsage } from './metrics.js';
 import { procTable } from './child.js';
-import { openProcessSinks } from './output.js';
-import { launchRedis } from './redis.js';
-import { allProcessIds, resolveSelector, splitId } from './selector.js';
-import { ProcessUnit, type Transition } from './unit.js';
+import { createEntry, retire, type Entry, type EntryDeps } from './entry.js';
+import { allProcessIds, resolveSelector } from './selector.js';
+import type { ProcessUnit, Transition } from './unit.js';
 
-export interface Entry {
-  id: string;
-  target: string;
-  name: string;
-  targetConfig: TargetConfig;
-  config: ProcessConfig;
-  unit: ProcessUnit;
-  sinks: ReturnType<typeof openProcessSinks>;
-  /** The socket the supervisor owns for a process with `listen`, bound at its first start. */
-  listener: Listener | null;
-  /** Wanted up but cannot start yet (a release target with no release): the first deploy starts it. */
-  waiting: string | null;
-}
+export type { Entry } from './entry.js';
+export { machineSpec } from './entry.js';
 
 export interface SupervisorDeps {
   loaded: LoadedConfig;
@@ -51,92 +36,15 @@ function attemptOver(e: Entry): (u: ProcessUnit) => boolean {
 export function createSupervisor(deps: SupervisorDeps) {
   let loaded = deps.loaded;
   const entries = new Map<string, Entry>();
-
-  const onTransition = (t: Transition): void => {
-    deps.logger.info({ evt: 'transition', ...t });
-    deps.onChange?.();
-  };
-
-  function create(id: string): Entry {
-    const { target, name } = splitId(id);
-    const targetConfig = loaded.config.targets[target] as TargetConfig;
-    const config = targetConfig.processes[name] as ProcessConfig;
-    const sinks = openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs);
-    const entry: Entry = {
-      id,
-      target,
-      name,
-      targetConfig,
-      config,
-      sinks,
-      waiting: null,
-      listener: null,
-      unit: undefined as never,
-    };
-    const ctx = () => ({
-      targetName: target,
-      processName: name,
-      target: entry.targetConfig,
-      sinks,
-      secrets: deps.secrets,
-      listener: () => {
-        const c = entry.config;
-        if (c.type === 'redis' || !c.listen) return null;
-        entry.listener ??= bindListener(c.listen.host, c.listen.port);
-        return entry.listener;
-      },
-    });
-    entry.unit = new ProcessUnit(id, machineSpec(config), {
-      clock: deps.clock,
-      onTransition,
-      launch: (abort) => {
-        const c = entry.config;
-        return c.type === 'redis'
-          ? launchRedis({ ...ctx(), proc: c }, abort)
-          : launchApp({ ...ctx(), proc: c }, abort);
-      },
-    });
-    return entry;
-  }
-
+  const changed = (): void => deps.onChange?.();
+  const onTransition = (t: Transition): void => transitioned(deps.logger, t, changed);
+  const entryDeps: EntryDeps = { clock: deps.clock, secrets: deps.secrets, onTransition };
+  const create = (id: string): Entry => createEntry(id, loaded.config.targets, entryDeps);
   for (const id of allProcessIds(loaded.config)) entries.set(id, create(id));
 
   const pick = (selector?: string): Entry[] =>
     resolveSelector(loaded.config, selector).flatMap((id) => entries.get(id) ?? []);
-
-  async function startEntry(e: Entry): Promise<void> {
-    e.waiting =
-      e.config.type === 'redis' || hasRelease(e.targetConfig)
-        ? null
-        : 'no release yet: the first deploy starts it';
-    if (e.waiting) return deps.onChange?.();
-    const tried = attemptOver(e);
-    e.unit.send({ type: 'start' });
-    await e.unit.until(tried, readyTimeout(e.config) + 5_000);
-  }
-
-  async function stopEntry(e: Entry): Promise<void> {
-    e.waiting = null;
-    e.unit.send({ type: 'stop' });
-    await e.unit.until((u) => u.state === 'stopped', e.config.stop.timeoutMs + 5_000);
-  }
-
-  async function restartEntry(e: Entry): Promise<void> {
-    const tried = attemptOver(e);
-    e.unit.send({ type: 'restart' });
-    await e.unit.until(tried, e.config.stop.timeoutMs + readyTimeout(e.config) + 5_000);
-  }
-
-  /** With a socket of its own: a zero-downtime handover; otherwise a readiness-gated restart. */
-  async function reloadEntry(e: Entry): Promise<void> {
-    if (!e.listener || e.unit.state !== 'online') return restartEntry(e);
-    const why = await e.unit.replace();
-    if (why) throw new BstError('failed', `reload of ${e.id} failed, the running child stays: ${why}`);
-  }
-
-  async function inOrder(list: Entry[], fn: (e: Entry) => Promise<void>, reverse = false): Promise<void> {
-    for (const e of reverse ? [...list].reverse() : list) await fn(e);
-  }
+  const start = (e: Entry): Promise<void> => startEntry(e, changed);
 
   return {
     wantOf: (e: Entry): 'up' | 'down' => (e.waiting ? 'up' : e.unit.want),
@@ -145,15 +53,17 @@ export function createSupervisor(deps: SupervisorDeps) {
     },
     entries,
     pick,
-    start: (selector?: string) => inOrder(pick(selector), startEntry),
+    start: (selector?: string) => inOrder(pick(selector), start),
     stop: (selector?: string) => inOrder(pick(selector), stopEntry, true),
     restart: (selector?: string) => inOrder(pick(selector), restartEntry),
-    startEntries: (list: Entry[]) => inOrder(list, startEntry),
+    startEntries: (list: Entry[]) => inOrder(list, start),
     stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
     restartEntries: (list: Entry[]) => inOrder(list, restartEntry),
     reloadEntries: (list: Entry[]) => inOrder(list, reloadEntry),
     status: (selector?: string) => describeAll(pick(selector), deps.clock),
     describeAll: (list: Entry[]) => describeAll(list, deps.clock),
+    /** A want changed outside the supervisor (an entry's `waiting`): the daemon saves its state. */
+    changed,
 
     /** Swaps the config in; `create` and the caller do the starting and stopping. */
     replaceConfig(next: LoadedConfig): void {
@@ -164,14 +74,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       entries.set(id, e);
       return e;
     },
-    async remove(id: string): Promise<void> {
-      const e = entries.get(id);
-      if (!e) return;
-      await stopEntry(e);
-      entries.delete(id);
-      deps.onChange?.(); // the saved state forgets it, even when no other process changes
-      await retire(e);
-    },
+    remove: (id: string) => removeEntry(entries, id, changed),
     retire,
     /** Stops everything in reverse order; wants stay as they are, for the next start. */
     async shutdown(): Promise<void> {
@@ -187,16 +90,52 @@ export function createSupervisor(deps: SupervisorDeps) {
   };
 }
 
-/** Lets go of what an entry holds once it is stopped: timers, its socket, its log files. */
-async function retire(e: Entry): Promise<void> {
-  e.unit.dispose();
-  e.listener?.close();
-  e.listener = null;
-  await e.sinks.close();
+function transitioned(logger: Logger, t: Transition, changed: () => void): void {
+  logger.info({ evt: 'transition', ...t });
+  changed();
 }
 
-export function machineSpec(config: ProcessConfig): MachineSpec {
-  return { restart: config.restart, stop: config.stop };
+async function removeEntry(entries: Map<string, Entry>, id: string, changed: () => void): Promise<void> {
+  const e = entries.get(id);
+  if (!e) return;
+  await stopEntry(e);
+  entries.delete(id);
+  changed(); // the saved state forgets it, even when no other process changes
+  await retire(e);
+}
+
+async function startEntry(e: Entry, changed: () => void): Promise<void> {
+  e.waiting =
+    e.config.type === 'redis' || hasRelease(e.targetConfig)
+      ? null
+      : 'no release yet: the first deploy starts it';
+  if (e.waiting) return changed();
+  const tried = attemptOver(e);
+  e.unit.send({ type: 'start' });
+  await e.unit.until(tried, readyTimeout(e.config) + 5_000);
+}
+
+async function stopEntry(e: Entry): Promise<void> {
+  e.waiting = null;
+  e.unit.send({ type: 'stop' });
+  await e.unit.until((u) => u.state === 'stopped', e.config.stop.timeoutMs + 5_000);
+}
+
+async function restartEntry(e: Entry): Promise<void> {
+  const tried = attemptOver(e);
+  e.unit.send({ type: 'restart' });
+  await e.unit.until(tried, e.config.stop.timeoutMs + readyTimeout(e.config) + 5_000);
+}
+
+/** With a socket of its own: a zero-downtime handover; otherwise a readiness-gated restart. */
+async function reloadEntry(e: Entry): Promise<void> {
+  if (!e.listener || e.unit.state !== 'online') return restartEntry(e);
+  const why = await e.unit.replace();
+  if (why) throw new BstError('failed', `reload of ${e.id} failed, the running child stays: ${why}`);
+}
+
+async function inOrder(list: Entry[], fn: (e: Entry) => Promise<void>, reverse = false): Promise<void> {
+  for (const e of reverse ? [...list].reverse() : list) await fn(e);
 }
 
 function hasRelease(t: TargetConfig): boolean {

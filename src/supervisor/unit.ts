@@ -1,15 +1,19 @@
+import { BstError } from '../errors.js';
+import type { Ident } from '../proc.js';
 import { stopChild, type ChildHandle, type ExitInfo } from './child.js';
 import type { Clock } from './clock.js';
 import {
+  assertNever,
   initialUnit,
   step,
   type Effect,
   type Event,
+  type ExitStatus,
   type MachineSpec,
   type State,
   type Unit,
 } from './machine.js';
-import { killLeftovers, treeOf, type Ident } from './orphans.js';
+import { killLeftovers, treeOf } from './orphans.js';
 
 /** One running child as the unit sees it: the OS handle, the release it runs from, its readiness. */
 export interface Launch {
@@ -20,15 +24,16 @@ export interface Launch {
   stop?: (signal: NodeJS.Signals) => void;
 }
 
-export interface Transition {
+export interface Transition extends ExitStatus {
   id: string;
   from: State;
   to: State;
   reason: string | null;
   pid: number | null;
-  code: number | null;
-  signal: string | null;
 }
+
+/** One child of the unit; `exiting` once it is gone and only its leftovers are being stopped. */
+type Generation = { launch: Launch; abort: AbortController; gen: number; exiting: boolean };
 
 export interface UnitDeps {
   clock: Clock;
@@ -44,7 +49,7 @@ export interface UnitDeps {
 export class ProcessUnit {
   private m: Unit = initialUnit();
   private timer: unknown = null;
-  private current: { launch: Launch; abort: AbortController; gen: number } | null = null;
+  private current: Generation | null = null;
   private gen = 0;
   private lastPid: number | null = null; // the exit transition still names the child that exited
   private tree: Ident[] = []; // the child's descendants when it was asked to stop
@@ -81,19 +86,21 @@ export class ProcessUnit {
     const { unit, effects } = step(this.m, event, this.spec, this.deps.clock.now());
     this.m = unit;
     for (const effect of effects) this.perform(effect);
-    if (from !== unit.state) {
-      const exit = event.type === 'exit' ? event : null;
-      this.deps.onTransition({
-        id: this.id,
-        from,
-        to: unit.state,
-        reason: unit.reason,
-        pid: this.pid ?? (exit ? this.lastPid : null),
-        code: exit?.code ?? null,
-        signal: exit?.signal ?? null,
-      });
-    }
+    if (from !== unit.state) this.report(from, event.type === 'exit' ? event : null);
     for (const wake of [...this.waiters]) wake();
+  }
+
+  /** One record per transition, into the state the unit is in now. */
+  private report(from: State, exit: ExitStatus | null): void {
+    this.deps.onTransition({
+      id: this.id,
+      from,
+      to: this.m.state,
+      reason: this.m.reason,
+      pid: this.pid ?? (exit ? this.lastPid : null),
+      code: exit?.code ?? null,
+      signal: exit?.signal ?? null,
+    });
   }
 
   /** Resolves once `done(state)` holds (checked after every event), or after `timeoutMs`. */
@@ -158,43 +165,42 @@ export class ProcessUnit {
       queueMicrotask(() => this.failedSpawn(gen, err));
       return;
     }
-    this.current = { launch, abort, gen };
+    this.current = { launch, abort, gen, exiting: false };
     this.lastPid = launch.handle.pid ?? null;
     this.tree = [];
+    // a child that died is judged by its exit, never by the probe its death made fail
+    const judged = (): boolean => this.current?.gen === gen && !this.current.exiting;
     launch.ready.then(
-      () => this.isCurrent(gen) && this.send({ type: 'ready' }),
-      (err: unknown) => this.isCurrent(gen) && this.send({ type: 'notReady', reason: message(err) }),
+      () => judged() && this.send({ type: 'ready' }),
+      (err: unknown) => judged() && this.send({ type: 'notReady', reason: message(err) }),
     );
     void launch.handle.exited.then((info) => this.exited(gen, info));
   }
 
   private failedSpawn(gen: number, err: unknown): void {
     if (gen !== this.gen) return;
-    this.send({ type: 'exit', code: null, signal: null });
-    this.m = { ...this.m, reason: message(err) };
+    this.send({ type: 'exit', code: null, signal: null, error: describeError(err) });
   }
 
   private async exited(gen: number, info: ExitInfo): Promise<void> {
-    if (!this.isCurrent(gen)) return;
+    const cur = this.current;
+    if (cur?.gen !== gen) return;
     if (this.handover === 'running') {
       this.handover = info; // the successor decides: it takes over, or this exit counts after all
       return;
     }
-    this.current?.abort.abort();
+    // before anything can await: its readiness no longer counts, and no replace may start on it
+    cur.exiting = true;
+    cur.abort.abort();
     // the unit is down only when nothing of the child is left: no restart beside a leftover holding a port
-    const { pid, startTime } = this.current?.launch.handle ?? {};
+    const { pid, startTime } = cur.launch.handle;
     if (pid !== undefined && startTime != null) {
       const { signal, timeoutMs } = this.spec.stop;
       await killLeftovers(pid, startTime, this.tree, signal, timeoutMs).catch(() => undefined);
     }
-    if (!this.isCurrent(gen)) return;
+    if (this.current !== cur) return;
     this.current = null;
-    this.send({ type: 'exit', code: info.code, signal: info.signal });
-    if (info.error) this.m = { ...this.m, reason: info.error };
-  }
-
-  private isCurrent(gen: number): boolean {
-    return this.current?.gen === gen;
+    this.send({ type: 'exit', code: info.code, signal: info.signal, error: info.error });
   }
 
   /**
@@ -204,7 +210,7 @@ export class ProcessUnit {
    */
   async replace(): Promise<string | null> {
     const old = this.current;
-    if (!old || this.m.state !== 'online' || this.handover !== null) return 'not online';
+    if (!old || old.exiting || this.m.state !== 'online' || this.handover !== null) return 'not online';
     this.handover = 'running';
     const abort = new AbortController();
     let next: Launch | null = null;
@@ -212,6 +218,8 @@ export class ProcessUnit {
       next = this.deps.launch(abort.signal);
       await next.ready;
       if (this.m.state !== 'online') throw new Error(`the process went ${this.m.state} meanwhile`);
+      // never commit over a child the machine respawned after the old one's exit
+      if (this.current !== old || old.exiting) throw new Error('the old child exited meanwhile');
     } catch (err) {
       abort.abort();
       if (next) await next.handle.kill();
@@ -221,24 +229,21 @@ export class ProcessUnit {
       return `the new child did not get ready: ${message(err)}`;
     }
     this.handover = null;
-    const gen = ++this.gen;
-    this.current = { launch: next, abort, gen };
-    this.lastPid = next.handle.pid ?? null;
-    this.m = { ...this.m, startedAt: this.deps.clock.now(), reason: 'reloaded' };
-    void next.handle.exited.then((info) => this.exited(gen, info));
-    const t = {
-      id: this.id,
-      from: 'online',
-      to: 'online',
-      reason: 'reloaded',
-      code: null,
-      signal: null,
-    } as const;
-    this.deps.onTransition({ ...t, pid: this.lastPid });
+    this.takeOver(next, abort);
     old.abort.abort();
     await stopChild(old.launch.handle, this.spec.stop.signal, this.spec.stop.timeoutMs);
     for (const wake of [...this.waiters]) wake();
     return null;
+  }
+
+  /** The ready successor becomes the current child: online stays online, with a transition in the log. */
+  private takeOver(next: Launch, abort: AbortController): void {
+    const gen = ++this.gen;
+    this.current = { launch: next, abort, gen, exiting: false };
+    this.lastPid = next.handle.pid ?? null;
+    this.m = { ...this.m, startedAt: this.deps.clock.now(), reason: 'reloaded' };
+    void next.handle.exited.then((info) => this.exited(gen, info));
+    this.report('online', null);
   }
 
   /** Drops timers so the unit can be forgotten (after it is stopped). */
@@ -252,6 +257,8 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function assertNever(x: never): never {
-  throw new Error(`unhandled effect ${JSON.stringify(x)}`);
+/** Why a launch failed, with its hint unless the message already carries it (status shows one line). */
+function describeError(err: unknown): string {
+  const hint = err instanceof BstError ? err.hint : undefined;
+  return hint && !message(err).includes(hint) ? `${message(err)}: ${hint}` : message(err);
 }

@@ -1,10 +1,40 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProcessStatus } from '../../src/protocol.js';
-import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
+import { socketAnswers } from '../../src/wire.js';
+import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
+
+/** Live processes whose argv holds `word`, read from /proc. */
+function instances(word: string): number[] {
+  return readdirSync('/proc').flatMap((name) => {
+    if (!/^\d+$/.test(name)) return [];
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      return argv.includes(word) && isAlive(Number(name)) ? [Number(name)] : [];
+    } catch {
+      return []; // gone while we looked
+    }
+  });
+}
+
+/** `bstctl daemon --foreground` as this test's child: its pid, exit code and stderr. */
+function foreground(sb: DaemonSandbox) {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const child = spawn(process.execPath, [CLI, 'daemon', '--foreground', '-c', sb.cfg], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  sb.track(child.pid);
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { pid: child.pid as number, exit, stderr: () => stderr };
+}
 
 test('an invalid config is refused by `config check` and by `daemon` with exit 2 naming the key', async (t) => {
   const web = proc(fixture('forever.js'), { stop: { timeoutMs: '5s' } });
@@ -91,4 +121,61 @@ test('a daemon killed outright leaves nothing behind: the next one reaps the old
   assert.notEqual(now.pid, old.pid);
   await waitFor(() => existsSync(pidFile), { what: 'the new grandchild' });
   sb.track(Number(readFileSync(pidFile, 'utf8')));
+});
+
+test('two `daemon --foreground` started at the same instant: exactly one survives, with one set of children', async (t) => {
+  const tag = `race-${process.pid}-${Date.now().toString(36)}`;
+  const sb = daemonSandbox(t, { app: { processes: { web: proc([...fixture('forever.js'), tag]) } } });
+  const both = [foreground(sb), foreground(sb)];
+  const loser = await Promise.race(both.map((d) => d.exit.then(() => d)));
+  const winner = both.find((d) => d !== loser) as (typeof both)[number];
+  sb.daemonPid = winner.pid;
+  assert.equal(await loser.exit, 1, loser.stderr());
+  assert.match(loser.stderr(), new RegExp(`a daemon already runs \\(pid ${winner.pid}\\)`));
+  await waitFor(() => socketAnswers(sb.socket, 200), { what: 'the winner answers' });
+  assert.equal((await sb.json<{ pid: number }>(['ping'])).pid, winner.pid);
+  const web = await sb.waitProc('app/web', (p) => p.state === 'online', 'online');
+  assert.deepEqual(instances(tag), [web.pid], 'one child, the one status names');
+});
+
+test('a daemon lock left by a dead daemon is taken over, and a shutdown removes it', async (t) => {
+  const sb = daemonSandbox(t, { app: { processes: {} } });
+  const lock = join(sb.stateDir, '.lock');
+  const dead = spawnSync('true').pid; // exited: its pid names nothing, or something born later
+  mkdirSync(sb.stateDir, { recursive: true, mode: 0o700 });
+  const since = new Date().toISOString();
+  writeFileSync(lock, JSON.stringify({ pid: dead, startTime: 1, op: 'daemon', release: null, since }));
+  const pid = await sb.start();
+  assert.equal((JSON.parse(readFileSync(lock, 'utf8')) as { pid: number }).pid, pid);
+  assert.equal((await sb.run('shutdown')).code, 0);
+  assert.equal(existsSync(lock), false);
+});
+
+test('a release target whose recovery fails at start-up is logged, and the daemon still brings processes up', async (t) => {
+  const sb = daemonSandbox(t, {});
+  const broken = sb.base('broken');
+  mkdirSync(join(broken, 'releases'), { recursive: true });
+  writeFileSync(join(broken, 'releases', '.records'), 'a file where a folder belongs\n'); // reading records throws
+  sb.writeConfig(
+    {
+      daemon: { stateDir: sb.stateDir },
+      targets: {
+        broken: { base: broken, releases: { source: { path: sb.dir } }, processes: {} },
+        app: { base: sb.base('app'), processes: { web: proc(fixture('forever.js')) } },
+      },
+    },
+    true,
+  );
+  mkdirSync(sb.base('app'), { recursive: true });
+  await sb.start();
+  await sb.waitProc('app/web', (p) => p.state === 'online', 'online');
+  const failed = readFileSync(join(sb.stateDir, 'daemon.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"release-recovery-failed"'))
+    .map((l) => JSON.parse(l) as { target: string; err: string });
+  assert.deepEqual(
+    failed.map((f) => f.target),
+    ['broken'],
+  );
+  assert.match(failed[0]?.err ?? '', /ENOTDIR/);
 });

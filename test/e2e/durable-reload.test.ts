@@ -139,3 +139,32 @@ test('SIGHUP reopens the log files and reloads the config; a bad config on SIGHU
   assert.match(String(refused.err), /processes\.web\.stop\.timeoutMs/);
   assert.deepEqual(pids(await sb.status()), before, 'the old config keeps serving');
 });
+
+test('a SIGHUP and a `config reload` at the same time run one after the other, each on the file it read', async (t) => {
+  // SIGTERM is ignored: restarting web takes its whole stop timeout, so the first reload is slow
+  const web = (v: string) =>
+    proc(fixture('ignores-sigterm.js'), { env: { V: v }, stop: { timeoutMs: 1_000 } });
+  const sb = daemonSandbox(t, { app: { processes: { web: web('1') } } });
+  const daemon = await sb.start();
+  await sb.waitProc('app/web', online, 'online');
+  sb.writeConfig({ app: { processes: { web: web('2'), extra: forever() } } });
+  process.kill(daemon, 'SIGHUP');
+  await waitFor(() => events(sb, 'transition').some((e) => e.id === 'app/web' && e.to === 'stopping'), {
+    what: 'the SIGHUP reload restarting web',
+  });
+  sb.writeConfig({ app: { processes: { web: web('2') } } });
+  const diff = await sb.json<{ added: string[]; changed: string[]; removed: string[] }>(['config', 'reload']);
+  assert.deepEqual(diff, { added: [], changed: [], removed: ['app/extra'] }, 'applied after the SIGHUP one');
+  assert.deepEqual(
+    events(sb, 'config-reloaded').map((e) => [e.added, e.changed, e.removed]),
+    [
+      [['app/extra'], ['app/web'], []],
+      [[], [], ['app/extra']],
+    ],
+  );
+  assert.deepEqual(events(sb, 'config-reload-failed'), []);
+  assert.deepEqual(
+    (await sb.status()).map((p) => [p.id, p.state]),
+    [['app/web', 'online']],
+  );
+});

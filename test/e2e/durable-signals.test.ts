@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProcessStatus } from '../../src/protocol.js';
 import { readState, statePath } from '../../src/supervisor/state.js';
 import { socketAnswers } from '../../src/wire.js';
 import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { PROC_ID, ReleaseSandbox } from '../helpers/gitrepo.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
@@ -179,3 +180,31 @@ for (const sig of ['SIGHUP', 'SIGTERM'] as const) {
     await waitFor(() => events(sb, 'config-reloaded').length > 0, { what: 'the held SIGHUP acted on' });
   });
 }
+
+test('a shutdown during a deploy refuses new work, still answers ping and status, and lets the deploy finish first', async (t) => {
+  const rs = await ReleaseSandbox.create(t);
+  const [building, go] = [join(rs.sb.dir, 'building'), join(rs.sb.dir, 'go')];
+  const hold = `touch ${building} && while [ ! -f ${go} ]; do sleep 0.02; done`;
+  rs.configure({ build: ['node build.mjs', hold] });
+  const daemon = await rs.sb.start();
+  const deploy = rs.deploy();
+  await waitFor(() => existsSync(building), { timeoutMs: 30_000, what: 'the build step running' });
+  await rs.sb.request('shutdown', {});
+
+  for (const args of [['start'], ['stop', PROC_ID], ['deploy', 'core'], ['config', 'reload']]) {
+    const r = await rs.sb.run(...args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /the daemon is shutting down/, args.join(' '));
+  }
+  assert.equal((await rs.sb.json<{ pid: number }>(['ping'])).pid, daemon, 'ping still answers');
+  assert.equal((await rs.sb.status()).length, 1, 'status still answers');
+
+  writeFileSync(go, '');
+  const result = await deploy;
+  assert.equal(result.ok, true, 'the deploy ran to its end');
+  await waitFor(() => !isAlive(daemon), { timeoutMs: 20_000, what: 'the daemon gone after the deploy' });
+  const saved = readState(rs.sb.stateDir)?.processes[PROC_ID];
+  assert.equal(saved?.want, 'up', 'the deployed process stays wanted up');
+  assert.ok(saved?.pid, 'state.json names the child the deploy started');
+  assert.equal(isAlive(saved.pid), false, 'and the shutdown stopped it');
+});

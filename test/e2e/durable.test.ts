@@ -214,3 +214,21 @@ test('without a daemon, status prints the last snapshot marked STALE and exits 3
     [['app/web', 'stopped']],
   );
 });
+
+test('without a daemon, `status <selector>` prints from the snapshot only what the selector names', async (t) => {
+  const sb = daemonSandbox(t, {
+    app: { processes: { web: proc(fixture('forever.js')), worker: proc(fixture('forever.js')) } },
+    other: { processes: { bg: proc(fixture('forever.js')) } },
+  });
+  await sb.start();
+  for (const id of ['app/web', 'app/worker', 'other/bg']) await sb.waitProc(id, online, 'online');
+  assert.equal((await sb.run('shutdown')).code, 0);
+  const ids = async (selector: string): Promise<string[]> =>
+    (await sb.json<{ processes: ProcessStatus[] }>(['status', selector], 3)).processes.map((p) => p.id);
+  assert.deepEqual(await ids('app'), ['app/web', 'app/worker']);
+  assert.deepEqual(await ids('other/bg'), ['other/bg']);
+  const human = await sb.run('status', 'app/worker');
+  assert.equal(human.code, 3, human.stderr);
+  assert.match(human.stdout, /app\/worker\s+stopped/);
+  assert.doesNotMatch(human.stdout, /app\/web|other\/bg/);
+});

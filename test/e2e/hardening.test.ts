@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
@@ -150,4 +151,33 @@ test('another local user cannot connect: EACCES at the 0700 folder, and at the 0
     chmodSync(sb.stateDir, 0o700);
   }
   assert.equal((await timedPing(sb)).code, 0, 'the owner still connects');
+});
+
+test('a socket folder the daemon did not make is never chmodded: one open to others is refused', async (t) => {
+  const sb = daemonSandbox(t, { app: { processes: {} } });
+  const run = join(sb.dir, 'run'); // like /run: shared with others, not the daemon's to change
+  mkdirSync(run);
+  chmodSync(run, 0o755);
+  const socketIn = (socket: string): void =>
+    sb.writeConfig(
+      {
+        daemon: { stateDir: sb.stateDir, socket },
+        targets: { app: { base: sb.base('app'), processes: {} } },
+      },
+      true,
+    );
+  socketIn(join(run, 'bst.sock'));
+  for (const args of [['daemon'], ['daemon', '--foreground']]) {
+    const r = await sb.run(...args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /socket folder .*\/run is mode 755, not 0700: put the socket in a folder of its own/,
+    );
+    assert.equal(statSync(run).mode & 0o777, 0o755, 'the folder is left as it was');
+  }
+  socketIn(join(run, 'bst', 'bst.sock'));
+  await sb.start();
+  assert.equal(statSync(join(run, 'bst')).mode & 0o777, 0o700, 'a folder the daemon made is 0700');
+  assert.equal(statSync(run).mode & 0o777, 0o755);
 });

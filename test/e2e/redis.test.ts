@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -48,6 +48,15 @@ function aofSize(dataDir: string): number {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.incr.aof'))
     .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+/** The daemon's log records with this `evt`. */
+function events(sb: DaemonSandbox, evt: string): Record<string, unknown>[] {
+  return readFileSync(join(sb.stateDir, 'daemon.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => r.evt === evt);
 }
 
 async function redisStatus(sb: DaemonSandbox, sel: string, expect: number): Promise<RedisStatusResult> {
@@ -226,4 +235,53 @@ test('a foreign listener on the port and a missing redis-server: exit 1 with the
   await waitFor(() => accepted.length === 1, { what: 'the foreign listener accepting' });
   probe.destroy();
   for (const s of accepted) s.destroy();
+});
+
+/** Live redis-server processes serving `port`, from /proc (redis names itself `redis-server 127.0.0.1:<port>`). */
+function redisServers(port: number): number[] {
+  return readdirSync('/proc').flatMap((name) => {
+    if (!/^\d+$/.test(name) || !isAlive(Number(name))) return [];
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      return cmd.includes('redis-server') && cmd.includes(`:${port}`) ? [Number(name)] : [];
+    } catch {
+      return []; // gone while we looked
+    }
+  });
+}
+
+test('after kill -9 of the daemon redis outlives it; the next daemon stops it with SIGTERM, so it saves, and runs exactly one', async (t) => {
+  const port = await freePort();
+  const sb = daemonSandbox(t, { cache: { processes: { redis: redisProc(port) } } });
+  const dump = join(sb.base('cache'), 'shared', 'redis', 'dump.rdb');
+  await sb.start();
+  assert.equal((await sb.run('redis', 'start', 'cache')).code, 0);
+  const first = await sb.proc('cache/redis');
+  sb.track(first.pid);
+  await withRedis(port, undefined, (c) => c.mset('orphan-key-1', 'one', 'orphan-key-2', 'two'));
+  assert.equal(existsSync(dump), false, 'no snapshot yet: only a save on the way out writes one');
+
+  process.kill(sb.daemonPid!, 'SIGKILL');
+  await waitFor(() => !isAlive(sb.daemonPid!), { what: 'the daemon gone' });
+  assert.ok(isAlive(first.pid!), 'redis is not killed with its daemon');
+  await sb.start();
+  const second = await sb.waitProc(
+    'cache/redis',
+    (p) => p.state === 'online' && p.pid !== first.pid,
+    'a new redis',
+  );
+  sb.track(second.pid);
+
+  assert.equal(isAlive(first.pid!), false, 'the orphan is gone');
+  assert.deepEqual(redisServers(port), [second.pid], 'exactly one redis');
+  const keys = await withRedis(port, undefined, (c) => c.mget('orphan-key-1', 'orphan-key-2'));
+  assert.deepEqual(keys, ['one', 'two']);
+  // the orphan's stdout was a pipe to the dead daemon, so its own log lines are lost; its work is not
+  assert.ok(readFileSync(dump).includes('orphan-key-1'), 'the orphan saved its data on SIGTERM');
+  const stopped = events(sb, 'orphans-stopped');
+  assert.deepEqual(
+    stopped.map((e) => [e.ids, e.killed]),
+    [[['cache/redis'], []]],
+    'SIGTERM was enough',
+  );
 });

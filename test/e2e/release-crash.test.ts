@@ -191,6 +191,37 @@ test('a daemon killed while the new release gets ready comes back on the old rel
   await rs.serves(r3, '3.0.0');
 });
 
+test("a daemon killed during a rollback's health gate comes back on the release before it, the rollback target still built", async (t) => {
+  const rs = await ReleaseSandbox.create(t);
+  rs.repo.slowStart('1.0.0', 1_500);
+  await rs.sb.start();
+  const r1 = (await rs.deploy()).release as string;
+  rs.repo.setVersion('2.0.0');
+  const r2 = (await rs.deploy()).release as string;
+  rs.sb.track((await rs.serves(r2, '2.0.0')).pid);
+
+  const cut = rs.sb.run('rollback', TARGET, '--release-id', r1, '--json');
+  const child1 = await rs.sb.waitProc(PROC_ID, (p) => p.release === r1 && p.pid !== null, `running ${r1}`);
+  assert.equal(rs.current(), r1);
+  await killDaemon(rs);
+  assert.notEqual((await cut).code, 0, 'the CLI saw its daemon go');
+
+  await rs.sb.start();
+  assert.equal(rs.current(), r2, 'switched back to the release that was current');
+  await waitFor(() => !isAlive(child1.pid as number), { what: `the r1 child ${child1.pid} is stopped` });
+  const l = await rs.list();
+  assert.deepEqual(
+    l.releases.map((r) => [r.id, r.status]),
+    [
+      [r2, 'active'],
+      [r1, 'built'],
+    ],
+  );
+  await rs.serves(r2, '2.0.0');
+  await rs.rollback(0, '--release-id', r1);
+  rs.sb.track((await rs.serves(r1, '1.0.0')).pid);
+});
+
 test('a CLI killed during a deploy does not abort it: the daemon finishes the deploy', async (t) => {
   const rs = await ReleaseSandbox.create(t);
   const gate = new Gate(rs.sb.dir);

@@ -3,6 +3,8 @@ import { statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
+import { call } from '../../src/cli/client.js';
+import type { BstError } from '../../src/errors.js';
 import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 
 interface Outcome {
@@ -89,7 +91,8 @@ test('malformed, oversized and unknown requests get an error reply or a closed c
   assert.equal(version.replies[0]?.error?.code, 'protocol');
 
   const badParams = await exchange(sb.socket, '{"v":1,"id":4,"method":"status","params":{"selector":5}}\n');
-  assert.equal(badParams.replies[0]?.error?.code, 'protocol');
+  assert.equal(badParams.replies[0]?.error?.code, 'invalid_input');
+  assert.equal(badParams.replies[0]?.error?.message, 'status: selector: expected a string, got 5');
 
   // half a request, then the client goes away; and a whole one it does not wait for
   await exchange(sb.socket, '{"v":1,"id":5,"method":"sta', { end: true, waitMs: 100 });
@@ -111,4 +114,26 @@ test('malformed, oversized and unknown requests get an error reply or a closed c
     ],
   );
   await pingStillAnswers(sb, pid);
+});
+
+test('bad params are invalid input (exit 2) naming the param, and a usage error with --json still prints one JSON document', async (t) => {
+  const sb = daemonSandbox(t, { app: { processes: {} } });
+  await sb.start();
+  await assert.rejects(call(sb.socket, 'deploy', { target: 'app', ref: '' }), (err: BstError) => {
+    assert.deepEqual([err.code, err.exitCode], ['invalid_input', 2]);
+    assert.equal(err.message, 'deploy: ref: expected a non-empty string');
+    return true;
+  });
+  const unknownKey = await exchange(
+    sb.socket,
+    '{"v":1,"id":2,"method":"stop","params":{"selektor":"app"}}\n',
+  );
+  assert.equal(unknownKey.replies[0]?.error?.message, 'stop: selektor: unknown key (check its spelling)');
+
+  const usage = await sb.run('status', '--no-such-flag', '--json');
+  assert.equal(usage.code, 2, usage.stderr);
+  assert.match(usage.stderr, /unknown option '--no-such-flag'/);
+  const doc = JSON.parse(usage.stdout) as { ok: boolean; error: { code: string } };
+  assert.deepEqual([doc.ok, doc.error.code], [false, 'usage']);
+  await pingStillAnswers(sb, sb.daemonPid as number);
 });

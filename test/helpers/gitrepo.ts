@@ -102,6 +102,11 @@ export class GitRepo {
     return this.editMain(version, `await new Promise((r) => setTimeout(r, ${ms}));`, `slow start ${ms} ms`);
   }
 
+  /** An app that listens, then exits 1 after `ms`. */
+  crashAfter(version: string, ms: number): string {
+    return this.editMain(version, `setTimeout(() => process.exit(1), ${ms});`, `crash after ${ms} ms`);
+  }
+
   private editMain(version: string, extra: string, message: string): string {
     const original = readFileSync(join(CORE_API, 'src', 'main.js'), 'utf8');
     const line = `const VERSION = process.env.APP_VERSION ?? '${version}';\n${extra}`;
@@ -116,6 +121,8 @@ export interface ReleaseOptions {
   /** releases.source.ref; HEAD unless given. */
   ref?: string;
   build?: string[];
+  /** releases.shared; [".env"] unless given. */
+  shared?: string[];
   keep?: number;
   required?: string[];
   /** shared/.env as written before the daemon starts. */
@@ -123,6 +130,8 @@ export interface ReleaseOptions {
   readyTimeoutMs?: number;
   /** Further targets beside `core`, as written in the config. */
   others?: Record<string, unknown>;
+  /** Processes of `core` as written in the config, over the default `core-api`. */
+  processes?: Record<string, unknown>;
 }
 
 /** A daemon sandbox with a git repository of core-api and a release target `core` built from it. */
@@ -158,7 +167,7 @@ export class ReleaseSandbox {
       releases: {
         source: { git: this.repo.dir, ref: opts.ref ?? 'HEAD' },
         build: opts.build ?? ['node build.mjs'],
-        shared: ['.env'],
+        shared: opts.shared ?? ['.env'],
         keep: opts.keep ?? 5,
       },
       env: { required: opts.required ?? ['API_TOKEN'] },
@@ -167,6 +176,7 @@ export class ReleaseSandbox {
           env: { PORT: String(this.port) },
           ready: { http: health, timeoutMs: opts.readyTimeoutMs ?? 3_000 },
         }),
+        ...opts.processes,
       },
     };
   }

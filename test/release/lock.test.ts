@@ -44,7 +44,7 @@ test('a second acquire is refused with exit 1, naming the op, the release, since
       return true;
     },
   );
-  lock.update('r2');
+  lock.mark({ release: 'r2' });
   assert.throws(() => acquireLock(paths, 'drill', null), /deploy of r2 already runs/);
   lock.release();
   assert.equal(readLock(paths), null);
@@ -117,5 +117,5 @@ test('release leaves alone a lock that another process took over meanwhile', (t)
   lock.release();
   assert.ok(existsSync(lockFile(paths)));
   assert.equal(readLock(paths)?.since, 'later');
-  assert.throws(() => lock.update('r2'), /no longer held/);
+  assert.throws(() => lock.mark({ release: 'r2' }), /no longer held/);
 });

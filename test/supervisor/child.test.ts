@@ -5,9 +5,9 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { isLive, readStat, startTime } from '../../src/proc.js';
 import {
   descendants,
-  readStartTime,
   spawnChild,
   stopChild,
   type ChildHandle,
@@ -192,15 +192,31 @@ test('without the parent-death signal the child outlives a SIGKILLed daemon (con
   assert.ok(isAlive(child), 'child survived');
 });
 
-test('readStartTime is stable for a live pid and null for a gone one', async (t) => {
+test('startTime is stable for a live pid and null for a gone one', async (t) => {
   const { h } = start(t, node('forever.js'));
-  const first = readStartTime(h.pid!);
+  const first = startTime(h.pid!);
   assert.equal(typeof first, 'number');
-  assert.equal(readStartTime(h.pid!), first);
+  assert.equal(startTime(h.pid!), first);
   assert.equal(h.startTime, first);
+  assert.ok(isLive({ pid: h.pid!, start: first! }));
+  assert.equal(isLive({ pid: h.pid!, start: first! + 1 }), false, 'another start time is another process');
   await h.kill();
   await h.exited;
-  assert.equal(readStartTime(h.pid!), null);
+  assert.equal(startTime(h.pid!), null);
+  assert.equal(isLive({ pid: h.pid!, start: first! }), false);
+});
+
+test('a zombie counts as gone: isLive is false and startTime is null, while readStat still sees it', async (t) => {
+  // the shell becomes `sleep`, which never reaps the child that exits at once
+  const { h } = start(t, 'sleep 0 & exec sleep 30');
+  const zombie = await waitFor(() => descendants(h.pid!).find((p) => readStat(p)?.state === 'Z'), {
+    what: 'an unreaped child',
+  });
+  const st = readStat(zombie)!;
+  assert.equal(st.ppid, h.pid);
+  assert.equal(st.pgrp, h.pid, "it stays in the leader's group");
+  assert.equal(isLive({ pid: zombie, start: st.start }), false);
+  assert.equal(startTime(zombie), null);
 });
 
 test('a handle whose start time no longer matches its pid is never signalled (pid reuse)', async (t) => {

@@ -199,6 +199,19 @@ describe('operator commands', () => {
     assert.match(after.unit.reason ?? '', /exited without code or signal/);
   });
 
+  test('an exit that carries a launch error names that error as the cause, whatever comes next', () => {
+    const error = 'no release: current is missing or does not point at a release: deploy the target first';
+    const failed = { type: 'exit', code: null, signal: null, error } as const;
+    assert.equal(step(unitIn('starting'), failed, spec, NOW).unit.reason, `restarted: ${error}`);
+    const again = step(unitIn('starting', { consecutive: 1 }), failed, spec, NOW).unit;
+    assert.deepEqual([again.state, again.reason], ['backoff', `${error}; restarting in 100 ms`]);
+    const never = { ...spec, restart: { ...spec.restart, policy: 'never' as const } };
+    const stopped = step(unitIn('starting'), failed, never, NOW).unit;
+    assert.deepEqual([stopped.state, stopped.reason], ['stopped', error]);
+    const down = step(unitIn('online', { want: 'down' }), failed, spec, NOW).unit;
+    assert.deepEqual([down.state, down.reason], ['stopped', error]);
+  });
+
   test('step never changes the unit it is given', () => {
     for (const c of cells)
       assert.doesNotThrow(() => step(deepFreeze(structuredClone(c.from)), c.event, spec, NOW));

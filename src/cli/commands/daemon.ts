@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
 import type { PingResult } from '../../protocol.js';
+import { refuseIfAnswers } from '../../supervisor/exclusive.js';
 import { socketAnswers } from '../../wire.js';
 import { Ctx, withGlobals } from '../context.js';
 
@@ -24,9 +25,7 @@ function refuseForeignDir(dir: string): void {
 /** Detaches a foreground daemon and returns once its socket answers (or says why it could not start). */
 async function detach(ctx: Ctx): Promise<void> {
   const { file, socketPath, stateDir } = await ctx.config(); // an invalid config stops here with exit 2
-  if (await socketAnswers(socketPath)) {
-    throw new BstError('failed', `a daemon already answers on ${socketPath}`, { hint: 'see `bstctl ping`' });
-  }
+  await refuseIfAnswers(socketPath);
   refuseForeignDir(stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const early = join(stateDir, 'daemon.stderr');
@@ -68,18 +67,29 @@ export function register(program: Command): void {
     });
 
   withGlobals(program.command('shutdown').description('stop every process, then the daemon')).action(
-    async (_o: unknown, cmd: Command) => {
-      const ctx = new Ctx(cmd);
-      const { pid } = (await ctx.call('ping', {})) as PingResult;
-      await ctx.call('shutdown', {});
-      const deadline = Date.now() + 120_000;
-      while (Date.now() < deadline && (await socketAnswers((await ctx.daemon()).socketPath, 200))) {
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      ctx.print(
-        { pid, stopped: true },
-        () => `daemon ${pid} stopped; desired states kept for the next start`,
-      );
-    },
+    (_o: unknown, cmd: Command) => shutdown(new Ctx(cmd)),
   );
+}
+
+/** How long `shutdown` waits for the daemon to stop its processes and go. */
+const SHUTDOWN_WAIT_MS = 120_000;
+
+async function shutdown(ctx: Ctx): Promise<void> {
+  const { pid } = (await ctx.call('ping', {})) as PingResult;
+  await ctx.call('shutdown', {});
+  const { socketPath } = await ctx.daemon();
+  const deadline = Date.now() + SHUTDOWN_WAIT_MS;
+  while (await socketAnswers(socketPath, 200)) {
+    if (Date.now() >= deadline) {
+      throw new BstError(
+        'failed',
+        `daemon ${pid} still answers on ${socketPath} after ${SHUTDOWN_WAIT_MS / 1000} s`,
+        {
+          hint: `it may still be stopping a process; see its daemon.log, or \`kill ${pid}\` once you know why`,
+        },
+      );
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  ctx.print({ pid, stopped: true }, () => `daemon ${pid} stopped; desired states kept for the next start`);
 }

@@ -32,9 +32,10 @@ export async function status(ctx: Ctx, selector: string | undefined): Promise<vo
     const snap = readSnapshot((await ctx.daemon()).stateDir);
     if (!snap) throw err;
     // the last known status, marked stale; still exit 3 so scripts know no daemon answers
+    const processes = snap.processes.filter((p) => !selector || p.target === selector || p.id === selector);
     ctx.print(
-      { stale: true, savedAt: snap.savedAt, processes: snap.processes },
-      () => `STALE: no daemon answers; last status saved at ${snap.savedAt}\n${statusTable(snap.processes)}`,
+      { stale: true, savedAt: snap.savedAt, processes },
+      () => `STALE: no daemon answers; last status saved at ${snap.savedAt}\n${statusTable(processes)}`,
     );
     process.stderr.write(`bstctl: ${err.message}\nhint: ${err.hint ?? ''}\n`);
     process.exitCode = 3;

@@ -1,30 +1,14 @@
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
 import { validateReleaseId } from '../../release/layout.js';
+import { releaseTargetOf } from '../../release/target.js';
 import type { OpResult } from '../../release/types.js';
 import { Ctx, withGlobals } from '../context.js';
 import { table } from '../format.js';
 
 /** A release command's target must be known, not reserved, and have releases (else exit 2). */
 async function releaseTarget(ctx: Ctx, name: string) {
-  const { config } = await ctx.config();
-  const target = config.targets[name];
-  if (!target) {
-    throw new BstError('not_found', `no target "${name}" in the config`, {
-      hint: `known targets: ${Object.keys(config.targets).join(', ')}`,
-    });
-  }
-  if (target.reserved) throw new BstError('reserved', `target ${name} is reserved: nothing to release yet`);
-  if (!target.releases) {
-    throw new BstError(
-      'invalid_input',
-      `target ${name} has no releases: it is an existing app run in place`,
-      {
-        hint: 'release commands work on targets with a "releases" key',
-      },
-    );
-  }
-  return target;
+  return releaseTargetOf((await ctx.config()).config, name);
 }
 
 /** The steps already streamed to stderr as they ran; the summary is one line. */

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import type { ProcessConfig, TargetConfig } from '../config/index.js';
+import type { SecretSet } from '../log.js';
+import type { Clock } from './clock.js';
+import { launchApp } from './launch.js';
+import { bindListener, type Listener } from './listeners.js';
+import type { MachineSpec } from './machine.js';
+import { openProcessSinks } from './output.js';
+import { launchRedis } from './redis.js';
+import { splitId } from './selector.js';
+import { ProcessUnit, type Transition } from './unit.js';
+
+export interface Entry {
+  id: string;
+  target: string;
+  name: string;
+  targetConfig: TargetConfig;
+  config: ProcessConfig;
+  unit: ProcessUnit;
+  sinks: ReturnType<typeof openProcessSinks>;
+  /** The socket the supervisor owns for a process with `listen`, bound at its first start. */
+  listener: Listener | null;
+  /** Wanted up but cannot start yet (a release target with no release): the first deploy starts it. */
+  waiting: string | null;
+}
+
+export interface EntryDeps {
+  clock: Clock;
+  secrets: SecretSet;
+  onTransition(t: Transition): void;
+}
+
+/** One supervised process of `targets`: its unit, its log files, and later the socket it owns. */
+export function createEntry(id: string, targets: Record<string, TargetConfig>, deps: EntryDeps): Entry {
+  const { target, name } = splitId(id);
+  const targetConfig = targets[target] as TargetConfig;
+  const config = targetConfig.processes[name] as ProcessConfig;
+  const entry: Entry = {
+    id,
+    target,
+    name,
+    targetConfig,
+    config,
+    sinks: openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs),
+    waiting: null,
+    listener: null,
+    unit: undefined as never,
+  };
+  entry.unit = new ProcessUnit(id, machineSpec(config), {
+    clock: deps.clock,
+    onTransition: deps.onTransition,
+    launch: (abort) => launch(entry, deps.secrets, abort),
+  });
+  return entry;
+}
+
+/** Spawns one child of the entry, from its config as it is at that moment. */
+function launch(entry: Entry, secrets: SecretSet, abort: AbortSignal) {
+  const ctx = {
+    targetName: entry.target,
+    processName: entry.name,
+    target: entry.targetConfig,
+    sinks: entry.sinks,
+    secrets,
+    listener: () => {
+      const c = entry.config;
+      if (c.type === 'redis' || !c.listen) return null;
+      entry.listener ??= bindListener(c.listen.host, c.listen.port);
+      return entry.listener;
+    },
+  };
+  const c = entry.config;
+  return c.type === 'redis' ? launchRedis({ ...ctx, proc: c }, abort) : launchApp({ ...ctx, proc: c }, abort);
+}
+
+/** Lets go of what an entry holds once it is stopped: timers, its socket, its log files. */
+export async function retire(e: Entry): Promise<void> {
+  e.unit.dispose();
+  e.listener?.close();
+  e.listener = null;
+  await e.sinks.close();
+}
+
+export function machineSpec(config: ProcessConfig): MachineSpec {
+  return { restart: config.restart, stop: config.stop };
+}

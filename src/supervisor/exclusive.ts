@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import { BstError } from '../errors.js';
+import { targetPaths } from '../release/layout.js';
+import { acquireLock, readLock, type LockHandle } from '../release/lock.js';
+import { socketAnswers } from '../wire.js';
+
+/** One daemon at a time: the check the CLI and the daemon share, before either starts one. */
+export async function refuseIfAnswers(socketPath: string): Promise<void> {
+  if (await socketAnswers(socketPath)) {
+    throw new BstError('failed', `a daemon already answers on ${socketPath}`, {
+      hint: 'use it (`bstctl ping`), or stop it with `bstctl shutdown`',
+    });
+  }
+}
+
+/**
+ * One daemon per state folder, even when two start at the same instant: `<stateDir>/.lock`, made by
+ * link(2) of a complete file, names its holder by pid and kernel start time; a dead holder's is taken over.
+ */
+export function acquireDaemonLock(stateDir: string): LockHandle {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  // the lock of release/lock.ts, kept in the state folder instead of a target's releases folder
+  const paths = { ...targetPaths(stateDir), releases: stateDir };
+  try {
+    return acquireLock(paths, 'daemon', null);
+  } catch (err) {
+    const held = readLock(paths);
+    if (!(err instanceof BstError) || err.code !== 'conflict' || !held) throw err;
+    throw new BstError('failed', `a daemon already runs (pid ${held.pid})`, {
+      hint: 'use it (`bstctl ping`), or stop it with `bstctl shutdown`',
+    });
+  }
+}

@@ -1,0 +1,110 @@
+import { BstError } from '../errors.js';
+import type { SecretSet } from '../log.js';
+import { PROTOCOL_VERSION, type ConfigReloadResult, type Method } from '../protocol.js';
+import { VERSION } from '../version.js';
+import { opHandlers } from './ops.js';
+import type { CallContext, Handlers } from './server.js';
+import type { Entry, Supervisor } from './supervisor.js';
+
+/** Requests that change something: refused once the daemon shuts down. */
+const MUTATING = [
+  'start',
+  'stop',
+  'restart',
+  'reload',
+  'deploy',
+  'build',
+  'rollback',
+  'configReload',
+] as const satisfies readonly Method[];
+
+/** Work that changes something: refused once the daemon shuts down, and what runs then is waited for. */
+export class Gate {
+  private closed = false;
+  private readonly running = new Set<Promise<unknown>>();
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) {
+      throw new BstError('failed', 'the daemon is shutting down', {
+        hint: 'start it again with `bstctl daemon` once it has stopped',
+      });
+    }
+    const p = work();
+    this.running.add(p);
+    try {
+      return await p;
+    } finally {
+      this.running.delete(p);
+    }
+  }
+
+  /** Refuses new work from now on; resolves true once what runs has ended, false after `ms`. */
+  async close(ms: number): Promise<boolean> {
+    this.closed = true;
+    if (this.running.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const done = Promise.allSettled([...this.running]).then(() => true);
+    try {
+      return await Promise.race([done, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export interface DaemonControl {
+  gate: Gate;
+  startedAt: number;
+  /** Stops everything, then the daemon; returns at once. */
+  shutdown(why: string): void;
+  reloadConfig(): Promise<ConfigReloadResult>;
+}
+
+/** The daemon's handler table: one handler per method, the mutating ones behind the gate. */
+export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonControl): Handlers {
+  const handlers: Handlers = {
+    ping: async () => ({
+      pid: process.pid,
+      version: VERSION,
+      uptimeMs: Date.now() - ctl.startedAt,
+      protocol: PROTOCOL_VERSION,
+      config: sup.loaded.file,
+    }),
+    shutdown: async () => {
+      ctl.shutdown('request');
+      return { stopping: true };
+    },
+    status: async ({ selector }) => ({ processes: await sup.status(selector) }),
+    start: async (p) => act(sup, p, sup.startEntries),
+    stop: async (p) => act(sup, p, sup.stopEntries),
+    restart: async (p) => act(sup, p, sup.restartEntries),
+    reload: async (p) => act(sup, p, sup.reloadEntries),
+    ...opHandlers(sup, secrets),
+    configReload: () => ctl.reloadConfig(),
+  };
+  const guarded: Record<string, unknown> = { ...handlers };
+  for (const m of MUTATING) {
+    const handler = handlers[m] as (p: unknown, c: CallContext) => Promise<unknown>;
+    guarded[m] = (p: unknown, c: CallContext) => ctl.gate.run(() => handler(p, c));
+  }
+  return guarded as Handlers;
+}
+
+/** A lifecycle request: an unknown selector fails before anything changes; `kind` narrows to redis. */
+async function act(
+  sup: Supervisor,
+  p: { selector?: string; kind?: 'redis' },
+  run: (list: Entry[]) => Promise<void>,
+) {
+  const list = sup.pick(p.selector).filter((e) => !p.kind || e.config.type === p.kind);
+  if (list.length === 0 && p.kind) {
+    throw new BstError('not_found', `no ${p.kind} process in ${p.selector ?? 'the config'}`);
+  }
+  await run(list);
+  return { processes: await sup.describeAll(list) };
+}

@@ -1,0 +1,76 @@
+import type { Logger } from '../log.js';
+import { statusSnapshot } from './snapshot.js';
+import { writeState, type SavedProcess } from './state.js';
+import type { Supervisor } from './supervisor.js';
+
+/** How long after a transition the status snapshot is written: one write per burst of changes. */
+const SNAPSHOT_DEBOUNCE_MS = 1_000;
+
+export type Persistence = ReturnType<typeof createPersistence>;
+
+/**
+ * What the daemon keeps on disk: state.json (wants, pids) at every change, and within a second the
+ * status snapshot, so that a daemon killed outright leaves a recent status behind for `bstctl status`.
+ */
+export function createPersistence(stateDir: string, logger: Logger) {
+  let sup: Supervisor | null = null;
+  let frozen: Record<string, SavedProcess> | null = null; // from shutdown on: the wants for the next start
+  let timer: NodeJS.Timeout | null = null;
+  const booting = new Set<string>(); // wanted up, not started yet: saved as up should the daemon die first
+  const save = (): void => {
+    if (!sup) return;
+    try {
+      writeState(stateDir, frozen ?? savedProcesses(sup, booting));
+    } catch (err) {
+      logger.error({ evt: 'state-write-failed', err: (err as Error).message });
+    }
+  };
+  const snapshot = async (): Promise<void> => {
+    if (sup) statusSnapshot(stateDir, await sup.status().catch(() => []), logger);
+  };
+  return {
+    booting,
+    /** From now on `s` is what is saved; it first brings up what `saved` wanted up. */
+    attach(s: Supervisor, saved: Record<string, SavedProcess>): void {
+      sup = s;
+      for (const id of wantedUp(s, saved)) booting.add(id);
+    },
+    changed(): void {
+      save();
+      timer ??= setTimeout(() => {
+        timer = null;
+        void sup?.status().then(
+          (list) => frozen || statusSnapshot(stateDir, list, logger),
+          () => undefined,
+        );
+      }, SNAPSHOT_DEBOUNCE_MS);
+    },
+    save,
+    /** Shutdown begins: the wants as they are now survive the stopping, for the next start. */
+    freeze(): void {
+      clearTimeout(timer ?? undefined);
+      if (sup) frozen = savedProcesses(sup, booting);
+    },
+    /** Shutdown ends: the frozen wants, and the last status (everything stopped). */
+    async close(): Promise<void> {
+      save();
+      await snapshot();
+    },
+  };
+}
+
+/** The desired state at start: the saved want, else up unless autostart is false. */
+function wantedUp(sup: Supervisor, saved: Record<string, SavedProcess>): string[] {
+  return [...sup.entries.values()]
+    .filter((e) => (saved[e.id]?.want ?? (e.config.autostart ? 'up' : 'down')) === 'up')
+    .map((e) => e.id);
+}
+
+function savedProcesses(sup: Supervisor, booting: Set<string>): Record<string, SavedProcess> {
+  const out: Record<string, SavedProcess> = {};
+  for (const e of sup.entries.values()) {
+    const want = booting.has(e.id) ? 'up' : sup.wantOf(e);
+    out[e.id] = { want, pid: e.unit.pid, startTime: e.unit.startTime };
+  }
+  return out;
+}
