@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { ReadyConfig } from '../../src/config/index.js';
+import type { ReadyConfig, TargetConfig } from '../../src/config/index.js';
 import { BstError } from '../../src/errors.js';
 import { spawnChild, type ChildHandle } from '../../src/supervisor/child.js';
 import { realClock } from '../../src/supervisor/clock.js';
-import { readiness } from '../../src/supervisor/launch.js';
+import { readiness, runRoot } from '../../src/supervisor/launch.js';
 import type { MachineSpec } from '../../src/supervisor/machine.js';
 import type { RestartPolicy } from '../../src/supervisor/policy.js';
 import { lineWatcher } from '../../src/supervisor/readiness.js';
@@ -167,4 +167,24 @@ test('a command that cannot be spawned never goes online and is logged with the 
     'starting>stopped null spawn /nonexistent/bst-command ENOENT: not found or not executable',
   ]);
   assert.equal(h.unit.machine.reason, h.transitions.at(-1)?.reason);
+});
+
+test('a child runs only from the release `current` names: missing, dangling or outside releases/ is no release', (t) => {
+  const box = sandbox();
+  t.after(box.cleanup);
+  const base = box.dir;
+  mkdirSync(join(base, 'releases', 'r1'), { recursive: true });
+  mkdirSync(join(base, 'elsewhere'));
+  const target = { base, releases: {} } as TargetConfig;
+  const pointAt = (to: string): void => {
+    rmSync(join(base, 'current'), { force: true });
+    symlinkSync(to, join(base, 'current'));
+  };
+  assert.throws(() => runRoot(target), /no release/, 'no current at all');
+  pointAt('elsewhere');
+  assert.throws(() => runRoot(target), /no release/, 'a folder outside releases/');
+  pointAt('releases/gone');
+  assert.throws(() => runRoot(target), /no release/, 'a release that does not exist');
+  pointAt('releases/r1');
+  assert.deepEqual(runRoot(target), { root: join(base, 'releases', 'r1'), release: 'r1' });
 });
