@@ -83,6 +83,7 @@ export interface PingResult {
   uptimeMs: number;
   protocol: number;
   config: string;
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
 }
 
 export interface StatusResult {

@@ -1,6 +1,7 @@
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BstError } from '../errors.js';
+import { readStat, startTime } from '../proc.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { TargetPaths } from './layout.js';
 
@@ -30,21 +31,7 @@ export function lockFile(paths: TargetPaths): string {
 }
 
 /** Kernel start time (clock ticks since boot, field 22 of /proc/<pid>/stat); null when the pid is gone. */
-export function procStartTime(pid: number): number | null {
-  const st = procStat(pid);
-  return st && st.state !== 'Z' ? st.start : null;
-}
-
-function procStat(pid: number): { state: string; start: number } | null {
-  try {
-    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm (field 2) may hold spaces and parens; what follows the last ')' is positional
-    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-    return { state: f[0] ?? '', start: Number(f[19]) };
-  } catch {
-    return null;
-  }
-}
+export { startTime as procStartTime };
 
 function pidExists(pid: number): boolean {
   try {
@@ -58,7 +45,7 @@ function pidExists(pid: number): boolean {
 /** The holder still runs: same pid AND same start time (a reused pid is another process). */
 export function holderAlive(info: LockInfo): boolean {
   if (!Number.isInteger(info.pid) || info.pid <= 0 || !pidExists(info.pid)) return false;
-  const st = procStat(info.pid);
+  const st = readStat(info.pid);
   if (st === null) return info.startTime === null; // no /proc to ask: trust the pid alone
   return st.state !== 'Z' && (info.startTime === null || st.start === info.startTime);
 }
@@ -110,7 +97,7 @@ export function acquireLock(paths: TargetPaths, op: string, release: string | nu
   mkdirSync(paths.releases, { recursive: true });
   const file = lockFile(paths);
   const since = new Date().toISOString();
-  const mine: LockInfo = { pid: process.pid, startTime: procStartTime(process.pid), op, release, since };
+  const mine: LockInfo = { pid: process.pid, startTime: startTime(process.pid), op, release, since };
   for (let attempt = 0; attempt < 5; attempt++) {
     if (tryCreate(file, mine)) return handle(paths, mine);
     const held = readLock(paths);

@@ -9,12 +9,17 @@ export interface ChildSpec {
   cwd: string;
   env: Record<string, string>;
   extraFds?: number[];
-  stdout: (chunk: Buffer) => void;
-  stderr: (chunk: Buffer) => void;
+  /**
+   * A sink that lags returns a waiter: the pipe is not read (the child blocks on its writes) until
+   * the waiter calls `resume` — backpressure instead of unbounded memory in the daemon.
+   */
+  stdout: (chunk: Buffer) => Waiter | void;
+  stderr: (chunk: Buffer) => Waiter | void;
   parentDeathSignal?: boolean;
   /** How long `exited` waits for the pipes after the process is gone (a descendant may hold them). */
   drainTimeoutMs?: number;
 }
+export type Waiter = (resume: () => void) => void;
 export interface ExitInfo {
   code: number | null;
   signal: string | null;
@@ -33,6 +38,15 @@ export interface SpawnInternals {
   fakeStartTime?: number;
 }
 
+function pipe(from: NodeJS.ReadableStream | null, sink: (chunk: Buffer) => Waiter | void): void {
+  from?.on('data', (chunk: Buffer) => {
+    const wait = sink(chunk);
+    if (!wait) return;
+    from.pause();
+    wait(() => from.resume());
+  });
+}
+
 const SETPRIV = '/usr/bin/setpriv';
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 const DEFAULT_DRAIN_MS = 1000;
@@ -42,7 +56,6 @@ const POLL_MS = 10;
 let setprivPresent: boolean | undefined;
 
 // metrics.ts and supervisor.ts still take the table from here
-export { procTable };
 
 export function descendantsIn(table: ProcStat[], pid: number): number[] {
   const kids = new Map<number, number[]>();
@@ -137,8 +150,8 @@ function watchExit(cp: ChildProcess, spec: ChildSpec): Promise<ExitInfo> {
   return new Promise((settle) => {
     let info: ExitInfo | undefined;
     let timer: NodeJS.Timeout | undefined;
-    cp.stdout?.on('data', spec.stdout);
-    cp.stderr?.on('data', spec.stderr);
+    pipe(cp.stdout, spec.stdout);
+    pipe(cp.stderr, spec.stderr);
     // a read error on a pipe must not crash the daemon; 'exit' and 'close' still follow
     cp.stdout?.on('error', () => {});
     cp.stderr?.on('error', () => {});

@@ -74,6 +74,7 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
       uptimeMs: Date.now() - ctl.startedAt,
       protocol: PROTOCOL_VERSION,
       config: sup.loaded.file,
+      memory: daemonMemory(),
     }),
     shutdown: async () => {
       ctl.shutdown('request');
@@ -107,4 +108,10 @@ async function act(
   }
   await run(list);
   return { processes: await sup.describeAll(list) };
+}
+
+/** The daemon's own footprint, for `ping` (and the benchmark's soak). */
+function daemonMemory(): { rss: number; heapUsed: number; heapTotal: number; external: number } {
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external };
 }

@@ -8,7 +8,7 @@ import { targetPaths } from '../release/layout.js';
 import { readCurrent } from '../release/switch.js';
 import { spawnChild, type ChildHandle } from './child.js';
 import { lineWatcher, probeHttp, probeTcp } from './readiness.js';
-import type { Sink } from './output.js';
+import { feed, type Sink } from './output.js';
 import type { Launch } from './unit.js';
 import type { Listener } from './listeners.js';
 
@@ -54,6 +54,7 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
   const cwd = resolve(root, ctx.proc.cwd ?? '.');
   const watcher = ctx.proc.ready && 'message' in ctx.proc.ready ? lineWatcher(ctx.proc.ready.message) : null;
   const listener = ctx.listener?.() ?? null;
+  const toOut = feed(ctx.sinks.out);
   const handle = spawnChild({
     command: ctx.proc.command,
     cwd,
@@ -61,10 +62,10 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
     env: { ...childEnv(ctx, release), ...(listener ? { LISTEN_FDS: '1' } : {}) },
     extraFds: listener ? [listener.fd] : [],
     stdout: (chunk) => {
-      ctx.sinks.out.write(chunk);
       watcher?.feed(chunk);
+      return toOut(chunk);
     },
-    stderr: (chunk) => ctx.sinks.err.write(chunk),
+    stderr: feed(ctx.sinks.err),
   });
   return { handle, release, ready: readiness(ctx.proc.ready, handle, watcher?.ready, abort) };
 }

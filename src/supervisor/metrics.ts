@@ -1,5 +1,6 @@
 import pidusage from 'pidusage';
-import { descendantsIn, procTable } from './child.js';
+import { procTable } from '../proc.js';
+import { descendantsIn } from './child.js';
 
 export interface Usage {
   cpu: number;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createStream, type Options, type RotatingFileStream } from 'rotating-file-stream';
+import type { Waiter } from './child.js';
 
 /** Rotation settings of one process's logs; `maxSize`/`interval` use rotating-file-stream syntax. */
 export interface LogSpec {
@@ -172,7 +173,8 @@ export function openSink(dir: string, fileName: string, spec: LogSpec, opts: Sin
   };
   const batch = coalescer(put, batchLimit(spec.maxSize));
   const lines = lineAligner(batch.write, opts.partialFlushMs ?? 200);
-  const lagging = (): boolean => stream.writableLength + (queued?.length ?? 0) * MAX_BATCH_BYTES > HIGH_WATER_BYTES;
+  const lagging = (): boolean =>
+    stream.writableLength + (queued?.length ?? 0) * MAX_BATCH_BYTES > HIGH_WATER_BYTES;
   return {
     path: join(dir, fileName),
     write: (chunk) => {
@@ -202,6 +204,11 @@ export function openSink(dir: string, fileName: string, spec: LogSpec, opts: Sin
       return closing;
     },
   };
+}
+
+/** A child's pipe into a sink, pausing the pipe while the sink lags behind. */
+export function feed(sink: Sink): (chunk: Buffer) => Waiter | void {
+  return (chunk) => (sink.write(chunk) ? undefined : (resume) => sink.whenDrained(resume));
 }
 
 /** The `<name>.out.log` and `<name>.err.log` sinks of one process. */

@@ -5,6 +5,7 @@ import type { RedisProcessConfig } from '../config/index.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { BstError } from '../errors.js';
 import { findExecutable, spawnChild } from './child.js';
+import { feed } from './output.js';
 import { portListening } from './ports.js';
 import { childEnv, type LaunchContext } from './launch.js';
 import type { Launch } from './unit.js';
@@ -158,8 +159,8 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
     env: { PATH, HOME: env.HOME ?? '/' },
     // no SIGKILL when the daemon dies (up to 1 s of AOF lost): the next daemon stops it with SIGTERM, which saves
     parentDeathSignal: false,
-    stdout: (chunk) => ctx.sinks.out.write(chunk),
-    stderr: (chunk) => ctx.sinks.err.write(chunk),
+    stdout: feed(ctx.sinks.out),
+    stderr: feed(ctx.sinks.err),
   });
   const stop = (signal: NodeJS.Signals): void => {
     // SHUTDOWN SAVE writes the data first; a signal only when redis does not take it

@@ -39,7 +39,6 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
       await sup.stopEntries(list);
       for (const e of list) e.waiting = 'no release: the next deploy starts it';
       sup.changed(); // the want stays up on disk too
-
     },
     runningReleases(target) {
       return new Set(of(target).flatMap((e) => (running(e) && e.unit.release ? [e.unit.release] : [])));

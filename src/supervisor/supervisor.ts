@@ -1,12 +1,12 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { LoadedConfig, ProcessConfig, TargetConfig } from '../config/index.js';
 import type { Logger, SecretSet } from '../log.js';
 import type { ProcessStatus } from '../protocol.js';
 import type { Clock } from './clock.js';
 import { BstError } from '../errors.js';
 import { treeUsage } from './metrics.js';
-import { procTable } from './child.js';
+import { procTable } from '../proc.js';
+import { targetPaths } from '../release/layout.js';
+import { readCurrent } from '../release/switch.js';
 import { createEntry, retire, type Entry, type EntryDeps } from './entry.js';
 import { allProcessIds, resolveSelector } from './selector.js';
 import type { ProcessUnit, Transition } from './unit.js';
@@ -139,7 +139,7 @@ async function inOrder(list: Entry[], fn: (e: Entry) => Promise<void>, reverse =
 }
 
 function hasRelease(t: TargetConfig): boolean {
-  return !t.releases || existsSync(join(t.base, 'current'));
+  return !t.releases || readCurrent(targetPaths(t.base)) !== null;
 }
 
 function readyTimeout(config: ProcessConfig): number {

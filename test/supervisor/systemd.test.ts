@@ -57,7 +57,12 @@ test('the printed unit runs the compiled CLI with this node and config, restarts
     const r = bstctl(['startup', 'systemd', '-c', cfg, '--user', 'root']);
     assert.equal(r.status, 0, r.stderr);
     const unit = r.stdout;
-    assert.ok(unit.includes(`ExecStart=${process.execPath} ${CLI} daemon --foreground -c ${cfg}\n`), unit);
+    assert.ok(
+      unit.includes(
+        `ExecStart=${process.execPath} --max-semi-space-size=1 ${CLI} daemon --foreground -c ${cfg}\n`,
+      ),
+      unit,
+    );
     assert.ok(process.execPath.startsWith('/') && CLI.startsWith('/') && cfg.startsWith('/'));
     for (const line of [
       '[Unit]',

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { DAEMON_NODE_FLAGS } from '../../daemon-flags.js';
 import { BstError } from '../../errors.js';
 import type { PingResult } from '../../protocol.js';
 import { refuseIfAnswers } from '../../supervisor/exclusive.js';
@@ -30,7 +31,7 @@ async function detach(ctx: Ctx): Promise<void> {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const early = join(stateDir, 'daemon.stderr');
   const fd = openSync(early, 'w', 0o600);
-  const child = spawn(process.execPath, [CLI, 'daemon', '--foreground', '-c', file], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, 'daemon', '--foreground', '-c', file], {
     detached: true,
     stdio: ['ignore', fd, fd],
   });
