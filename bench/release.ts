@@ -69,8 +69,9 @@ export async function releaseBench(report: Report): Promise<void> {
           processes: {
             api: {
               command: ['node', 'dist/main.js'],
-              env: { PORT: String(port) },
-              ready: { http: url, timeoutMs: 10_000 },
+              // the recommended production shape: the supervisor's socket, handed over at reload
+              listen: { port },
+              ready: { message: 'ready', timeoutMs: 10_000 },
             },
           },
         },

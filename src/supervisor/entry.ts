@@ -75,6 +75,7 @@ function launch(entry: Entry, secrets: SecretSet, abort: AbortSignal) {
 
 /** Lets go of what an entry holds once it is stopped: timers, its socket, its log files. */
 export async function retire(e: Entry): Promise<void> {
+  await e.unit.drained(); // an old child still draining after a reload holds the socket too
   e.unit.dispose();
   e.listener?.close();
   e.listener = null;

@@ -55,6 +55,7 @@ export class ProcessUnit {
   private tree: Ident[] = []; // the child's descendants when it was asked to stop
   private waiters = new Set<() => void>();
   private handover: ExitInfo | 'running' | null = null; // the old child's fate during a replace
+  private draining = new Set<Promise<unknown>>(); // old children replaced by a reload, still stopping
 
   constructor(
     readonly id: string,
@@ -231,7 +232,10 @@ export class ProcessUnit {
     this.handover = null;
     this.takeOver(next, abort);
     old.abort.abort();
-    await stopChild(old.launch.handle, this.spec.stop.signal, this.spec.stop.timeoutMs);
+    // the successor serves already: the old child drains in the background, as nginx's old workers do
+    const drain = stopChild(old.launch.handle, this.spec.stop.signal, this.spec.stop.timeoutMs);
+    this.draining.add(drain);
+    void drain.finally(() => this.draining.delete(drain));
     for (const wake of [...this.waiters]) wake();
     return null;
   }
@@ -244,6 +248,11 @@ export class ProcessUnit {
     this.m = { ...this.m, startedAt: this.deps.clock.now(), reason: 'reloaded' };
     void next.handle.exited.then((info) => this.exited(gen, info));
     this.report('online', null);
+  }
+
+  /** Resolves once every child replaced by a reload is gone. */
+  async drained(): Promise<void> {
+    await Promise.all([...this.draining]);
   }
 
   /** Drops timers so the unit can be forgotten (after it is stopped). */

@@ -66,15 +66,15 @@ export function register(program: Command): void {
     .option('--ref <ref>', 'git ref to deploy (default: the config ref)')
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
     .action(async (target: string, o: { ref?: string; batch?: string }, cmd: Command) => {
+      // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
       const ctx = new Ctx(cmd);
-      await releaseTarget(ctx, target);
       return op(ctx, 'deploy', { target, ref: o.ref, batch: o.batch });
     });
   withGlobals(program.command('build <target>').description('build a release without activating it'))
     .option('--ref <ref>', 'git ref to build')
     .action(async (target: string, o: { ref?: string }, cmd: Command) => {
+      // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
       const ctx = new Ctx(cmd);
-      await releaseTarget(ctx, target);
       return op(ctx, 'build', { target, ref: o.ref });
     });
   withGlobals(
@@ -86,8 +86,8 @@ export function register(program: Command): void {
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
     .action(async (target: string, o: { releaseId?: string; batch?: string }, cmd: Command) => {
       if (o.releaseId !== undefined) validateReleaseId(o.releaseId); // exit 2 before anything is touched
+      // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
       const ctx = new Ctx(cmd);
-      await releaseTarget(ctx, target);
       return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch });
     });
   withGlobals(
