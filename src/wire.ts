@@ -1,4 +1,5 @@
 import { createConnection } from 'node:net';
+import { BstError } from './errors.js';
 
 /**
  * Framing shared by the CLI and the daemon: newline-delimited JSON with a size limit per line.
@@ -63,4 +64,13 @@ export function socketAnswers(socketPath: string, timeoutMs = 1_000): Promise<bo
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });
+}
+
+/** One daemon at a time: the check the CLI and the daemon share, before either starts one. */
+export async function refuseIfAnswers(socketPath: string): Promise<void> {
+  if (await socketAnswers(socketPath)) {
+    throw new BstError('failed', `a daemon already answers on ${socketPath}`, {
+      hint: 'use it (`bstctl ping`), or stop it with `bstctl shutdown`',
+    });
+  }
 }

@@ -2,7 +2,7 @@ import { createReadStream, watch, type FSWatcher } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { rotatedPattern } from '../supervisor/output.js';
+import { rotatedPattern } from '../lognames.js';
 
 const CHUNK = 64 * 1024;
 const NL = 0x0a;

@@ -13,7 +13,7 @@ import { recoverReleases } from './ops.js';
 import { reapOrphans, type StopSpec } from './orphans.js';
 import { createPersistence, type Persistence } from './persist.js';
 import { serialReloads } from './reload.js';
-import { splitId } from './selector.js';
+import { splitId } from '../config/selector.js';
 import { listen, prepareSocketDir } from './server.js';
 import { readState } from './state.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';

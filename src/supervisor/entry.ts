@@ -7,7 +7,7 @@ import { bindListener, type Listener } from './listeners.js';
 import type { MachineSpec } from './machine.js';
 import { openProcessSinks } from './output.js';
 import { launchRedis } from './redis.js';
-import { splitId } from './selector.js';
+import { splitId } from '../config/selector.js';
 import { ProcessUnit, type Transition } from './unit.js';
 
 export interface Entry {

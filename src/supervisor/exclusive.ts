@@ -2,16 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { BstError } from '../errors.js';
 import { targetPaths } from '../release/layout.js';
 import { acquireLock, readLock, type LockHandle } from '../release/lock.js';
-import { socketAnswers } from '../wire.js';
-
-/** One daemon at a time: the check the CLI and the daemon share, before either starts one. */
-export async function refuseIfAnswers(socketPath: string): Promise<void> {
-  if (await socketAnswers(socketPath)) {
-    throw new BstError('failed', `a daemon already answers on ${socketPath}`, {
-      hint: 'use it (`bstctl ping`), or stop it with `bstctl shutdown`',
-    });
-  }
-}
 
 /**
  * One daemon per state folder, even when two start at the same instant: `<stateDir>/.lock`, made by

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createStream, type Options, type RotatingFileStream } from 'rotating-file-stream';
 import type { Waiter } from './child.js';
+import { rotatedName, rotationStamp } from '../lognames.js';
 
 /** Rotation settings of one process's logs; `maxSize`/`interval` use rotating-file-stream syntax. */
 export interface LogSpec {
@@ -41,23 +42,6 @@ function batchLimit(maxSize: string): number {
   const m = /^(\d+)([BKMG])$/.exec(maxSize.trim());
   const bytes = m ? Number(m[1]) * (UNIT_BYTES[m[2] ?? 'B'] ?? 1) : Infinity;
   return Math.max(1, Math.min(MAX_BATCH_BYTES, Math.floor(bytes / 8)));
-}
-
-/** UTC `YYYYMMDD-HHMMSS`, the stamp in a rotated copy's name. */
-export function rotationStamp(time: Date): string {
-  const iso = time.toISOString(); // 2024-01-31T12:34:56.789Z
-  return `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`;
-}
-
-/** `<fileName>.<YYYYMMDD-HHMMSS>-<n>[.gz]`: the name of a rotated copy, beside the live file. */
-export function rotatedName(fileName: string, stamp: string, n: number, compress: boolean): string {
-  return `${fileName}.${stamp}-${n}${compress ? '.gz' : ''}`;
-}
-
-/** Matches rotated copies of `fileName`; groups: 1 stamp, 2 n, 3 '.gz' or undefined. */
-export function rotatedPattern(fileName: string): RegExp {
-  const escaped = fileName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${escaped}\\.(\\d{8}-\\d{6})-(\\d+)(\\.gz)?$`);
 }
 
 // n keeps counting within one second, so names sort in rotation order even when maxFiles pruned `-1`

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { statusSnapshot } from './snapshot.js';
+import { statusSnapshot } from '../snapshot.js';
 import { writeState, type SavedProcess } from './state.js';
 import type { Supervisor } from './supervisor.js';
 

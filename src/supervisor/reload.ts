@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { ConfigReloadResult } from '../protocol.js';
-import { allProcessIds, splitId } from './selector.js';
+import { allProcessIds, splitId } from '../config/selector.js';
 import type { Supervisor } from './supervisor.js';
 
 /** What makes a process "changed": its own config and the target keys its children see. */

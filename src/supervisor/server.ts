@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { formatIssues } from '../config/load.js';
 import { BstError, toBstError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { refuseIfAnswers } from './exclusive.js';
+import { refuseIfAnswers } from '../wire.js';
 import {
   encode,
   isMethod,

@@ -8,7 +8,7 @@ import { procTable } from '../proc.js';
 import { targetPaths } from '../release/layout.js';
 import { readCurrent } from '../release/switch.js';
 import { createEntry, retire, type Entry, type EntryDeps } from './entry.js';
-import { allProcessIds, resolveSelector } from './selector.js';
+import { allProcessIds, resolveSelector } from '../config/selector.js';
 import type { ProcessUnit, Transition } from './unit.js';
 
 export type { Entry } from './entry.js';

@@ -5,7 +5,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProcessStatus } from '../../src/protocol.js';
-import { readSnapshot } from '../../src/supervisor/snapshot.js';
+import { readSnapshot } from '../../src/snapshot.js';
 import { readState, statePath } from '../../src/supervisor/state.js';
 import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';

@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { openProcessSinks, openSink, rotatedPattern, type LogSpec } from '../../src/supervisor/output.js';
+import { rotatedPattern } from '../../src/lognames.js';
+import { openProcessSinks, openSink, type LogSpec } from '../../src/supervisor/output.js';
 import { sandbox } from '../helpers/sandbox.js';
 import { waitFor } from '../helpers/wait.js';
 

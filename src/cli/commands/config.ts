@@ -11,7 +11,7 @@ export function register(program: Command): void {
     async (_o: unknown, cmd: Command) => {
       const ctx = new Ctx(cmd);
       const { file, config: c } = await ctx.config();
-      const { allProcessIds } = await import('../../supervisor/selector.js');
+      const { allProcessIds } = await import('../../config/selector.js');
       const targets = Object.keys(c.targets);
       ctx.print(
         { ok: true, file, targets, processes: allProcessIds(c) },

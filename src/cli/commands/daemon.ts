@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { DAEMON_NODE_FLAGS } from '../../daemon-flags.js';
 import { BstError } from '../../errors.js';
 import type { PingResult } from '../../protocol.js';
-import { refuseIfAnswers } from '../../supervisor/exclusive.js';
+import { refuseIfAnswers } from '../../wire.js';
 import { socketAnswers } from '../../wire.js';
 import { Ctx, withGlobals } from '../context.js';
 

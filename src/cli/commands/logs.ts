@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
-import { resolveSelector, splitId } from '../../supervisor/selector.js';
+import { resolveSelector, splitId } from '../../config/selector.js';
 import { Ctx, withGlobals } from '../context.js';
 
 interface Source {

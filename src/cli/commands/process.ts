@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
 import type { ActionResult, PingResult, ProcessStatus, StatusResult } from '../../protocol.js';
-import { readSnapshot } from '../../supervisor/snapshot.js';
+import { readSnapshot } from '../../snapshot.js';
 import { Ctx, withGlobals } from '../context.js';
 import { bytes, duration, table } from '../format.js';
 

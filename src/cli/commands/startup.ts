@@ -7,13 +7,7 @@ import type { Command } from 'commander';
 import { Option } from '../commander.js';
 import { BstError } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
-import {
-  buildUnit,
-  isValidAccountName,
-  stopTimeoutsOf,
-  timeoutStopSec,
-  UNIT_PATH,
-} from '../../supervisor/systemd.js';
+import { buildUnit, isValidAccountName, stopTimeoutsOf, timeoutStopSec, UNIT_PATH } from '../systemd.js';
 import { Ctx, withGlobals } from '../context.js';
 
 const CLI = fileURLToPath(new URL('../main.js', import.meta.url));

@@ -1,4 +1,4 @@
-import type { Config } from '../config/index.js';
+import type { Config } from './schema.js';
 import { BstError } from '../errors.js';
 
 /** Every process id of the config, in config order (start order; stop runs it backwards). */

@@ -4,7 +4,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildUnit, execWord, timeoutStopSec } from '../../src/supervisor/systemd.js';
+import { buildUnit, execWord, timeoutStopSec } from '../../src/cli/systemd.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 // dist/test/supervisor/systemd.test.js → the repository root is three folders up

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../fsutil.js';
-import type { Logger } from '../log.js';
-import type { ProcessStatus } from '../protocol.js';
+import { writeFileAtomic } from './fsutil.js';
+import type { Logger } from './log.js';
+import type { ProcessStatus } from './protocol.js';
 
 export interface StatusSnapshot {
   savedAt: string;
