@@ -25,7 +25,8 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   syncDir(dirname(file));
 }
 
-function syncDir(dir: string): void {
+/** fsync of a folder, so a rename in it survives a power cut. */
+export function syncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
     try {

@@ -1,8 +1,5 @@
 import {
-  closeSync,
-  fsyncSync,
   lstatSync,
-  openSync,
   readlinkSync,
   realpathSync,
   renameSync,
@@ -12,6 +9,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { BstError } from '../errors.js';
+import { syncDir } from '../fsutil.js';
 import { RELEASE_ID_RE, validateReleaseId, type TargetPaths } from './layout.js';
 
 let tmpSeq = 0;
@@ -87,18 +85,5 @@ function isDir(p: string): boolean {
     return lstatSync(p).isDirectory(); // a release is a real folder, never a symlink to one
   } catch {
     return false;
-  }
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // some filesystems refuse fsync on a folder; the rename is atomic all the same
   }
 }

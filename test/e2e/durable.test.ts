@@ -2,55 +2,19 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProcessStatus } from '../../src/protocol.js';
 import { readSnapshot } from '../../src/snapshot.js';
 import { readState, statePath } from '../../src/supervisor/state.js';
-import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
+import { childEnv, events, instances, startTimeOf, tagOf } from '../helpers/procs.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
 const FOREVER = fixture('forever.js')[1] as string;
 const HTTP_READY = fixture('http-ready.js')[1] as string;
 const online = (p: ProcessStatus): boolean => p.state === 'online';
 
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
-  delete env.BST_CONFIG;
-  return env;
-}
-
-/** A word for argv that no other test (nor another run) uses, so /proc counts see only ours. */
-const tagOf = (name: string): string => `${name}-${process.pid}-${Date.now().toString(36)}`;
-
-/** Live processes whose argv holds every one of `words`, read from /proc. */
-function instances(...words: string[]): number[] {
-  return readdirSync('/proc').flatMap((name) => {
-    if (!/^\d+$/.test(name)) return [];
-    try {
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      return words.every((w) => argv.includes(w)) && isAlive(Number(name)) ? [Number(name)] : [];
-    } catch {
-      return []; // gone while we looked
-    }
-  });
-}
-
-function startTimeOf(pid: number): number {
-  const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(raw.slice(raw.lastIndexOf(')') + 2).split(' ')[19]);
-}
-
-/** The daemon's log records with this `evt`. */
-function events(sb: DaemonSandbox, evt: string): Record<string, unknown>[] {
-  return readFileSync(join(sb.stateDir, 'daemon.log'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((r) => r.evt === evt);
-}
 /** chattr +i/-i: a folder even root cannot create or rename files in, like a disk that refuses writes. */
 function immutable(dir: string, on: boolean): boolean {
   try {
