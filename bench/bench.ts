@@ -161,6 +161,8 @@ async function soak(): Promise<void> {
     'MB',
     `<= ${round(idle / 1024 + 5)} (idle + 5)`,
   );
+  const { memory } = await s.json('ping'); // how much of it is V8's heap, how much native
+  report('  of which the V8 heap (heapTotal)', memory.heapTotal / 1048576, 'MB');
   await s.bst('shutdown');
 }
 

@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Config, TargetConfig } from '../../config/index.js';
+import { checkRequired, describeMissing, type KeyCheck } from '../../env/check.js';
+import { readEnvFile } from '../../env/file.js';
+import { BstError } from '../../errors.js';
+import { usableTarget } from '../../topology.js';
+import { Ctx, withGlobals } from '../context.js';
+import { table } from '../format.js';
+
+/** The env file of one target as `env check` reports it: names, presence, fingerprints; never a value. */
+export interface EnvTargetCheck {
+  target: string;
+  ok: boolean;
+  file: string;
+  /** `missing`: every key is missing; `unreadable`: the file exists but cannot be read (see fileError). */
+  fileState: 'present' | 'missing' | 'unreadable';
+  fileError?: string;
+  keys: KeyCheck[];
+}
+
+export interface EnvCheckAll {
+  ok: boolean;
+  targets: EnvTargetCheck[];
+  /** Reserved targets: known, but not checked. */
+  reserved: string[];
+}
+
+/** Reads the env file directly (no daemon) and checks the target's `env.required` keys. */
+export function checkTarget(name: string, target: TargetConfig): EnvTargetCheck {
+  const file = target.env.file as string; // always set (absolute) by the config loader
+  let env: Record<string, string> = {};
+  let fileState: EnvTargetCheck['fileState'] = existsSync(file) ? 'present' : 'missing';
+  let fileError: string | undefined;
+  if (fileState === 'present') {
+    try {
+      env = readEnvFile(file);
+    } catch (err) {
+      // the error code only: a message must not carry any of the file's text
+      fileState = 'unreadable';
+      fileError = (err as NodeJS.ErrnoException).code ?? 'read error';
+    }
+  }
+  const { ok, keys } = checkRequired(env, target.env.required);
+  // an unreadable file fails even with no required key: the processes could not read it either
+  return { target: name, ok: ok && fileState !== 'unreadable', file, fileState, ...(fileError ? { fileError } : {}), keys };
+}
+
+/** One target (unknown or reserved: exit 2), or every target that is not reserved. */
+export function envCheck(config: Config, name?: string): EnvTargetCheck | EnvCheckAll {
+  if (name !== undefined) return checkTarget(name, usableTarget(config, name));
+  const entries = Object.entries(config.targets);
+  const targets = entries.filter(([, t]) => !t.reserved).map(([n, t]) => checkTarget(n, t));
+  return {
+    ok: targets.every((t) => t.ok),
+    targets,
+    reserved: entries.filter(([, t]) => t.reserved).map(([n]) => n),
+  };
+}
+
+function status(k: KeyCheck): string {
+  if (!k.present) return 'missing';
+  return k.empty ? 'empty' : 'ok';
+}
+
+/** What is wrong with one target, names only ('' when nothing is). */
+function problem(c: EnvTargetCheck): string {
+  const keys = describeMissing(c.keys);
+  if (c.fileState === 'present') return keys;
+  const file = c.fileState === 'missing' ? 'env file missing' : `env file unreadable (${c.fileError})`;
+  return keys ? `${file}; ${keys}` : file;
+}
+
+/** The human report: one table of every key, then each target's env file and verdict. */
+export function renderEnvCheck(checks: EnvTargetCheck[], reserved: string[] = []): string {
+  const rows = checks.flatMap((c) =>
+    c.keys.map((k) => [c.target, k.name, status(k), k.fingerprint ?? '-']),
+  );
+  const parts: string[] = [];
+  if (rows.length > 0) parts.push(table(['TARGET', 'KEY', 'STATUS', 'FINGERPRINT'], rows), '');
+  for (const c of checks) {
+    const verdict = c.keys.length === 0 ? 'no required keys' : c.ok ? 'ok' : 'FAIL';
+    const what = problem(c);
+    parts.push(`${c.target}: ${c.file}: ${verdict}${what ? ` (${what})` : ''}`);
+  }
+  for (const r of reserved) parts.push(`${r}: reserved, not checked`);
+  return parts.join('\n');
+}
+
+/** The exit-1 error after the report: the failing targets and key names, never a value. */
+export function envCheckFailure(checks: EnvTargetCheck[]): BstError | null {
+  const failing = checks.filter((c) => !c.ok);
+  if (failing.length === 0) return null;
+  return new BstError(
+    'failed',
+    `env check failed: ${failing.map((c) => `${c.target} (${problem(c)})`).join(', ')}`,
+    { hint: 'fill those keys in the env file (`bstctl env sync` copies them from another target)' },
+  );
+}
+
+/** `bstctl env check [target]`: exit 0 when every required key is present and non-empty, else 1. */
+export async function runEnvCheck(ctx: Ctx, name: string | undefined): Promise<void> {
+  const { config } = await ctx.config();
+  const res = envCheck(config, name);
+  const checks = 'targets' in res ? res.targets : [res];
+  ctx.print(res, () => renderEnvCheck(checks, 'targets' in res ? res.reserved : []));
+  const err = envCheckFailure(checks);
+  if (err) ctx.failAfterPrint(err);
+}
+
+export function register(program: Command): void {
+  const env = program.command('env').description('the env files of the targets');
+  withGlobals(
+    env
+      .command('check [target]')
+      .description('required keys present and non-empty, with fingerprints; never prints values'),
+  ).action((target: string | undefined, _o: unknown, cmd: Command) => runEnvCheck(new Ctx(cmd), target));
+  env.action(() => {
+    throw new BstError('usage', 'env needs a sub-command: check');
+  });
+}
