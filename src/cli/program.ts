@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { Command, CommanderError } from './commander.js';
 import * as configCmd from './commands/config.js';
 import * as daemonCmd from './commands/daemon.js';
+import * as doctorCmd from './commands/doctor.js';
 import * as logsCmd from './commands/logs.js';
 import * as processCmd from './commands/process.js';
 import * as redisCmd from './commands/redis.js';
@@ -18,7 +19,16 @@ function program(): CommandT {
     .option('--json', 'print one JSON document on stdout')
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
-  for (const mod of [daemonCmd, processCmd, logsCmd, configCmd, startupCmd, releaseCmd, redisCmd]) {
+  for (const mod of [
+    daemonCmd,
+    processCmd,
+    logsCmd,
+    configCmd,
+    startupCmd,
+    releaseCmd,
+    redisCmd,
+    doctorCmd,
+  ]) {
     mod.register(p);
   }
   return p;

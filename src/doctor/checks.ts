@@ -143,7 +143,8 @@ function targetProblem(paths: TargetPaths, link: string): string | null {
 function releaseProblem(paths: TargetPaths, id: string): string | null {
   const rec = readRecord(paths, id);
   if (!rec) return `release ${id} has no readable record (releases/.records/${id}.json)`;
-  if (rec.status !== 'built') return `release ${id} is ${rec.status}, not built${rec.error ? ` (${rec.error})` : ''}`;
+  if (rec.status !== 'built')
+    return `release ${id} is ${rec.status}, not built${rec.error ? ` (${rec.error})` : ''}`;
   return null;
 }
 

@@ -119,7 +119,8 @@ function socketModes(socketPath: string): Finding[] {
   const uid = process.getuid?.();
   const dir = dirname(socketPath);
   const d = lstatOrNull(dir);
-  if (d && uid !== undefined && d.uid !== uid) found.push(fail('socket', `${dir} belongs to uid ${d.uid}, not ${uid}`));
+  if (d && uid !== undefined && d.uid !== uid)
+    found.push(fail('socket', `${dir} belongs to uid ${d.uid}, not ${uid}`));
   if (d && (d.mode & 0o777) !== 0o700) {
     found.push(fail('socket', `socket folder ${dir} is mode ${octal(d.mode)}, not 700; chmod 700 ${dir}`));
   }
@@ -151,7 +152,10 @@ export async function checkSocket(socketPath: string): Promise<Finding[]> {
 export function targetChecks(t: TargetConfig): Finding[] {
   const base = checkBase(t);
   if (t.reserved) {
-    return [base, pass('reserved', 'reserved target: known to doctor and topology, refused by every other command')];
+    return [
+      base,
+      pass('reserved', 'reserved target: known to doctor and topology, refused by every other command'),
+    ];
   }
   if (base.level !== 'pass') return [base, ...checkRedis(t)];
   const release = t.releases ? releaseChecks(t) : [];

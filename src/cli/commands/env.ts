@@ -43,7 +43,14 @@ export function checkTarget(name: string, target: TargetConfig): EnvTargetCheck 
   }
   const { ok, keys } = checkRequired(env, target.env.required);
   // an unreadable file fails even with no required key: the processes could not read it either
-  return { target: name, ok: ok && fileState !== 'unreadable', file, fileState, ...(fileError ? { fileError } : {}), keys };
+  return {
+    target: name,
+    ok: ok && fileState !== 'unreadable',
+    file,
+    fileState,
+    ...(fileError ? { fileError } : {}),
+    keys,
+  };
 }
 
 /** One target (unknown or reserved: exit 2), or every target that is not reserved. */
@@ -73,9 +80,7 @@ function problem(c: EnvTargetCheck): string {
 
 /** The human report: one table of every key, then each target's env file and verdict. */
 export function renderEnvCheck(checks: EnvTargetCheck[], reserved: string[] = []): string {
-  const rows = checks.flatMap((c) =>
-    c.keys.map((k) => [c.target, k.name, status(k), k.fingerprint ?? '-']),
-  );
+  const rows = checks.flatMap((c) => c.keys.map((k) => [c.target, k.name, status(k), k.fingerprint ?? '-']));
   const parts: string[] = [];
   if (rows.length > 0) parts.push(table(['TARGET', 'KEY', 'STATUS', 'FINGERPRINT'], rows), '');
   for (const c of checks) {

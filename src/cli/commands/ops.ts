@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import type { LoadedConfig } from '../../config/index.js';
-import { packageScripts, renderTopologyMarkdown, topologyOf, usableTarget, type Topology } from '../../topology.js';
+import {
+  packageScripts,
+  renderTopologyMarkdown,
+  topologyOf,
+  usableTarget,
+  type Topology,
+} from '../../topology.js';
 import { Option } from '../commander.js';
 import { Ctx, withGlobals } from '../context.js';
 
