@@ -106,7 +106,8 @@ export function targetScripts(
   configFile: string,
 ): Record<string, string> {
   if (target.reserved) return {};
-  const run = (...args: string[]) => ['bstctl', '-c', shellWord(configFile), ...args.map(shellWord)].join(' ');
+  const run = (...args: string[]) =>
+    ['bstctl', '-c', shellWord(configFile), ...args.map(shellWord)].join(' ');
   const key = `deploy:${name}`;
   const scripts: Record<string, string> = {};
   if (target.releases) {

@@ -5,6 +5,8 @@ import { Command, CommanderError } from './commander.js';
 import * as configCmd from './commands/config.js';
 import * as daemonCmd from './commands/daemon.js';
 import * as doctorCmd from './commands/doctor.js';
+import * as envCmd from './commands/env.js';
+import * as opsCmd from './commands/ops.js';
 import * as logsCmd from './commands/logs.js';
 import * as processCmd from './commands/process.js';
 import * as redisCmd from './commands/redis.js';
@@ -19,25 +21,18 @@ function program(): CommandT {
     .option('--json', 'print one JSON document on stdout')
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
-  for (const mod of [
-    daemonCmd,
-    processCmd,
-    logsCmd,
-    configCmd,
-    startupCmd,
-    releaseCmd,
-    redisCmd,
-    doctorCmd,
-  ]) {
-    mod.register(p);
-  }
+  const modules = [daemonCmd, processCmd, logsCmd, configCmd, startupCmd, releaseCmd, redisCmd];
+  for (const mod of [...modules, envCmd, doctorCmd, opsCmd]) mod.register(p);
   return p;
 }
 
 /** Every command through commander; its usage errors become BstError('usage'), --help and --version exit 0. */
 export async function runProgram(argv: string[]): Promise<number> {
   try {
-    await program().parseAsync(argv);
+    // pnpm 7+ forwards the `--` of `pnpm deploy:x:rollback -- --release-id X`; no bstctl argument
+    // starts with '-', so the separator carries no meaning here and is dropped
+    const sep = argv.indexOf('--', 2);
+    await program().parseAsync(sep < 0 ? argv : [...argv.slice(0, sep), ...argv.slice(sep + 1)]);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

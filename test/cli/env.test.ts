@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { envCheck, envCheckFailure, renderEnvCheck, type EnvCheckAll, type EnvTargetCheck } from '../../src/cli/commands/env.js';
+import {
+  envCheck,
+  envCheckFailure,
+  renderEnvCheck,
+  type EnvCheckAll,
+  type EnvTargetCheck,
+} from '../../src/cli/commands/env.js';
 import { loadConfig } from '../../src/config/index.js';
 import { BstError } from '../../src/errors.js';
 import { fingerprint } from '../../src/env/file.js';
@@ -47,7 +53,11 @@ interface Fixture {
 }
 
 /** Three targets: `app` (release target), `web` (existing app), `later` (reserved). */
-function fixture(t: TestContext, appEnvText: string | null, webEnvText = `API_KEY=${SECRETS.API_KEY}\n`): Fixture {
+function fixture(
+  t: TestContext,
+  appEnvText: string | null,
+  webEnvText = `API_KEY=${SECRETS.API_KEY}\n`,
+): Fixture {
   const sb = sandbox('bst-envcheck-');
   t.after(sb.cleanup);
   const cfg = join(sb.dir, 'bst.supervisor.json');
@@ -117,7 +127,10 @@ describe('env check, read from the files directly', () => {
   });
 
   test('a missing key, an empty one and a whitespace-only one fail the check, named but never shown', (t) => {
-    const f = fixture(t, `OPS_DB_URL=${SECRETS.OPS_DB_URL}\nCORE_API_ADMIN_TOKEN=\nINGEST_SERVICE_SECRET="   "\n`);
+    const f = fixture(
+      t,
+      `OPS_DB_URL=${SECRETS.OPS_DB_URL}\nCORE_API_ADMIN_TOKEN=\nINGEST_SERVICE_SECRET="   "\n`,
+    );
     const res = envCheck(loadConfig(f.cfg).config, 'app') as EnvTargetCheck;
     assert.equal(res.ok, false);
     assert.deepEqual(
@@ -156,8 +169,24 @@ describe('env check, read from the files directly', () => {
     assert.equal(res.ok, false);
     assert.equal(res.fileState, 'missing');
     assert.ok(res.keys.every((k) => !k.present && k.fingerprint === null));
-    assert.ok(renderEnvCheck([res]).includes(`app: ${f.appEnv}: FAIL (env file missing; missing: ${REQUIRED.join(', ')})`));
+    assert.ok(
+      renderEnvCheck([res]).includes(
+        `app: ${f.appEnv}: FAIL (env file missing; missing: ${REQUIRED.join(', ')})`,
+      ),
+    );
     assert.match(envCheckFailure([res])?.message ?? '', /env file missing/);
+  });
+
+  test('an env file that cannot be read fails the check with its error code, even with no required key', (t) => {
+    const f = fixture(t, null);
+    mkdirSync(f.appEnv); // a folder where the file should be: EISDIR, whoever runs the test
+    const { config } = loadConfig(f.cfg);
+    config.targets.app!.env.required = [];
+    const res = envCheck(config, 'app') as EnvTargetCheck;
+    assert.equal(res.ok, false);
+    assert.equal(res.fileState, 'unreadable');
+    assert.equal(res.fileError, 'EISDIR');
+    assert.match(envCheckFailure([res])?.message ?? '', /app \(env file unreadable \(EISDIR\)\)/);
   });
 
   test('every target that is not reserved is checked when none is named', (t) => {
@@ -184,7 +213,8 @@ describe('env check, read from the files directly', () => {
     );
     assert.throws(
       () => envCheck(config, 'later'),
-      (err: BstError) => err.exitCode === 2 && err.code === 'reserved' && /later is reserved/.test(err.message),
+      (err: BstError) =>
+        err.exitCode === 2 && err.code === 'reserved' && /later is reserved/.test(err.message),
     );
   });
 });
@@ -195,7 +225,8 @@ describe('bstctl env check', () => {
     const r = await bstctl(['env', 'check', 'app', '-c', f.cfg]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^TARGET\s+KEY\s+STATUS\s+FINGERPRINT$/m);
-    for (const key of REQUIRED) assert.match(r.stdout, new RegExp(`^app\\s+${key}\\s+ok\\s+[0-9a-f]{8}$`, 'm'));
+    for (const key of REQUIRED)
+      assert.match(r.stdout, new RegExp(`^app\\s+${key}\\s+ok\\s+[0-9a-f]{8}$`, 'm'));
     assert.ok(r.stdout.includes(f.appEnv), r.stdout);
     const all = await bstctl(['-c', f.cfg, 'env', 'check']);
     assert.equal(all.code, 0, all.stderr);
@@ -203,7 +234,10 @@ describe('bstctl env check', () => {
   });
 
   test('a missing key exits 1 after printing the report, naming the key', async (t) => {
-    const f = fixture(t, `OPS_DB_URL=${SECRETS.OPS_DB_URL}\nCORE_API_ADMIN_TOKEN=${SECRETS.CORE_API_ADMIN_TOKEN}\n`);
+    const f = fixture(
+      t,
+      `OPS_DB_URL=${SECRETS.OPS_DB_URL}\nCORE_API_ADMIN_TOKEN=${SECRETS.CORE_API_ADMIN_TOKEN}\n`,
+    );
     const r = await bstctl(['env', 'check', 'app', '-c', f.cfg]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^app\s+INGEST_SERVICE_SECRET\s+missing\s+-$/m);

@@ -105,7 +105,14 @@ describe('topology', () => {
           reserved: false,
           releases: true,
         },
-        { name: 'shop', area: 'shop', path: join(dir, 'shop'), function: '', reserved: false, releases: false },
+        {
+          name: 'shop',
+          area: 'shop',
+          path: join(dir, 'shop'),
+          function: '',
+          reserved: false,
+          releases: false,
+        },
         {
           name: 'vault',
           area: 'vault',
@@ -136,7 +143,10 @@ describe('topology', () => {
       targets: [{ name: 'a', area: 'A', path: '/srv/a', function: 'x', reserved: false, releases: false }],
       forbiddenPaths: [],
     };
-    assert.equal(renderTopologyMarkdown(topo), '| Area | Path | Function |\n|---|---|---|\n| A | `/srv/a` | x |');
+    assert.equal(
+      renderTopologyMarkdown(topo),
+      '| Area | Path | Function |\n|---|---|---|\n| A | `/srv/a` | x |',
+    );
   });
 
   test("the repository's config gives the document's five targets, content-manager-prod reserved, masterbst forbidden", () => {
@@ -177,13 +187,23 @@ describe('topology', () => {
   test("bstctl topology on the repository's config lists the five targets and the forbidden path", async () => {
     const r = await bstctl(['topology', '-c', repoConfig]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^\| Production content manager \(reserved\) \| `\/home\/bonk\/backend\/content-manager-prod` \|/m);
+    assert.match(
+      r.stdout,
+      /^\| Production content manager \(reserved\) \| `\/home\/bonk\/backend\/content-manager-prod` \|/m,
+    );
     assert.match(r.stdout, /\/home\/bonk\/masterbst/);
     const j = await bstctl(['topology', '--json', '-c', repoConfig]);
     const doc = JSON.parse(j.stdout) as Topology;
     assert.equal(doc.targets.length, 5);
     assert.deepEqual(doc.forbiddenPaths, ['/home/bonk/masterbst']);
-    assert.deepEqual(Object.keys(doc.targets[0] ?? {}), ['name', 'area', 'path', 'function', 'reserved', 'releases']);
+    assert.deepEqual(Object.keys(doc.targets[0] ?? {}), [
+      'name',
+      'area',
+      'path',
+      'function',
+      'reserved',
+      'releases',
+    ]);
   });
 });
 
@@ -194,13 +214,16 @@ describe('scripts', () => {
     const lifecycle = (t: string) => ['status', 'start', 'stop', 'restart'].map((v) => `deploy:${t}:${v}`);
     const redis = (t: string) => ['status', 'start', 'stop', 'restart'].map((v) => `deploy:${t}:redis:${v}`);
     // stagging-bst runs redis too, so it gets the same lifecycle scripts as core-api-prod beyond §4
-    assert.deepEqual(Object.keys(scripts).sort(), [
-      ...DOC_COMMANDS,
-      ...lifecycle('stagging-bst'),
-      ...redis('stagging-bst'),
-      ...lifecycle('balisnaptrip'),
-      ...lifecycle('bstadmin-admin'),
-    ].sort());
+    assert.deepEqual(
+      Object.keys(scripts).sort(),
+      [
+        ...DOC_COMMANDS,
+        ...lifecycle('stagging-bst'),
+        ...redis('stagging-bst'),
+        ...lifecycle('balisnaptrip'),
+        ...lifecycle('bstadmin-admin'),
+      ].sort(),
+    );
     assert.deepEqual(
       Object.keys(scripts).filter((k) => k.startsWith('deploy:core-api-prod')),
       DOC_COMMANDS.filter((k) => k.startsWith('deploy:core-api-prod')),
@@ -262,7 +285,10 @@ describe('scripts', () => {
     // `bstctl` on PATH is this build; the scripts run through /bin/sh the way pnpm runs them
     const bin = join(dir, 'bin');
     mkdirSync(bin);
-    writeFileSync(join(bin, 'bstctl'), `#!/bin/sh\nexec ${shellWord(process.execPath)} ${shellWord(cli)} "$@"\n`);
+    writeFileSync(
+      join(bin, 'bstctl'),
+      `#!/bin/sh\nexec ${shellWord(process.execPath)} ${shellWord(cli)} "$@"\n`,
+    );
     chmodSync(join(bin, 'bstctl'), 0o755);
     const env = childEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` });
     const scripts = scriptsOf(loadConfig(cfg), 'api');
