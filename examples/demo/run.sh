@@ -69,6 +69,9 @@ bst list core-api-prod
 bst status
 health
 
+step "smoke: the signed ingest handshake against the live release"
+bst smoke core-api-prod
+
 step "redis status"
 bst redis status core-api-prod || true
 

@@ -6,6 +6,8 @@ import * as configCmd from './commands/config.js';
 import * as daemonCmd from './commands/daemon.js';
 import * as doctorCmd from './commands/doctor.js';
 import * as envCmd from './commands/env.js';
+import * as flagsCmd from './commands/flags.js';
+import * as gateCmd from './commands/gate.js';
 import * as opsCmd from './commands/ops.js';
 import * as logsCmd from './commands/logs.js';
 import * as processCmd from './commands/process.js';
@@ -22,7 +24,7 @@ function program(): CommandT {
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
   const modules = [daemonCmd, processCmd, logsCmd, configCmd, startupCmd, releaseCmd, redisCmd];
-  for (const mod of [...modules, envCmd, doctorCmd, opsCmd]) mod.register(p);
+  for (const mod of [...modules, envCmd, flagsCmd, doctorCmd, opsCmd, gateCmd]) mod.register(p);
   return p;
 }
 

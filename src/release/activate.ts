@@ -1,6 +1,8 @@
+import type { SmokeConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
 import type { DeployLog } from './deploylog.js';
 import type { TargetPaths } from './layout.js';
+import { runSmoke } from './smoke.js';
 import { readRecord, writeRecord, type ReleaseRecord } from './store.js';
 import { removeCurrent, switchCurrent } from './switch.js';
 import type { ReleaseHooks } from './types.js';
@@ -25,33 +27,70 @@ export function markFailed(paths: TargetPaths, id: string, error: string): void 
   });
 }
 
+/** What `activate` needs; `smoke` and `envFile` come from the target's config. */
+export interface ActivateInput {
+  targetName: string;
+  paths: TargetPaths;
+  id: string;
+  previous: string | null;
+  kind: Kind;
+  /** The target's smoke checks, run after the health gate (none: no smoke step). */
+  smoke?: SmokeConfig[];
+  /** The target's env file: where signed smoke checks read their token and secret. */
+  envFile?: string;
+}
+
+/** A failed smoke gate; its message is the release's failure reason as is. */
+class SmokeFailed extends Error {}
+
+/** One log line per check; throws `smoke: <name> got <status>, expected <n>` when any fails. */
+async function smokeGate(checks: SmokeConfig[], envFile: string, log: DeployLog): Promise<void> {
+  const res = await runSmoke(checks, envFile);
+  for (const c of res.checks) {
+    const got = c.status === null ? 'no status' : String(c.status);
+    log.line(
+      `  ${c.ok ? '✓' : '✗'} ${c.name}: ${got} (expected ${c.expected}) in ${c.ms} ms${c.ok ? '' : ` — ${c.error}`}`,
+    );
+  }
+  const failed = res.checks.filter((c) => !c.ok);
+  if (failed.length === 0) return;
+  const why = failed.map((c) =>
+    c.status === null ? `${c.name}: ${c.error}` : `${c.name} got ${c.status}, expected ${c.expected}`,
+  );
+  throw new SmokeFailed(`smoke: ${why.join('; ')}`);
+}
+
 /**
- * Switch, reload, health gate; on any failure after the switch, mark `id` failed, then switch back to
- * `previous` (or take the release away when there is none) and reload. Resolves true when `id` is live.
+ * Switch, reload, health gate, smoke gate; on any failure after the switch, mark `id` failed, then
+ * switch back to `previous` (or take the release away when there is none) and reload. Resolves true
+ * when `id` is live; a false leaves the reason in the record (see `failureOf`).
  */
-export async function activate(
-  o: { targetName: string; paths: TargetPaths; id: string; previous: string | null; kind: Kind },
-  hooks: ReleaseHooks,
-  log: DeployLog,
-): Promise<boolean> {
+export async function activate(o: ActivateInput, hooks: ReleaseHooks, log: DeployLog): Promise<boolean> {
   const { targetName, paths, id, previous } = o;
   await log.step('switch', () => switchCurrent(paths, id));
   try {
     recordActivation(paths, id, o.kind);
     await log.step('reload', () => hooks.reloadTarget(targetName));
     await log.step('health', () => hooks.healthTarget(targetName, id, (l) => log.line(l)));
+    const smoke = o.smoke ?? [];
+    if (smoke.length > 0) await log.step('smoke', () => smokeGate(smoke, o.envFile ?? '', log));
     return true;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     try {
       // first: a switch-back that throws must not leave this release looking built
-      markFailed(paths, id, `health gate: ${why}`);
+      markFailed(paths, id, err instanceof SmokeFailed ? why : `health gate: ${why}`);
     } finally {
       await log.step('switch-back', () => switchBack(o, hooks));
     }
     log.line(`release ${id} marked failed; current is ${previous ?? '(none)'}`);
     return false;
   }
+}
+
+/** Why an activation of `id` failed, as recorded (`health gate: …` or `smoke: …`). */
+export function failureOf(paths: TargetPaths, id: string): string {
+  return readRecord(paths, id)?.error ?? 'health gate failed';
 }
 
 async function switchBack(

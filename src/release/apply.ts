@@ -4,7 +4,7 @@ import { readEnvFile } from '../env/file.js';
 import { inheritedEnv } from '../env/inherit.js';
 import { checkRequired, describeMissing } from '../env/check.js';
 import { BstError } from '../errors.js';
-import { activate, assertRollbackable } from './activate.js';
+import { activate, assertRollbackable, failureOf, type ActivateInput } from './activate.js';
 import { runSteps } from './build.js';
 import { DeployLog } from './deploylog.js';
 import { newReleaseId, targetPaths, validateReleaseId, type TargetPaths } from './layout.js';
@@ -160,12 +160,11 @@ export async function deploy(o: OpInput & { ref?: string }, hooks: ReleaseHooks)
       id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x));
       await log.step('env-gate', () => envGate(o));
       lock.mark({ phase: 'activating', previous });
-      const ok = await activate(
-        { targetName: o.targetName, paths, id, previous, kind: 'deploy' },
-        hooks,
-        log,
-      );
-      if (!ok) return { ...result(o, id, previous, false, log, 'health gate failed'), rolledBack: true };
+      const ok = await activate(gateInput(o, paths, id, previous, 'deploy'), hooks, log);
+      if (!ok) {
+        const why = hooks.mask(failureOf(paths, id));
+        return { ...result(o, id, previous, false, log, why), rolledBack: true };
+      }
       lock.mark({ phase: 'live' }); // past the health gate: a crash from here on keeps this release
       await log.step('prune', () => pruneTarget(o, paths, hooks, previous));
       return result(o, id, previous, true, log);
@@ -204,13 +203,23 @@ export async function rollback(o: OpInput & { releaseId?: string }, hooks: Relea
     const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
     log.attach(id);
     log.line(`rollback ${o.targetName}: ${current ?? '(none)'} -> ${id}`);
-    const ok = await activate(
-      { targetName: o.targetName, paths, id, previous: current, kind: 'rollback' },
-      hooks,
-      log,
-    );
-    return result(o, id, current, ok, log, ok ? undefined : 'health gate failed; switched back');
+    const ok = await activate(gateInput(o, paths, id, current, 'rollback'), hooks, log);
+    const why = ok ? undefined : `${hooks.mask(failureOf(paths, id))}; switched back`;
+    return result(o, id, current, ok, log, why);
   });
+}
+
+/** The activation of `id`, gated by the target's health and its smoke checks. */
+function gateInput(
+  o: OpInput,
+  paths: TargetPaths,
+  id: string,
+  previous: string | null,
+  kind: ActivateInput['kind'],
+): ActivateInput {
+  // the loader resolves env.file (shared/.env by default for a release target)
+  const envFile = o.target.env.file ?? join(paths.shared, '.env');
+  return { targetName: o.targetName, paths, id, previous, kind, smoke: o.target.smoke, envFile };
 }
 
 function pruneTarget(o: OpInput, paths: TargetPaths, hooks: ReleaseHooks, previous: string | null): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -334,5 +334,212 @@ describe('bstctl env check', () => {
       assert.ok([0, 1, 2].includes(r.code), `${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
       assertNoSecret(r.stdout + r.stderr, `bstctl ${args.join(' ')}`);
     }
+  });
+});
+
+describe('bstctl env sync', () => {
+  const KEYS = 'INGEST_SERVICE_SECRET,CORE_API_ADMIN_TOKEN';
+  const listing = (file: string) => readdirSync(dirname(file)).sort();
+  const backupsOf = (file: string) =>
+    readdirSync(dirname(file)).filter((n) => n.startsWith(`${basename(file)}.bak-`));
+
+  /** app holds the values; web (a target) and a plain path are the destinations. */
+  function syncFixture(t: TestContext) {
+    const f = fixture(t, FULL, `# web\nAPI_KEY=${SECRETS.API_KEY}\nexport CORE_API_ADMIN_TOKEN=stale-old\n`);
+    const other = join(f.dir, 'staging', 'current', 'balisnap', '.env');
+    mkdirSync(dirname(other), { recursive: true });
+    writeFileSync(other, `INGEST_SERVICE_SECRET="${SECRETS.INGEST_SERVICE_SECRET}"\n`);
+    chmodSync(other, 0o640);
+    return { ...f, other };
+  }
+
+  test('copies the keys into two destinations, each backed up first; prints actions and fingerprints', async (t) => {
+    const f = syncFixture(t);
+    const webBefore = readFileSync(f.webEnv, 'utf8');
+    const otherBefore = readFileSync(f.other, 'utf8');
+    const r = await bstctl([
+      'env',
+      'sync',
+      '--keys',
+      KEYS,
+      '--from',
+      'app',
+      '--to',
+      `web,${f.other}`,
+      '-c',
+      f.cfg,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const fp = (k: keyof typeof SECRETS) => fingerprint(SECRETS[k]);
+    assert.match(r.stdout, /^FILE\s+KEY\s+ACTION\s+FINGERPRINT$/m);
+    assert.match(
+      r.stdout,
+      new RegExp(`^\\S+web/\\.env\\s+INGEST_SERVICE_SECRET\\s+added\\s+${fp('INGEST_SERVICE_SECRET')}$`, 'm'),
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(`^\\S+web/\\.env\\s+CORE_API_ADMIN_TOKEN\\s+updated\\s+${fp('CORE_API_ADMIN_TOKEN')}$`, 'm'),
+    );
+    assert.match(r.stdout, /balisnap\/\.env\s+INGEST_SERVICE_SECRET\s+unchanged\s+/);
+    assert.match(r.stdout, /balisnap\/\.env\s+CORE_API_ADMIN_TOKEN\s+added\s+/);
+    assertNoSecret(r.stdout + r.stderr, 'env sync');
+
+    assert.equal(
+      readFileSync(f.webEnv, 'utf8'),
+      `# web\nAPI_KEY=${SECRETS.API_KEY}\nexport CORE_API_ADMIN_TOKEN=${SECRETS.CORE_API_ADMIN_TOKEN}\n` +
+        `INGEST_SERVICE_SECRET=${SECRETS.INGEST_SERVICE_SECRET}\n`,
+    );
+    assert.equal(
+      readFileSync(f.other, 'utf8'),
+      `INGEST_SERVICE_SECRET="${SECRETS.INGEST_SERVICE_SECRET}"\nCORE_API_ADMIN_TOKEN=${SECRETS.CORE_API_ADMIN_TOKEN}\n`,
+    );
+    assert.equal(statSync(f.other).mode & 0o777, 0o640, 'the mode is kept');
+    for (const [file, before] of [
+      [f.webEnv, webBefore],
+      [f.other, otherBefore],
+    ] as const) {
+      const baks = backupsOf(file);
+      assert.equal(baks.length, 1, `${file}: one backup`);
+      assert.match(baks[0] as string, /^\.env\.bak-\d{8}T\d{6}Z(-\d+)?$/);
+      assert.equal(readFileSync(join(dirname(file), baks[0] as string), 'utf8'), before);
+      assert.ok(r.stdout.includes(`backup ${join(dirname(file), baks[0] as string)}`), r.stdout);
+    }
+    assert.equal(readFileSync(f.appEnv, 'utf8'), FULL, 'the source is not touched');
+    assert.deepEqual(backupsOf(f.appEnv), []);
+
+    // the same again: nothing to change, so no write and no new backup
+    const again = await bstctl([
+      'env',
+      'sync',
+      '--keys',
+      KEYS,
+      '--from',
+      'app',
+      '--to',
+      `web,${f.other}`,
+      '-c',
+      f.cfg,
+      '--json',
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    const doc = JSON.parse(again.stdout) as {
+      from: string;
+      keys: string[];
+      dryRun: boolean;
+      results: {
+        file: string;
+        backup: string | null;
+        keys: { name: string; action: string; fingerprint: string }[];
+      }[];
+    };
+    assert.equal(doc.from, f.appEnv);
+    assert.deepEqual(doc.keys, ['INGEST_SERVICE_SECRET', 'CORE_API_ADMIN_TOKEN']);
+    assert.equal(doc.dryRun, false);
+    assert.deepEqual(
+      doc.results.map((x) => [x.file, x.backup]),
+      [
+        [f.webEnv, null],
+        [f.other, null],
+      ],
+    );
+    assert.deepEqual(doc.results[0]?.keys, [
+      { name: 'INGEST_SERVICE_SECRET', action: 'unchanged', fingerprint: fp('INGEST_SERVICE_SECRET') },
+      { name: 'CORE_API_ADMIN_TOKEN', action: 'unchanged', fingerprint: fp('CORE_API_ADMIN_TOKEN') },
+    ]);
+    assert.equal(backupsOf(f.webEnv).length, 1);
+    assertNoSecret(again.stdout + again.stderr, 'env sync --json');
+  });
+
+  test('--dry-run prints the plan and writes nothing', async (t) => {
+    const f = syncFixture(t);
+    const web = readFileSync(f.webEnv, 'utf8');
+    const filesBefore = listing(f.webEnv);
+    const r = await bstctl([
+      'env',
+      'sync',
+      '--keys',
+      KEYS,
+      '--from',
+      'app',
+      '--to',
+      'web',
+      '--dry-run',
+      '-c',
+      f.cfg,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /dry run: nothing written/);
+    assert.match(r.stdout, /web\/\.env\s+CORE_API_ADMIN_TOKEN\s+updated\s+[0-9a-f]{8}$/m);
+    assert.equal(readFileSync(f.webEnv, 'utf8'), web);
+    assert.deepEqual(listing(f.webEnv), filesBefore);
+    const json = await bstctl([
+      'env',
+      'sync',
+      '--keys',
+      KEYS,
+      '--from',
+      'app',
+      '--to',
+      'web',
+      '--dry-run',
+      '-c',
+      f.cfg,
+      '--json',
+    ]);
+    const doc = JSON.parse(json.stdout) as { dryRun: boolean; results: { backup: null }[] };
+    assert.equal(doc.dryRun, true);
+    assert.equal(doc.results[0]?.backup, null);
+    assert.deepEqual(listing(f.webEnv), filesBefore);
+    assertNoSecret(r.stdout + r.stderr + json.stdout + json.stderr, 'env sync --dry-run');
+  });
+
+  test('a key missing or empty in the source exits 1 naming it, and nothing is written anywhere', async (t) => {
+    const f = syncFixture(t);
+    writeFileSync(f.appEnv, FULL.replace(SECRETS.CORE_API_ADMIN_TOKEN, ''));
+    const web = readFileSync(f.webEnv, 'utf8');
+    const other = readFileSync(f.other, 'utf8');
+    const r = await bstctl([
+      'env',
+      'sync',
+      '--keys',
+      `${KEYS},NOT_THERE`,
+      '--from',
+      'app',
+      '--to',
+      `web,${f.other}`,
+      '-c',
+      f.cfg,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /missing: NOT_THERE/);
+    assert.match(r.stderr, /empty: CORE_API_ADMIN_TOKEN/);
+    assert.equal(readFileSync(f.webEnv, 'utf8'), web);
+    assert.equal(readFileSync(f.other, 'utf8'), other);
+    assert.deepEqual(backupsOf(f.webEnv), []);
+    assert.deepEqual(backupsOf(f.other), []);
+    assertNoSecret(r.stdout + r.stderr, 'env sync failure');
+  });
+
+  test('bad usage exits 2 and changes nothing', async (t) => {
+    const f = syncFixture(t);
+    const web = readFileSync(f.webEnv, 'utf8');
+    const cases: [string[], RegExp][] = [
+      [['--from', 'app', '--to', 'web'], /needs --keys/],
+      [['--keys', KEYS, '--to', 'web'], /needs --from/],
+      [['--keys', KEYS, '--from', 'nope', '--to', 'web'], /no target "nope"/],
+      [['--keys', KEYS, '--from', 'app', '--to', 'web,nope'], /no target "nope"/],
+      [['--keys', KEYS, '--from', 'app', '--to', 'later'], /later is reserved/],
+      [['--keys', KEYS, '--from', join(f.dir, 'no', '.env'), '--to', 'web'], /--from .*no such file/],
+      [['--keys', 'BAD KEY', '--from', 'app', '--to', 'web'], /not a valid env key name/],
+      [['--keys', KEYS, '--from', 'app', '--to', 'app'], /is the --from file itself/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await bstctl(['env', 'sync', ...args, '-c', f.cfg]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+      assertNoSecret(r.stdout + r.stderr, args.join(' '));
+    }
+    assert.equal(readFileSync(f.webEnv, 'utf8'), web);
+    assert.deepEqual(backupsOf(f.webEnv), []);
   });
 });

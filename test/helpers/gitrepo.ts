@@ -107,6 +107,11 @@ export class GitRepo {
     return this.editMain(version, `setTimeout(() => process.exit(1), ${ms});`, `crash after ${ms} ms`);
   }
 
+  /** An app that sets one of its env keys itself, whatever the env file and the config say. */
+  overrideEnv(version: string, key: string, value: string): string {
+    return this.editMain(version, `process.env.${key} = ${JSON.stringify(value)};`, `override ${key}`);
+  }
+
   private editMain(version: string, extra: string, message: string): string {
     const original = readFileSync(join(CORE_API, 'src', 'main.js'), 'utf8');
     const line = `const VERSION = process.env.APP_VERSION ?? '${version}';\n${extra}`;
@@ -132,6 +137,10 @@ export interface ReleaseOptions {
   others?: Record<string, unknown>;
   /** Processes of `core` as written in the config, over the default `core-api`. */
   processes?: Record<string, unknown>;
+  /** The smoke checks of `core`, as written in the config. */
+  smoke?: Record<string, unknown>[];
+  /** More env of the default `core-api` process (over the env file), beside PORT. */
+  appEnv?: Record<string, string>;
 }
 
 /** A daemon sandbox with a git repository of core-api and a release target `core` built from it. */
@@ -173,11 +182,12 @@ export class ReleaseSandbox {
       env: { required: opts.required ?? ['API_TOKEN'] },
       processes: {
         'core-api': proc(['node', 'dist/main.js'], {
-          env: { PORT: String(this.port) },
+          env: { ...opts.appEnv, PORT: String(this.port) },
           ready: { http: health, timeoutMs: opts.readyTimeoutMs ?? 3_000 },
         }),
         ...opts.processes,
       },
+      ...(opts.smoke ? { smoke: opts.smoke } : {}),
     };
   }
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Config, TargetConfig } from '../../config/index.js';
 import { checkRequired, describeMissing, type KeyCheck } from '../../env/check.js';
 import { readEnvFile } from '../../env/file.js';
+import { envSync, type SyncResult } from '../../env/sync.js';
 import { BstError } from '../../errors.js';
 import { usableTarget } from '../../topology.js';
 import { Ctx, withGlobals } from '../context.js';
@@ -113,6 +114,50 @@ export async function runEnvCheck(ctx: Ctx, name: string | undefined): Promise<v
   if (err) ctx.failAfterPrint(err);
 }
 
+/** The human report of `env sync`: key, action and fingerprint per destination; never a value. */
+export function renderEnvSync(res: SyncResult): string {
+  const rows = res.results.flatMap((r) => r.keys.map((k) => [r.file, k.name, k.action, k.fingerprint]));
+  const parts = [
+    `from ${res.from}${res.dryRun ? ' (dry run: nothing written)' : ''}`,
+    table(['FILE', 'KEY', 'ACTION', 'FINGERPRINT'], rows),
+  ];
+  for (const r of res.results) {
+    const changed = r.keys.some((k) => k.action !== 'unchanged');
+    const what = !changed
+      ? 'unchanged, not written'
+      : res.dryRun
+        ? 'would be backed up and written'
+        : `written${r.backup ? `, backup ${r.backup}` : ' (new file, mode 0600)'}`;
+    parts.push(`${r.file}: ${what}`);
+  }
+  return parts.join('\n');
+}
+
+interface SyncOpts {
+  keys?: string;
+  from?: string;
+  to?: string;
+  dryRun?: boolean;
+}
+
+/** `bstctl env sync --keys K1,K2 --from SRC --to DST[,DST…] [--dry-run]`. */
+export async function runEnvSync(ctx: Ctx, opts: SyncOpts): Promise<void> {
+  const missing = (['keys', 'from', 'to'] as const).filter((o) => !opts[o]);
+  if (missing.length > 0) {
+    throw new BstError('usage', `env sync needs ${missing.map((o) => `--${o}`).join(', ')}`, {
+      hint: 'bstctl env sync --keys K1,K2 --from SRC --to DST[,DST…] [--dry-run]',
+    });
+  }
+  const { config } = await ctx.config();
+  const res = envSync(config, {
+    keys: opts.keys as string,
+    from: opts.from as string,
+    to: opts.to as string,
+    dryRun: Boolean(opts.dryRun),
+  });
+  ctx.print(res, () => renderEnvSync(res));
+}
+
 export function register(program: Command): void {
   const env = program.command('env').description('the env files of the targets');
   withGlobals(
@@ -120,7 +165,16 @@ export function register(program: Command): void {
       .command('check [target]')
       .description('required keys present and non-empty, with fingerprints; never prints values'),
   ).action((target: string | undefined, _o: unknown, cmd: Command) => runEnvCheck(new Ctx(cmd), target));
+  withGlobals(
+    env
+      .command('sync')
+      .description('copy key values between env files (target names or paths), backup first')
+      .option('--keys <list>', 'comma-separated key names')
+      .option('--from <src>', 'a target (its env file) or the path of an env file')
+      .option('--to <dst>', 'targets or paths, comma-separated')
+      .option('--dry-run', 'print the plan, write nothing'),
+  ).action((o: SyncOpts, cmd: Command) => runEnvSync(new Ctx(cmd), o));
   env.action(() => {
-    throw new BstError('usage', 'env needs a sub-command: check');
+    throw new BstError('usage', 'env needs a sub-command: check, sync');
   });
 }

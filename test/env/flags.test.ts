@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { TargetConfig } from '../../src/config/index.js';
+import { canaryFlags, flagMatcher, setFlags } from '../../src/env/flags.js';
+import { BstError } from '../../src/errors.js';
+import { sandbox } from '../helpers/sandbox.js';
+
+const PATTERNS = ['OPS_READ_NEW_MODEL_*', 'OPS_WRITE_CORE_*'];
+
+test('flag patterns: `*` matches any suffix, everything else literally', () => {
+  const isFlag = flagMatcher(PATTERNS);
+  assert.ok(isFlag('OPS_READ_NEW_MODEL_BOOKINGS'));
+  assert.ok(isFlag('OPS_WRITE_CORE_'));
+  assert.ok(!isFlag('OPS_READ_NEW_MODEL'));
+  assert.ok(!isFlag('X_OPS_WRITE_CORE_A'));
+  assert.ok(flagMatcher(['A.B'])('A.B'));
+  assert.ok(!flagMatcher(['A.B'])('AxB'), 'a dot is a dot');
+  assert.deepEqual(
+    canaryFlags({ OPS_WRITE_CORE_B: '0', SECRET: 's3cr3t', OPS_READ_NEW_MODEL_A: 'true' }, PATTERNS),
+    [
+      { name: 'OPS_READ_NEW_MODEL_A', value: 'true' },
+      { name: 'OPS_WRITE_CORE_B', value: '0' },
+    ],
+  );
+});
+
+test('setFlags: off turns every flag off (backup first), on sets the names, a non-flag is refused', (t) => {
+  const sb = sandbox('bst-flags-');
+  t.after(sb.cleanup);
+  const file = join(sb.dir, '.env');
+  const text = 'SECRET=s3cr3t\nOPS_READ_NEW_MODEL_A=true\n# w\nOPS_WRITE_CORE_B=1\n';
+  writeFileSync(file, text);
+  const target = { env: { file, required: [], canaryFlags: PATTERNS } } as unknown as TargetConfig;
+  const off = setFlags(target, [], false);
+  assert.deepEqual(off.changed, ['OPS_READ_NEW_MODEL_A', 'OPS_WRITE_CORE_B']);
+  assert.equal(readFileSync(off.backup as string, 'utf8'), text);
+  assert.equal(
+    readFileSync(file, 'utf8'),
+    'SECRET=s3cr3t\nOPS_READ_NEW_MODEL_A=false\n# w\nOPS_WRITE_CORE_B=false\n',
+  );
+  const again = setFlags(target, [], false);
+  assert.equal(again.backup, null, 'already off: nothing written');
+
+  const on = setFlags(target, ['OPS_WRITE_CORE_B', 'OPS_WRITE_CORE_NEW'], true);
+  assert.deepEqual(on.flags, [
+    { name: 'OPS_READ_NEW_MODEL_A', value: 'false' },
+    { name: 'OPS_WRITE_CORE_B', value: 'true' },
+    { name: 'OPS_WRITE_CORE_NEW', value: 'true' },
+  ]);
+
+  const before = readFileSync(file, 'utf8');
+  const backups = readdirSync(sb.dir).length;
+  assert.throws(
+    () => setFlags(target, ['OPS_WRITE_CORE_B', 'SECRET'], false),
+    (err: BstError) => err.exitCode === 2 && /SECRET/.test(err.message),
+  );
+  assert.equal(readFileSync(file, 'utf8'), before);
+  assert.equal(readdirSync(sb.dir).length, backups);
+});

@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { parseEnvText, readEnvFile } from '../../src/env/file.js';
+import { backupStamp, formatEnvValue, updateEnvFile } from '../../src/env/write.js';
+import { BstError } from '../../src/errors.js';
+import { sandbox } from '../helpers/sandbox.js';
+
+const NOW = new Date('2026-02-20T09:08:07.654Z');
+const BAK = /^\.env\.bak-\d{8}T\d{6}Z(-\d+)?$/;
+
+function dir(t: TestContext): string {
+  const sb = sandbox('bst-envwrite-');
+  t.after(sb.cleanup);
+  return sb.dir;
+}
+
+const backups = (d: string) =>
+  readdirSync(d)
+    .filter((n) => n.startsWith('.env.bak-'))
+    .sort();
+
+const ORIGINAL = [
+  '# core api',
+  'OPS_DB_URL="postgres://ops:old@db/ops"',
+  '',
+  'export CORE_API_ADMIN_TOKEN=old-token # rotated monthly',
+  "INGEST_SERVICE_SECRET='old secret'",
+  '# flags',
+  'OPS_READ_NEW_MODEL_BOOKINGS=true',
+  'MULTI="line one',
+  'line two"',
+  'KEEP=me',
+  '',
+].join('\n');
+
+describe('updateEnvFile', () => {
+  test('backs up the old content with its mode, then edits in place keeping comments and order', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    writeFileSync(file, ORIGINAL);
+    chmodSync(file, 0o640);
+    const res = updateEnvFile(
+      file,
+      {
+        OPS_DB_URL: 'postgres://ops:new@db/ops',
+        CORE_API_ADMIN_TOKEN: 'new token',
+        INGEST_SERVICE_SECRET: 'plain',
+        MULTI: 'one line',
+        NEW_KEY: 'a "quoted" #value',
+        OPS_READ_NEW_MODEL_BOOKINGS: null,
+        KEEP: 'me',
+      },
+      NOW,
+    );
+    assert.equal(res.file, file);
+    assert.equal(res.backup, join(d, '.env.bak-20260220T090807Z'));
+    assert.deepEqual(res.changed, [
+      'OPS_DB_URL',
+      'CORE_API_ADMIN_TOKEN',
+      'INGEST_SERVICE_SECRET',
+      'MULTI',
+      'NEW_KEY',
+      'OPS_READ_NEW_MODEL_BOOKINGS',
+    ]);
+    assert.equal(readFileSync(res.backup, 'utf8'), ORIGINAL);
+    assert.equal(statSync(res.backup).mode & 0o777, 0o640);
+    assert.equal(statSync(file).mode & 0o777, 0o640);
+    assert.equal(
+      readFileSync(file, 'utf8'),
+      [
+        '# core api',
+        'OPS_DB_URL=postgres://ops:new@db/ops',
+        '',
+        'export CORE_API_ADMIN_TOKEN="new token" # rotated monthly',
+        'INGEST_SERVICE_SECRET=plain',
+        '# flags',
+        'MULTI="one line"',
+        'KEEP=me',
+        'NEW_KEY=\'a "quoted" #value\'',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(readEnvFile(file), {
+      OPS_DB_URL: 'postgres://ops:new@db/ops',
+      CORE_API_ADMIN_TOKEN: 'new token',
+      INGEST_SERVICE_SECRET: 'plain',
+      MULTI: 'one line',
+      KEEP: 'me',
+      NEW_KEY: 'a "quoted" #value',
+    });
+    assert.deepEqual(backups(d), ['.env.bak-20260220T090807Z']);
+    assert.equal(readdirSync(d).filter((n) => n.includes('.tmp-')).length, 0, 'no temp file is left behind');
+  });
+
+  test('every value is written so that Node reads it back unchanged', () => {
+    const values = [
+      '',
+      ' lead',
+      'trail ',
+      'a#b',
+      'say "hi"',
+      "it's",
+      'both \' and "',
+      'a\\nb',
+      'x=y',
+      'two\nlines',
+    ];
+    for (const v of values) {
+      assert.equal(parseEnvText(`K=${formatEnvValue('K', v)}\n`).K, v, JSON.stringify(v));
+    }
+    assert.equal(formatEnvValue('K', ''), '""');
+    assert.equal(formatEnvValue('K', 'has space'), '"has space"');
+    assert.equal(formatEnvValue('K', 'tok_9f8e:/x'), 'tok_9f8e:/x');
+    assert.throws(
+      () => formatEnvValue('K', 'a\'b"c`d'),
+      (err: BstError) => err.exitCode === 2 && !err.message.includes('a\'b"c`d'),
+    );
+  });
+
+  test('no change: no backup and no write', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=1\n# c\nB="two words"\n');
+    const before = statSync(file);
+    const res = updateEnvFile(file, { A: '1', B: 'two words', GONE: null }, NOW);
+    assert.deepEqual(res, { file, backup: null, changed: [] });
+    assert.deepEqual(backups(d), []);
+    assert.equal(statSync(file).ino, before.ino, 'the file was not replaced');
+    assert.equal(readFileSync(file, 'utf8'), 'A=1\n# c\nB="two words"\n');
+  });
+
+  test('backup names match <file>.bak-<UTC stamp>, with -2, -3 within the same second', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=0\n');
+    const names = ['1', '2', '3'].map((v) => updateEnvFile(file, { A: v }, NOW).backup);
+    assert.deepEqual(names, [
+      join(d, '.env.bak-20260220T090807Z'),
+      join(d, '.env.bak-20260220T090807Z-2'),
+      join(d, '.env.bak-20260220T090807Z-3'),
+    ]);
+    for (const n of backups(d)) assert.match(n, BAK);
+    assert.deepEqual(
+      names.map((n) => readFileSync(n as string, 'utf8')),
+      ['A=0\n', 'A=1\n', 'A=2\n'],
+      'each backup holds the content before its write',
+    );
+    assert.equal(backupStamp(new Date()).length, 16);
+    assert.match(backupStamp(new Date()), /^\d{8}T\d{6}Z$/);
+  });
+
+  test('a new file is created with mode 0600 and nothing to back up', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    const res = updateEnvFile(file, { A: 'x', B: null }, NOW);
+    assert.deepEqual(res, { file, backup: null, changed: ['A'] });
+    assert.equal(readFileSync(file, 'utf8'), 'A=x\n');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+  });
+
+  test('a symlinked env file (shared/.env linked into a release) is edited where it lives, the link kept', (t) => {
+    const d = dir(t);
+    mkdirSync(join(d, 'shared'));
+    mkdirSync(join(d, 'release'));
+    const real = join(d, 'shared', '.env');
+    writeFileSync(real, 'A=1\n');
+    const link = join(d, 'release', '.env');
+    symlinkSync(real, link);
+    const res = updateEnvFile(link, { A: '2' }, NOW);
+    assert.equal(res.backup, join(d, 'shared', '.env.bak-20260220T090807Z'));
+    assert.ok(statSync(link).isFile());
+    assert.equal(readFileSync(real, 'utf8'), 'A=2\n');
+    assert.deepEqual(readdirSync(join(d, 'release')), ['.env']);
+  });
+
+  test('a key that is not a valid name is refused before anything is written', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=1\n');
+    assert.throws(
+      () => updateEnvFile(file, { 'BAD KEY': 'x' }),
+      (err: BstError) => err.exitCode === 2,
+    );
+    assert.deepEqual(backups(d), []);
+  });
+
+  test('a write that fails leaves the original intact (folder or file immutable)', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    writeFileSync(file, ORIGINAL);
+    const root = process.getuid?.() === 0;
+    const chattr = (flag: string, path: string) =>
+      spawnSync('chattr', [flag, path], { stdio: 'ignore' }).status === 0;
+    // as root, permissions do not stop a write: the immutable attribute does
+    const lock = (path: string) => (root ? chattr('+i', path) : (chmodSync(path, 0o555), true));
+    const unlock = (path: string) => (root ? chattr('-i', path) : chmodSync(path, 0o755));
+    if (!lock(d)) return t.skip('chattr +i is not supported here');
+    try {
+      // the folder refuses new files: not even the backup can be made, so nothing is written
+      assert.throws(() => updateEnvFile(file, { OPS_DB_URL: 'changed' }, NOW));
+    } finally {
+      unlock(d);
+    }
+    assert.equal(readFileSync(file, 'utf8'), ORIGINAL);
+    assert.deepEqual(readdirSync(d), ['.env']);
+    if (!root) return;
+
+    // the file itself immutable: the backup is made, the rename over the file fails, no temp left
+    assert.ok(chattr('+i', file));
+    try {
+      assert.throws(() => updateEnvFile(file, { OPS_DB_URL: 'changed' }, NOW));
+    } finally {
+      chattr('-i', file);
+    }
+    assert.equal(readFileSync(file, 'utf8'), ORIGINAL);
+    assert.deepEqual(readdirSync(d).sort(), ['.env', '.env.bak-20260220T090807Z']);
+    assert.equal(readFileSync(join(d, '.env.bak-20260220T090807Z'), 'utf8'), ORIGINAL);
+  });
+});
