@@ -72,6 +72,10 @@ health
 step "smoke: the signed ingest handshake against the live release"
 bst smoke core-api-prod
 
+step "canary flags off: the fastest rollback (env file backed up, the target reloaded)"
+bst flags core-api-prod off
+bst flags core-api-prod
+
 step "redis status"
 bst redis status core-api-prod || true
 
