@@ -27,7 +27,13 @@ export const methods = {
   configReload: none,
   deploy: z.strictObject({ target, ref: nonEmpty.optional(), batch: z.string().optional() }),
   build: z.strictObject({ target, ref: nonEmpty.optional() }),
-  rollback: z.strictObject({ target, releaseId: z.string().optional(), batch: z.string().optional() }),
+  rollback: z.strictObject({
+    target,
+    releaseId: z.string().optional(),
+    batch: z.string().optional(),
+    flagsOff: z.boolean().optional(),
+  }),
+  drill: z.strictObject({ target, batch: z.string().optional() }),
   redisStatus: z.strictObject({ selector: z.string().optional() }),
 } as const;
 

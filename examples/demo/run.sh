@@ -53,15 +53,21 @@ bst daemon
 bst status
 
 step "deploy 1.0.0"
-bst deploy core-api-prod
+bst deploy core-api-prod --batch demo
 health
 
 step "deploy 1.1.0 (a second commit)"
 sed -i "s/?? '1.0.0'/?? '1.1.0'/" run/src/src/main.js
 git -C run/src commit -qam "core-api 1.1.0"
-bst deploy core-api-prod
+bst deploy core-api-prod --batch demo
 bst list core-api-prod
 health
+
+step "rollback drill: to the previous release and back, health and smoke at each step"
+bst drill core-api-prod --batch demo
+
+step "release-gate evidence of the batch"
+bst evidence core-api-prod --batch demo
 
 step "rollback to the previous release"
 bst rollback core-api-prod

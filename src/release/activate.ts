@@ -9,10 +9,10 @@ import type { ReleaseHooks } from './types.js';
 
 type Kind = ReleaseRecord['activations'][number]['kind'];
 
-function recordActivation(paths: TargetPaths, id: string, kind: Kind): void {
+function recordActivation(paths: TargetPaths, id: string, kind: Kind, batch?: string): void {
   const rec = readRecord(paths, id);
   if (!rec) return;
-  rec.activations.push({ at: new Date().toISOString(), kind });
+  rec.activations.push({ at: new Date().toISOString(), kind, ...(batch ? { batch } : {}) });
   writeRecord(paths, rec);
 }
 
@@ -38,6 +38,8 @@ export interface ActivateInput {
   smoke?: SmokeConfig[];
   /** The target's env file: where signed smoke checks read their token and secret. */
   envFile?: string;
+  /** The deploy batch this activation belongs to (`--batch`), kept with the activation. */
+  batch?: string;
 }
 
 /** A failed smoke gate; its message is the release's failure reason as is. */
@@ -69,7 +71,7 @@ export async function activate(o: ActivateInput, hooks: ReleaseHooks, log: Deplo
   const { targetName, paths, id, previous } = o;
   await log.step('switch', () => switchCurrent(paths, id));
   try {
-    recordActivation(paths, id, o.kind);
+    recordActivation(paths, id, o.kind, o.batch);
     await log.step('reload', () => hooks.reloadTarget(targetName));
     await log.step('health', () => hooks.healthTarget(targetName, id, (l) => log.line(l)));
     const smoke = o.smoke ?? [];

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { readEnvFile } from '../env/file.js';
 import { inheritedEnv } from '../env/inherit.js';
 import { checkRequired, describeMissing } from '../env/check.js';
+import { setFlags } from '../env/flags.js';
 import { BstError } from '../errors.js';
 import { activate, assertRollbackable, failureOf, type ActivateInput } from './activate.js';
 import { runSteps } from './build.js';
 import { DeployLog } from './deploylog.js';
-import { newReleaseId, targetPaths, validateReleaseId, type TargetPaths } from './layout.js';
+import { newReleaseId, targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
 import { acquireLock, procStartTime, type LockHandle } from './lock.js';
 import { checkShared, linkShared } from './shared.js';
 import { fetchGit, fetchPath, resolveGitRef } from './source.js';
@@ -16,6 +17,7 @@ import {
   previousSuccessful,
   prune,
   pruneCandidates,
+  readRecord,
   writeRecord,
   type ReleaseRecord,
 } from './store.js';
@@ -31,6 +33,7 @@ async function buildRelease(
   log: DeployLog,
   lock: LockHandle,
   named: (id: string) => void,
+  batch: string | null = null,
 ): Promise<string> {
   const r = releasesOf(o.targetName, o.target);
   checkShared(paths, r.shared);
@@ -57,6 +60,7 @@ async function buildRelease(
     error: null,
     activations: [],
     pid: process.pid,
+    batch,
   };
   writeRecord(paths, rec);
   const finish = (status: 'built' | 'failed', error: string | null): void =>
@@ -70,6 +74,7 @@ async function buildRelease(
   try {
     // inside the try: from the record on, whatever fails leaves it failed, never building
     log.line(`release ${id}${sha ? ` (${gitRef} = ${sha})` : ''} in ${dir}`);
+    if (batch) log.line(`batch ${batch}`);
     mkdirSync(dir);
     await log.step('fetch', () =>
       'git' in src ? fetchGit(src.git, sha as string, dir) : fetchPath(src.path, dir),
@@ -117,7 +122,8 @@ function envGate(o: OpInput): void {
   }
 }
 
-async function locked<T>(
+/** One operation under the target's lock (a second one is refused with 'conflict', exit 1). */
+export async function locked<T>(
   o: OpInput,
   op: string,
   run: (paths: TargetPaths, lock: LockHandle) => Promise<T>,
@@ -151,16 +157,21 @@ function result(
   return out;
 }
 
-export async function deploy(o: OpInput & { ref?: string }, hooks: ReleaseHooks): Promise<OpResult> {
+export async function deploy(
+  o: OpInput & { ref?: string; batch?: string },
+  hooks: ReleaseHooks,
+): Promise<OpResult> {
+  const batch = o.batch === undefined ? null : validateBatch(o.batch);
   return locked(o, 'deploy', async (paths, lock) => {
     const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
     const previous = readCurrent(paths);
     let id: string | null = null;
     try {
-      id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x));
+      id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x), batch);
       await log.step('env-gate', () => envGate(o));
       lock.mark({ phase: 'activating', previous });
-      const ok = await activate(gateInput(o, paths, id, previous, 'deploy'), hooks, log);
+      const gate = { ...gateInput(o, paths, id, previous, 'deploy'), ...(batch ? { batch } : {}) };
+      const ok = await activate(gate, hooks, log);
       if (!ok) {
         const why = hooks.mask(failureOf(paths, id));
         return { ...result(o, id, previous, false, log, why), rolledBack: true };
@@ -171,8 +182,23 @@ export async function deploy(o: OpInput & { ref?: string }, hooks: ReleaseHooks)
     } catch (err) {
       if (badInput(err, id)) throw err;
       return result(o, id, previous, false, log, err);
+    } finally {
+      if (id !== null) keepSteps(paths, id, log);
     }
   });
+}
+
+/**
+ * The whole deploy's steps (env gate, switch, health, smoke, prune) into the record, for the evidence
+ * bundle; bookkeeping only: a failed write never changes the outcome of the deploy.
+ */
+function keepSteps(paths: TargetPaths, id: string, log: DeployLog): void {
+  try {
+    const rec = readRecord(paths, id);
+    if (rec) writeRecord(paths, { ...rec, steps: log.steps.slice() });
+  } catch (err) {
+    log.line(`(the steps of ${id} were not kept in its record: ${(err as Error).message})`);
+  }
 }
 
 export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks): Promise<OpResult> {
@@ -190,8 +216,12 @@ export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks):
   });
 }
 
-export async function rollback(o: OpInput & { releaseId?: string }, hooks: ReleaseHooks): Promise<OpResult> {
+export async function rollback(
+  o: OpInput & { releaseId?: string; batch?: string; flagsOff?: boolean },
+  hooks: ReleaseHooks,
+): Promise<OpResult> {
   if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
+  const batch = o.batch === undefined ? null : validateBatch(o.batch);
   return locked(o, 'rollback', async (paths, lock) => {
     const current = readCurrent(paths);
     const id = o.releaseId ?? previousSuccessful(paths, current);
@@ -202,15 +232,39 @@ export async function rollback(o: OpInput & { releaseId?: string }, hooks: Relea
     lock.mark({ release: id, phase: 'activating', previous: current });
     const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
     log.attach(id);
-    log.line(`rollback ${o.targetName}: ${current ?? '(none)'} -> ${id}`);
-    const ok = await activate(gateInput(o, paths, id, current, 'rollback'), hooks, log);
+    log.line(`rollback ${o.targetName}: ${current ?? '(none)'} -> ${id}${batch ? ` (batch ${batch})` : ''}`);
+    if (o.flagsOff) {
+      try {
+        await log.step('flags-off', () => flagsOff(o, log));
+      } catch (err) {
+        return result(
+          o,
+          id,
+          current,
+          false,
+          log,
+          `${hooks.mask(String((err as Error).message))}; nothing switched`,
+        );
+      }
+    }
+    const gate = { ...gateInput(o, paths, id, current, 'rollback'), ...(batch ? { batch } : {}) };
+    const ok = await activate(gate, hooks, log);
     const why = ok ? undefined : `${hooks.mask(failureOf(paths, id))}; switched back`;
     return result(o, id, current, ok, log, why);
   });
 }
 
+/** Every canary flag of the target to false (backup first), before a rollback switches. */
+function flagsOff(o: OpInput, log: DeployLog): void {
+  if (!o.target.env.file) throw new BstError('failed', `target ${o.targetName} has no env file`);
+  const res = setFlags(o.target, [], false);
+  const names = res.flags.map((f) => f.name);
+  log.line(`  canary flags off: ${names.length > 0 ? names.join(', ') : '(none)'}`);
+  log.line(`  backup: ${res.backup ?? '(nothing changed, none written)'}`);
+}
+
 /** The activation of `id`, gated by the target's health and its smoke checks. */
-function gateInput(
+export function gateInput(
   o: OpInput,
   paths: TargetPaths,
   id: string,

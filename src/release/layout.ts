@@ -57,6 +57,18 @@ export function validateReleaseId(id: string): string {
   return id;
 }
 
+/** A user-given deploy batch label: the same rule as a release id, refused (exit 2) otherwise. */
+export function validateBatch(label: string): string {
+  const problem = idProblem(label);
+  if (problem !== null) {
+    const shown = JSON.stringify(label.length > 80 ? `${label.slice(0, 80)}…` : label).slice(1, -1);
+    throw new BstError('invalid_input', `batch label "${shown}" is not valid: ${problem}`, {
+      hint: 'a batch label is 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or a digit',
+    });
+  }
+  return label;
+}
+
 /** UTC YYYYMMDDTHHMMSSZ, the time part of a generated id. */
 export function idStamp(now: Date): string {
   return now

@@ -12,7 +12,7 @@ export interface StepRecord {
   ok: boolean;
   ms: number;
 }
-export type ActivationKind = 'deploy' | 'rollback' | 'switch-back';
+export type ActivationKind = 'deploy' | 'rollback' | 'switch-back' | 'drill';
 export interface ReleaseRecord {
   id: string;
   status: BuildStatus;
@@ -23,8 +23,10 @@ export interface ReleaseRecord {
   source: string;
   steps: StepRecord[];
   error: string | null;
-  activations: { at: string; kind: ActivationKind }[];
+  activations: { at: string; kind: ActivationKind; batch?: string }[];
   pid: number | null;
+  /** The deploy batch label (`deploy --batch`); absent on records written before batches existed. */
+  batch?: string | null;
 }
 
 // parse at the boundary: a hand-edited or truncated record must not reach the prune rules
@@ -38,8 +40,15 @@ const recordSchema: z.ZodType<ReleaseRecord> = z.object({
   source: z.string(),
   steps: z.array(z.object({ name: z.string(), ok: z.boolean(), ms: z.number() })),
   error: z.string().nullable(),
-  activations: z.array(z.object({ at: z.string(), kind: z.enum(['deploy', 'rollback', 'switch-back']) })),
+  activations: z.array(
+    z.object({
+      at: z.string(),
+      kind: z.enum(['deploy', 'rollback', 'switch-back', 'drill']),
+      batch: z.string().optional(),
+    }),
+  ),
   pid: z.number().int().nullable(),
+  batch: z.string().nullable().optional(),
 });
 
 const TRASH_PREFIX = '.trash-';

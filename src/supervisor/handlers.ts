@@ -15,6 +15,7 @@ const MUTATING = [
   'deploy',
   'build',
   'rollback',
+  'drill',
   'configReload',
 ] as const satisfies readonly Method[];
 

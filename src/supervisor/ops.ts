@@ -2,6 +2,7 @@ import { readEnvFile } from '../env/file.js';
 import { BstError } from '../errors.js';
 import type { Logger, SecretSet } from '../log.js';
 import { deploy, build, rollback } from '../release/apply.js';
+import { drill } from '../release/drill.js';
 import { markFailed } from '../release/activate.js';
 import { targetPaths, type TargetPaths } from '../release/layout.js';
 import { holderAlive, procStartTime, readLock, type LockInfo } from '../release/lock.js';
@@ -13,7 +14,7 @@ import { releaseHooks, releaseTarget } from './releases.js';
 import type { Handlers } from './server.js';
 import type { Supervisor } from './supervisor.js';
 
-type OpHandlers = Pick<Handlers, 'deploy' | 'build' | 'rollback' | 'redisStatus'>;
+type OpHandlers = Pick<Handlers, 'deploy' | 'build' | 'rollback' | 'drill' | 'redisStatus'>;
 
 /** The daemon's release and redis requests; the daemon composes them with the process ones. */
 export function opHandlers(sup: Supervisor, secrets: SecretSet): OpHandlers {
@@ -25,10 +26,12 @@ export function opHandlers(sup: Supervisor, secrets: SecretSet): OpHandlers {
     return { targetName, target, progress };
   };
   return {
-    deploy: async ({ target, ref }, ctx) => deploy({ ...input(target, ctx.progress), ref }, hooks),
+    deploy: async ({ target, ref, batch }, ctx) =>
+      deploy({ ...input(target, ctx.progress), ref, batch }, hooks),
     build: async ({ target, ref }, ctx) => build({ ...input(target, ctx.progress), ref }, hooks),
-    rollback: async ({ target, releaseId }, ctx) =>
-      rollback({ ...input(target, ctx.progress), releaseId }, hooks),
+    rollback: async ({ target, releaseId, batch, flagsOff }, ctx) =>
+      rollback({ ...input(target, ctx.progress), releaseId, batch, flagsOff }, hooks),
+    drill: async ({ target, batch }, ctx) => drill({ ...input(target, ctx.progress), batch }, hooks),
     redisStatus: async ({ selector }): Promise<RedisStatusResult> => {
       const list = sup.pick(selector).filter((e) => e.config.type === 'redis');
       if (list.length === 0) {

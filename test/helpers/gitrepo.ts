@@ -130,6 +130,8 @@ export interface ReleaseOptions {
   shared?: string[];
   keep?: number;
   required?: string[];
+  /** env.canaryFlags of `core` (none unless given). */
+  canaryFlags?: string[];
   /** shared/.env as written before the daemon starts. */
   envFile?: string;
   readyTimeoutMs?: number;
@@ -179,7 +181,10 @@ export class ReleaseSandbox {
         shared: opts.shared ?? ['.env'],
         keep: opts.keep ?? 5,
       },
-      env: { required: opts.required ?? ['API_TOKEN'] },
+      env: {
+        required: opts.required ?? ['API_TOKEN'],
+        ...(opts.canaryFlags ? { canaryFlags: opts.canaryFlags } : {}),
+      },
       processes: {
         'core-api': proc(['node', 'dist/main.js'], {
           env: { ...opts.appEnv, PORT: String(this.port) },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
 import type { SmokeCheckResult } from '../../release/smoke.js';
+import { releaseTargetOf } from '../../release/target.js';
 import { usableTarget } from '../../topology.js';
 import { Ctx, withGlobals } from '../context.js';
 import { table } from '../format.js';
@@ -32,7 +33,43 @@ function human(checks: SmokeCheckResult[]): string {
   return [table(['CHECK', 'STATUS', 'EXPECTED', 'MS', 'OK'], rows), ...errors].join('\n');
 }
 
+interface EvidenceOpts {
+  releaseId?: string;
+  batch?: string;
+  format?: string;
+}
+
+/** `bstctl evidence <target>`: the release-gate bundle, read from disk only (no daemon needed). */
+async function evidence(ctx: Ctx, name: string, o: EvidenceOpts): Promise<void> {
+  const format = o.format ?? (ctx.json ? 'json' : 'md');
+  if (format !== 'md' && format !== 'json') {
+    throw new BstError('usage', `evidence: unknown format "${format}"`, { hint: 'md or json' });
+  }
+  const target = releaseTargetOf((await ctx.config()).config, name); // unknown, reserved, no releases: exit 2
+  const { evidenceBundle, evidenceMarkdown } = await import('../../release/evidence.js');
+  const b = evidenceBundle(name, target, { releaseId: o.releaseId, batch: o.batch });
+  const text = format === 'json' || ctx.json ? JSON.stringify(b, null, 2) : evidenceMarkdown(b);
+  process.stdout.write(`${text}\n`);
+  if (b.ok) return;
+  // printed first: the bundle stays the one document on stdout, the failure goes to stderr (exit 1)
+  ctx.failAfterPrint(
+    new BstError('failed', `evidence of ${name} ${b.release} is incomplete: ${b.verdict.join('; ')}`, {
+      hint: 'each reason says what is missing for the release gate',
+    }),
+  );
+}
+
 export function register(program: Command): void {
+  withGlobals(
+    program
+      .command('evidence <target>')
+      .description('release-gate evidence bundle and verdict (no daemon needed)'),
+  )
+    .option('--release-id <id>', 'release to gather (default: the current one)')
+    .option('--batch <label>', 'the releases and drills of this deploy batch')
+    .option('--format <format>', 'md or json (default: md; json with --json)')
+    .action((target: string, o: EvidenceOpts, cmd: Command) => evidence(new Ctx(cmd), target, o));
+
   withGlobals(
     program.command('smoke <target>').description("run the target's smoke checks now (no daemon needed)"),
   ).action((target: string, _o: unknown, cmd: Command) => smoke(new Ctx(cmd), target));

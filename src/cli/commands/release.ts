@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
-import { validateReleaseId } from '../../release/layout.js';
+import type { DrillResult } from '../../release/drill.js';
+import { validateBatch, validateReleaseId } from '../../release/layout.js';
 import { releaseTargetOf } from '../../release/target.js';
 import type { OpResult } from '../../release/types.js';
 import { Ctx, withGlobals } from '../context.js';
@@ -21,7 +22,7 @@ function summary(verb: string, r: OpResult): string {
 async function op(
   ctx: Ctx,
   verb: 'deploy' | 'build' | 'rollback',
-  params: Record<string, string | undefined>,
+  params: Record<string, string | boolean | undefined>,
 ) {
   const res = (await ctx.call(verb, params as never)) as OpResult;
   ctx.print(res, () => summary(verb, res));
@@ -34,6 +35,29 @@ async function op(
     },
   );
   ctx.failAfterPrint(err);
+}
+
+/** `bstctl drill <target>`: to the previous release and back, under the daemon's lock for the target. */
+async function drill(ctx: Ctx, target: string, batch: string | undefined): Promise<void> {
+  const res = (await ctx.call('drill', { target, batch })) as DrillResult;
+  ctx.print(res, () => drillSummary(res));
+  if (res.ok) return;
+  ctx.failAfterPrint(
+    new BstError('failed', `drill of ${res.target} failed: ${res.error ?? 'see the drill log'}`, {
+      hint: `drill log: ${res.log}`,
+    }),
+  );
+}
+
+function drillSummary(r: DrillResult): string {
+  const rows = r.steps.map((s) => [s.name, s.release, s.ms, s.ok ? 'ok' : 'FAIL']);
+  return [
+    table(['STEP', 'RELEASE', 'MS', 'OK'], rows),
+    r.ok
+      ? `drill ${r.target}: ${r.release} -> ${r.previous} -> ${r.release} passed`
+      : `drill ${r.target} failed: ${r.error ?? 'see the drill log'}`,
+    `evidence: ${r.file}`,
+  ].join('\n');
 }
 
 async function list(ctx: Ctx, name: string): Promise<void> {
@@ -66,6 +90,7 @@ export function register(program: Command): void {
     .option('--ref <ref>', 'git ref to deploy (default: the config ref)')
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
     .action(async (target: string, o: { ref?: string; batch?: string }, cmd: Command) => {
+      if (o.batch !== undefined) validateBatch(o.batch); // exit 2 before anything is touched
       // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
       const ctx = new Ctx(cmd);
       return op(ctx, 'deploy', { target, ref: o.ref, batch: o.batch });
@@ -84,11 +109,28 @@ export function register(program: Command): void {
   )
     .option('--release-id <id>', 'release to go back to (default: the previous successful one)')
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
-    .action(async (target: string, o: { releaseId?: string; batch?: string }, cmd: Command) => {
-      if (o.releaseId !== undefined) validateReleaseId(o.releaseId); // exit 2 before anything is touched
-      // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
-      const ctx = new Ctx(cmd);
-      return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch });
+    .option('--flags-off', 'turn every canary flag of the target off (backup first) before switching')
+    .action(
+      async (target: string, o: { releaseId?: string; batch?: string; flagsOff?: boolean }, cmd: Command) => {
+        if (o.releaseId !== undefined) validateReleaseId(o.releaseId); // exit 2 before anything is touched
+        if (o.batch !== undefined) validateBatch(o.batch);
+        // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
+        const ctx = new Ctx(cmd);
+        const flagsOff = o.flagsOff ? true : undefined;
+        return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch, flagsOff });
+      },
+    );
+  withGlobals(
+    program
+      .command('drill <target>')
+      .description(
+        'rollback drill: to the previous release and back, health + smoke each way, evidence written',
+      ),
+  )
+    .option('--batch <label>', 'deploy batch label for the evidence file')
+    .action(async (target: string, o: { batch?: string }, cmd: Command) => {
+      if (o.batch !== undefined) validateBatch(o.batch); // exit 2 before anything is touched
+      return drill(new Ctx(cmd), target, o.batch);
     });
   withGlobals(
     program.command('list <target>').description('releases, newest first, the active one marked'),
