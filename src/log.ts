@@ -58,3 +58,8 @@ export function createLogger(opts: { file?: string; level?: string; secrets: Sec
   );
   return { logger, reopen: () => dest.reopen(), flush: () => dest.flushSync() };
 }
+
+/** A copy of `value` whose string leaves are masked: keys and numbers stay as they are. */
+export function maskStrings<T>(value: T, mask: (text: string) => string): T {
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? mask(v) : v))) as T;
+}

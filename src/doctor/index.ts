@@ -165,7 +165,7 @@ export function targetChecks(t: TargetConfig): Finding[] {
 /** The targets to look at: one by name (unknown: exit 2), or all. */
 export function selectTargets(config: Config, only?: string): [string, TargetConfig][] {
   if (only === undefined) return Object.entries(config.targets);
-  const t = config.targets[only];
+  const t = Object.hasOwn(config.targets, only) ? config.targets[only] : undefined;
   if (!t) {
     throw new BstError('not_found', `no target "${only}" in the config`, {
       hint: `known targets: ${Object.keys(config.targets).join(', ')}`,

@@ -1,9 +1,9 @@
 import type { TargetConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
-import { readEnvFile } from './file.js';
+import { fingerprint, readEnvFile } from './file.js';
 import { planEnvEdit, commitEnvEdit, type EnvWriteResult } from './write.js';
 
-/** One canary flag as the env file holds it (flag values are booleans, not secrets). */
+/** One canary flag: its value when it is a switch word, else only a fingerprint of it. */
 export interface Flag {
   name: string;
   value: string;
@@ -23,13 +23,20 @@ export function flagMatcher(patterns: string[]): (name: string) => boolean {
   return (name) => res.some((re) => re.test(name));
 }
 
+const SWITCH_WORDS = /^(true|false|on|off|yes|no|0|1|)$/i;
+
+/** A flag's value as printed: a switch word as it is; anything else (a mis-matched key) by fingerprint only. */
+function shown(value: string): string {
+  return SWITCH_WORDS.test(value.trim()) ? value : `sha256:${fingerprint(value)}`;
+}
+
 /** The canary flags of an env, sorted by name: only keys matching a pattern, never any other key. */
 export function canaryFlags(env: Record<string, string>, patterns: string[]): Flag[] {
   const isFlag = flagMatcher(patterns);
   return Object.keys(env)
     .filter(isFlag)
     .sort()
-    .map((name) => ({ name, value: env[name] as string }));
+    .map((name) => ({ name, value: shown(env[name] as string) }));
 }
 
 /** The flags of a target, read from its env file (a missing file has none). */

@@ -4,6 +4,7 @@ import { BstError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { activate } from './activate.js';
 import { gateInput, locked } from './apply.js';
+import { maskStrings } from '../log.js';
 import { DeployLog } from './deploylog.js';
 import { idStamp, validateBatch, type TargetPaths } from './layout.js';
 import { previousSuccessful, readRecord } from './store.js';
@@ -94,8 +95,11 @@ export async function drill(o: OpInput & { batch?: string }, hooks: ReleaseHooks
     };
 
     let ok = await leg(previous, release, 'to-previous');
-    if (ok) ok = await leg(release, previous, 'to-current');
-    else await confirmBack(o, paths, hooks, log, release, steps);
+    if (ok) {
+      // the way back: a daemon killed in it returns to P, which just passed its gate
+      lock.mark({ release, phase: 'activating', previous });
+      ok = await leg(release, previous, 'to-current');
+    } else await confirmBack(o, paths, hooks, log, release, steps);
     const current = readCurrent(paths);
     if (current !== release) ok = false;
     const finished = new Date();
@@ -115,8 +119,9 @@ export async function drill(o: OpInput & { batch?: string }, hooks: ReleaseHooks
     };
     if (!ok) out.error = drillFailure(paths, steps, release, current);
     log.line(`drill ${ok ? 'passed' : `failed: ${out.error}`}; current is ${current ?? '(none)'}`);
-    writeFileAtomic(file, `${hooks.mask(JSON.stringify(out, null, 2))}\n`, 0o644);
-    return JSON.parse(hooks.mask(JSON.stringify(out))) as DrillResult;
+    const masked = maskStrings(out, hooks.mask); // only string values: keys and timings stay intact
+    writeFileAtomic(file, `${JSON.stringify(masked, null, 2)}\n`, 0o644);
+    return masked;
   });
 }
 

@@ -4,7 +4,7 @@ import type { TargetConfig } from '../config/index.js';
 import { checkRequired, describeMissing, type KeyCheck } from '../env/check.js';
 import { readEnvFile } from '../env/file.js';
 import { BstError } from '../errors.js';
-import { SecretSet } from '../log.js';
+import { maskStrings, SecretSet } from '../log.js';
 import { targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
 import { listReleases, readRecord, type ReleaseRecord, type StepRecord } from './store.js';
 import { readCurrent } from './switch.js';
@@ -220,7 +220,7 @@ export function evidenceBundle(
   const verdict = verdictOf(partial, target);
   const bundle: EvidenceBundle = { ...partial, ok: verdict.length === 0, verdict };
   // whatever a log line or an error carried: no env value leaves through the bundle
-  return JSON.parse(secrets.mask(JSON.stringify(bundle))) as EvidenceBundle;
+  return maskStrings(bundle, (t) => secrets.mask(t));
 }
 
 const cell = (v: unknown): string => String(v ?? '-').replace(/\|/g, '\\|');

@@ -108,7 +108,7 @@ function send(check: SmokeConfig, headers: OutgoingHttpHeaders, body: string | u
     }, check.timeoutMs);
     req.on('response', (res) => {
       clearTimeout(timer);
-      res.resume(); // only the status counts; the body is never read into a message
+      res.destroy(); // only the status counts: the body is never read, nor waited for
       resolve(res.statusCode ?? 0);
     });
     req.on('error', (err: NodeJS.ErrnoException) => {

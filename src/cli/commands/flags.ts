@@ -126,11 +126,12 @@ export async function runFlags(ctx: Ctx, words: string[]): Promise<void> {
         );
       }
     } catch (err) {
-      if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
+      // the file is written and backed up either way: say so, whatever stopped the reload
+      const e = err instanceof BstError ? err : new BstError('failed', String(err));
       failure = new BstError(
-        'no_daemon',
-        `${change.file} was written, but the processes of ${target} were not reloaded: ${err.message}`,
-        { hint: `start the daemon (\`bstctl daemon\`) or run \`bstctl reload ${target}\` once it runs` },
+        e.code,
+        `${change.file} was written, but the processes of ${target} were not reloaded: ${e.message}`,
+        { hint: `start the daemon (\`bstctl daemon\`) if it is down, then run \`bstctl reload ${target}\`` },
       );
     }
   }
