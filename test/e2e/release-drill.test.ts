@@ -7,7 +7,7 @@ import type { DrillResult } from '../../src/release/drill.js';
 import type { EvidenceBundle } from '../../src/release/evidence.js';
 import type { ReleaseRecord } from '../../src/release/store.js';
 import type { RunResult } from '../helpers/daemon.js';
-import { ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
+import { ReleaseSandbox, TARGET, handshakeSmoke } from '../helpers/gitrepo.js';
 import { waitFor } from '../helpers/wait.js';
 
 const API = 'api-7Qx9vLp2Zk4mW8rT';
@@ -40,18 +40,7 @@ test('batch, drill, evidence and rollback --flags-off on a target with two deplo
     required: ['API_TOKEN', 'INGEST_SERVICE_TOKEN', 'INGEST_SERVICE_SECRET'],
     canaryFlags: ['OPS_READ_NEW_MODEL_*', 'OPS_WRITE_CORE_*'],
   });
-  rs.configure({
-    smoke: [
-      {
-        name: 'ingest-handshake',
-        url: `http://127.0.0.1:${rs.port}/ingest/handshake`,
-        method: 'POST',
-        sign: { tokenEnv: 'INGEST_SERVICE_TOKEN', secretEnv: 'INGEST_SERVICE_SECRET' },
-        expectStatus: 200,
-        timeoutMs: 2_000,
-      },
-    ],
-  });
+  rs.configure({ smoke: handshakeSmoke(rs.port) });
   await rs.sb.start();
   const outputs: RunResult[] = [];
   const run = async (...args: string[]): Promise<RunResult> => {

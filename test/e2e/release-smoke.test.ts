@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { OpResult } from '../../src/release/types.js';
 import type { RunResult } from '../helpers/daemon.js';
-import { PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
+import { PROC_ID, ReleaseSandbox, TARGET, handshakeSmoke } from '../helpers/gitrepo.js';
 
 const TOKEN = 'tok-e2e-smoke-4c1d';
 const SECRET = 'sec-e2e-smoke-a83f';
@@ -12,18 +12,7 @@ const ENV_FILE = `API_TOKEN=token-value-1\nINGEST_SERVICE_TOKEN=${TOKEN}\nINGEST
 
 async function smokeSandbox(t: Parameters<typeof ReleaseSandbox.create>[0], appEnv?: Record<string, string>) {
   const rs = await ReleaseSandbox.create(t, { envFile: ENV_FILE, appEnv });
-  rs.configure({
-    smoke: [
-      {
-        name: 'ingest-handshake',
-        url: `http://127.0.0.1:${rs.port}/ingest/handshake`,
-        method: 'POST',
-        sign: { tokenEnv: 'INGEST_SERVICE_TOKEN', secretEnv: 'INGEST_SERVICE_SECRET' },
-        expectStatus: 200,
-        timeoutMs: 2_000,
-      },
-    ],
-  });
+  rs.configure({ smoke: handshakeSmoke(rs.port) });
   await rs.sb.start();
   return rs;
 }

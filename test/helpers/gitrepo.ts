@@ -120,6 +120,20 @@ export class GitRepo {
 }
 
 export const TARGET = 'core';
+
+/** The signed ingest handshake against the app on `port`, as the real config writes it. */
+export function handshakeSmoke(port: number): Record<string, unknown>[] {
+  return [
+    {
+      name: 'ingest-handshake',
+      url: `http://127.0.0.1:${port}/ingest/handshake`,
+      method: 'POST',
+      sign: { tokenEnv: 'INGEST_SERVICE_TOKEN', secretEnv: 'INGEST_SERVICE_SECRET' },
+      expectStatus: 200,
+      timeoutMs: 2_000,
+    },
+  ];
+}
 export const PROC_ID = `${TARGET}/core-api`;
 
 export interface ReleaseOptions {

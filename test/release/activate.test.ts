@@ -9,24 +9,10 @@ import { targetPaths, type TargetPaths } from '../../src/release/layout.js';
 import { readRecord, writeRecord, type ReleaseRecord } from '../../src/release/store.js';
 import { readCurrent, switchCurrent } from '../../src/release/switch.js';
 import type { ReleaseHooks } from '../../src/release/types.js';
+import { releaseRecord } from '../helpers/records.js';
 import { sandbox } from '../helpers/sandbox.js';
 
-function record(id: string, status: ReleaseRecord['status']): ReleaseRecord {
-  const at = new Date().toISOString();
-  return {
-    id,
-    status,
-    createdAt: at,
-    finishedAt: at,
-    sha: null,
-    ref: null,
-    source: '/src',
-    steps: [],
-    error: null,
-    activations: [],
-    pid: null,
-  };
-}
+const record = (id: string, status: ReleaseRecord['status']): ReleaseRecord => releaseRecord(id, status);
 
 /** r1 built and current, r2 built and about to be activated. */
 function target(t: TestContext): TargetPaths {

@@ -10,6 +10,7 @@ import { readRecord, writeRecord } from '../../src/release/store.js';
 import { readCurrent, switchCurrent } from '../../src/release/switch.js';
 import { recoverReleases } from '../../src/supervisor/ops.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
+import { releaseRecord } from '../helpers/records.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 // a pid that has exited; the start time no process has, so even a reused pid is not the holder
@@ -26,20 +27,7 @@ function leftBehind(
   const paths = targetPaths(box.dir);
   for (const id of ['r1', 'r2']) {
     mkdirSync(join(paths.releases, id), { recursive: true });
-    const at = new Date().toISOString();
-    writeRecord(paths, {
-      id,
-      status: 'built',
-      createdAt: at,
-      finishedAt: at,
-      sha: null,
-      ref: null,
-      source: '/src',
-      steps: [],
-      error: null,
-      activations: [],
-      pid: null,
-    });
+    writeRecord(paths, releaseRecord(id));
   }
   switchCurrent(paths, current);
   const info: LockInfo = { ...DEAD, op: 'deploy', release: null, since: new Date().toISOString(), ...lock };
