@@ -1,5 +1,6 @@
 import type { Config, TargetConfig } from './config/index.js';
 import { BstError } from './errors.js';
+import { own } from './own.js';
 
 /**
  * The deployment topology as the config describes it (pure: no disk, no process state):
@@ -28,7 +29,7 @@ export interface Topology {
 
 /** A target a command may work on: known (else exit 2 listing the known ones) and not reserved (exit 2). */
 export function usableTarget(config: Config, name: string): TargetConfig {
-  const target = Object.hasOwn(config.targets, name) ? config.targets[name] : undefined;
+  const target = own(config.targets, name);
   if (!target) {
     throw new BstError('not_found', `no target "${name}" in the config`, {
       hint: `known targets: ${Object.keys(config.targets).join(', ') || '(none)'}`,
@@ -131,7 +132,7 @@ export function packageScripts(
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
-    const target = config.targets[name];
+    const target = own(config.targets, name);
     if (target) Object.assign(out, targetScripts(name, target, configFile));
   }
   return out;

@@ -1,5 +1,6 @@
 import type { Config } from './schema.js';
 import { BstError } from '../errors.js';
+import { own } from '../own.js';
 
 /** Every process id of the config, in config order (start order; stop runs it backwards). */
 export function allProcessIds(config: Config): string[] {
@@ -12,7 +13,7 @@ export function allProcessIds(config: Config): string[] {
 export function resolveSelector(config: Config, selector: string | undefined): string[] {
   if (!selector) return allProcessIds(config);
   const [targetName, processName, extra] = selector.split('/');
-  const target = targetName ? config.targets[targetName] : undefined;
+  const target = targetName ? own(config.targets, targetName) : undefined;
   if (!target || extra !== undefined) {
     throw new BstError('not_found', `no target or process "${selector}" in the config`, {
       hint: `known targets: ${Object.keys(config.targets).join(', ')}`,

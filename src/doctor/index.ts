@@ -1,3 +1,4 @@
+import { own } from '../own.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { call } from '../cli/client.js';
@@ -165,7 +166,7 @@ export function targetChecks(t: TargetConfig): Finding[] {
 /** The targets to look at: one by name (unknown: exit 2), or all. */
 export function selectTargets(config: Config, only?: string): [string, TargetConfig][] {
   if (only === undefined) return Object.entries(config.targets);
-  const t = Object.hasOwn(config.targets, only) ? config.targets[only] : undefined;
+  const t = own(config.targets, only);
   if (!t) {
     throw new BstError('not_found', `no target "${only}" in the config`, {
       hint: `known targets: ${Object.keys(config.targets).join(', ')}`,

@@ -1,5 +1,6 @@
 import type { Config, TargetConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
+import { own } from '../own.js';
 
 type Releases = NonNullable<TargetConfig['releases']>;
 
@@ -20,7 +21,7 @@ export function releasesOf(name: string, target: TargetConfig): Releases {
 
 /** The target of a release command: known, not reserved, with releases (else exit 2). */
 export function releaseTargetOf(config: Config, name: string): TargetConfig {
-  const target = config.targets[name];
+  const target = own(config.targets, name);
   if (!target) {
     throw new BstError('not_found', `no target "${name}" in the config`, {
       hint: `known targets: ${Object.keys(config.targets).join(', ')}`,

@@ -17,6 +17,7 @@ import { splitId } from '../config/selector.js';
 import { listen, prepareSocketDir } from './server.js';
 import { readState } from './state.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
+import { own } from '../own.js';
 
 /** At shutdown, how long a running deploy, rollback or lifecycle request may still take. */
 const DRAIN_MS = 60_000;
@@ -123,7 +124,8 @@ async function bootstrap(sup: Supervisor, booting: Set<string>, stopped: () => b
 /** A saved process no longer in the config is stopped the default way. */
 function stopSpecOf(loaded: LoadedConfig, id: string): StopSpec {
   const { target, name } = splitId(id);
-  return loaded.config.targets[target]?.processes[name]?.stop ?? { signal: 'SIGTERM', timeoutMs: 10_000 };
+  const t = own(loaded.config.targets, target);
+  return (t && own(t.processes, name)?.stop) ?? { signal: 'SIGTERM', timeoutMs: 10_000 };
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;

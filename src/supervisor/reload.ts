@@ -3,12 +3,13 @@ import type { Logger } from '../log.js';
 import type { ConfigReloadResult } from '../protocol.js';
 import { allProcessIds, splitId } from '../config/selector.js';
 import type { Supervisor } from './supervisor.js';
+import { own } from '../own.js';
 
 /** What makes a process "changed": its own config and the target keys its children see. */
 function fingerprintOf(loaded: LoadedConfig, id: string): string {
   const { target, name } = splitId(id);
-  const t = loaded.config.targets[target];
-  return JSON.stringify([t?.base, t?.env.file, t?.releases ? true : false, t?.processes[name]]);
+  const t = own(loaded.config.targets, target);
+  return JSON.stringify([t?.base, t?.env.file, t?.releases ? true : false, t && own(t.processes, name)]);
 }
 
 /** Applies a validated config as a diff: added start, removed stop, changed restart, the rest untouched. */

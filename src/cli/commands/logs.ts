@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
 import { resolveSelector, splitId } from '../../config/selector.js';
 import { Ctx, withGlobals } from '../context.js';
+import { own } from '../../own.js';
 
 interface Source {
   label: string;
@@ -15,7 +16,7 @@ async function sources(ctx: Ctx, selector: string | undefined): Promise<Source[]
   const { config } = await ctx.config();
   return resolveSelector(config, selector).flatMap((id) => {
     const { target, name } = splitId(id);
-    const base = config.targets[target]?.base ?? '';
+    const base = own(config.targets, target)?.base ?? '';
     const files = logFiles(join(base, 'logs'), name);
     return [
       { label: `${id} |`, file: files.out },
