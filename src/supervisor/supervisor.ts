@@ -7,6 +7,7 @@ import { treeUsage } from './metrics.js';
 import { procTable } from '../proc.js';
 import { targetPaths } from '../release/layout.js';
 import { readCurrent } from '../release/switch.js';
+import { cannotSpawn } from './preflight.js';
 import { createEntry, retire, type Entry, type EntryDeps } from './entry.js';
 import { allProcessIds, resolveSelector } from '../config/selector.js';
 import type { ProcessUnit, Transition } from './unit.js';
@@ -55,10 +56,10 @@ export function createSupervisor(deps: SupervisorDeps) {
     pick,
     start: (selector?: string) => inOrder(pick(selector), start),
     stop: (selector?: string) => inOrder(pick(selector), stopEntry, true),
-    restart: (selector?: string) => inOrder(pick(selector), restartEntry),
+    restart: (selector?: string) => restartAll(pick(selector)),
     startEntries: (list: Entry[]) => inOrder(list, start),
     stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
-    restartEntries: (list: Entry[]) => inOrder(list, restartEntry),
+    restartEntries: restartAll,
     reloadEntries: (list: Entry[]) => inOrder(list, reloadEntry),
     status: (selector?: string) => describeAll(pick(selector), deps.clock),
     describeAll: (list: Entry[]) => describeAll(list, deps.clock),
@@ -121,7 +122,23 @@ async function stopEntry(e: Entry): Promise<void> {
   await e.unit.until((u) => u.state === 'stopped', e.config.stop.timeoutMs + 5_000);
 }
 
+/** Every successor is checked before the first child is stopped: none is stopped for one that cannot start. */
+async function restartAll(list: Entry[]): Promise<void> {
+  for (const e of list) refuseUnspawnable(e);
+  await inOrder(list, restartEntry);
+}
+
+function refuseUnspawnable(e: Entry): void {
+  const why = cannotSpawn(e);
+  if (!why) return;
+  const running = e.unit.pid !== null && e.unit.state !== 'stopped';
+  throw new BstError('failed', `${e.id} was not restarted: ${why}`, {
+    hint: running ? 'its running child was left as it is' : `fix that, then \`bstctl start ${e.id}\``,
+  });
+}
+
 async function restartEntry(e: Entry): Promise<void> {
+  refuseUnspawnable(e);
   const tried = attemptOver(e);
   e.unit.send({ type: 'restart' });
   await e.unit.until(tried, e.config.stop.timeoutMs + readyTimeout(e.config) + 5_000);

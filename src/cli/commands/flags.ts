@@ -6,6 +6,7 @@ import type { ProcessStatus } from '../../protocol.js';
 import { usableTarget } from '../../topology.js';
 import { Ctx, withGlobals } from '../context.js';
 import { table } from '../format.js';
+import { waitingForRelease } from './process.js';
 
 const ACTIONS = ['list', 'off', 'on'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -113,7 +114,7 @@ export async function runFlags(ctx: Ctx, words: string[]): Promise<void> {
       change.reloaded = true;
       change.processes = res.processes;
       const missed = res.processes.filter(
-        (p) => p.want === 'up' && p.state !== 'online' && !p.reason?.startsWith('no release'),
+        (p) => p.want === 'up' && p.state !== 'online' && !waitingForRelease(p),
       );
       const first = missed[0];
       if (first) {

@@ -42,13 +42,18 @@ export async function status(ctx: Ctx, selector: string | undefined): Promise<vo
   }
 }
 
+/** Wanted up, never started: a release target before its first deploy (a failed spawn is not this). */
+export function waitingForRelease(p: ProcessStatus): boolean {
+  return p.state === 'stopped' && p.want === 'up' && Boolean(p.reason?.startsWith('no release'));
+}
+
 /** start/stop/restart/reload: exit 1 when a process did not reach the state asked for. */
 async function lifecycle(ctx: Ctx, method: 'start' | 'stop' | 'restart' | 'reload', selector?: string) {
   const res = (await ctx.call(method, { selector })) as ActionResult;
   ctx.print(res, () => statusTable(res.processes));
   const goal = method === 'stop' ? 'stopped' : 'online';
   const missed = res.processes.filter(
-    (p) => p.state !== goal && !(goal === 'online' && p.want === 'up' && p.reason?.startsWith('no release')),
+    (p) => p.state !== goal && !(goal === 'online' && waitingForRelease(p)),
   );
   if (missed.length > 0) {
     const first = missed[0] as ProcessStatus;
