@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnvFile } from '../env/file.js';
 import { inheritedEnv } from '../env/inherit.js';
@@ -93,11 +93,35 @@ async function buildRelease(
       });
     }
   } catch (err) {
-    finish('failed', err instanceof Error ? err.message : String(err));
+    failBuild(paths, id, err, finish, log);
     throw err;
   }
   finish('built', null);
   return id;
+}
+
+/**
+ * A failed build leaves a failed record and no folder. The partial folder goes first: on a full disk
+ * that is what makes room for the record; a record that still cannot be written stays `building`
+ * and the next prune of the target clears it (its builder is gone by then).
+ */
+function failBuild(
+  paths: TargetPaths,
+  id: string,
+  err: unknown,
+  finish: (status: 'failed', error: string) => void,
+  log: DeployLog,
+): void {
+  try {
+    rmSync(join(paths.releases, id), { recursive: true, force: true });
+  } catch (rmErr) {
+    log.line(`(the folder of ${id} could not be removed: ${(rmErr as Error).message})`);
+  }
+  try {
+    finish('failed', err instanceof Error ? err.message : String(err));
+  } catch (recErr) {
+    log.line(`(the record of ${id} could not be marked failed: ${(recErr as Error).message})`);
+  }
 }
 
 // a daemon killed mid-build leaves the step running; the next one finds it here and stops it
@@ -283,6 +307,8 @@ function pruneTarget(o: OpInput, paths: TargetPaths, hooks: ReleaseHooks, previo
     current,
     previous,
     running: hooks.runningReleases(o.targetName),
+    // under the target's lock no other build runs: any other `building` record lost its builder
+    building: new Set(),
   });
   prune(paths, ids);
 }

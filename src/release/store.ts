@@ -176,14 +176,20 @@ export function previousSuccessful(paths: TargetPaths, current: string | null): 
 /** PURE: which releases to remove so that the newest `keep` built ones stay, plus everything protected. */
 export function pruneCandidates(
   records: ReleaseRecord[],
-  opts: { keep: number; current: string | null; previous: string | null; running: Set<string> },
+  opts: {
+    keep: number;
+    current: string | null;
+    previous: string | null;
+    running: Set<string>;
+    /** Releases whose build is under way now; any other `building` record is a build that died. */
+    building: Set<string>;
+  },
 ): string[] {
   const spared = (id: string): boolean => id === opts.current || id === opts.previous || opts.running.has(id);
   const remove: string[] = [];
   let kept = 0;
   for (const r of [...records].sort((a, b) => newestFirst(a.id, b.id))) {
-    // a building one belongs to a build in flight (or to markInterrupted), never to prune
-    if (r.status === 'building') continue;
+    if (r.status === 'building' && opts.building.has(r.id)) continue;
     if (r.status === 'built' && kept < opts.keep) {
       kept++;
       continue;

@@ -123,7 +123,7 @@ test('previousSuccessful is the newest built release older than current, skippin
 const built = (id: string): ReleaseRecord => record(id, 'built');
 const failed = (id: string): ReleaseRecord => record(id, 'failed');
 const building = (id: string): ReleaseRecord => record(id, 'building');
-const none = { current: null, previous: null, running: new Set<string>() };
+const none = { current: null, previous: null, running: new Set<string>(), building: new Set<string>() };
 
 test('pruneCandidates: a table of who goes and who stays', () => {
   const five = ['r1', 'r2', 'r3', 'r4', 'r5'].map(built);
@@ -143,20 +143,20 @@ test('pruneCandidates: a table of who goes and who stays', () => {
     {
       name: 'current, previous and running stay even outside the newest keep',
       records: five,
-      opts: { keep: 2, current: 'r2', previous: 'r1', running: new Set(['r3']) },
+      opts: { ...none, keep: 2, current: 'r2', previous: 'r1', running: new Set(['r3']) },
       want: [],
     },
     {
       name: 'a failed release that is current, previous or running stays',
       records: [...five, failed('r6'), failed('r7'), failed('r8')],
-      opts: { keep: 5, current: 'r6', previous: 'r7', running: new Set(['r8']) },
+      opts: { ...none, keep: 5, current: 'r6', previous: 'r7', running: new Set(['r8']) },
       want: [],
     },
     {
-      name: 'a building release is never removed',
+      name: 'a release being built now stays; a building one whose build died goes',
       records: [...five, building('r6'), building('r0')],
-      opts: { keep: 1, ...none },
-      want: ['r4', 'r3', 'r2', 'r1'],
+      opts: { ...none, keep: 1, building: new Set(['r6']) },
+      want: ['r4', 'r3', 'r2', 'r1', 'r0'],
     },
     {
       name: 'keep larger than the list removes nothing built',
