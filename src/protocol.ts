@@ -35,6 +35,8 @@ export const methods = {
   }),
   drill: z.strictObject({ target, batch: z.string().optional() }),
   redisStatus: z.strictObject({ selector: z.string().optional() }),
+  flags: z.strictObject({ target, names: z.array(nonEmpty), on: z.boolean() }),
+  envSync: z.strictObject({ keys: nonEmpty, from: nonEmpty, to: nonEmpty, dryRun: z.boolean().optional() }),
 } as const;
 
 export type Method = keyof typeof methods;
@@ -131,4 +133,18 @@ export interface RedisInstance {
 
 export interface RedisStatusResult {
   instances: RedisInstance[];
+}
+
+/** `flags off|on`: the flags after the write, the file, its backup, and the reload it caused. */
+export interface FlagsResult {
+  target: string;
+  flags: { name: string; value: string }[];
+  file: string;
+  backup: string | null;
+  changed: string[];
+  /** true: the daemon reloaded the target's processes; false: nothing to reload, or no daemon. */
+  reloaded: boolean;
+  /** Why the reload failed (the file is written and backed up all the same). */
+  reloadError?: string;
+  processes?: ProcessStatus[];
 }

@@ -78,6 +78,15 @@ function same(a: string, b: string): boolean {
  * and replaced atomically. Values are never returned, fingerprints only.
  */
 export function envSync(config: Config, req: SyncRequest, now = new Date()): SyncResult {
+  const { keys, from, dests } = syncFiles(config, req);
+  return copyKeys(keys, from, dests, Boolean(req.dryRun), now);
+}
+
+/** The keys, the source file and the destination files of a sync; bad input throws (exit 2). */
+export function syncFiles(
+  config: Config,
+  req: SyncRequest,
+): { keys: string[]; from: string; dests: string[] } {
   const keys = parseKeyList(req.keys);
   const from = resolveEnvRef(config, req.from, '--from');
   const refs = [
@@ -95,7 +104,10 @@ export function envSync(config: Config, req: SyncRequest, now = new Date()): Syn
     if (same(file, from)) throw new BstError('usage', `--to ${ref} is the --from file itself`);
     if (!dests.some((d) => same(d, file))) dests.push(file);
   }
+  return { keys, from, dests };
+}
 
+function copyKeys(keys: string[], from: string, dests: string[], dryRun: boolean, now: Date): SyncResult {
   const source = readEnvFile(from);
   const missing = keys.filter((k) => !Object.hasOwn(source, k));
   const empty = keys.filter((k) => Object.hasOwn(source, k) && (source[k] ?? '').trim() === '');
@@ -114,7 +126,7 @@ export function envSync(config: Config, req: SyncRequest, now = new Date()): Syn
   const written: string[] = [];
   for (const plan of plans) {
     let backup: string | null = null;
-    if (!req.dryRun) {
+    if (!dryRun) {
       try {
         backup = commitEnvEdit(plan, now).backup;
       } catch (err) {
@@ -142,5 +154,5 @@ export function envSync(config: Config, req: SyncRequest, now = new Date()): Syn
       })),
     });
   }
-  return { from, keys, dryRun: Boolean(req.dryRun), results };
+  return { from, keys, dryRun, results };
 }

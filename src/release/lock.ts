@@ -75,8 +75,12 @@ function parseLock(text: string): LockInfo | null {
 const numberOrNull = (x: unknown): number | null => (typeof x === 'number' ? x : null);
 
 export function readLock(paths: TargetPaths): LockInfo | null {
+  return readLockAt(lockFile(paths));
+}
+
+export function readLockAt(file: string): LockInfo | null {
   try {
-    return parseLock(readFileSync(lockFile(paths), 'utf8'));
+    return parseLock(readFileSync(file, 'utf8'));
   } catch {
     return null;
   }
@@ -95,12 +99,16 @@ function conflict(info: LockInfo, file: string): BstError {
 /** Takes the one lock of a target, or throws 'conflict' naming what holds it; a dead holder's lock is taken over. */
 export function acquireLock(paths: TargetPaths, op: string, release: string | null): LockHandle {
   mkdirSync(paths.releases, { recursive: true });
-  const file = lockFile(paths);
+  return acquireLockAt(lockFile(paths), op, release);
+}
+
+/** The same lock at any path (its folder must exist). */
+export function acquireLockAt(file: string, op: string, release: string | null): LockHandle {
   const since = new Date().toISOString();
   const mine: LockInfo = { pid: process.pid, startTime: startTime(process.pid), op, release, since };
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (tryCreate(file, mine)) return handle(paths, mine);
-    const held = readLock(paths);
+    if (tryCreate(file, mine)) return handle(file, mine);
+    const held = readLockAt(file);
     if (held && holderAlive(held)) throw conflict(held, file);
     takeOverStale(file, held);
   }
@@ -153,10 +161,9 @@ function readFileSafe(file: string): string {
   }
 }
 
-function handle(paths: TargetPaths, mine: LockInfo): LockHandle {
-  const file = lockFile(paths);
+function handle(file: string, mine: LockInfo): LockHandle {
   // only ever touch the lock while it still names us (it may have been taken over after a long stall)
-  const stillMine = (): boolean => sameHolder(readLock(paths), mine);
+  const stillMine = (): boolean => sameHolder(readLockAt(file), mine);
   return {
     release(): void {
       if (!stillMine()) return;

@@ -2,6 +2,7 @@ import { BstError } from '../errors.js';
 import type { SecretSet } from '../log.js';
 import { PROTOCOL_VERSION, type ConfigReloadResult, type Method } from '../protocol.js';
 import { VERSION } from '../version.js';
+import { envHandlers } from './envops.js';
 import { opHandlers } from './ops.js';
 import type { CallContext, Handlers } from './server.js';
 import type { Entry, Supervisor } from './supervisor.js';
@@ -17,6 +18,8 @@ const MUTATING = [
   'rollback',
   'drill',
   'configReload',
+  'flags',
+  'envSync',
 ] as const satisfies readonly Method[];
 
 /** Work that changes something: refused once the daemon shuts down, and what runs then is waited for. */
@@ -87,6 +90,7 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
     restart: async (p) => act(sup, p, sup.restartEntries),
     reload: async (p) => act(sup, p, sup.reloadEntries),
     ...opHandlers(sup, secrets),
+    ...envHandlers(sup),
     configReload: () => ctl.reloadConfig(),
   };
   const guarded: Record<string, unknown> = { ...handlers };

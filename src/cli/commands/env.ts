@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config, TargetConfig } from '../../config/index.js';
 import { checkRequired, describeMissing, type KeyCheck } from '../../env/check.js';
 import { readEnvFile } from '../../env/file.js';
-import { envSync, type SyncResult } from '../../env/sync.js';
+import { underEnvLocks } from '../../env/locked.js';
+import { envSync, syncFiles, type SyncRequest, type SyncResult } from '../../env/sync.js';
 import { BstError } from '../../errors.js';
 import { usableTarget } from '../../topology.js';
 import { Ctx, withGlobals } from '../context.js';
@@ -149,13 +151,36 @@ export async function runEnvSync(ctx: Ctx, opts: SyncOpts): Promise<void> {
     });
   }
   const { config } = await ctx.config();
-  const res = envSync(config, {
+  const typed: SyncRequest = {
     keys: opts.keys as string,
     from: opts.from as string,
     to: opts.to as string,
     dryRun: Boolean(opts.dryRun),
-  });
+  };
+  syncFiles(config, typed); // bad input is refused here, before any daemon is asked
+  const req = absoluteRefs(config, typed);
+  const res = req.dryRun ? envSync(config, req) : await writeSync(ctx, config, req);
   ctx.print(res, () => renderEnvSync(res));
+}
+
+/** Through the daemon when one runs (the one writer); without one, here, under the same target locks. */
+async function writeSync(ctx: Ctx, config: Config, req: SyncRequest): Promise<SyncResult> {
+  try {
+    return (await ctx.call('envSync', req)) as SyncResult;
+  } catch (err) {
+    if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
+  }
+  return underEnvLocks(config, syncFiles(config, req).dests, 'env-sync', () => envSync(config, req));
+}
+
+/** Paths as the operator typed them mean this shell's folder, not the daemon's. */
+function absoluteRefs(config: Config, req: SyncRequest): SyncRequest {
+  const abs = (ref: string): string => (Object.hasOwn(config.targets, ref) ? ref : resolve(ref));
+  const to = req.to
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
+  return { ...req, from: abs(req.from), to: to.map(abs).join(',') };
 }
 
 export function register(program: Command): void {

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
 import { setFlags, targetFlags, type Flag } from '../../env/flags.js';
 import { BstError } from '../../errors.js';
-import type { ProcessStatus } from '../../protocol.js';
+import type { FlagsResult } from '../../protocol.js';
+import { underEnvLocks } from '../../env/locked.js';
 import { usableTarget } from '../../topology.js';
 import { Ctx, withGlobals } from '../context.js';
 import { table } from '../format.js';
@@ -16,15 +17,8 @@ export interface TargetFlags {
   flags: Flag[];
 }
 
-/** The result of `flags off|on`: the flags after the write, the file, its backup, the reload. */
-export interface FlagsChange extends TargetFlags {
-  file: string;
-  backup: string | null;
-  changed: string[];
-  /** true: the daemon reloaded the target's processes; false: nothing to reload or no daemon. */
-  reloaded: boolean;
-  processes?: ProcessStatus[];
-}
+/** The result of `flags off|on`. */
+export type FlagsChange = FlagsResult;
 
 const isAction = (word: string | undefined): word is Action => ACTIONS.includes(word as Action);
 
@@ -96,48 +90,57 @@ export async function runFlags(ctx: Ctx, words: string[]): Promise<void> {
     ctx.print(res, () => renderFlags(res.targets));
     return;
   }
+  const { change, noDaemon } = await writeFlags(ctx, config, target, names, action === 'on');
   const t = usableTarget(config, target);
-  const write = setFlags(t, names, action === 'on');
-  const change: FlagsChange = {
-    target,
-    flags: write.flags,
-    file: write.file,
-    backup: write.backup,
-    changed: write.changed,
-    reloaded: false,
-  };
-  const hasProcesses = Object.keys(t.processes).length > 0;
-  let failure: BstError | null = null;
-  if (change.changed.length > 0 && hasProcesses) {
-    try {
-      const res = (await ctx.call('reload', { selector: target })) as { processes: ProcessStatus[] };
-      change.reloaded = true;
-      change.processes = res.processes;
-      const missed = res.processes.filter(
-        (p) => p.want === 'up' && p.state !== 'online' && !waitingForRelease(p),
-      );
-      const first = missed[0];
-      if (first) {
-        failure = new BstError(
-          'failed',
-          `flags written, but ${first.id} is ${first.state} after the reload`,
-          {
-            hint: `see \`bstctl logs ${first.id}\``,
-          },
-        );
-      }
-    } catch (err) {
-      // the file is written and backed up either way: say so, whatever stopped the reload
-      const e = err instanceof BstError ? err : new BstError('failed', String(err));
-      failure = new BstError(
-        e.code,
-        `${change.file} was written, but the processes of ${target} were not reloaded: ${e.message}`,
-        { hint: `start the daemon (\`bstctl daemon\`) if it is down, then run \`bstctl reload ${target}\`` },
-      );
-    }
-  }
+  const unreloaded = noDaemon && change.changed.length > 0 && Object.keys(t.processes).length > 0;
+  const failure = unreloaded
+    ? new BstError(
+        'no_daemon',
+        `${change.file} was written, but the processes of ${target} were not reloaded: ${noDaemon.message}`,
+        { hint: `start the daemon (\`bstctl daemon\`): its processes start with the new values` },
+      )
+    : reloadFailure(change);
   ctx.print(change, () => renderChange(change));
   if (failure) ctx.failAfterPrint(failure);
+}
+
+/** Through the daemon when one runs (the one writer); without one, here, under the same target lock. */
+async function writeFlags(
+  ctx: Ctx,
+  config: Config,
+  target: string,
+  names: string[],
+  on: boolean,
+): Promise<{ change: FlagsChange; noDaemon: BstError | null }> {
+  let noDaemon: BstError;
+  try {
+    return { change: (await ctx.call('flags', { target, names, on })) as FlagsChange, noDaemon: null };
+  } catch (err) {
+    if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
+    noDaemon = err;
+  }
+  const t = usableTarget(config, target);
+  const write = await underEnvLocks(config, [t.env.file as string], 'flags', () => setFlags(t, names, on));
+  return { change: { target, ...write, reloaded: false }, noDaemon };
+}
+
+/** The file is written and backed up either way: a failed or incomplete reload is said after it. */
+function reloadFailure(change: FlagsChange): BstError | null {
+  if (change.reloadError) {
+    return new BstError(
+      'failed',
+      `${change.file} was written, but the processes of ${change.target} were not reloaded: ${change.reloadError}`,
+      { hint: `see \`bstctl status ${change.target}\`, then run \`bstctl reload ${change.target}\`` },
+    );
+  }
+  const missed = (change.processes ?? []).filter(
+    (p) => p.want === 'up' && p.state !== 'online' && !waitingForRelease(p),
+  );
+  const first = missed[0];
+  if (!first) return null;
+  return new BstError('failed', `flags written, but ${first.id} is ${first.state} after the reload`, {
+    hint: `see \`bstctl logs ${first.id}\``,
+  });
 }
 
 export function register(program: Command): void {
