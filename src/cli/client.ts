@@ -1,4 +1,6 @@
+import { readFileSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { dirname } from 'node:path';
 import { BstError } from '../errors.js';
 import { isErrorCode } from '../errors.js';
 import type { Method, Params, Reply } from '../protocol.js';
@@ -13,6 +15,38 @@ export function noDaemon(socketPath: string): BstError {
   return new BstError('no_daemon', `no daemon answers on ${socketPath}`, {
     hint: 'start it with `bstctl daemon` (or `systemctl start bst-supervisor`)',
   });
+}
+
+/** The socket (or its 0700 folder) is another user's: say whose, not that nothing answers. */
+export function notYours(socketPath: string): BstError {
+  const owner = ownerOf(socketPath) ?? ownerOf(dirname(socketPath));
+  const whose = owner === null ? 'another user' : `${userName(owner) ?? 'uid'} (uid ${owner})`;
+  return new BstError(
+    'failed',
+    `permission denied on ${socketPath}: the daemon's socket belongs to ${whose}`,
+    {
+      hint: `run bstctl as ${owner === null ? "the daemon's user" : (userName(owner) ?? `uid ${owner}`)} (e.g. with sudo -u), or use a config of your own`,
+    },
+  );
+}
+
+function ownerOf(path: string): number | null {
+  try {
+    return statSync(path).uid;
+  } catch {
+    return null;
+  }
+}
+
+function userName(uid: number): string | null {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(uid));
+    return line ? (line.split(':')[0] ?? null) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** One request over the socket: resolves with the result, rejects with the daemon's BstError. */
@@ -40,7 +74,7 @@ export function call<M extends Method>(
       socket.write(encode({ v: PROTOCOL_VERSION, id: 1, method, params }));
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!connected) return fail(noDaemon(socketPath));
+      if (!connected) return fail(err.code === 'EACCES' ? notYours(socketPath) : noDaemon(socketPath));
       fail(new BstError('failed', `lost the daemon on ${socketPath}: ${err.code ?? err.message}`));
     });
     socket.on('close', () =>

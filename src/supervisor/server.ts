@@ -141,7 +141,12 @@ async function handle(
 ): Promise<void> {
   let id = 0;
   try {
-    const req = requestSchema.parse(JSON.parse(line));
+    const raw: unknown = JSON.parse(line);
+    const rawId = (raw as { id?: unknown } | null)?.id;
+    if (Number.isInteger(rawId)) id = rawId as number; // the error reply still names its request
+    const parsed = requestSchema.safeParse(raw, { reportInput: true });
+    if (!parsed.success) throw malformed(parsed.error.issues);
+    const req = parsed.data;
     id = req.id;
     if (!isMethod(req.method)) {
       throw new BstError('protocol', `unknown method "${req.method}"`, {
@@ -155,12 +160,21 @@ async function handle(
     send({ id, ok: true, result });
   } catch (err) {
     const e =
-      err instanceof SyntaxError || (err instanceof Error && err.name === 'ZodError')
-        ? new BstError('protocol', `malformed request: ${err.message.split('\n')[0]}`)
+      err instanceof SyntaxError
+        ? new BstError('protocol', `malformed request: not JSON (${err.message})`)
         : toBstError(err);
     if (e.code === 'internal') logger.error({ evt: 'request-failed', err: e.message });
     send({ id, ok: false, error: { code: e.code, message: e.message, hint: e.hint, details: e.details } });
   }
+}
+
+/** An envelope that does not validate, named field by field: `malformed request: id: expected a number, got "7"`. */
+function malformed(issues: Parameters<typeof formatIssues>[0]): BstError {
+  const problems = formatIssues(issues);
+  return new BstError('protocol', `malformed request: ${problems.join('; ')}`, {
+    hint: 'a request is one line of JSON: {"v":1,"id":<number>,"method":"<name>","params":{…}}',
+    details: problems,
+  });
 }
 
 /** Params that do not validate are bad input (exit 2), named: `deploy: ref: expected a non-empty string`. */

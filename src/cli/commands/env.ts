@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config, TargetConfig } from '../../config/index.js';
 import { checkRequired, describeMissing, type KeyCheck } from '../../env/check.js';
-import { readEnvFile } from '../../env/file.js';
+import { parseEnvText } from '../../env/file.js';
 import { underEnvLocks } from '../../env/locked.js';
 import { envSync, syncFiles, type SyncRequest, type SyncResult } from '../../env/sync.js';
 import { BstError } from '../../errors.js';
@@ -33,16 +33,16 @@ export interface EnvCheckAll {
 export function checkTarget(name: string, target: TargetConfig): EnvTargetCheck {
   const file = target.env.file as string; // always set (absolute) by the config loader
   let env: Record<string, string> = {};
-  let fileState: EnvTargetCheck['fileState'] = existsSync(file) ? 'present' : 'missing';
+  let fileState: EnvTargetCheck['fileState'] = 'present';
   let fileError: string | undefined;
-  if (fileState === 'present') {
-    try {
-      env = readEnvFile(file);
-    } catch (err) {
-      // the error code only: a message must not carry any of the file's text
-      fileState = 'unreadable';
-      fileError = (err as NodeJS.ErrnoException).code ?? 'read error';
-    }
+  try {
+    // read, not looked for: a file this user may not reach is unreadable, not missing
+    env = parseEnvText(readFileSync(file, 'utf8'));
+  } catch (err) {
+    // the error code only: a message must not carry any of the file's text
+    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
+    if (code === 'ENOENT') fileState = 'missing';
+    else [fileState, fileError] = ['unreadable', code];
   }
   const { ok, keys } = checkRequired(env, target.env.required);
   // an unreadable file fails even with no required key: the processes could not read it either
@@ -77,13 +77,21 @@ function status(k: KeyCheck): string {
 function problem(c: EnvTargetCheck): string {
   const keys = describeMissing(c.keys);
   if (c.fileState === 'present') return keys;
-  const file = c.fileState === 'missing' ? 'env file missing' : `env file unreadable (${c.fileError})`;
-  return keys ? `${file}; ${keys}` : file;
+  // what an unreadable file holds is unknown: its keys are not "missing"
+  if (c.fileState === 'unreadable') return `env file unreadable (${c.fileError})`;
+  return keys ? `env file missing; ${keys}` : 'env file missing';
 }
 
 /** The human report: one table of every key, then each target's env file and verdict. */
 export function renderEnvCheck(checks: EnvTargetCheck[], reserved: string[] = []): string {
-  const rows = checks.flatMap((c) => c.keys.map((k) => [c.target, k.name, status(k), k.fingerprint ?? '-']));
+  const rows = checks.flatMap((c) =>
+    c.keys.map((k) => [
+      c.target,
+      k.name,
+      c.fileState === 'unreadable' ? 'unknown' : status(k),
+      k.fingerprint ?? '-',
+    ]),
+  );
   const parts: string[] = [];
   if (rows.length > 0) parts.push(table(['TARGET', 'KEY', 'STATUS', 'FINGERPRINT'], rows), '');
   for (const c of checks) {
