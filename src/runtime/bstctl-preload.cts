@@ -1,0 +1,181 @@
+/**
+ * Loaded into a supervised Node app with `listen` (NODE_OPTIONS=--require), so that an app that only
+ * calls `listen(process.env.PORT)` is replaced without a failed request. Node built-ins only: this
+ * runs inside the operator's app.
+ *
+ * The app's `listen(PORT)` is taken over: its server listens on a private 127.0.0.1 port, which only
+ * the supervisor's health check reaches. Once that check passed the supervisor says `serve`, and the
+ * server gets the connections of the shared socket (fd 3) as well. `drain` stops accepting there,
+ * closes each keep-alive connection after its next response (`Connection: close`) or once it stayed
+ * idle past the server's keepAliveTimeout, and says `drained` when none is left.
+ *
+ * Control channel: fd 4, newline-delimited JSON. To the supervisor: {evt:"listening",port},
+ * {evt:"serving"}, {evt:"drained"}, {evt:"error",message}. From it: {cmd:"serve"}, {cmd:"drain"}.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+
+const LISTEN_FD = 3;
+const CONTROL_FD = 4;
+const PRIVATE_HOST = '127.0.0.1';
+
+type Message = { evt: string; [k: string]: unknown };
+type Tracked = { active: Set<ResLike>; idle: NodeJS.Timeout | null };
+
+function isSocketFd(fd: number): boolean {
+  try {
+    return fs.fstatSync(fd).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** The app's own children (a build, a worker) must neither load this again nor touch fd 3 and 4. */
+function forgetSelf(): void {
+  const opts = process.env.NODE_OPTIONS ?? '';
+  const rest = opts
+    .split(/\s+/)
+    .filter((w) => w !== '' && !/^--require=.*bstctl-preload\.cjs"?$/.test(w))
+    .join(' ');
+  if (rest === '') delete process.env.NODE_OPTIONS;
+  else process.env.NODE_OPTIONS = rest;
+  delete process.env.BST_LISTEN_PORT;
+  delete process.env.BST_LISTEN_HOST;
+}
+
+/** The port a `listen(...)` call asks for, in every form `net.Server#listen` takes; null for a path or fd. */
+function portOf(args: unknown[]): number | null {
+  const first = args[0];
+  if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) return Number(first);
+  if (first && typeof first === 'object') {
+    const o = first as { port?: unknown; path?: unknown; fd?: unknown; handle?: unknown; _handle?: unknown };
+    if (o.path !== undefined || o.fd !== undefined || o.handle !== undefined || o._handle !== undefined) {
+      return null;
+    }
+    if (typeof o.port === 'number' || (typeof o.port === 'string' && /^\d+$/.test(o.port))) {
+      return Number(o.port);
+    }
+  }
+  return null;
+}
+
+function start(publicPort: number, publicHost: string): void {
+  const control = new net.Socket({ fd: CONTROL_FD, readable: true, writable: true });
+  control.unref(); // the channel never keeps the app alive
+  control.on('error', () => undefined);
+  const send = (m: Message): void => void (control.writable && control.write(`${JSON.stringify(m)}\n`));
+  let app: net.Server | null = null;
+  let pub: net.Server | null = null;
+  let draining = false;
+  const sockets = new Map<net.Socket, Tracked>();
+
+  const idleMs = (): number => {
+    const ms = (app as { keepAliveTimeout?: number } | null)?.keepAliveTimeout;
+    return typeof ms === 'number' && ms > 0 ? ms : 5_000;
+  };
+  const maybeDrained = (): void => {
+    if (draining && sockets.size === 0) send({ evt: 'drained' });
+  };
+  // an idle connection of a draining child closes after the grace the app gives idle connections anyway
+  const idleLater = (s: net.Socket, t: Tracked): void => {
+    if (!draining || t.active.size > 0 || t.idle) return;
+    t.idle = setTimeout(() => s.destroy(), idleMs());
+    t.idle.unref();
+  };
+  const track = (s: net.Socket): void => {
+    const t: Tracked = { active: new Set(), idle: null };
+    sockets.set(s, t);
+    s.once('close', () => {
+      if (t.idle) clearTimeout(t.idle);
+      sockets.delete(s);
+      maybeDrained();
+    });
+    idleLater(s, t);
+  };
+  const onRequest = (req: { socket: net.Socket }, res: ResLike): void => {
+    const t = sockets.get(req.socket);
+    if (!t) return;
+    t.active.add(res);
+    if (t.idle) clearTimeout(t.idle);
+    t.idle = null;
+    if (draining) closeAfter(res);
+    res.once('close', () => {
+      t.active.delete(res);
+      idleLater(req.socket, t);
+    });
+  };
+
+  const serve = (): void => {
+    if (!app || pub) return;
+    const target = app;
+    pub = net.createServer((s) => target.emit('connection', s));
+    pub.once('error', (err) => send({ evt: 'error', message: `fd ${LISTEN_FD}: ${err.message}` }));
+    pub.listen({ fd: LISTEN_FD }, () => send({ evt: 'serving' }));
+  };
+  const drain = (): void => {
+    if (draining) return;
+    draining = true;
+    pub?.close(); // this child's handle only: the socket stays open in the supervisor and the successor
+    for (const [s, t] of sockets) {
+      // a response whose headers are not sent yet ends its connection; an idle one gets its grace
+      for (const res of t.active) closeAfter(res);
+      idleLater(s, t);
+    }
+    maybeDrained();
+  };
+
+  let buffered = '';
+  control.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let cmd: unknown;
+      try {
+        cmd = (JSON.parse(line) as { cmd?: unknown }).cmd;
+      } catch {
+        continue;
+      }
+      if (cmd === 'serve') serve();
+      else if (cmd === 'drain') drain();
+    }
+  });
+
+  const listen = net.Server.prototype.listen;
+  net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]): net.Server {
+    if (app || portOf(args) !== publicPort) return listen.apply(this, args as never);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the one server the supervisor steers
+    app = this;
+    this.on('connection', track);
+    // before the app's own handler, which may answer at once
+    this.prependListener('request', onRequest as never);
+    const done = args.find((a) => typeof a === 'function') as (() => void) | undefined;
+    listen.call(this, { port: 0, host: PRIVATE_HOST }, () => {
+      const addr = net.Server.prototype.address.call(this) as net.AddressInfo;
+      // the app asks where it listens: the answer is the port it asked for
+      this.address = () => ({
+        address: publicHost,
+        family: net.isIPv6(publicHost) ? 'IPv6' : 'IPv4',
+        port: publicPort,
+      });
+      send({ evt: 'listening', port: addr.port });
+      done?.call(this);
+    });
+    return this;
+  } as typeof net.Server.prototype.listen;
+}
+
+function closeAfter(res: ResLike): void {
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+}
+
+interface ResLike extends NodeJS.EventEmitter {
+  headersSent: boolean;
+  setHeader(name: string, value: string): unknown;
+}
+
+const port = Number(process.env.BST_LISTEN_PORT);
+const host = process.env.BST_LISTEN_HOST ?? PRIVATE_HOST;
+forgetSelf();
+if (Number.isInteger(port) && port > 0 && isSocketFd(LISTEN_FD) && isSocketFd(CONTROL_FD)) start(port, host);
