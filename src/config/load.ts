@@ -80,10 +80,10 @@ function semanticProblems(c: Config): string[] {
   const ports = new Map<number, string>();
   for (const [tname, t] of Object.entries(c.targets)) {
     for (const [pname, p] of Object.entries(t.processes)) {
-      if (p.type !== 'redis' && p.listen && p.ready && !('message' in p.ready)) {
-        // during a handover both children share the socket: only the new child's own word is proof
+      if (p.type !== 'redis' && p.listen && !p.listen.preload && p.ready && !('message' in p.ready)) {
+        // both children share the socket: a probe of it may be answered by the old one
         problems.push(
-          `targets.${tname}.processes.${pname}.ready: with "listen", readiness must be a ready message`,
+          `targets.${tname}.processes.${pname}.ready: with "listen" and "preload": false, readiness must be a ready message`,
         );
       }
       if (p.type !== 'redis') continue;

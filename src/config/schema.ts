@@ -57,7 +57,17 @@ export const appProcessSchema = z.strictObject({
   env: z.record(z.string(), z.string()).default({}),
   ready: readySchema.optional(),
   /** The supervisor owns this socket and hands it to the child as fd 3 (LISTEN_FDS=1): reload without downtime. */
-  listen: z.strictObject({ port, host: z.string().default('127.0.0.1') }).optional(),
+  listen: z
+    .strictObject({
+      port,
+      host: z.string().default('127.0.0.1'),
+      /**
+       * A Node app gets bstctl's preload: its own listen(port) is served privately until the health
+       * check passed, then from this socket. false: the app reads fd 3 (LISTEN_FDS) itself.
+       */
+      preload: z.boolean().default(true),
+    })
+    .optional(),
   ...common,
 });
 

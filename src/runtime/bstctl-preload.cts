@@ -43,12 +43,16 @@ function forgetSelf(): void {
   delete process.env.BST_LISTEN_HOST;
 }
 
-/** The port a `listen(...)` call asks for, in every form `net.Server#listen` takes; null for a path or fd. */
-function portOf(args: unknown[]): number | null {
+/**
+ * The port a `listen(...)` call asks for, in every form `net.Server#listen` takes; fd 3 (an app that
+ * reads LISTEN_FDS itself) counts as the port it stands for; null for a path or another handle.
+ */
+function portOf(args: unknown[], publicPort: number): number | null {
   const first = args[0];
   if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) return Number(first);
   if (first && typeof first === 'object') {
     const o = first as { port?: unknown; path?: unknown; fd?: unknown; handle?: unknown; _handle?: unknown };
+    if (o.fd === LISTEN_FD) return publicPort;
     if (o.path !== undefined || o.fd !== undefined || o.handle !== undefined || o._handle !== undefined) {
       return null;
     }
@@ -144,7 +148,7 @@ function start(publicPort: number, publicHost: string): void {
 
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]): net.Server {
-    if (app || portOf(args) !== publicPort) return listen.apply(this, args as never);
+    if (app || portOf(args, publicPort) !== publicPort) return listen.apply(this, args as never);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the one server the supervisor steers
     app = this;
     this.on('connection', track);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import treeKill from 'tree-kill';
 import { isLive, procTable, readStat, type Ident, type ProcStat } from '../proc.js';
 
@@ -9,6 +10,8 @@ export interface ChildSpec {
   cwd: string;
   env: Record<string, string>;
   extraFds?: number[];
+  /** One more fd after extraFds: a duplex channel to the child (a Node app's preload talks on it). */
+  control?: boolean;
   /**
    * A sink that lags returns a waiter: the pipe is not read (the child blocks on its writes) until
    * the waiter calls `resume` — backpressure instead of unbounded memory in the daemon.
@@ -29,6 +32,8 @@ export interface ChildHandle {
   readonly pid: number | undefined;
   readonly startTime: number | null;
   readonly exited: Promise<ExitInfo>;
+  /** The supervisor's end of the control channel, when the spec asked for one. */
+  readonly control?: Duplex | null;
   /** Returns whether the signal was sent (false when the pid no longer names our process). */
   signal(sig: NodeJS.Signals): boolean | void;
   kill(): Promise<void>;
@@ -189,7 +194,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', ...(spec.extraFds ?? [])],
+      stdio: ['ignore', 'pipe', 'pipe', ...(spec.extraFds ?? []), ...(spec.control ? ['pipe' as const] : [])],
     });
   } catch (err) {
     return failedHandle((err as Error).message);
@@ -201,6 +206,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
     pid,
     startTime,
     exited: watchExit(cp, spec),
+    control: spec.control ? (cp.stdio[3 + (spec.extraFds?.length ?? 0)] as Duplex) : null,
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
     kill: async () => {
       if (pid !== undefined) await killIdents(pid, startTime, snapshot(pid, startTime));

@@ -15,7 +15,9 @@ export function envHandlers(sup: Supervisor): Pick<Handlers, 'flags' | 'envSync'
       return underEnvLocks(config, [t.env.file as string], 'flags', async () => {
         const write = setFlags(t, names, on);
         const res: FlagsResult = { target, ...write, reloaded: false };
-        const list = write.changed.length > 0 ? sup.pick(target) : [];
+        // canary flags are the app's: its redis keeps its clients
+        const list =
+          write.changed.length > 0 ? sup.pick(target).filter((e) => e.config.type !== 'redis') : [];
         if (list.length === 0) return res;
         try {
           await sup.reloadEntries(list); // still under the lock: no deploy starts halfway through

@@ -107,7 +107,11 @@ async function act(
   p: { selector?: string; kind?: 'redis' },
   run: (list: Entry[]) => Promise<void>,
 ) {
-  const list = sup.pick(p.selector).filter((e) => !p.kind || e.config.type === p.kind);
+  // a target means its app processes: its redis is reached by its full id or through `bstctl redis`
+  const byTarget = p.selector !== undefined && !p.selector.includes('/');
+  const list = sup
+    .pick(p.selector)
+    .filter((e) => (p.kind ? e.config.type === p.kind : !(byTarget && e.config.type === 'redis')));
   if (list.length === 0 && p.kind) {
     throw new BstError('not_found', `no ${p.kind} process in ${p.selector ?? 'the config'}`);
   }

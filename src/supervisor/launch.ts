@@ -7,7 +7,8 @@ import type { SecretSet } from '../log.js';
 import { targetPaths } from '../release/layout.js';
 import { readCurrent } from '../release/switch.js';
 import { spawnChild, type ChildHandle } from './child.js';
-import { lineWatcher, probeHttp, probeTcp } from './readiness.js';
+import { control, preloadEnv, type Control } from './handover.js';
+import { lineWatcher, probeHttp, probeTcp, withDeadline } from './readiness.js';
 import { feed, type Sink } from './output.js';
 import type { Launch } from './unit.js';
 import type { Listener } from './listeners.js';
@@ -54,20 +55,73 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
   const cwd = resolve(root, ctx.proc.cwd ?? '.');
   const watcher = ctx.proc.ready && 'message' in ctx.proc.ready ? lineWatcher(ctx.proc.ready.message) : null;
   const listener = ctx.listener?.() ?? null;
+  const listen = listener ? ctx.proc.listen : undefined;
+  const preload = listen?.preload === true;
   const toOut = feed(ctx.sinks.out);
+  // systemd's socket-activation convention: the socket is fd 3; a Node app's preload takes it from there
+  let env = { ...childEnv(ctx, release), ...(listener ? { LISTEN_FDS: '1' } : {}) };
+  if (listen && preload) env = preloadEnv(env, listen.port, listen.host);
   const handle = spawnChild({
     command: ctx.proc.command,
     cwd,
-    // systemd's socket-activation convention: the socket is fd 3
-    env: { ...childEnv(ctx, release), ...(listener ? { LISTEN_FDS: '1' } : {}) },
+    env,
     extraFds: listener ? [listener.fd] : [],
+    control: preload,
     stdout: (chunk) => {
       watcher?.feed(chunk);
       return toOut(chunk);
     },
     stderr: feed(ctx.sinks.err),
   });
+  const ctl = handle.control ? control(handle.control) : null;
+  if (ctl && listen) {
+    const ready = servedWhenHealthy(ctx.proc.ready, listen.port, ctl, handle, watcher?.ready, abort);
+    return { handle, release, ready, drain: () => ctl.drain() };
+  }
   return { handle, release, ready: readiness(ctx.proc.ready, handle, watcher?.ready, abort) };
+}
+
+/**
+ * A Node app under the preload: it listens privately, its health check reaches it alone there, and
+ * only then is it told to serve the shared socket. Rejects (the app gets no request) at the deadline.
+ */
+async function servedWhenHealthy(
+  ready: ReadyConfig | undefined,
+  port: number,
+  ctl: Control,
+  handle: ChildHandle,
+  message: Promise<void> | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  if (handle.pid === undefined) throw new Error((await handle.exited).error ?? 'not started');
+  const timeoutMs = ready?.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  const left = (): number => Math.max(0, deadline - Date.now());
+  const gone = handle.exited.then(() => Promise.reject(new Error('exited')));
+  gone.catch(() => undefined);
+  const aborted = new Promise<never>((_, reject) =>
+    signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+  );
+  aborted.catch(() => undefined);
+  const until = <T>(p: Promise<T>, what: string): Promise<T> =>
+    withDeadline(Promise.race([p, gone, aborted]), left(), what);
+  const privatePort = await until(
+    ctl.listening,
+    `listen(${port}) (the app must listen on process.env.PORT, or set listen.preload to false)`,
+  );
+  const o = { timeoutMs: left(), signal };
+  if (ready && 'http' in ready) await until(probeHttp(privateUrl(ready.http, privatePort), o), 'health');
+  else if (ready && 'tcp' in ready) await until(probeTcp(privatePort, '127.0.0.1', o), 'tcp check');
+  else if (message) await until(message, 'the ready message');
+  await until(ctl.serve(), `serving port ${port}`);
+}
+
+/** The health URL as configured, sent to the port the app listens on privately. */
+function privateUrl(url: string, port: number): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
 }
 
 /** No `ready` key: online as soon as it is spawned. */

@@ -139,6 +139,8 @@ function refuseUnspawnable(e: Entry): void {
 
 async function restartEntry(e: Entry): Promise<void> {
   refuseUnspawnable(e);
+  // a process with its own socket is replaced without a gap, restart or reload alike
+  if (e.listener && e.unit.state === 'online') return replaceEntry(e);
   const tried = attemptOver(e);
   e.unit.send({ type: 'restart' });
   await e.unit.until(tried, e.config.stop.timeoutMs + readyTimeout(e.config) + 5_000);
@@ -147,6 +149,10 @@ async function restartEntry(e: Entry): Promise<void> {
 /** With a socket of its own: a zero-downtime handover; otherwise a readiness-gated restart. */
 async function reloadEntry(e: Entry): Promise<void> {
   if (!e.listener || e.unit.state !== 'online') return restartEntry(e);
+  return replaceEntry(e);
+}
+
+async function replaceEntry(e: Entry): Promise<void> {
   const why = await e.unit.replace();
   if (why) throw new BstError('failed', `reload of ${e.id} failed, the running child stays: ${why}`);
 }

@@ -22,6 +22,8 @@ export interface Launch {
   ready: Promise<void>; // rejects with the reason the child did not get ready
   /** A gentler stop than a signal (redis: SHUTDOWN); it falls back to the signal itself. */
   stop?: (signal: NodeJS.Signals) => void;
+  /** After a successor took over: stop accepting and end keep-alive connections; resolves when none is left. */
+  drain?: () => Promise<void>;
 }
 
 export interface Transition extends ExitStatus {
@@ -233,7 +235,8 @@ export class ProcessUnit {
     this.takeOver(next, abort);
     old.abort.abort();
     // the successor serves already: the old child drains in the background, as nginx's old workers do
-    const drain = stopChild(old.launch.handle, this.spec.stop.signal, this.spec.stop.timeoutMs);
+    const { signal, timeoutMs } = this.spec.stop;
+    const drain = drained(old.launch, timeoutMs).then(() => stopChild(old.launch.handle, signal, timeoutMs));
     this.draining.add(drain);
     void drain.finally(() => this.draining.delete(drain));
     for (const wake of [...this.waiters]) wake();
@@ -260,6 +263,15 @@ export class ProcessUnit {
     this.clearTimer();
     this.current?.abort.abort();
   }
+}
+
+/** Its connections are gone (or `ms` passed, or it cannot say): it may be stopped now. */
+async function drained(launch: Launch, ms: number): Promise<void> {
+  if (!launch.drain) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([launch.drain().catch(() => undefined), late]);
+  clearTimeout(timer);
 }
 
 function message(err: unknown): string {

@@ -175,7 +175,7 @@ test('a request in flight when the drain begins is answered, with Connection: cl
   await a.event('drained');
 });
 
-for (const form of ['port-host', 'options', 'string']) {
+for (const form of ['port-host', 'options', 'string', 'fd3']) {
   test(`listen in the form "${form}" is taken over the same way`, async (t) => {
     const port = await freePort();
     const listener = bindListener('127.0.0.1', port);

@@ -1,0 +1,76 @@
+import type { Duplex } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** What the supervisor injects into a Node process with `listen` (src/runtime/bstctl-preload.cts). */
+export const PRELOAD_PATH = fileURLToPath(new URL('../runtime/bstctl-preload.cjs', import.meta.url));
+
+/** The env that makes the preload take over `listen(port)` in the child; NODE_OPTIONS keeps what it had. */
+export function preloadEnv(env: Record<string, string>, port: number, host: string): Record<string, string> {
+  const before = env.NODE_OPTIONS?.trim();
+  const require = `--require=${PRELOAD_PATH}`;
+  return {
+    ...env,
+    NODE_OPTIONS: before ? `${before} ${require}` : require,
+    BST_LISTEN_PORT: String(port),
+    BST_LISTEN_HOST: host,
+  };
+}
+
+/** The supervisor's end of a child's control channel (fd 4): the child's news, and the two commands. */
+export interface Control {
+  /** The private port the app listens on until it is told to serve. */
+  listening: Promise<number>;
+  /** Opens the shared socket to the app; resolves once it accepts there. */
+  serve(): Promise<void>;
+  /** Stops accepting, ends keep-alive connections; resolves once none is left. */
+  drain(): Promise<void>;
+}
+
+export function control(channel: Duplex): Control {
+  const waiting = new Map<string, ((m: Record<string, unknown>) => void)[]>();
+  let failure: Error | null = null;
+  const failed: ((err: Error) => void)[] = [];
+  const next = (evt: string): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      if (failure) return reject(failure);
+      waiting.set(evt, [...(waiting.get(evt) ?? []), resolve]);
+      failed.push(reject);
+    });
+  const fail = (err: Error): void => {
+    failure ??= err;
+    for (const reject of failed.splice(0)) reject(failure);
+  };
+  channel.on('error', () => undefined);
+  const lines = createInterface({ input: channel });
+  lines.on('line', (line) => {
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (m.evt === 'error') return fail(new Error(String(m.message)));
+    const evt = String(m.evt);
+    for (const resolve of waiting.get(evt) ?? []) resolve(m);
+    waiting.delete(evt);
+  });
+  lines.on('close', () => fail(new Error('the control channel closed')));
+  const send = (cmd: string): void =>
+    void (channel.writable && channel.write(`${JSON.stringify({ cmd })}\n`));
+  const listening = next('listening').then((m) => Number(m.port));
+  listening.catch(() => undefined); // judged by whoever awaits it
+  return {
+    listening,
+    serve: () => {
+      const serving = next('serving');
+      send('serve');
+      return serving.then(() => undefined);
+    },
+    drain: () => {
+      const drained = next('drained');
+      send('drain');
+      return drained.then(() => undefined);
+    },
+  };
+}
