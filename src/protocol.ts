@@ -36,7 +36,13 @@ export const methods = {
   drill: z.strictObject({ target, batch: z.string().optional() }),
   redisStatus: z.strictObject({ selector: z.string().optional() }),
   flags: z.strictObject({ target, names: z.array(nonEmpty), on: z.boolean() }),
-  envSync: z.strictObject({ keys: nonEmpty, from: nonEmpty, to: nonEmpty, dryRun: z.boolean().optional() }),
+  envSync: z.strictObject({
+    keys: nonEmpty,
+    from: nonEmpty,
+    to: nonEmpty,
+    dryRun: z.boolean().optional(),
+    noReload: z.boolean().optional(),
+  }),
 } as const;
 
 export type Method = keyof typeof methods;
@@ -147,4 +153,18 @@ export interface FlagsResult {
   /** Why the reload failed (the file is written and backed up all the same). */
   reloadError?: string;
   processes?: ProcessStatus[];
+}
+
+/** After `env sync` into a target's env file: what was reloaded, and its smoke checks then. */
+export interface EnvSyncTarget {
+  target: string;
+  /** Process ids whose environment changed, reloaded in this order. */
+  reloaded: string[];
+  /** The target's smoke checks after the reload; null when it has none or nothing of it runs. */
+  smoke: {
+    ok: boolean;
+    checks: { name: string; ok: boolean; status: number | null; error?: string }[];
+  } | null;
+  /** Why the reload failed (the file is written and backed up all the same). */
+  error?: string;
 }

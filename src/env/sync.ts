@@ -1,6 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config/index.js';
+import type { EnvSyncTarget } from '../protocol.js';
 import { BstError } from '../errors.js';
 import { usableTarget } from '../topology.js';
 import { fingerprint, readEnvFile } from './file.js';
@@ -20,6 +21,8 @@ export interface SyncResult {
   keys: string[];
   dryRun: boolean;
   results: SyncFileResult[];
+  /** Through the daemon: per target written, the processes reloaded and its smoke checks. */
+  targets?: EnvSyncTarget[];
 }
 
 export interface SyncRequest {
@@ -27,6 +30,8 @@ export interface SyncRequest {
   from: string;
   to: string;
   dryRun?: boolean;
+  /** Write only: the processes keep their old values until they are reloaded. */
+  noReload?: boolean;
 }
 
 /** `K1,K2` → unique, valid key names (exit 2 otherwise). */

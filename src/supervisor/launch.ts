@@ -7,6 +7,7 @@ import type { SecretSet } from '../log.js';
 import { targetPaths } from '../release/layout.js';
 import { readCurrent } from '../release/switch.js';
 import { spawnChild, type ChildHandle } from './child.js';
+import { envKey } from './envkey.js';
 import { control, preloadEnv, type Control } from './handover.js';
 import { lineWatcher, probeHttp, probeTcp, withDeadline } from './readiness.js';
 import { feed, type Sink } from './output.js';
@@ -73,12 +74,13 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
     },
     stderr: feed(ctx.sinks.err),
   });
+  const key = envKey(ctx.target, ctx.proc);
   const ctl = handle.control ? control(handle.control) : null;
   if (ctl && listen) {
     const ready = servedWhenHealthy(ctx.proc.ready, listen.port, ctl, handle, watcher?.ready, abort);
-    return { handle, release, ready, drain: () => ctl.drain() };
+    return { handle, release, ready, drain: () => ctl.drain(), envKey: key };
   }
-  return { handle, release, ready: readiness(ctx.proc.ready, handle, watcher?.ready, abort) };
+  return { handle, release, ready: readiness(ctx.proc.ready, handle, watcher?.ready, abort), envKey: key };
 }
 
 /**

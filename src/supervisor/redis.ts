@@ -5,6 +5,7 @@ import type { RedisProcessConfig } from '../config/index.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { BstError } from '../errors.js';
 import { findExecutable, spawnChild } from './child.js';
+import { envKey } from './envkey.js';
 import { feed } from './output.js';
 import { portListening } from './ports.js';
 import { childEnv, type LaunchContext } from './launch.js';
@@ -179,5 +180,5 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
     handle.pid === undefined
       ? handle.exited.then((info) => Promise.reject(new Error(info.error ?? 'redis-server did not start')))
       : pingUntil(port, password, ctx.proc.ready.timeoutMs, abort, handle.pid);
-  return { handle, release: null, ready, stop };
+  return { handle, release: null, ready, stop, envKey: envKey(ctx.target, ctx.proc) };
 }

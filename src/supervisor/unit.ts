@@ -22,6 +22,8 @@ export interface Launch {
   ready: Promise<void>; // rejects with the reason the child did not get ready
   /** A gentler stop than a signal (redis: SHUTDOWN); it falls back to the signal itself. */
   stop?: (signal: NodeJS.Signals) => void;
+  /** envKey() of the process when this child was spawned. */
+  envKey?: string;
   /** After a successor took over: stop accepting and end keep-alive connections; resolves when none is left. */
   drain?: () => Promise<void>;
 }
@@ -82,6 +84,10 @@ export class ProcessUnit {
   }
   get release(): string | null {
     return this.current?.launch.release ?? null;
+  }
+  /** The env the running child was spawned with (a hash); null when none runs. */
+  get envKey(): string | null {
+    return this.current?.launch.envKey ?? null;
   }
 
   send(event: Event): void {

@@ -6,6 +6,7 @@ import { checkRequired, describeMissing, type KeyCheck } from '../../env/check.j
 import { parseEnvText } from '../../env/file.js';
 import { underEnvLocks } from '../../env/locked.js';
 import { envSync, syncFiles, type SyncRequest, type SyncResult } from '../../env/sync.js';
+import type { EnvSyncTarget } from '../../protocol.js';
 import { BstError } from '../../errors.js';
 import { usableTarget } from '../../topology.js';
 import { Ctx, withGlobals } from '../context.js';
@@ -140,7 +141,29 @@ export function renderEnvSync(res: SyncResult): string {
         : `written${r.backup ? `, backup ${r.backup}` : ' (new file, mode 0600)'}`;
     parts.push(`${r.file}: ${what}`);
   }
+  for (const t of res.targets ?? []) parts.push(describeApplied(t));
   return parts.join('\n');
+}
+
+function describeApplied(t: EnvSyncTarget): string {
+  const reloaded =
+    t.reloaded.length > 0 ? `reloaded ${t.reloaded.join(', ')}` : 'no running process sees a change';
+  if (t.error) return `${t.target}: reload failed: ${t.error}`;
+  if (!t.smoke) return `${t.target}: ${reloaded}`;
+  const checks = t.smoke.checks.map(
+    (c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'} (${c.status ?? c.error ?? '-'})`,
+  );
+  return `${t.target}: ${reloaded}; smoke ${t.smoke.ok ? 'ok' : 'FAILED'}: ${checks.join(', ')}`;
+}
+
+/** A reload that failed or smoke checks that failed after it: exit 1, once the result is printed. */
+function syncFailure(res: SyncResult): BstError | null {
+  const bad = (res.targets ?? []).find((t) => t.error || (t.smoke && !t.smoke.ok));
+  if (!bad) return null;
+  const why = bad.error ? `the reload failed: ${bad.error}` : 'its smoke checks failed after the reload';
+  return new BstError('failed', `env sync: written, but ${bad.target}: ${why}`, {
+    hint: `the backup beside the env file holds the old values; see \`bstctl logs ${bad.target}\``,
+  });
 }
 
 interface SyncOpts {
@@ -148,6 +171,8 @@ interface SyncOpts {
   from?: string;
   to?: string;
   dryRun?: boolean;
+  /** commander's `--no-reload`: false when given. */
+  reload?: boolean;
 }
 
 /** `bstctl env sync --keys K1,K2 --from SRC --to DST[,DST…] [--dry-run]`. */
@@ -164,11 +189,14 @@ export async function runEnvSync(ctx: Ctx, opts: SyncOpts): Promise<void> {
     from: opts.from as string,
     to: opts.to as string,
     dryRun: Boolean(opts.dryRun),
+    noReload: opts.reload === false,
   };
   syncFiles(config, typed); // bad input is refused here, before any daemon is asked
   const req = absoluteRefs(config, typed);
   const res = req.dryRun ? envSync(config, req) : await writeSync(ctx, config, req);
   ctx.print(res, () => renderEnvSync(res));
+  const failed = syncFailure(res);
+  if (failed) ctx.failAfterPrint(failed);
 }
 
 /** Through the daemon when one runs (the one writer); without one, here, under the same target locks. */
@@ -205,7 +233,11 @@ export function register(program: Command): void {
       .option('--keys <list>', 'comma-separated key names')
       .option('--from <src>', 'a target (its env file) or the path of an env file')
       .option('--to <dst>', 'targets or paths, comma-separated')
-      .option('--dry-run', 'print the plan, write nothing'),
+      .option('--dry-run', 'print the plan, write nothing')
+      .option(
+        '--no-reload',
+        'write only: do not reload the processes whose env changed, nor smoke-test them',
+      ),
   ).action((o: SyncOpts, cmd: Command) => runEnvSync(new Ctx(cmd), o));
   env.action(() => {
     throw new BstError('usage', 'env needs a sub-command: check, sync');
