@@ -34,7 +34,7 @@ async function logs(
     throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
   }
   const list = await sources(ctx, selector);
-  const { follow, lastLines } = await import('../tail.js'); // rotating-file-stream only when reading logs
+  const { follow, lastLines } = await import('../tail.js'); // zlib and the tail code only when reading logs
   const prefix = list.length > 2;
   const show = (s: Source, line: string): boolean =>
     process.stdout.write(prefix ? `${s.label} ${line}\n` : `${line}\n`);
