@@ -43,6 +43,7 @@ export class LogFile {
   private queue: (Buffer | typeof REOPEN)[] = [];
   private queuedBytes = 0;
   private inFlightBytes = 0;
+  private writing = false;
   private fault: Fault | null = null;
   private blocked = false;
   private retry: NodeJS.Timeout | undefined;
@@ -101,7 +102,7 @@ export class LogFile {
   }
 
   private kick(): void {
-    if (this.inFlightBytes > 0 || this.blocked) return;
+    if (this.writing || this.blocked) return;
     while (this.queue[0] === REOPEN) {
       this.queue.shift();
       this.closeFd();
@@ -115,8 +116,10 @@ export class LogFile {
     const bufs = this.take(this.opts.maxBytes - this.size - (note?.length ?? 0));
     const bytes = bufs.reduce((sum, b) => sum + b.length, 0);
     this.inFlightBytes = bytes;
+    this.writing = true;
     writev(this.fd as number, note ? [note, ...bufs] : bufs, (err, written) => {
       this.inFlightBytes = 0;
+      this.writing = false;
       if (err) return this.fail(err, bytes);
       this.size += written;
       const mine = written - (note?.length ?? 0);
@@ -154,10 +157,12 @@ export class LogFile {
   }
 
   private rotationDue(bytes: number): boolean {
-    if (this.size === 0) return false;
-    return (
-      this.size + bytes > this.opts.maxBytes || (this.rotateAt !== undefined && Date.now() >= this.rotateAt)
-    );
+    if (this.rotateAt !== undefined && Date.now() >= this.rotateAt) {
+      if (this.size > 0) return true;
+      // an empty file is not rotated: its period starts again from now
+      this.rotateAt = nextBoundary(this.opts.interval ?? '', Date.now());
+    }
+    return this.size > 0 && this.size + bytes > this.opts.maxBytes;
   }
 
   /** Moves the live file aside (never splitting a batch) and opens a fresh one; copies are compressed and pruned after. */

@@ -126,6 +126,7 @@ test('a full disk drops output without blocking the writer, and the log says how
   const text = readFileSync(sink.path, 'utf8');
   assert.match(text, /^before\n/);
   assert.match(text, /\[bstctl\] \d+ bytes of output dropped since \S+Z: ENOSPC/);
+  assert.equal(text.match(/\[bstctl\]/g)?.length, 1, 'the loss is noted once');
   assert.match(text, /after\n$/);
 });
 
