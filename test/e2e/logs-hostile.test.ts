@@ -65,8 +65,9 @@ test('a symlink planted at a process log is refused after SIGHUP; the daemon and
 });
 
 test('a full disk under the logs keeps the process running, and its output resumes when space returns', async (t) => {
+  const sb = daemonSandbox(t, {}); // first, so its cleanup stops the daemon before the disk goes
   const disk = tinyDisk(t, 512);
-  const sb = daemonSandbox(t, { app: { base: disk.dir, processes: { ticks: proc(BIG_TICKS) } } });
+  sb.writeConfig({ app: { base: disk.dir, processes: { ticks: proc(BIG_TICKS) } } });
   const daemon = await sb.start();
   const p = await sb.waitProc('app/ticks', (s) => s.state === 'online', 'online');
   const out = join(disk.dir, 'logs', 'ticks.out.log');
