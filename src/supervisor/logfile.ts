@@ -1,7 +1,7 @@
-import { closeSync, fstatSync, renameSync, writev } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, renameSync, writev } from 'node:fs';
 import { dirname } from 'node:path';
 import { BstError } from '../errors.js';
-import { APPEND_FLAGS, ensureSafeDir, openSafe } from '../fsutil.js';
+import { APPEND_FLAGS, ensureSafeDir, LOG_FILE_MODE, openSafe } from '../fsutil.js';
 import { compressCopy, copyNamer, nextBoundary, pruneCopies } from './rotate.js';
 
 export interface LogFileOptions {
@@ -189,7 +189,10 @@ export class LogFile {
     try {
       ensureSafeDir(dirname(this.path));
       this.fd = openSafe(this.path, APPEND_FLAGS);
-      this.size = fstatSync(this.fd).size;
+      const st = fstatSync(this.fd);
+      // a log left 0644 by an older bstctl: ours (openSafe checked), so narrowed to the owner and group
+      if ((st.mode & 0o777) !== LOG_FILE_MODE) fchmodSync(this.fd, LOG_FILE_MODE);
+      this.size = st.size;
       this.rotateAt = this.opts.interval ? nextBoundary(this.opts.interval, Date.now()) : undefined;
       if (this.fault?.droppedBytes === 0) this.recovered(); // it failed to open only: nothing lost
       return true;

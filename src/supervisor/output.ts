@@ -155,8 +155,14 @@ export function openProcessSinks(
   processName: string,
   spec: LogSpec,
   opts: SinkOptions = {},
-): { out: Sink; err: Sink; close(): Promise<void> } {
+): { out: Sink; err: Sink; problem(): string | null; close(): Promise<void> } {
   const out = openSink(logsDir, `${processName}.out.log`, spec, opts);
   const err = openSink(logsDir, `${processName}.err.log`, spec, opts);
-  return { out, err, close: async () => void (await Promise.all([out.close(), err.close()])) };
+  return {
+    out,
+    err,
+    /** What is wrong with either log (both joined by `; `), or null. */
+    problem: () => [out.problem(), err.problem()].filter((p) => p !== null).join('; ') || null,
+    close: async () => void (await Promise.all([out.close(), err.close()])),
+  };
 }

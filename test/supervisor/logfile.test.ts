@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { nextBoundary } from '../../src/supervisor/rotate.js';
-import { openSink, type LogSpec, type Sink } from '../../src/supervisor/output.js';
+import { openProcessSinks, openSink, type LogSpec, type Sink } from '../../src/supervisor/output.js';
 import { tinyDisk } from '../helpers/fulldisk.js';
 import { sandbox } from '../helpers/sandbox.js';
 import { waitFor } from '../helpers/wait.js';
@@ -45,7 +45,10 @@ const write = (sink: Sink, text: string): boolean => sink.write(Buffer.from(text
 
 test('process logs are 0640 in a 0750 logs folder, rotated and compressed copies too', async (t) => {
   const dir = join(box(t), 'logs');
+  mkdirSync(dir, { mode: 0o750 });
+  writeFileSync(join(dir, 'api.out.log'), 'from an older bstctl\n', { mode: 0o644 });
   const sink = openSink(dir, 'api.out.log', { maxSize: '1K', maxFiles: 10, compress: true });
+  assert.equal(statSync(sink.path).mode & 0o777, 0o640, 'an older 0644 log is narrowed at once');
   for (let i = 0; i < 200; i++) write(sink, `line ${i} ${'x'.repeat(40)}\n`);
   await sink.close();
   assert.equal(statSync(dir).mode & 0o777, 0o750);
@@ -158,4 +161,15 @@ test('an interval rotates the log at the next boundary of the UTC clock', async 
   const copies = readdirSync(dir).filter((n) => n.startsWith('api.out.log.'));
   assert.equal(copies.length, 1);
   assert.equal(readFileSync(join(dir, copies[0] ?? ''), 'utf8'), 'first\n');
+});
+
+test("a process's sinks report the problem of either log, and none when both are fine", async (t) => {
+  const dir = box(t);
+  symlinkSync(join(dir, 'elsewhere'), join(dir, 'api.err.log'));
+  const sinks = openProcessSinks(dir, 'api', SPEC, { retryMs: 20 });
+  t.after(() => sinks.close());
+  assert.equal(sinks.out.problem(), null);
+  assert.match(sinks.problem() ?? '', /^\S+api\.err\.log: refusing to write .*symbolic link/);
+  unlinkSync(join(dir, 'api.err.log'));
+  await waitFor(() => sinks.problem() === null, { what: 'recovery' });
 });
