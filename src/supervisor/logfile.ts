@@ -103,10 +103,14 @@ export class LogFile {
 
   private kick(): void {
     if (this.writing || this.blocked) return;
+    let reopened = false;
     while (this.queue[0] === REOPEN) {
       this.queue.shift();
       this.closeFd();
+      reopened = true;
     }
+    // the new file exists at once, as logrotate's `create` expects, not only at the next output
+    if (reopened && !this.closed && !this.open()) return;
     const note = this.fault && this.fault.droppedBytes > 0 ? this.lossNote(this.fault) : null;
     if (this.queue.length === 0 && !note) return this.notify();
     if (this.fd === null && !this.open()) return;

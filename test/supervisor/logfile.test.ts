@@ -7,6 +7,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   statSync,
   symlinkSync,
   unlinkSync,
@@ -172,4 +173,16 @@ test("a process's sinks report the problem of either log, and none when both are
   assert.match(sinks.problem() ?? '', /^\S+api\.err\.log: refusing to write .*symbolic link/);
   unlinkSync(join(dir, 'api.err.log'));
   await waitFor(() => sinks.problem() === null, { what: 'recovery' });
+});
+
+test('reopen() creates the new file at once, before the process prints again', async (t) => {
+  const dir = box(t);
+  const sink = openSink(dir, 'api.out.log', SPEC);
+  t.after(() => sink.close());
+  write(sink, 'old\n');
+  await waitFor(() => readFileSync(sink.path, 'utf8') === 'old\n', { what: 'old line on disk' });
+  renameSync(sink.path, `${sink.path}.1`);
+  sink.reopen();
+  await waitFor(() => existsSync(sink.path), { what: 'a new file at the path' });
+  assert.equal(statSync(sink.path).mode & 0o777, 0o640);
 });
