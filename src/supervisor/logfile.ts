@@ -226,7 +226,9 @@ export class LogFile {
     this.closeFd();
     if (this.fault?.code === code) this.fault.droppedBytes += dropped;
     else {
-      this.fault = { code, message, since: new Date(), droppedBytes: dropped };
+      // a new cause of an ongoing loss: the count and its start carry over into the note
+      const since = this.fault?.since ?? new Date();
+      this.fault = { code, message, since, droppedBytes: (this.fault?.droppedBytes ?? 0) + dropped };
       this.opts.onError?.(new Error(this.problem() ?? message, { cause: err }));
     }
     this.blocked = true;
