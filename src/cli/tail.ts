@@ -1,10 +1,13 @@
-import { createReadStream, watch, type FSWatcher } from 'node:fs';
+import { constants, watch, type FSWatcher } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { BstError } from '../errors.js';
 import { rotatedPattern } from '../lognames.js';
 
 const CHUNK = 64 * 1024;
+// a log is never read through a symlink planted in its place (`sudo bstctl logs` would print its target)
+const READ = constants.O_RDONLY | constants.O_NOFOLLOW;
 const NL = 0x0a;
 const EMPTY = Buffer.alloc(0);
 
@@ -52,7 +55,7 @@ function feedBackward(st: Backward, buf: Buffer): void {
 }
 
 async function scanPlain(file: string, st: Backward, n: number): Promise<void> {
-  const fh = await open(file, 'r');
+  const fh = await open(file, READ);
   try {
     let pos = (await fh.stat()).size;
     while (pos > 0 && st.lines.length < n) {
@@ -72,7 +75,8 @@ async function scanGzip(file: string, st: Backward, n: number): Promise<void> {
   let head: Buffer | undefined;
   let rest = EMPTY;
   const ring: Buffer[] = [];
-  for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+  const gunzipped = (await open(file, READ)).createReadStream().pipe(createGunzip());
+  for await (const chunk of gunzipped as AsyncIterable<Buffer>) {
     const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
     for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, start)) {
@@ -99,7 +103,13 @@ export async function lastLines(file: string, n: number): Promise<string[]> {
       await (f.endsWith('.gz') ? scanGzip(f, st, n - st.lines.length) : scanPlain(f, st, n));
     } catch (err) {
       // the live file may not exist yet; a copy may be pruned, or still being compressed, as we read
-      if (f === file && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (f === file && code === 'ELOOP') {
+        throw new BstError('failed', `refusing to read ${file}: it is a symbolic link`, {
+          hint: `remove the link (rm ${file}); the daemon writes a fresh file`,
+        });
+      }
+      if (f === file && code !== 'ENOENT') throw err;
     }
   }
   if (st.lines.length < n && st.carry.length > 0) emit(st, st.carry);
@@ -142,7 +152,7 @@ async function drain(fl: Follower, f: Followed): Promise<void> {
 }
 
 async function openCurrent(fl: Follower): Promise<void> {
-  const fh = await open(fl.file, 'r').catch(() => undefined);
+  const fh = await open(fl.file, READ).catch(() => undefined);
   fl.atEnd &&= fh !== undefined; // a file that appears later is read from its start
   if (!fh) return;
   const { ino, size } = await fh.stat();

@@ -2,18 +2,15 @@ import {
   chmodSync,
   chownSync,
   closeSync,
-  constants,
   fchmodSync,
   fsyncSync,
-  openSync,
   readFileSync,
   realpathSync,
   statSync,
-  writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { BstError } from '../errors.js';
-import { syncDir, writeFileAtomic } from '../fsutil.js';
+import { CREATE_FLAGS, openSafe, syncDir, unlinkQuietly, writeAll, writeFileAtomic } from '../fsutil.js';
 import { parseEnvText } from './file.js';
 
 /** key → new value, or null to remove the key. */
@@ -217,7 +214,9 @@ export function backupStamp(now: Date): string {
 
 /**
  * `<file>.bak-<stamp>` (then `-2`, `-3`… within the same second) holding `text`, with `mode`,
- * created exclusively so an existing backup is never overwritten, and fsynced.
+ * created exclusively and never through a symlink, so an existing backup (or a planted link) is never
+ * written, and fsynced. A backup that could not be written completely (ENOSPC) is removed: a partial
+ * copy would pass for the old content.
  */
 function writeBackup(file: string, text: string, mode: number, now: Date): string {
   const base = `${file}.bak-${backupStamp(now)}`;
@@ -225,19 +224,21 @@ function writeBackup(file: string, text: string, mode: number, now: Date): strin
     const name = n === 1 ? base : `${base}-${n}`;
     let fd: number;
     try {
-      fd = openSync(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+      fd = openSafe(name, CREATE_FLAGS, mode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw err;
     }
     try {
       fchmodSync(fd, mode); // the umask may have narrowed it
-      const buf = Buffer.from(text);
-      for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
+      writeAll(fd, Buffer.from(text));
       fsyncSync(fd);
-    } finally {
+    } catch (err) {
       closeSync(fd);
+      unlinkQuietly(name);
+      throw err;
     }
+    closeSync(fd);
     syncDir(dirname(name));
     return name;
   }

@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { APPEND_FLAGS, ensureSafeDir, openSafe, writeAll } from '../fsutil.js';
 import { join } from 'node:path';
 import type { StepRecord } from './store.js';
 
@@ -7,6 +8,8 @@ import type { StepRecord } from './store.js';
  * the CLI as progress. Lines that come before the release has an id are held until it has one.
  * Writing never throws: lines arrive from child 'data' handlers, where a throw (ENOSPC, EIO) would
  * take the daemon down; the progress says once that the file is incomplete, and goes on.
+ * The file is opened without following a symlink, in a folder (and `logs` above it) only its owner
+ * writes, mode 0640: a link planted in `<base>/logs/deploy` is refused, never written through.
  */
 export class DeployLog {
   private file: string | null = null;
@@ -24,7 +27,7 @@ export class DeployLog {
     this.file = join(this.dir, `${releaseId}.log`);
     const held = this.pending;
     this.pending = [];
-    this.write(held.join(''), () => mkdirSync(this.dir, { recursive: true }));
+    this.write(held.join(''), () => ensureSafeDir(this.dir, 2));
   }
 
   line(text: string): void {
@@ -39,7 +42,7 @@ export class DeployLog {
     if (!this.file) return;
     try {
       before?.();
-      if (text !== '') appendFileSync(this.file, text);
+      if (text !== '') appendSafe(this.file, text);
     } catch (err) {
       if (this.incomplete) return;
       this.incomplete = true;
@@ -66,5 +69,14 @@ export class DeployLog {
     this.steps.push({ name, ok, ms });
     const why = err instanceof Error ? `: ${err.message}` : '';
     this.line(`${ok ? '✓' : '✗'} ${name} (${ms} ms)${why}`);
+  }
+}
+
+function appendSafe(file: string, text: string): void {
+  const fd = openSafe(file, APPEND_FLAGS);
+  try {
+    writeAll(fd, Buffer.from(text));
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BstError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
+import { ensureSafeDir, LOG_FILE_MODE, writeFileAtomic } from '../fsutil.js';
 import { activate } from './activate.js';
 import { gateInput, locked } from './apply.js';
 import { maskStrings } from '../log.js';
@@ -68,7 +67,7 @@ export async function drill(o: OpInput & { batch?: string }, hooks: ReleaseHooks
     }
     const started = new Date();
     const name = drillName(started, batch);
-    mkdirSync(paths.evidence, { recursive: true });
+    ensureSafeDir(paths.evidence, 2); // refused before the drill starts: `logs/evidence` only its owner writes
     const log = new DeployLog(paths.evidence, o.progress, hooks.mask);
     log.attach(name);
     log.line(
@@ -120,7 +119,7 @@ export async function drill(o: OpInput & { batch?: string }, hooks: ReleaseHooks
     if (!ok) out.error = drillFailure(paths, steps, release, current);
     log.line(`drill ${ok ? 'passed' : `failed: ${out.error}`}; current is ${current ?? '(none)'}`);
     const masked = maskStrings(out, hooks.mask); // only string values: keys and timings stay intact
-    writeFileAtomic(file, `${JSON.stringify(masked, null, 2)}\n`, 0o644);
+    writeFileAtomic(file, `${JSON.stringify(masked, null, 2)}\n`, LOG_FILE_MODE);
     return masked;
   });
 }

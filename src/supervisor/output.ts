@@ -1,11 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
-import { createStream, type Options, type RotatingFileStream } from 'rotating-file-stream';
 import type { Waiter } from './child.js';
-import { rotatedName, rotationStamp } from '../lognames.js';
+import { LogFile } from './logfile.js';
+import { parseSize } from './rotate.js';
 
-/** Rotation settings of one process's logs; `maxSize`/`interval` use rotating-file-stream syntax. */
+/** Rotation settings of one process's logs: `maxSize` like `10M`, `interval` like `1d` (UTC-aligned). */
 export interface LogSpec {
   maxSize: string;
   interval?: string;
@@ -20,14 +18,25 @@ export interface Sink {
   whenDrained(resume: () => void): void;
   reopen(): void;
   close(): Promise<void>;
+  /**
+   * Why the file is not being written, or null when it is: `<path>: <reason> (<n> bytes dropped since
+   * <ISO time>)`, e.g. `/b/logs/api.out.log: ENOSPC: no space left on device, write (8192 bytes dropped
+   * since 2026-01-01T00:00:00.000Z)`. Output that arrives meanwhile is dropped, never held: the child
+   * never blocks on the daemon's disk.
+   */
+  problem(): string | null;
   readonly path: string;
 }
 
 export interface SinkOptions {
-  /** Called for a failed write or rotation; the next write opens a fresh stream. */
+  /** Called once per condition (a failed open, write or rotation); the file is tried again every `retryMs`. */
   onError?: (err: Error) => void;
+  /** Called when writing works again; `was` is what problem() said. */
+  onRecover?: (was: string) => void;
   /** How long a line without its newline waits before it is written anyway. */
   partialFlushMs?: number;
+  /** How often a file that failed is tried again (default 1000). */
+  retryMs?: number;
 }
 
 // a partial line larger than this is written at once rather than held for its newline
@@ -35,45 +44,10 @@ const MAX_HELD_BYTES = 64 * 1024;
 const MAX_BATCH_BYTES = 64 * 1024;
 // past this many bytes not yet on disk, the writer asks its source to pause (a child blocks on its pipe)
 const HIGH_WATER_BYTES = 1024 * 1024;
-const UNIT_BYTES: Record<string, number> = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
 // a batch is a small fraction of maxSize, so a rotated copy overshoots it by little
-function batchLimit(maxSize: string): number {
-  const m = /^(\d+)([BKMG])$/.exec(maxSize.trim());
-  const bytes = m ? Number(m[1]) * (UNIT_BYTES[m[2] ?? 'B'] ?? 1) : Infinity;
-  return Math.max(1, Math.min(MAX_BATCH_BYTES, Math.floor(bytes / 8)));
-}
-
-// n keeps counting within one second, so names sort in rotation order even when maxFiles pruned `-1`
-function nameGenerator(fileName: string, compress: boolean): (time: number | Date) => string {
-  let lastStamp = '';
-  let n = 0;
-  return (time) => {
-    if (!time) return fileName;
-    const stamp = rotationStamp(new Date(time));
-    n = stamp === lastStamp ? n + 1 : 1;
-    lastStamp = stamp;
-    return rotatedName(fileName, stamp, n, compress);
-  };
-}
-
-function createRotating(dir: string, fileName: string, spec: LogSpec): RotatingFileStream {
-  const options: Options = {
-    path: dir,
-    size: spec.maxSize,
-    // a dot-file, so the history of rotated names is not mistaken for a log
-    history: `.${fileName}.history`,
-  };
-  if (spec.interval !== undefined) options.interval = spec.interval;
-  if (spec.maxFiles > 0) options.maxFiles = spec.maxFiles;
-  if (spec.compress) options.compress = 'gzip';
-  return createStream(nameGenerator(fileName, spec.compress), options);
-}
-
-async function endStream(stream: RotatingFileStream): Promise<void> {
-  if (stream.destroyed || stream.writableFinished) return;
-  stream.end();
-  await finished(stream).catch(() => undefined);
+function batchLimit(maxBytes: number): number {
+  return Math.max(1, Math.min(MAX_BATCH_BYTES, Math.floor(maxBytes / 8)));
 }
 
 /** Writes whole lines at once and holds a trailing partial line briefly, so rotation never splits a line. */
@@ -128,62 +102,42 @@ function coalescer(out: (bytes: Buffer) => void, limit: number) {
   return { write, flush };
 }
 
-/** Opens `<dir>/<fileName>` for appending, rotated by `spec`; creates `dir`. */
+/** Opens `<dir>/<fileName>` for appending, rotated by `spec`; creates `dir` (0750). Never throws. */
 export function openSink(dir: string, fileName: string, spec: LogSpec, opts: SinkOptions = {}): Sink {
-  mkdirSync(dir, { recursive: true });
-  const open = (): RotatingFileStream => {
-    const s = createRotating(dir, fileName, spec);
-    s.on('error', (err) => opts.onError?.(err));
-    s.on('warning', (err) => opts.onError?.(err));
-    return s;
-  };
-  let stream = open();
-  let queued: Buffer[] | null = null; // writes that arrive while reopening
-  let reopening = Promise.resolve();
+  const maxBytes = parseSize(spec.maxSize);
+  const file = new LogFile(join(dir, fileName), {
+    maxBytes,
+    ...(spec.interval !== undefined ? { interval: spec.interval } : {}),
+    maxFiles: spec.maxFiles,
+    compress: spec.compress,
+    ...(opts.onError ? { onError: opts.onError } : {}),
+    ...(opts.onRecover ? { onRecover: opts.onRecover } : {}),
+    ...(opts.retryMs !== undefined ? { retryMs: opts.retryMs } : {}),
+  });
   let closed = false;
   let closing: Promise<void> | undefined;
-  const put = (bytes: Buffer): void => {
-    if (queued) return void queued.push(bytes);
-    if (stream.destroyed) stream = open(); // a failed stream is dead; start a fresh one
-    stream.write(bytes);
-  };
-  const swap = async (): Promise<void> => {
-    queued ??= [];
-    await endStream(stream);
-    stream = open();
-    const pending = queued;
-    queued = null;
-    for (const bytes of pending) stream.write(bytes);
-  };
-  const batch = coalescer(put, batchLimit(spec.maxSize));
+  const batch = coalescer((bytes) => file.write(bytes), batchLimit(maxBytes));
   const lines = lineAligner(batch.write, opts.partialFlushMs ?? 200);
-  const lagging = (): boolean =>
-    stream.writableLength + (queued?.length ?? 0) * MAX_BATCH_BYTES > HIGH_WATER_BYTES;
   return {
-    path: join(dir, fileName),
+    path: file.path,
     write: (chunk) => {
       if (closed) return true;
       lines.write(chunk);
-      return !lagging();
+      return file.pending() <= HIGH_WATER_BYTES;
     },
-    whenDrained(resume) {
-      // polled, not on 'drain': a stream swapped by reopen() or failed never drains
-      const poll = (): void => (closed || !lagging() ? resume() : void setTimeout(poll, 10));
-      poll();
-    },
+    whenDrained: (resume) => file.whenBelow(HIGH_WATER_BYTES / 4, resume),
     reopen() {
       if (closed) return;
       batch.flush(); // what was written before the signal still belongs to the old file
-      queued ??= [];
-      reopening = reopening.then(swap);
+      file.reopen();
     },
+    problem: () => file.problem(),
     close() {
       closed = true;
       closing ??= (async () => {
         lines.flush();
         batch.flush();
-        await reopening;
-        await endStream(stream);
+        await file.close();
       })();
       return closing;
     },
@@ -201,8 +155,14 @@ export function openProcessSinks(
   processName: string,
   spec: LogSpec,
   opts: SinkOptions = {},
-): { out: Sink; err: Sink; close(): Promise<void> } {
+): { out: Sink; err: Sink; problem(): string | null; close(): Promise<void> } {
   const out = openSink(logsDir, `${processName}.out.log`, spec, opts);
   const err = openSink(logsDir, `${processName}.err.log`, spec, opts);
-  return { out, err, close: async () => void (await Promise.all([out.close(), err.close()])) };
+  return {
+    out,
+    err,
+    /** What is wrong with either log (both joined by `; `), or null. */
+    problem: () => [out.problem(), err.problem()].filter((p) => p !== null).join('; ') || null,
+    close: async () => void (await Promise.all([out.close(), err.close()])),
+  };
 }

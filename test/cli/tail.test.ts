@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, renameSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { follow, lastLines, logFiles } from '../../src/cli/tail.js';
@@ -152,4 +152,18 @@ test('follow from the end skips what is already there', () =>
     await c.until(1, 'the new line');
     c.stop();
     assert.deepEqual(c.seen, ['new']);
+  }));
+
+test('lastLines refuses a symlink planted at the log name; follow never reads through one', () =>
+  withBox(async (dir) => {
+    const secret = join(dir, 'shadow');
+    writeFileSync(secret, 'root:secret-hash\n');
+    const file = join(dir, 'api.out.log');
+    symlinkSync(secret, file);
+    await assert.rejects(lastLines(file, 5), /refusing to read .*api\.out\.log: it is a symbolic link/);
+    // from the start: a follower that opened the link would have read the whole target by `ready`
+    const { seen, ready, stop } = collector(file, { fromEnd: false });
+    await ready;
+    stop();
+    assert.deepEqual(seen, []);
   }));

@@ -130,6 +130,11 @@ test('batch, drill, evidence and rollback --flags-off on a target with two deplo
   assert.equal(drill.file, join(rs.paths.evidence, basename(drill.file)));
   const onDisk = JSON.parse(readFileSync(drill.file, 'utf8')) as DrillResult;
   assert.deepEqual(onDisk.steps, drill.steps);
+  // readable by the daemon's user and its group only, in folders only the owner writes
+  assert.equal(statSync(drill.file).mode & 0o777, 0o640);
+  assert.equal(statSync(drill.log).mode & 0o777, 0o640);
+  assert.equal(statSync(rs.paths.evidence).mode & 0o777, 0o750);
+  assert.equal(statSync(join(rs.paths.deployLogs, `${r1}.log`)).mode & 0o777, 0o640);
   assert.equal(onDisk.ok, true);
   assert.equal(rs.current(), r2);
   await rs.serves(r2, '2.0.0');

@@ -14,6 +14,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { parseEnvText, readEnvFile } from '../../src/env/file.js';
 import { backupStamp, formatEnvValue, updateEnvFile } from '../../src/env/write.js';
 import { BstError } from '../../src/errors.js';
+import { tinyDisk } from '../helpers/fulldisk.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 const NOW = new Date('2026-02-20T09:08:07.654Z');
@@ -227,4 +228,54 @@ describe('updateEnvFile', () => {
     assert.deepEqual(readdirSync(d).sort(), ['.env', '.env.bak-20260220T090807Z']);
     assert.equal(readFileSync(join(d, '.env.bak-20260220T090807Z'), 'utf8'), ORIGINAL);
   });
+});
+
+test('a backup that a full disk cut short is removed, and the env file is left as it was', (t) => {
+  const disk = tinyDisk(t);
+  const file = join(disk.dir, '.env');
+  writeFileSync(file, ORIGINAL);
+  disk.fill();
+  const err = (() => {
+    try {
+      updateEnvFile(file, { OPS_DB_URL: 'changed' }, NOW);
+    } catch (e) {
+      return e as NodeJS.ErrnoException;
+    }
+    return null;
+  })();
+  assert.equal(err?.code, 'ENOSPC');
+  assert.equal(readFileSync(file, 'utf8'), ORIGINAL);
+  assert.deepEqual(backups(disk.dir), [], 'no empty or partial .env.bak-* left behind');
+  disk.free();
+  // space is back: the same edit works and its backup holds the whole old content
+  const res = updateEnvFile(file, { OPS_DB_URL: 'changed' }, NOW);
+  assert.equal(readFileSync(res.backup ?? '', 'utf8'), ORIGINAL);
+});
+
+test('a symlink planted at the backup name is never written through', (t) => {
+  const d = dir(t);
+  const file = join(d, '.env');
+  const victim = join(d, 'victim');
+  writeFileSync(file, ORIGINAL);
+  writeFileSync(victim, 'root-owned content\n');
+  symlinkSync(victim, join(d, '.env.bak-20260220T090807Z'));
+  const res = updateEnvFile(file, { OPS_DB_URL: 'changed' }, NOW);
+  assert.equal(readFileSync(victim, 'utf8'), 'root-owned content\n');
+  assert.equal(res.backup, join(d, '.env.bak-20260220T090807Z-2'));
+  assert.equal(readFileSync(res.backup, 'utf8'), ORIGINAL);
+});
+
+test('an env file in a folder others can write is not backed up or edited', (t) => {
+  const d = dir(t);
+  const shared = join(d, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o777);
+  const file = join(shared, '.env');
+  writeFileSync(file, ORIGINAL);
+  assert.throws(
+    () => updateEnvFile(file, { OPS_DB_URL: 'changed' }, NOW),
+    (e: unknown) => e instanceof BstError && /writable by its group or others/.test(e.message),
+  );
+  assert.equal(readFileSync(file, 'utf8'), ORIGINAL);
+  assert.deepEqual(backups(shared), []);
 });

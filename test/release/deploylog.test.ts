@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DeployLog } from '../../src/release/deploylog.js';
@@ -54,4 +54,53 @@ test('a deploy log whose folder cannot be made never throws either', (t) => {
   assert.doesNotThrow(() => log.line('goes on'));
   assert.ok(progress.includes('goes on'));
   assert.equal(progress.filter((l) => l.includes('incomplete')).length, 1);
+});
+
+test('a deploy log is written 0640 in a 0750 folder bstctl creates', (t) => {
+  const box = sandbox('bst-deploylog-');
+  t.after(box.cleanup);
+  const dir = join(box.dir, 'logs', 'deploy');
+  const log = new DeployLog(dir, () => undefined);
+  log.attach('r1');
+  log.line('one');
+  assert.equal(statSync(join(dir, 'r1.log')).mode & 0o777, 0o640);
+  assert.equal(statSync(dir).mode & 0o777, 0o750);
+  assert.equal(statSync(join(box.dir, 'logs')).mode & 0o777, 0o750);
+});
+
+test('a symlink planted at the deploy log name is refused, the file it points to untouched', (t) => {
+  const box = sandbox('bst-deploylog-');
+  t.after(box.cleanup);
+  const dir = join(box.dir, 'deploy');
+  mkdirSync(dir);
+  const victim = join(box.dir, 'victim');
+  writeFileSync(victim, 'root only\n');
+  symlinkSync(victim, join(dir, 'r1.log'));
+  const progress: string[] = [];
+  const log = new DeployLog(dir, (l) => progress.push(l));
+  assert.doesNotThrow(() => log.attach('r1'));
+  assert.doesNotThrow(() => log.line('one'));
+  assert.equal(readFileSync(victim, 'utf8'), 'root only\n');
+  assert.deepEqual(
+    progress.filter((l) => /incomplete: refusing to write .*r1\.log: it is a symbolic link/.test(l)).length,
+    1,
+    progress.join(' | '),
+  );
+});
+
+test('a deploy log folder others can write is refused, nothing written in it', (t) => {
+  const box = sandbox('bst-deploylog-');
+  t.after(box.cleanup);
+  const dir = join(box.dir, 'deploy');
+  mkdirSync(dir);
+  chmodSync(dir, 0o777);
+  const progress: string[] = [];
+  const log = new DeployLog(dir, (l) => progress.push(l));
+  log.attach('r1');
+  log.line('one');
+  assert.ok(
+    progress.some((l) => /writable by its group or others/.test(l)),
+    progress.join(' | '),
+  );
+  assert.throws(() => statSync(join(dir, 'r1.log')));
 });

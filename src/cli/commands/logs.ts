@@ -1,28 +1,55 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { Config } from '../../config/index.js';
 import { BstError } from '../../errors.js';
 import { resolveSelector, splitId } from '../../config/selector.js';
 import { Ctx, withGlobals } from '../context.js';
 import { own } from '../../own.js';
 
 interface Source {
+  id: string;
+  stream: 'out' | 'err';
   label: string;
   file: string;
 }
 
 /** Reads the log files directly: works with or without a daemon. */
-async function sources(ctx: Ctx, selector: string | undefined): Promise<Source[]> {
+async function sources(config: Config, ids: string[]): Promise<Source[]> {
   const { logFiles } = await import('../tail.js');
-  const { config } = await ctx.config();
-  return resolveSelector(config, selector).flatMap((id) => {
+  return ids.flatMap((id) => {
     const { target, name } = splitId(id);
     const base = own(config.targets, target)?.base ?? '';
     const files = logFiles(join(base, 'logs'), name);
     return [
-      { label: `${id} |`, file: files.out },
-      { label: `${id} err |`, file: files.err },
+      { id, stream: 'out' as const, label: `${id} |`, file: files.out },
+      { id, stream: 'err' as const, label: `${id} err |`, file: files.err },
     ];
   });
+}
+
+/**
+ * The mask the daemon's own log uses (SPEC §6.2): every value of the env files of the targets shown.
+ * An env file we cannot read means values we cannot mask: refused rather than printed in clear.
+ */
+async function maskFor(config: Config, ids: string[]): Promise<(text: string) => string> {
+  const [{ SecretSet }, { readEnvFile }] = await Promise.all([
+    import('../../log.js'),
+    import('../../env/file.js'),
+  ]);
+  const secrets = new SecretSet();
+  const targets = new Set(ids.map((id) => splitId(id).target));
+  for (const name of targets) {
+    const file = config.targets[name]?.env.file;
+    if (!file) continue;
+    try {
+      secrets.addAll(readEnvFile(file));
+    } catch (err) {
+      throw new BstError('failed', `cannot read ${file} to mask its values in the logs of ${name}`, {
+        hint: `run bstctl logs as a user who can read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      });
+    }
+  }
+  return (text) => secrets.mask(text);
 }
 
 async function logs(
@@ -34,12 +61,24 @@ async function logs(
   if (!Number.isInteger(n) || n < 0) {
     throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
   }
-  const list = await sources(ctx, selector);
-  const { follow, lastLines } = await import('../tail.js'); // rotating-file-stream only when reading logs
+  const { config } = await ctx.config();
+  const ids = resolveSelector(config, selector);
+  const list = await sources(config, ids);
+  const mask = await maskFor(config, ids);
+  const { follow, lastLines } = await import('../tail.js'); // zlib and the tail code only when reading logs
   const prefix = list.length > 2;
+  const human = (s: Source, line: string): string => (prefix ? `${s.label} ${line}` : line);
+  const record = (s: Source, line: string) => ({ id: s.id, stream: s.stream, line });
+  // -f --json prints one object per line (a stream cannot be one document); without -f, one document
   const show = (s: Source, line: string): boolean =>
-    process.stdout.write(prefix ? `${s.label} ${line}\n` : `${line}\n`);
-  for (const s of list) for (const line of await lastLines(s.file, n)) show(s, line);
+    process.stdout.write(`${ctx.json ? JSON.stringify(record(s, mask(line))) : human(s, mask(line))}\n`);
+  const past: { s: Source; line: string }[] = [];
+  for (const s of list) for (const line of await lastLines(s.file, n)) past.push({ s, line });
+  if (ctx.json && !o.follow) {
+    const lines = past.map(({ s, line }) => record(s, mask(line)));
+    return void process.stdout.write(`${JSON.stringify({ lines }, null, 2)}\n`);
+  }
+  for (const { s, line } of past) show(s, line);
   if (!o.follow) return;
   const followers = list.map((s) => follow(s.file, (line) => show(s, line), { fromEnd: true }));
   await new Promise<void>((resolve) => {
@@ -54,8 +93,9 @@ async function logs(
 
 export function register(program: Command): void {
   withGlobals(
-    program.command('logs [selector]').description('last lines of the process logs; -f follows'),
-    false,
+    program
+      .command('logs [selector]')
+      .description('last lines of the process logs, env-file values masked; -f follows'),
   )
     .option('-n, --lines <n>', 'how many lines of each log', '50')
     .option('-f, --follow', 'keep printing new lines, across rotation')
