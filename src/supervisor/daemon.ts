@@ -40,7 +40,7 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
   const startedAt = Date.now();
   const handlers = daemonHandlers(sup, secrets, { gate, startedAt, shutdown: exitAfter, reloadConfig });
 
-  // pidusage forks two `getconf` on its first call: once here, not once per request of a first burst
+  // the sampler asks `getconf` for the tick rate once: here, not during the first status request
   await treeUsage(process.pid);
   server = await listen(loaded.socketPath, handlers, logger);
   try {
