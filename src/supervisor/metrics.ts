@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { procTable } from '../proc.js';
+import { procTable, type ProcStat } from '../proc.js';
 import { descendantsIn } from './child.js';
 
 export interface Usage {
@@ -117,8 +117,17 @@ function sinceStart(cur: { start: number; ticks: number }): number {
 }
 
 const shared = new UsageSampler();
+let walk: { at: number; table: ProcStat[] } | null = null;
+
+/** One walk of /proc shared by the status requests of the same moment (a burst reads /proc once). */
+export function sharedProcTable(now = Date.now()): ProcStat[] {
+  if (!walk || now - walk.at >= SHARE_MS || now < walk.at) walk = { at: now, table: procTable() };
+  return walk.table;
+}
 
 /** CPU and RSS of a pid and its descendants, from the daemon's one shared sampler. */
-export async function treeUsage(pid: number, table = procTable()): Promise<Usage> {
+export async function treeUsage(pid: number, table = sharedProcTable()): Promise<Usage> {
+  // reads are synchronous: let other clients' requests in between those of a pipelining one
+  await new Promise((r) => setImmediate(r));
   return shared.tree(pid, table);
 }

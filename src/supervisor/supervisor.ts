@@ -3,7 +3,7 @@ import type { Logger, SecretSet } from '../log.js';
 import type { ProcessStatus } from '../protocol.js';
 import type { Clock } from './clock.js';
 import { BstError } from '../errors.js';
-import { treeUsage } from './metrics.js';
+import { sharedProcTable, treeUsage } from './metrics.js';
 import { procTable } from '../proc.js';
 import { targetPaths } from '../release/layout.js';
 import { readCurrent } from '../release/switch.js';
@@ -148,7 +148,7 @@ function readyTimeout(config: ProcessConfig): number {
 
 /** One walk of /proc for the whole request, not one per process. */
 function describeAll(list: Entry[], clock: Clock): Promise<ProcessStatus[]> {
-  const table = procTable();
+  const table = sharedProcTable();
   return Promise.all(list.map((e) => describe(e, clock, table)));
 }
 
