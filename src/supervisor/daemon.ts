@@ -12,7 +12,8 @@ import { logProblem } from './entry.js';
 import { daemonHandlers, Gate } from './handlers.js';
 import { treeUsage } from './metrics.js';
 import { recoverReleases } from './ops.js';
-import { reapOrphans, type StopSpec } from './orphans.js';
+import { markedStrays, redisStrays } from './orphan-scan.js';
+import { reapOrphans, reapStrays, type StopSpec } from './orphans.js';
 import { createPersistence, type Persistence } from './persist.js';
 import { serialReloads } from './reload.js';
 import { splitId } from '../config/selector.js';
@@ -88,6 +89,9 @@ async function prepare(configFlag: string | undefined) {
   const saved = readState(stateDir);
   const stopOf = (id: string): StopSpec => stopSpecOf(loaded, id);
   await reapOrphans(saved, stopOf, log.logger);
+  // state.json may be missing or torn (kill -9 mid-write, a full disk): the markers still say what is ours
+  await reapStrays(markedStrays(stateDir), stopOf, log.logger, 'marker');
+  await reapStrays(await redisStrays(loaded.config), stopOf, log.logger, 'redis-port');
   const store = createPersistence(stateDir, log.logger);
   const sup = createSupervisor({
     loaded,

@@ -30,6 +30,8 @@ export interface Entry {
 export interface EntryDeps {
   clock: Clock;
   secrets: SecretSet;
+  /** The daemon's state folder, put in each child's environment (launch.ts `markers`). */
+  supervisor?: string;
   onTransition(t: Transition): void;
 }
 
@@ -57,19 +59,20 @@ export function createEntry(id: string, targets: Record<string, TargetConfig>, d
   entry.unit = new ProcessUnit(id, machineSpec(config), {
     clock: deps.clock,
     onTransition: deps.onTransition,
-    launch: (abort) => launch(entry, deps.secrets, abort),
+    launch: (abort) => launch(entry, deps, abort),
   });
   return entry;
 }
 
 /** Spawns one child of the entry, from its config as it is at that moment. */
-function launch(entry: Entry, secrets: SecretSet, abort: AbortSignal) {
+function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
   const ctx = {
     targetName: entry.target,
     processName: entry.name,
     target: entry.targetConfig,
     sinks: entry.sinks,
-    secrets,
+    secrets: deps.secrets,
+    supervisor: deps.supervisor,
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;

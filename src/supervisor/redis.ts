@@ -6,7 +6,7 @@ import { BstError } from '../errors.js';
 import { findExecutable, spawnChild } from './child.js';
 import { feed } from './output.js';
 import { portListening } from './ports.js';
-import { childEnv, type LaunchContext } from './launch.js';
+import { childEnv, markers, type LaunchContext } from './launch.js';
 import { infoField, respCall, RespError, type RespValue } from './resp.js';
 import type { Launch } from './unit.js';
 
@@ -142,7 +142,8 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
   const handle = spawnChild({
     command: [bin, conf],
     cwd: ctx.proc.dataDir,
-    env: { PATH, HOME: env.HOME ?? '/' },
+    // redis overwrites its environ for its process title: orphan-scan.ts finds it by port and INFO instead
+    env: { PATH, HOME: env.HOME ?? '/', ...markers(ctx) },
     // no SIGKILL when the daemon dies (up to 1 s of AOF lost): the next daemon stops it with SIGTERM, which saves
     parentDeathSignal: false,
     stdout: feed(ctx.sinks.out),

@@ -38,7 +38,8 @@ export function createSupervisor(deps: SupervisorDeps) {
   const entries = new Map<string, Entry>();
   const changed = (): void => deps.onChange?.();
   const onTransition = (t: Transition): void => transitioned(deps.logger, t, changed);
-  const entryDeps: EntryDeps = { clock: deps.clock, secrets: deps.secrets, onTransition };
+  const supervisor = loaded.config.daemon.stateDir; // marks each child as ours (launch.ts)
+  const entryDeps: EntryDeps = { clock: deps.clock, secrets: deps.secrets, onTransition, supervisor };
   const create = (id: string): Entry => createEntry(id, loaded.config.targets, entryDeps);
   for (const id of allProcessIds(loaded.config)) entries.set(id, create(id));
 
