@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { LogFile } from './logfile.js';
 
 export type { Logger };
 
@@ -40,14 +41,20 @@ function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** pino JSON to `file` (or stderr), with every known env value masked at the stream. */
+/**
+ * pino JSON to `file` (or stderr), with every known env value masked at the stream. A write that
+ * fails (a full disk) is dropped, never fatal: `problem()` says why until the file takes lines again.
+ */
 export function createLogger(opts: { file?: string; level?: string; secrets: SecretSet }): {
   logger: Logger;
   reopen(): void;
   flush(): void;
+  problem(): string | null;
 } {
   if (opts.file) mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
-  const dest = pino.destination({ dest: opts.file ?? 2, sync: true, mkdir: true });
+  const resumed = (dropped: number, since: string): string =>
+    `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, evt: 'log-resumed', dropped, since })}\n`;
+  const dest = new LogFile(opts.file ?? null, resumed);
   const logger = pino(
     {
       level: opts.level ?? 'info',
@@ -56,7 +63,8 @@ export function createLogger(opts: { file?: string; level?: string; secrets: Sec
     },
     dest,
   );
-  return { logger, reopen: () => dest.reopen(), flush: () => dest.flushSync() };
+  // every line is written synchronously as it comes: nothing to flush
+  return { logger, reopen: () => dest.reopen(), flush: () => undefined, problem: () => dest.problem() };
 }
 
 /** A copy of `value` whose string leaves are masked: keys and numbers stay as they are. */

@@ -102,6 +102,8 @@ export interface PingResult {
 
 export interface StatusResult {
   processes: ProcessStatus[];
+  /** Conditions the daemon reports and carries on through (a full disk under its log or state). */
+  daemon?: { problems: string[] };
 }
 
 export interface ActionResult {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil.js';
 import type { Logger } from './log.js';
+import { writeProblem } from './logfile.js';
 import type { ProcessStatus } from './protocol.js';
 
 export interface StatusSnapshot {
@@ -11,12 +12,14 @@ export interface StatusSnapshot {
 
 const file = (stateDir: string): string => join(stateDir, 'status.json');
 
-/** The last status the daemon saw, for `bstctl status` when no daemon answers. */
-export function statusSnapshot(stateDir: string, processes: ProcessStatus[], logger: Logger): void {
+/** The last status the daemon saw, for `bstctl status` when no daemon answers; why it could not be written, or null. */
+export function statusSnapshot(stateDir: string, processes: ProcessStatus[], logger: Logger): string | null {
   try {
     writeFileAtomic(file(stateDir), JSON.stringify({ savedAt: new Date().toISOString(), processes }));
+    return null;
   } catch (err) {
     logger.error({ evt: 'snapshot-write-failed', err: (err as Error).message });
+    return writeProblem(file(stateDir), err);
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SecretSet } from '../src/log.js';
+import { createLogger, SecretSet } from '../src/log.js';
 
 test('a secret is masked in plain text and in JSON text alike, whatever characters it holds', () => {
   const secrets = new SecretSet();
@@ -27,4 +27,14 @@ test('a value learnt later is masked from then on', () => {
   assert.equal(secrets.mask('second-secret'), 'second-secret');
   secrets.addAll({ B: 'second-secret' });
   assert.equal(secrets.mask('first-secret second-secret'), '[redacted] [redacted]');
+});
+
+test('a log whose writes fail (ENOSPC on /dev/full) drops the lines, names the problem and never throws', (t) => {
+  const secrets = new SecretSet();
+  const log = createLogger({ file: '/dev/full', secrets });
+  t.after(() => log.reopen());
+  assert.equal(log.problem(), null);
+  for (let i = 0; i < 3; i++) log.logger.info({ evt: 'transition', i });
+  assert.match(log.problem() ?? '', /^cannot write \/dev\/full: no space left on device \(ENOSPC\)$/);
+  log.logger.error({ evt: 'still-fine' });
 });

@@ -6,7 +6,7 @@ import type { Config, RedisProcessConfig, TargetConfig } from '../config/index.j
 import { checkRequired, describeMissing } from '../env/check.js';
 import { readEnvFile } from '../env/file.js';
 import { BstError } from '../errors.js';
-import type { PingResult } from '../protocol.js';
+import type { PingResult, StatusResult } from '../protocol.js';
 import { findExecutable } from '../supervisor/child.js';
 import { portListening } from '../supervisor/ports.js';
 import {
@@ -145,8 +145,23 @@ async function pingFinding(socketPath: string): Promise<Finding> {
   }
 }
 
+/** What a running daemon reports it cannot write (its log, state.json, a process log): one fail each. */
+async function daemonProblems(socketPath: string): Promise<Finding[]> {
+  try {
+    const r = (await call(socketPath, 'status', {}, { timeoutMs: 5_000 })) as StatusResult;
+    const problems = r.daemon?.problems ?? [];
+    return problems.map((p) =>
+      fail('daemon', `${p}; the daemon carries on: free space or fix the permissions`),
+    );
+  } catch {
+    return []; // the socket check already says why the daemon does not answer
+  }
+}
+
 export async function checkSocket(socketPath: string): Promise<Finding[]> {
-  return [...socketModes(socketPath), await pingFinding(socketPath)];
+  const ping = await pingFinding(socketPath);
+  const problems = ping.level === 'pass' ? await daemonProblems(socketPath) : [];
+  return [...socketModes(socketPath), ping, ...problems];
 }
 
 /** Every check of one target, in report order; a reserved one only gets base and reserved. */

@@ -3,14 +3,17 @@ import type { Server } from 'node:net';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
 import { createLogger, SecretSet, type Logger } from '../log.js';
+import { writeProblem } from '../logfile.js';
 import type { ConfigReloadResult } from '../protocol.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
 import { acquireDaemonLock } from './exclusive.js';
+import { logProblem } from './entry.js';
 import { daemonHandlers, Gate } from './handlers.js';
 import { treeUsage } from './metrics.js';
 import { recoverReleases } from './ops.js';
-import { reapOrphans, type StopSpec } from './orphans.js';
+import { markedStrays, redisStrays } from './orphan-scan.js';
+import { reapOrphans, reapStrays, type StopSpec } from './orphans.js';
 import { createPersistence, type Persistence } from './persist.js';
 import { serialReloads } from './reload.js';
 import { splitId } from '../config/selector.js';
@@ -24,6 +27,8 @@ const DRAIN_MS = 60_000;
 
 /** The composition root: the only place that wires the real clock, fs, spawn and logger. */
 export async function runDaemon(configFlag: string | undefined): Promise<void> {
+  // stdout/stderr go to a file on the state disk when detached: a full disk must not end the daemon
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
   const { loaded, log, secrets, sup, store } = await prepare(configFlag);
   const { logger } = log;
@@ -39,9 +44,20 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
   const reloadConfig = (): Promise<ConfigReloadResult> => reload(() => loadConfig(sup.loaded.file));
   const exitAfter = (why: string): void => void shutdown(why).then(() => setImmediate(() => process.exit(0)));
   const startedAt = Date.now();
-  const handlers = daemonHandlers(sup, secrets, { gate, startedAt, shutdown: exitAfter, reloadConfig });
+  const problems = (): string[] => [
+    ...[log.problem()].filter((p): p is string => p !== null),
+    ...store.problems(),
+    ...[...sup.entries.values()].flatMap((e) => logProblem(e) ?? []),
+  ];
+  const handlers = daemonHandlers(sup, secrets, {
+    gate,
+    startedAt,
+    shutdown: exitAfter,
+    reloadConfig,
+    problems,
+  });
 
-  // pidusage forks two `getconf` on its first call: once here, not once per request of a first burst
+  // the sampler asks `getconf` for the tick rate once: here, not during the first status request
   await treeUsage(process.pid);
   server = await listen(loaded.socketPath, handlers, logger);
   try {
@@ -63,7 +79,7 @@ async function prepare(configFlag: string | undefined) {
   const loaded = loadConfig(configFlag);
   const { stateDir } = loaded.config.daemon;
   prepareSocketDir(loaded.socketPath, stateDir);
-  const lock = acquireDaemonLock(stateDir); // before reaping: the orphans of a live daemon are its children
+  const lock = lockOrSay(stateDir); // before reaping: the orphans of a live daemon are its children
   process.once('exit', () => lock.release());
   const secrets = new SecretSet();
   const log = createLogger({
@@ -72,7 +88,11 @@ async function prepare(configFlag: string | undefined) {
     secrets,
   });
   const saved = readState(stateDir);
-  await reapOrphans(saved, (id) => stopSpecOf(loaded, id), log.logger);
+  const stopOf = (id: string): StopSpec => stopSpecOf(loaded, id);
+  await reapOrphans(saved, stopOf, log.logger);
+  // state.json may be missing or torn (kill -9 mid-write, a full disk): the markers still say what is ours
+  await reapStrays(markedStrays(stateDir), stopOf, log.logger, 'marker');
+  await reapStrays(await redisStrays(loaded.config), stopOf, log.logger, 'redis-port');
   const store = createPersistence(stateDir, log.logger);
   const sup = createSupervisor({
     loaded,
@@ -84,6 +104,18 @@ async function prepare(configFlag: string | undefined) {
   store.attach(sup, saved?.processes ?? {});
   recoverEach(sup, log.logger);
   return { loaded, log, secrets, sup, store };
+}
+
+/** The daemon lock, or an error that says what could not be written (a full disk) instead of a stack trace. */
+function lockOrSay(stateDir: string): ReturnType<typeof acquireDaemonLock> {
+  try {
+    return acquireDaemonLock(stateDir);
+  } catch (err) {
+    if (err instanceof BstError) throw err;
+    throw new BstError('failed', writeProblem(`the daemon lock in ${stateDir}`, err), {
+      hint: `free space on the disk of ${stateDir} (\`df -h ${stateDir}\`), then start the daemon again`,
+    });
+  }
 }
 
 /** Refuses new work, lets running work end (bounded), then stops every process; the wants are kept. */

@@ -5,7 +5,8 @@ import type { Clock } from './clock.js';
 import { launchApp } from './launch.js';
 import { bindListener, type Listener } from './listeners.js';
 import type { MachineSpec } from './machine.js';
-import { openProcessSinks } from './output.js';
+import { writeProblem } from '../logfile.js';
+import { openProcessSinks, type Sink } from './output.js';
 import { launchRedis } from './redis.js';
 import { splitId } from '../config/selector.js';
 import { ProcessUnit, type Transition } from './unit.js';
@@ -22,11 +23,15 @@ export interface Entry {
   listener: Listener | null;
   /** Wanted up but cannot start yet (a release target with no release): the first deploy starts it. */
   waiting: string | null;
+  /** The last failed write of its log files, as the sinks reported it. */
+  logError: { message: string; at: number } | null;
 }
 
 export interface EntryDeps {
   clock: Clock;
   secrets: SecretSet;
+  /** The daemon's state folder, put in each child's environment (launch.ts `markers`). */
+  supervisor?: string;
   onTransition(t: Transition): void;
 }
 
@@ -41,27 +46,33 @@ export function createEntry(id: string, targets: Record<string, TargetConfig>, d
     name,
     targetConfig,
     config,
-    sinks: openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs),
+    sinks: openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs, {
+      // a log that cannot be written is reported, never fatal: the child runs on
+      onError: (err) =>
+        (entry.logError = { message: writeProblem(`the logs of ${id}`, err), at: Date.now() }),
+    }),
     waiting: null,
+    logError: null,
     listener: null,
     unit: undefined as never,
   };
   entry.unit = new ProcessUnit(id, machineSpec(config), {
     clock: deps.clock,
     onTransition: deps.onTransition,
-    launch: (abort) => launch(entry, deps.secrets, abort),
+    launch: (abort) => launch(entry, deps, abort),
   });
   return entry;
 }
 
 /** Spawns one child of the entry, from its config as it is at that moment. */
-function launch(entry: Entry, secrets: SecretSet, abort: AbortSignal) {
+function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
   const ctx = {
     targetName: entry.target,
     processName: entry.name,
     target: entry.targetConfig,
     sinks: entry.sinks,
-    secrets,
+    secrets: deps.secrets,
+    supervisor: deps.supervisor,
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;
@@ -80,6 +91,24 @@ export async function retire(e: Entry): Promise<void> {
   e.listener?.close();
   e.listener = null;
   await e.sinks.close();
+}
+
+/** How long a reported log write failure counts, for sinks that cannot say when they recovered. */
+const LOG_ERROR_MS = 30_000;
+
+/** Why the entry's log files cannot be written now; null when they can. */
+export function logProblem(e: Entry): string | null {
+  for (const sink of [e.sinks.out, e.sinks.err] as (Sink & { problem?: () => string | null })[]) {
+    if (typeof sink.problem === 'function') {
+      const p = sink.problem();
+      if (p) return `${e.id}: ${p}`;
+    }
+  }
+  const asked = [e.sinks.out, e.sinks.err].some(
+    (s) => typeof (s as { problem?: unknown }).problem === 'function',
+  );
+  if (asked || !e.logError || Date.now() - e.logError.at > LOG_ERROR_MS) return null;
+  return e.logError.message;
 }
 
 export function machineSpec(config: ProcessConfig): MachineSpec {

@@ -67,6 +67,8 @@ export interface DaemonControl {
   /** Stops everything, then the daemon; returns at once. */
   shutdown(why: string): void;
   reloadConfig(): Promise<ConfigReloadResult>;
+  /** What the daemon cannot do now and carries on without (its log, state.json, a process log). */
+  problems(): string[];
 }
 
 /** The daemon's handler table: one handler per method, the mutating ones behind the gate. */
@@ -84,7 +86,10 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
       ctl.shutdown('request');
       return { stopping: true };
     },
-    status: async ({ selector }) => ({ processes: await sup.status(selector) }),
+    status: async ({ selector }) => ({
+      processes: await sup.status(selector),
+      daemon: { problems: ctl.problems() },
+    }),
     start: async (p) => act(sup, p, sup.startEntries),
     stop: async (p) => act(sup, p, sup.stopEntries),
     restart: async (p) => act(sup, p, sup.restartEntries),

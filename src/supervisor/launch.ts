@@ -22,6 +22,25 @@ export interface LaunchContext {
   sinks: { out: Sink; err: Sink };
   listener?: () => Listener | null;
   secrets: SecretSet;
+  /** The daemon's state folder: named in every child's environment, so that the next daemon finds its orphans. */
+  supervisor?: string;
+}
+
+/** The variable that names the daemon (its state folder) in the environment of every child it starts. */
+export const SUPERVISOR_MARKER = 'BST_SUPERVISOR';
+
+/**
+ * What marks a child (and whatever it forks) as started by the daemon of this state folder: a daemon
+ * killed outright leaves no readable state.json behind, yet its next one finds them by these.
+ */
+export function markers(
+  ctx: Pick<LaunchContext, 'targetName' | 'processName' | 'supervisor'>,
+): Record<string, string> {
+  return {
+    ...(ctx.supervisor ? { [SUPERVISOR_MARKER]: ctx.supervisor } : {}),
+    BST_TARGET: ctx.targetName,
+    BST_PROCESS: ctx.processName,
+  };
 }
 
 /** The folder a process of this target runs from: the release `current` names at spawn, or the base. */
@@ -45,8 +64,7 @@ export function childEnv(ctx: LaunchContext, release: string | null): Record<str
     ...inheritedEnv(),
     ...fromFile,
     ...ctx.proc.env,
-    BST_TARGET: ctx.targetName,
-    BST_PROCESS: ctx.processName,
+    ...markers(ctx),
     ...(release ? { BST_RELEASE: release } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import { isLive, procTable, readStat, startTime, type Ident } from '../proc.js';
 import { descendants } from './child.js';
+import type { Stray } from './orphan-scan.js';
 import { bootId, type SavedState } from './state.js';
 
 /**
@@ -106,4 +107,31 @@ export async function reapOrphans(
   const killed = found.filter((_, i) => ends[i]?.killed).map((g) => g.id);
   logger.info({ evt: 'orphans-stopped', ids: found.map((g) => g.id), killed });
   return found.reduce((n, g) => n + g.pids.length, 0);
+}
+
+/**
+ * Stops processes found without state.json (orphan-scan.ts): each process id's group gets its own
+ * stop signal (redis saves on SIGTERM), then SIGKILL after its stop.timeoutMs. Returns how many.
+ */
+export async function reapStrays(
+  strays: Stray[],
+  stopOf: (id: string) => StopSpec,
+  logger: Logger,
+  foundBy: 'marker' | 'redis-port',
+): Promise<number> {
+  if (strays.length === 0) return 0;
+  const groups = new Map<string, Stray[]>();
+  for (const s of strays) groups.set(s.id, [...(groups.get(s.id) ?? []), s]);
+  logger.warn({ evt: 'orphans', foundBy, pids: strays.map((s) => s.pid), ids: [...groups.keys()] });
+  const ids = [...groups.keys()];
+  const ends = await Promise.all(
+    ids.map((id) => {
+      const members = groups.get(id) as Stray[];
+      // a group leader takes its whole group down with it; the others are signalled one by one
+      const leader = members.find((m) => readStat(m.pid)?.pgrp === m.pid) ?? (members[0] as Stray);
+      return killLeftovers(leader.pid, leader.start, members, stopOf(id).signal, stopOf(id).timeoutMs);
+    }),
+  );
+  logger.info({ evt: 'orphans-stopped', foundBy, ids, killed: ids.filter((_, i) => ends[i]?.killed) });
+  return strays.length;
 }

@@ -1,10 +1,14 @@
 import type { Logger } from '../log.js';
 import { statusSnapshot } from '../snapshot.js';
-import { writeState, type SavedProcess } from './state.js';
+import { writeProblem } from '../logfile.js';
+import type { ProcessStatus } from '../protocol.js';
+import { statePath, writeState, type SavedProcess } from './state.js';
 import type { Supervisor } from './supervisor.js';
 
 /** How long after a transition the status snapshot is written: one write per burst of changes. */
 const SNAPSHOT_DEBOUNCE_MS = 1_000;
+/** A state file the disk refused is written again this often, until it goes through. */
+const RETRY_MS = 2_000;
 
 export type Persistence = ReturnType<typeof createPersistence>;
 
@@ -17,16 +21,39 @@ export function createPersistence(stateDir: string, logger: Logger) {
   let frozen: Record<string, SavedProcess> | null = null; // from shutdown on: the wants for the next start
   let timer: NodeJS.Timeout | null = null;
   const booting = new Set<string>(); // wanted up, not started yet: saved as up should the daemon die first
+  let stateProblem: string | null = null;
+  let snapshotProblem: string | null = null;
+  let retry: NodeJS.Timeout | null = null;
   const save = (): void => {
     if (!sup) return;
     try {
       writeState(stateDir, frozen ?? savedProcesses(sup, booting));
+      if (stateProblem) logger.info({ evt: 'state-write-resumed' });
+      stateProblem = null;
     } catch (err) {
-      logger.error({ evt: 'state-write-failed', err: (err as Error).message });
+      if (!stateProblem) logger.error({ evt: 'state-write-failed', err: (err as Error).message });
+      stateProblem = writeProblem(statePath(stateDir), err);
     }
+    scheduleRetry();
+  };
+  const writeSnapshot = (list: ProcessStatus[]): void => {
+    snapshotProblem = statusSnapshot(stateDir, list, logger);
+    scheduleRetry();
   };
   const snapshot = async (): Promise<void> => {
-    if (sup) statusSnapshot(stateDir, await sup.status().catch(() => []), logger);
+    if (sup) writeSnapshot(await sup.status().catch(() => []));
+  };
+  // a full disk must not leave a stale state.json behind once space returns, even with no change
+  const scheduleRetry = (): void => {
+    if (!stateProblem && !snapshotProblem) {
+      clearInterval(retry ?? undefined);
+      retry = null;
+      return;
+    }
+    retry ??= setInterval(() => {
+      if (stateProblem) save();
+      if (snapshotProblem && !frozen) void snapshot();
+    }, RETRY_MS).unref();
   };
   return {
     booting,
@@ -40,12 +67,14 @@ export function createPersistence(stateDir: string, logger: Logger) {
       timer ??= setTimeout(() => {
         timer = null;
         void sup?.status().then(
-          (list) => frozen || statusSnapshot(stateDir, list, logger),
+          (list) => frozen || writeSnapshot(list),
           () => undefined,
         );
       }, SNAPSHOT_DEBOUNCE_MS);
     },
     save,
+    /** What the disk refuses now: state.json, status.json. */
+    problems: (): string[] => [stateProblem, snapshotProblem].filter((p): p is string => p !== null),
     /** Shutdown begins: the wants as they are now survive the stopping, for the next start. */
     freeze(): void {
       clearTimeout(timer ?? undefined);
@@ -55,6 +84,8 @@ export function createPersistence(stateDir: string, logger: Logger) {
     async close(): Promise<void> {
       save();
       await snapshot();
+      clearInterval(retry ?? undefined);
+      retry = null;
     },
   };
 }

@@ -1,12 +1,7 @@
 import { readEnvFile } from '../env/file.js';
 import type { RedisInstance } from '../protocol.js';
-import { client, failure } from './redis.js';
+import { infoField as field, respCall, RespError } from './resp.js';
 import type { Entry } from './supervisor.js';
-
-function field(info: string, key: string): string | null {
-  const m = new RegExp(`^${key}:(.*)$`, 'm').exec(info);
-  return m ? (m[1] ?? '').trim() : null;
-}
 
 function num(info: string, key: string): number | null {
   const v = field(info, key);
@@ -82,27 +77,26 @@ export async function redisInstance(e: Entry): Promise<RedisInstance> {
     base.error ??= `not running (${e.unit.state}${why ? `: ${why}` : ''})`;
     return base;
   }
-  const r = await client(c.port, c.passwordEnv ? env[c.passwordEnv] || undefined : undefined);
+  const password = c.passwordEnv ? env[c.passwordEnv] || undefined : undefined;
   try {
-    await r.connect();
     const t0 = performance.now();
-    const pong = (await r.ping()) === 'PONG';
+    const [pong] = await respCall({ port: c.port, password }, [['PING']]);
     base.latencyMs = Math.round((performance.now() - t0) * 100) / 100;
-    const info = await r.info();
+    const [info] = await respCall({ port: c.port, password }, [['INFO']]);
+    if (pong instanceof RespError) throw pong;
+    if (typeof info !== 'string') throw info instanceof RespError ? info : new Error('INFO gave no text');
     if (num(info, 'process_id') !== pid) {
       base.error = `port ${c.port} is answered by a redis bstctl did not start`;
       return base;
     }
-    base.ping = pong;
+    base.ping = pong === 'PONG';
     base.version = field(info, 'redis_version');
     base.usedMemory = num(info, 'used_memory');
     base.clients = num(info, 'connected_clients');
     base.keys = keyCount(info);
     base.persistence = persistence(info);
   } catch (err) {
-    base.error = failure(r, err);
-  } finally {
-    r.disconnect();
+    base.error = (err as Error).message;
   }
   return base;
 }

@@ -1,6 +1,5 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import type { RedisProcessConfig } from '../config/index.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { BstError } from '../errors.js';
@@ -8,7 +7,8 @@ import { findExecutable, spawnChild } from './child.js';
 import { envKey } from './envkey.js';
 import { feed } from './output.js';
 import { portListening } from './ports.js';
-import { childEnv, type LaunchContext } from './launch.js';
+import { childEnv, markers, type LaunchContext } from './launch.js';
+import { infoField, respCall, RespError, type RespValue } from './resp.js';
 import type { Launch } from './unit.js';
 
 export type RedisContext = Omit<LaunchContext, 'proc'> & { proc: RedisProcessConfig };
@@ -76,41 +76,20 @@ function findBin(bin: string, path: string): string {
   throw new BstError('failed', `redis-server not found (${bin}): ${INSTALL_HINT}`, { hint: INSTALL_HINT });
 }
 
+/** Why a probe answer is not "ready" yet; null when it is the redis bstctl started, answering PONG. */
+function notReady(replies: RespValue[], port: number, pid: number): string | null {
+  const [pong, info] = replies;
+  // LOADING: redis accepts connections but no commands until the dataset is in memory
+  if (pong instanceof RespError) return pong.message;
+  if (pong !== 'PONG') return `unexpected answer to PING on port ${port}`;
+  const serverPid = typeof info === 'string' ? Number(infoField(info, 'process_id')) : NaN;
+  return serverPid === pid ? null : `the redis on port ${port} is not the one bstctl started`;
+}
+
 /**
- * A one-shot client; `commandTimeout` keeps a listener that never answers (not redis) from hanging us.
- * ioredis is loaded on first use: a daemon without redis does not carry it (~20 MB of RSS).
+ * PING (and INFO server, to check it is ours) every 25 ms until the redis bstctl started answers
+ * PONG, or the deadline passes: online follows redis accepting commands within one poll.
  */
-export async function client(
-  port: number,
-  password: string | undefined,
-  commandTimeout: number | undefined = 2_000,
-): Promise<Redis> {
-  const { Redis } = await import('ioredis');
-  const c = new Redis({
-    host: '127.0.0.1',
-    port,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    connectTimeout: 1_000,
-    commandTimeout,
-  });
-  // no console noise; the last error is kept: a refused HELLO (NOAUTH) surfaces only as "Connection is closed"
-  c.on('error', (err: Error) => lastErrors.set(c, err.message));
-  return c;
-}
-
-const lastErrors = new WeakMap<Redis, string>();
-
-/** Why a command on `c` failed, in redis's own words when it gave any. */
-export function failure(c: Redis, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return /Connection is closed/.test(message) ? (lastErrors.get(c) ?? message) : message;
-}
-
-/** PING until the redis bstctl started (INFO process_id = pid) answers PONG, or the deadline passes. */
 export async function pingUntil(
   port: number,
   password: string | undefined,
@@ -120,16 +99,16 @@ export async function pingUntil(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!signal.aborted) {
-    const c = await client(port, password);
-    let last: string;
+    let last: string | null;
     try {
-      await c.connect();
-      if ((await c.ping()) === 'PONG' && (await serverPid(c)) === pid) return;
-      last = `the redis on port ${port} is not the one bstctl started`;
+      last = notReady(
+        await respCall({ port, password, timeoutMs: 1_000 }, [['PING'], ['INFO', 'server']]),
+        port,
+        pid,
+      );
+      if (last === null) return;
     } catch (err) {
-      last = failure(c, err);
-    } finally {
-      c.disconnect();
+      last = (err as Error).message;
     }
     if (Date.now() > deadline) throw new Error(`redis not answering PING within ${timeoutMs} ms: ${last}`);
     await new Promise((r) => setTimeout(r, 25));
@@ -137,9 +116,16 @@ export async function pingUntil(
   throw new Error('aborted');
 }
 
-export async function serverPid(c: Redis): Promise<number | null> {
-  const m = /process_id:(\d+)/.exec(await c.info('server'));
-  return m ? Number(m[1]) : null;
+/** SHUTDOWN SAVE on the port; null when redis took it (it closes the connection), else why not. */
+export async function shutdownSave(port: number, password: string | undefined): Promise<string | null> {
+  try {
+    // a save can take long: no time limit
+    const [reply] = await respCall({ port, password, timeoutMs: null }, [['SHUTDOWN', 'SAVE']]);
+    return reply instanceof RespError ? reply.message : null;
+  } catch (err) {
+    const message = (err as Error).message;
+    return /closed by the server|ECONNRESET/i.test(message) ? null : message;
+  }
 }
 
 export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
@@ -157,7 +143,8 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
   const handle = spawnChild({
     command: [bin, conf],
     cwd: ctx.proc.dataDir,
-    env: { PATH, HOME: env.HOME ?? '/' },
+    // redis overwrites its environ for its process title: orphan-scan.ts finds it by port and INFO instead
+    env: { PATH, HOME: env.HOME ?? '/', ...markers(ctx) },
     // no SIGKILL when the daemon dies (up to 1 s of AOF lost): the next daemon stops it with SIGTERM, which saves
     parentDeathSignal: false,
     stdout: feed(ctx.sinks.out),
@@ -165,16 +152,9 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
   });
   const stop = (signal: NodeJS.Signals): void => {
     // SHUTDOWN SAVE writes the data first; a signal only when redis does not take it
-    void client(port, password, undefined).then((c) =>
-      // a save can take long: no command timeout
-      c
-        .connect()
-        .then(() => c.call('SHUTDOWN', 'SAVE'))
-        .catch((err: Error) => {
-          if (!/Connection is closed|ECONNRESET/i.test(err.message)) handle.signal(signal);
-        })
-        .finally(() => c.disconnect()),
-    );
+    void shutdownSave(port, password).then((refused) => {
+      if (refused !== null) handle.signal(signal);
+    });
   };
   const ready =
     handle.pid === undefined

@@ -3,7 +3,7 @@ import type { Logger, SecretSet } from '../log.js';
 import type { ProcessStatus } from '../protocol.js';
 import type { Clock } from './clock.js';
 import { BstError } from '../errors.js';
-import { treeUsage } from './metrics.js';
+import { sharedProcTable, treeUsage } from './metrics.js';
 import { procTable } from '../proc.js';
 import { targetPaths } from '../release/layout.js';
 import { readCurrent } from '../release/switch.js';
@@ -39,7 +39,8 @@ export function createSupervisor(deps: SupervisorDeps) {
   const entries = new Map<string, Entry>();
   const changed = (): void => deps.onChange?.();
   const onTransition = (t: Transition): void => transitioned(deps.logger, t, changed);
-  const entryDeps: EntryDeps = { clock: deps.clock, secrets: deps.secrets, onTransition };
+  const supervisor = loaded.config.daemon.stateDir; // marks each child as ours (launch.ts)
+  const entryDeps: EntryDeps = { clock: deps.clock, secrets: deps.secrets, onTransition, supervisor };
   const create = (id: string): Entry => createEntry(id, loaded.config.targets, entryDeps);
   for (const id of allProcessIds(loaded.config)) entries.set(id, create(id));
 
@@ -171,7 +172,7 @@ function readyTimeout(config: ProcessConfig): number {
 
 /** One walk of /proc for the whole request, not one per process. */
 function describeAll(list: Entry[], clock: Clock): Promise<ProcessStatus[]> {
-  const table = procTable();
+  const table = sharedProcTable();
   return Promise.all(list.map((e) => describe(e, clock, table)));
 }
 

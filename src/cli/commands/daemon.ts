@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -48,14 +48,49 @@ async function detach(ctx: Ctx): Promise<void> {
       return;
     }
     if (exited !== null) {
-      const why = readFileSync(early, 'utf8').trim().split('\n').slice(-3).join(' | ');
-      throw new BstError('failed', `the daemon exited with code ${exited}: ${why || 'no output'}`);
+      throw new BstError('failed', `the daemon exited with code ${exited}: ${exitReason(early, stateDir)}`, {
+        hint: `see ${early}`,
+      });
     }
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new BstError('failed', `the daemon did not answer on ${socketPath} within 15 s`, {
     hint: `see ${early}`,
   });
+}
+
+/**
+ * What the daemon said before it exited, in one line: its own `bstctl:` message, else the error line
+ * of a crash (not the tail of a stack trace), else a full disk that kept it from saying anything.
+ */
+export function exitReason(early: string, stateDir: string): string {
+  let text = '';
+  try {
+    text = readFileSync(early, 'utf8');
+  } catch {
+    // unreadable: treated as no output
+  }
+  const lines = text.split('\n').map((l) => l.trim());
+  const own = lines.filter((l) => l.startsWith('bstctl: ')).map((l) => l.slice('bstctl: '.length));
+  if (own.length > 0) return own.join('; ');
+  const crash = lines.find((l) => /^([A-Z]\w*)?Error( \[\w+\])?: /.test(l));
+  if (crash) return crash;
+  if (diskFull(stateDir)) return `no output, and the disk of ${stateDir} is full`;
+  return (
+    lines
+      .filter((l) => l !== '')
+      .slice(-3)
+      .join(' | ') || 'no output'
+  );
+}
+
+function diskFull(dir: string): boolean {
+  try {
+    const st = statfsSync(dir);
+    return st.bavail === 0;
+  } catch {
+    return false;
+  }
 }
 
 export function register(program: Command): void {

@@ -26,7 +26,8 @@ export function statusTable(list: ProcessStatus[]): string {
 export async function status(ctx: Ctx, selector: string | undefined): Promise<void> {
   try {
     const res = (await ctx.call('status', { selector })) as StatusResult;
-    ctx.print(res, () => statusTable(res.processes));
+    const problems = (res.daemon?.problems ?? []).map((p) => `\nDAEMON PROBLEM: ${p}`).join('');
+    ctx.print(res, () => `${statusTable(res.processes)}${problems}`);
   } catch (err) {
     if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
     const snap = readSnapshot((await ctx.daemon()).stateDir);
