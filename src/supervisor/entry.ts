@@ -5,8 +5,7 @@ import type { Clock } from './clock.js';
 import { launchApp } from './launch.js';
 import { bindListener, type Listener } from './listeners.js';
 import type { MachineSpec } from './machine.js';
-import { writeProblem } from '../logfile.js';
-import { openProcessSinks, type Sink } from './output.js';
+import { openProcessSinks } from './output.js';
 import { launchRedis } from './redis.js';
 import { splitId } from '../config/selector.js';
 import { ProcessUnit, type Transition } from './unit.js';
@@ -23,8 +22,6 @@ export interface Entry {
   listener: Listener | null;
   /** Wanted up but cannot start yet (a release target with no release): the first deploy starts it. */
   waiting: string | null;
-  /** The last failed write of its log files, as the sinks reported it. */
-  logError: { message: string; at: number } | null;
 }
 
 export interface EntryDeps {
@@ -46,13 +43,9 @@ export function createEntry(id: string, targets: Record<string, TargetConfig>, d
     name,
     targetConfig,
     config,
-    sinks: openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs, {
-      // a log that cannot be written is reported, never fatal: the child runs on
-      onError: (err) =>
-        (entry.logError = { message: writeProblem(`the logs of ${id}`, err), at: Date.now() }),
-    }),
+    // a log that cannot be written is reported (logProblem), never fatal: the child runs on
+    sinks: openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs),
     waiting: null,
-    logError: null,
     listener: null,
     unit: undefined as never,
   };
@@ -93,22 +86,10 @@ export async function retire(e: Entry): Promise<void> {
   await e.sinks.close();
 }
 
-/** How long a reported log write failure counts, for sinks that cannot say when they recovered. */
-const LOG_ERROR_MS = 30_000;
-
-/** Why the entry's log files cannot be written now; null when they can. */
+/** Why the entry's log files cannot be written now (output is being dropped); null when they can. */
 export function logProblem(e: Entry): string | null {
-  for (const sink of [e.sinks.out, e.sinks.err] as (Sink & { problem?: () => string | null })[]) {
-    if (typeof sink.problem === 'function') {
-      const p = sink.problem();
-      if (p) return `${e.id}: ${p}`;
-    }
-  }
-  const asked = [e.sinks.out, e.sinks.err].some(
-    (s) => typeof (s as { problem?: unknown }).problem === 'function',
-  );
-  if (asked || !e.logError || Date.now() - e.logError.at > LOG_ERROR_MS) return null;
-  return e.logError.message;
+  const p = e.sinks.problem();
+  return p ? `${e.id}: ${p}` : null;
 }
 
 export function machineSpec(config: ProcessConfig): MachineSpec {

@@ -80,6 +80,14 @@ test('a full disk under the logs keeps the process running, and its output resum
   const full = await sb.proc('app/ticks');
   assert.equal(full.pid, p.pid, 'the same child, never restarted');
   assert.equal(full.state, 'online');
+  const problems = async (): Promise<string[]> =>
+    (await sb.json<{ daemon?: { problems: string[] } }>(['status'])).daemon?.problems ?? [];
+  const reported = await waitFor(async () => (await problems()).find((x) => x.startsWith('app/ticks: ')), {
+    what: 'status names the log that cannot be written',
+  });
+  assert.match(reported, /ENOSPC|no space/i);
+  const doctor = await sb.run('doctor', '--json');
+  assert.match(doctor.stdout, /app\/ticks: .*(ENOSPC|no space)/i, 'doctor reports it too');
 
   disk.free();
   await waitFor(() => /\[bstctl\] \d+ bytes of output dropped/.test(readFileSync(out, 'utf8')), {
@@ -88,6 +96,9 @@ test('a full disk under the logs keeps the process running, and its output resum
   const last = lastTick(readFileSync(out, 'utf8'));
   await waitFor(() => lastTick(readFileSync(out, 'utf8')) > last, {
     what: 'new ticks after the note',
+  });
+  await waitFor(async () => !(await problems()).some((x) => x.startsWith('app/ticks: ')), {
+    what: 'the problem gone from status once the log is written again',
   });
 });
 
