@@ -1,4 +1,5 @@
 import { own } from '../own.js';
+import { checkListen } from './listen.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { call } from '../cli/client.js';
@@ -175,7 +176,7 @@ export function targetChecks(t: TargetConfig): Finding[] {
   }
   if (base.level !== 'pass') return [base, ...checkRedis(t)];
   const release = t.releases ? releaseChecks(t) : [];
-  return [base, ...release, ...checkEnv(t), ...checkRedis(t), checkPermissions(t)];
+  return [base, ...release, ...checkEnv(t), ...checkRedis(t), ...checkListen(t), checkPermissions(t)];
 }
 
 /** The targets to look at: one by name (unknown: exit 2), or all. */

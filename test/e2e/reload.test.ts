@@ -51,14 +51,15 @@ function pollHealth(port: number) {
   };
 }
 
-/** core-api on a socket the supervisor owns, ready once it prints `ready`. */
+/** core-api as it is (listen(PORT), /health) on a socket the supervisor owns: bstctl's preload hands it over. */
 async function apiSandbox(
   t: Parameters<typeof daemonSandbox>[0],
 ): Promise<{ sb: DaemonSandbox; port: number }> {
   const port = await freePort();
   const api = proc([process.execPath, CORE_API], {
+    env: { PORT: String(port) },
     listen: { port },
-    ready: { message: 'ready', timeoutMs: 5_000 },
+    ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 5_000 },
     stop: { timeoutMs: 5_000 },
   });
   const sb = daemonSandbox(t, { app: { processes: { api } } });

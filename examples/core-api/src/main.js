@@ -143,13 +143,10 @@ server.on('error', (err) => {
   process.exit(1);
 });
 
-const socketActivated = process.env.LISTEN_FDS === '1';
 const port = Number(process.env.PORT ?? 3100);
 const host = process.env.HOST ?? '127.0.0.1';
-const where = socketActivated ? 'fd 3' : `http://${host}:${port}`;
-server.listen(socketActivated ? { fd: 3 } : { port, host }, () => {
+server.listen(port, host, () => {
   process.stdout.write(
-    `core-api ${VERSION} (release ${RELEASE ?? 'none'}) listening on ${where}, pid ${process.pid}\n`,
+    `core-api ${VERSION} (release ${RELEASE ?? 'none'}) listening on http://${host}:${port}, pid ${process.pid}\n`,
   );
-  process.stdout.write('ready\n');
 });

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseConfig } from '../../src/config/index.js';
+import { checkListen } from '../../src/doctor/listen.js';
+import { sandbox } from '../helpers/sandbox.js';
+
+test('doctor says which listen processes bstctl can hand over, and what the others need', (t) => {
+  const box = sandbox('bst-doctor-listen-');
+  t.after(box.cleanup);
+  const base = join(box.dir, 'web');
+  mkdirSync(base);
+  // a script whose #! names node counts as node (next, nest and friends install such bins)
+  const bin = join(base, 'serve');
+  writeFileSync(bin, '#!/usr/bin/env node\nrequire("http");\n');
+  chmodSync(bin, 0o755);
+  const listen = (port: number, extra: object = {}) => ({ listen: { port, ...extra } });
+  const text = JSON.stringify({
+    targets: {
+      web: {
+        base,
+        processes: {
+          api: { command: ['node', 'dist/main.js'], env: { PORT: '3100' }, ...listen(3100) },
+          bin: { command: ['./serve'], env: { PORT: '3101' }, ...listen(3101) },
+          pnpm: { command: ['pnpm', 'start'], env: { PORT: '3102' }, ...listen(3102) },
+          shell: { command: 'node main.js', ...listen(3103) },
+          go: { command: ['./server'], ...listen(3104, { preload: false }), ready: { message: 'ready' } },
+          skew: { command: ['node', 'main.js'], env: { PORT: '3000' }, ...listen(3105) },
+          plain: { command: ['node', 'main.js'] },
+        },
+      },
+    },
+  });
+  const t0 = parseConfig(text, join(box.dir, 'bst.supervisor.json')).config.targets.web;
+  assert.ok(t0);
+  const found = Object.fromEntries(checkListen(t0).map((f) => [f.message.split(':')[0], f]));
+  assert.deepEqual(Object.keys(found).sort(), ['api', 'bin', 'go', 'pnpm', 'shell', 'skew']);
+  assert.equal(found.api?.level, 'pass');
+  assert.equal(found.bin?.level, 'pass');
+  assert.equal(found.go?.level, 'pass');
+  assert.equal(found.pnpm?.level, 'warn');
+  assert.match(
+    found.pnpm?.message ?? '',
+    /"pnpm start" is not a Node process: .*fd 3 \(LISTEN_FDS=1\).*"preload": false/,
+  );
+  assert.equal(found.shell?.level, 'warn');
+  assert.equal(found.skew?.level, 'warn');
+  assert.match(found.skew?.message ?? '', /env PORT is 3000 but listen.port is 3105/);
+});
