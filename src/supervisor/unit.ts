@@ -259,6 +259,14 @@ export class ProcessUnit {
     this.report('online', null);
   }
 
+  /** Its successor runs outside this unit (a config reload): the child ends its connections, then stops. */
+  async drainThenStop(): Promise<void> {
+    const cur = this.current;
+    if (cur && !cur.exiting) await drained(cur.launch, this.spec.stop.timeoutMs);
+    this.send({ type: 'stop' });
+    await this.until((u) => u.state === 'stopped', this.spec.stop.timeoutMs + 5_000);
+  }
+
   /** Resolves once every child replaced by a reload is gone. */
   async drained(): Promise<void> {
     await Promise.all([...this.draining]);

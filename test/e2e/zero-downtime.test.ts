@@ -82,3 +82,34 @@ test('a successor that never gets healthy receives no request; the old child ser
     'the successor got nothing but its health checks',
   );
 });
+
+test('config reload of a changed listen process hands over without a failed request; a bad one leaves the old child', async (t) => {
+  const { sb, port } = await setup(t);
+  const traffic = load(port, { keepAlive: 2, fresh: 2 });
+  t.after(() => traffic.stop());
+  const cfg = JSON.parse(readFileSync(sb.cfg, 'utf8')) as {
+    targets: { web: { processes: { app: { env: Record<string, string> } } } };
+  };
+  const withEnv = (extra: Record<string, string>): void => {
+    cfg.targets.web.processes.app.env = { PORT: String(port), ...extra };
+    writeFileSync(sb.cfg, JSON.stringify(cfg));
+  };
+  const first = (await sb.proc(ID)).pid;
+  withEnv({ HEALTH: 'fail' });
+  const bad = await sb.run('config', 'reload');
+  assert.equal(bad.code, 1, `${bad.stdout}${bad.stderr}`);
+  assert.match(bad.stderr, /web\/app with the new settings did not get ready/);
+  assert.deepEqual([(await sb.proc(ID)).pid, (await sb.proc(ID)).state], [first, 'online']);
+
+  withEnv({ FEATURE: 'on' });
+  const good = await sb.run('config', 'reload');
+  assert.equal(good.code, 0, `${good.stdout}${good.stderr}`);
+  const now = await sb.proc(ID);
+  assert.equal(now.state, 'online');
+  assert.notEqual(now.pid, first);
+  const before = traffic.answered();
+  await waitFor(() => traffic.answered() > before + 50, { what: 'traffic after the handover' });
+  const res = await traffic.stop();
+  assert.deepEqual(res.errors, [], `${res.failed} of ${res.ok + res.failed} failed`);
+  assert.ok((res.byPid.get(now.pid as number) ?? 0) > 0, 'the successor answers');
+});
