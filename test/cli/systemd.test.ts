@@ -1,7 +1,17 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildUnit, execWord, timeoutStopSec } from '../../src/cli/systemd.js';
@@ -39,14 +49,75 @@ function writeConfig(dir: string): string {
   return file;
 }
 
+/** Every package the CLI loads at run time: package.json's dependencies and theirs, as installed. */
+function runtimePackages(): string[] {
+  const top = new Set<string>();
+  const visit = (pkgDir: string): void => {
+    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
+    for (const name of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
+      const nested = join(pkgDir, 'node_modules', name); // copied along with the package holding it
+      const hoisted = join(ROOT, 'node_modules', name);
+      if (pkgDir !== ROOT && existsSync(nested)) visit(nested);
+      else if (existsSync(hoisted) && !top.has(name)) {
+        top.add(name);
+        visit(hoisted);
+      }
+    }
+  };
+  visit(ROOT);
+  return [...top];
+}
+
+/** Folders 0755, files readable by all (execute bits kept), however the checkout was made. */
+function openToAll(path: string): void {
+  const st = lstatSync(path);
+  if (st.isSymbolicLink()) return;
+  if (!st.isDirectory()) return chmodSync(path, (st.mode & 0o777) | 0o444);
+  chmodSync(path, 0o755);
+  for (const name of readdirSync(path)) openToAll(join(path, name));
+}
+
+/**
+ * The compiled CLI with package.json and its runtime packages, copied into a fresh folder every user
+ * may read: another user must be able to load it wherever the checkout lives (a clone inside a 0700
+ * `mktemp -d` is out of their reach). Removed after the test.
+ */
+function cliForAnyUser(t: TestContext): string {
+  const box = sandbox('bst-cli-');
+  t.after(() => box.cleanup());
+  for (const dir of ancestors(box.dir)) {
+    assert.ok((statSync(dir).mode & 0o001) !== 0, `${dir} must be searchable by others for this test`);
+  }
+  cpSync(join(ROOT, 'dist', 'src'), join(box.dir, 'dist', 'src'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(box.dir, 'package.json'));
+  for (const name of runtimePackages()) {
+    cpSync(join(ROOT, 'node_modules', name), join(box.dir, 'node_modules', name), { recursive: true });
+  }
+  openToAll(box.dir);
+  return join(box.dir, 'dist', 'src', 'cli', 'main.js');
+}
+
+/** `/a/b/c` -> `/`, `/a`, `/a/b` (the folders one must pass to reach c). */
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    out.unshift(dir);
+    if (dir === dirname(dir)) return out;
+  }
+}
+
 function bstctl(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   prefix: string[] = [],
+  cli = CLI,
 ): SpawnSyncReturns<string> {
   const base = { ...process.env, ...env };
   if (!('SUDO_USER' in env)) delete base.SUDO_USER;
-  const [cmd, ...rest] = [...prefix, process.execPath, CLI, ...args] as [string, ...string[]];
+  const [cmd, ...rest] = [...prefix, process.execPath, cli, ...args] as [string, ...string[]];
   return spawnSync(cmd, rest, { encoding: 'utf8', env: base, timeout: 30_000 });
 }
 
@@ -198,7 +269,9 @@ test('--install without root exits 1 and says to use sudo, writing nothing', (t)
     const cfg = writeConfig(box.dir);
     const unitFile = join(box.dir, 'bst-supervisor.service');
     const asUser = isRoot ? [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [];
-    const r = bstctl(['startup', 'systemd', '--install', '--unit-path', unitFile, '-c', cfg], {}, asUser);
+    const cli = isRoot ? cliForAnyUser(t) : CLI;
+    const args = ['startup', 'systemd', '--install', '--unit-path', unitFile, '-c', cfg];
+    const r = bstctl(args, {}, asUser, cli);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /sudo/);
     assert.ok(!existsSync(unitFile));
