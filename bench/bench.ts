@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { APP, FIX, freePort, get, median, now, round, rssKb, run, sandbox, spawnApp, until } from './lib.js';
@@ -35,6 +36,33 @@ async function statusRoundTrip(): Promise<void> {
     'ms',
     `<= ${round(median(node0) + 40)} (node -e 0 + 40)`,
   );
+  await s.bst('shutdown');
+}
+
+/** One request on a connection of its own; resolves once its reply line arrives. */
+function request(socket: string, id: number, method: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(socket);
+    let text = '';
+    c.once('connect', () => c.write(`{"v":1,"id":${id},"method":"${method}"}\n`));
+    c.on('data', (chunk) => {
+      text += chunk.toString('utf8');
+      if (!text.includes('\n')) return;
+      c.destroy();
+      resolve();
+    });
+    c.once('error', reject);
+  });
+}
+
+// regression (was a test bound): each first status forked `getconf` twice; 200 of them took ~4 s
+async function firstStatusBurst(): Promise<void> {
+  const s = sandbox({ a: { base: 'x', processes: { p: { command: ['node', FIX('forever.js')] } } } });
+  await s.bst('daemon');
+  const socket = join(s.dir, 's', 'supervisor.sock');
+  const t0 = now();
+  await Promise.all(Array.from({ length: 200 }, (_, i) => request(socket, i + 1, 'status')));
+  report('200 concurrent first status requests', now() - t0, 'ms', '<= 2000');
   await s.bst('shutdown');
 }
 
@@ -169,6 +197,7 @@ async function soak(): Promise<void> {
 const only = process.argv.slice(2);
 const all: Record<string, () => Promise<void>> = {
   status: statusRoundTrip,
+  burst: firstStatusBurst,
   restart: restartAfterKill,
   memory: daemonMemory,
   logs: logThroughput,

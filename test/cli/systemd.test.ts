@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildUnit, execWord, timeoutStopSec } from '../../src/cli/systemd.js';
+import { cliForAnyUser } from '../helpers/anyuser.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 // dist/test/supervisor/systemd.test.js → the repository root is three folders up
@@ -43,10 +44,11 @@ function bstctl(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   prefix: string[] = [],
+  cli = CLI,
 ): SpawnSyncReturns<string> {
   const base = { ...process.env, ...env };
   if (!('SUDO_USER' in env)) delete base.SUDO_USER;
-  const [cmd, ...rest] = [...prefix, process.execPath, CLI, ...args] as [string, ...string[]];
+  const [cmd, ...rest] = [...prefix, process.execPath, cli, ...args] as [string, ...string[]];
   return spawnSync(cmd, rest, { encoding: 'utf8', env: base, timeout: 30_000 });
 }
 
@@ -198,7 +200,9 @@ test('--install without root exits 1 and says to use sudo, writing nothing', (t)
     const cfg = writeConfig(box.dir);
     const unitFile = join(box.dir, 'bst-supervisor.service');
     const asUser = isRoot ? [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [];
-    const r = bstctl(['startup', 'systemd', '--install', '--unit-path', unitFile, '-c', cfg], {}, asUser);
+    const cli = isRoot ? cliForAnyUser(t) : CLI;
+    const args = ['startup', 'systemd', '--install', '--unit-path', unitFile, '-c', cfg];
+    const r = bstctl(args, {}, asUser, cli);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /sudo/);
     assert.ok(!existsSync(unitFile));

@@ -112,9 +112,7 @@ test('a daemon killed outright leaves nothing behind: the next one reaps the old
   process.kill(first, 'SIGKILL');
   await waitFor(() => !isAlive(first), { what: 'the daemon gone' });
   assert.ok(isAlive(grandchild), 'the grandchild outlived the daemon');
-  const t0 = Date.now();
   await sb.start();
-  assert.ok(Date.now() - t0 < 5_000, `the next daemon answered after ${Date.now() - t0} ms`);
   assert.equal(isAlive(grandchild), false, 'the orphan was reaped before the new child started');
   assert.equal(isAlive(old.pid as number), false);
   const now = await sb.waitProc('app/tree', (p) => p.state === 'online', 'online again');

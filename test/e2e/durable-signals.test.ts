@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProcessStatus } from '../../src/protocol.js';
@@ -63,20 +63,25 @@ test('SIGTERM and SIGINT make the daemon stop every child and exit 0, keeping th
 test('a daemon killed or stopped while it still brings processes up keeps the later ones wanted up', async (t) => {
   const port = await freePort();
   const tag = tagOf('late');
+  const sb = daemonSandbox(t, {});
+  // slow gets ready only once the test's gate file exists: the boot waits on it for as long as needed
+  const gate = join(sb.dir, 'slow-may-listen');
   const slow = proc([...fixture('http-ready.js'), `port=${port}`], {
-    env: { PORT: String(port), DELAY_MS: '1000' },
-    ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 5_000 },
+    env: { PORT: String(port), GATE_FILE: gate },
+    ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 120_000 },
   });
-  const sb = daemonSandbox(t, { app: { processes: { slow, late: proc([...fixture('forever.js'), tag]) } } });
+  sb.writeConfig({ app: { processes: { slow, late: proc([...fixture('forever.js'), tag]) } } });
   const wantOfLate = () => readState(sb.stateDir)?.processes['app/late']?.want;
   const slowStarting = () => readState(sb.stateDir)?.processes['app/slow']?.pid;
 
   const first = await foreground(sb);
-  await waitFor(slowStarting, { what: 'state.json saved with slow starting' });
+  sb.track(await waitFor(slowStarting, { what: 'state.json saved with slow starting' }));
   process.kill(first.pid, 'SIGKILL');
   await first.exit;
+  assert.deepEqual(instances(FOREVER, tag), [], 'killed while booting: late never started');
   assert.equal(wantOfLate(), 'up', 'saved while booting, late is still wanted up');
 
+  writeFileSync(gate, '');
   const second = await foreground(sb);
   await sb.waitProc('app/late', online, 'late online after the restart', 8_000);
   assert.equal((await sb.run('stop', 'app/late')).code, 0);
@@ -90,6 +95,7 @@ test('a daemon killed or stopped while it still brings processes up keeps the la
   };
   (state.processes['app/late'] as { want: string }).want = 'up';
   writeFileSync(statePath(sb.stateDir), JSON.stringify(state));
+  rmSync(gate);
   const third = await foreground(sb);
   await waitFor(slowStarting, { what: 'slow starting again' });
   process.kill(third.pid, 'SIGTERM');

@@ -4,7 +4,7 @@ import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 
 const NOBODY = 65534;
@@ -33,13 +33,6 @@ function connect(socket: string): Promise<Socket> {
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
-}
-
-/** `bstctl ping` as a real process, with its wall time. */
-async function timedPing(sb: DaemonSandbox): Promise<{ code: number; ms: number }> {
-  const t0 = Date.now();
-  const r = await sb.run('ping', '--json');
-  return { code: r.code, ms: Date.now() - t0 };
 }
 
 /** Connects to `socket` as uid/gid 65534 through setpriv; resolves with 'connected' or the error code. */
@@ -76,13 +69,9 @@ test('200 clients at once all get their ping answered, and 200 first status requ
   const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
   await sb.start();
   const ids = Array.from({ length: 200 }, (_, i) => i + 1);
-  // regression: each first status forked `getconf` twice (pidusage): 200 of them took ~4 s
-  const t0 = Date.now();
+  // how fast they are answered is a speed claim: `npm run bench status` measures it
   const status = await Promise.all(ids.map((id) => ping(sb.socket, id, 'status')));
-  const ms = Date.now() - t0;
   assert.equal(status.filter((r) => r.ok).length, 200);
-  t.diagnostic(`${ms} ms`);
-  assert.ok(ms < 2_000, `200 first status requests answered in ${ms} ms`);
   const replies = await Promise.all(ids.map((id) => ping(sb.socket, id)));
   assert.equal(replies.filter((r) => r.ok).length, 200);
   assert.deepEqual(
@@ -105,10 +94,10 @@ test('a client that sends half a line and hangs, and one that never reads its re
   deaf.pause(); // never reads: its replies pile up in the kernel, then in the daemon
   deaf.on('error', () => {}); // the daemon may drop it
   deaf.write(Array.from({ length: 2_000 }, (_, i) => `{"v":1,"id":${i},"method":"status"}\n`).join(''));
+  // blocked would mean never answered: the CLI has no timeout of its own, sb.run kills it after 60 s
   for (let i = 0; i < 3; i++) {
-    const r = await timedPing(sb);
-    assert.equal(r.code, 0);
-    assert.ok(r.ms < 1_000, `ping answered in ${r.ms} ms`);
+    const r = await sb.run('ping', '--json');
+    assert.equal(r.code, 0, `ping ${i + 1} answered while the two clients hang: ${r.stderr}`);
   }
   assert.equal((await ping(sb.socket, 9)).ok, true);
 });
@@ -150,7 +139,7 @@ test('another local user cannot connect: EACCES at the 0700 folder, and at the 0
   } finally {
     chmodSync(sb.stateDir, 0o700);
   }
-  assert.equal((await timedPing(sb)).code, 0, 'the owner still connects');
+  assert.equal((await sb.run('ping')).code, 0, 'the owner still connects');
 });
 
 test('a socket folder the daemon did not make is never chmodded: one open to others is refused', async (t) => {

@@ -74,10 +74,9 @@ test('a crash loop ends in errored after maxRestarts and `start` retries it at o
   assert.equal(errored.pid, null);
   // the cause goes away; a cooldown of 10 minutes must not delay an operator's start
   writeFileSync(envFile, 'CRASH_AFTER_MS=600000\n');
-  const t0 = Date.now();
+  // held back by the cooldown, `start` would answer after 10 minutes: sb.run kills the CLI after 60 s
   const res = await sb.json<{ processes: ProcessStatus[] }>(['start', 'app/crashy']);
-  assert.equal(res.processes[0]?.state, 'online');
-  assert.ok(Date.now() - t0 < 5_000, 'retried at once');
+  assert.equal(res.processes[0]?.state, 'online', 'retried at once, not after the cooldown');
   const p = await sb.proc('app/crashy');
   assert.equal(p.state, 'online');
   assert.ok(p.pid && isAlive(p.pid));

@@ -153,12 +153,13 @@ test('a daemon killed during a build leaves current alone; the interrupted relea
 });
 
 test('a daemon killed while the new release gets ready comes back on the old release, the new one failed', async (t) => {
-  const rs = await ReleaseSandbox.create(t);
+  // r2 waits before it listens until the test lets it: the kill lands in its health gate for sure
+  const rs = await ReleaseSandbox.create(t, { readyTimeoutMs: 120_000 });
   await rs.sb.start();
   const r1 = (await rs.deploy()).release as string;
   rs.sb.track((await rs.serves(r1, '1.0.0')).pid);
 
-  rs.repo.slowStart('2.0.0', 2_000);
+  rs.repo.gatedStart('2.0.0', join(rs.sb.dir, 'never-opened'));
   const cut = rs.sb.run('deploy', TARGET, '--json');
   const r2 = await lockedRelease(rs);
   // the new child is spawned from r2 and still waits before it listens
@@ -192,10 +193,14 @@ test('a daemon killed while the new release gets ready comes back on the old rel
 });
 
 test("a daemon killed during a rollback's health gate comes back on the release before it, the rollback target still built", async (t) => {
-  const rs = await ReleaseSandbox.create(t);
-  rs.repo.slowStart('1.0.0', 1_500);
+  // r1 listens only while the test's file exists: the kill lands in its health gate for sure
+  const rs = await ReleaseSandbox.create(t, { readyTimeoutMs: 120_000 });
+  const listen = join(rs.sb.dir, 'r1-may-listen');
+  rs.repo.gatedStart('1.0.0', listen);
+  writeFileSync(listen, '');
   await rs.sb.start();
   const r1 = (await rs.deploy()).release as string;
+  rmSync(listen);
   rs.repo.setVersion('2.0.0');
   const r2 = (await rs.deploy()).release as string;
   rs.sb.track((await rs.serves(r2, '2.0.0')).pid);
@@ -218,6 +223,7 @@ test("a daemon killed during a rollback's health gate comes back on the release 
     ],
   );
   await rs.serves(r2, '2.0.0');
+  writeFileSync(listen, '');
   await rs.rollback(0, '--release-id', r1);
   rs.sb.track((await rs.serves(r1, '1.0.0')).pid);
 });

@@ -97,9 +97,16 @@ export class GitRepo {
     return this.editMain(version, `process.env.FAIL_HEALTH = '1';`, 'health fails');
   }
 
-  /** An app that waits `ms` before it listens. */
-  slowStart(version: string, ms: number): string {
-    return this.editMain(version, `await new Promise((r) => setTimeout(r, ${ms}));`, `slow start ${ms} ms`);
+  /**
+   * An app that listens only once `file` exists: the test holds it "getting ready" for as long as it
+   * wants (give the target a ready timeout longer than that), then opens it by creating the file.
+   */
+  gatedStart(version: string, file: string): string {
+    const wait = [
+      "const { existsSync } = await import('node:fs');",
+      `await new Promise((r) => { const t = setInterval(() => existsSync(${JSON.stringify(file)}) && (clearInterval(t), r()), 20); });`,
+    ].join('\n');
+    return this.editMain(version, wait, `start once ${basename(file)} exists`);
   }
 
   /** An app that listens, then exits 1 after `ms`. */

@@ -46,3 +46,19 @@ function require_proc_stat(pid: number): string {
   const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return raw.slice(raw.lastIndexOf(')') + 2).split(' ')[0] ?? '';
 }
+
+/**
+ * `p`, or a rejection naming `what` once `ms` pass first. For "it ends at all" checks whose wrong
+ * behaviour takes far longer than `ms` (a 10-minute sleep against a 60 s deadline), never for speed.
+ */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

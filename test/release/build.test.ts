@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runSteps, type StepOptions } from '../../src/release/build.js';
 import { sandbox } from '../helpers/sandbox.js';
-import { isAlive, waitFor } from '../helpers/wait.js';
+import { isAlive, waitFor, within } from '../helpers/wait.js';
 
 type Run = { dir: string; lines: string[]; opts: StepOptions };
 
@@ -49,14 +49,13 @@ test('a failing step stops the rest and reports its exit code', async (t) => {
 
 test('a step past its timeout is killed with its whole group and fails saying so', async (t) => {
   const r = setup(t, { timeoutMs: 300 });
-  const step = 'echo $$ > sh.pid; sleep 30 & echo $! > child.pid; wait';
-  const started = Date.now();
-  const [res] = await runSteps([step, 'echo never'], r.opts);
-  assert.ok(Date.now() - started < 5000);
+  // a step left to run would take 10 minutes: the 60 s deadline tells the two apart on any machine
+  const step = 'echo $$ > sh.pid; sleep 600 & echo $! > child.pid; wait';
+  const [res] = await within(runSteps([step, 'echo never'], r.opts), 60_000, 'the timed-out step');
   assert.deepEqual(res, { ...res, ok: false, code: null, error: 'timed out after 300 ms' });
   for (const f of ['sh.pid', 'child.pid']) {
     const pid = pidIn(r.dir, f);
-    await waitFor(() => !isAlive(pid), { what: `${f} ${pid} to die`, timeoutMs: 3000 });
+    await waitFor(() => !isAlive(pid), { what: `${f} ${pid} to die`, timeoutMs: 10_000 });
   }
   assert.deepEqual(r.lines, []);
 });
@@ -70,18 +69,18 @@ test('a step that ignores SIGTERM is killed with SIGKILL after the grace period'
   assert.equal(res?.error, 'timed out after 200 ms');
   for (const f of ['sh.pid', 'child.pid']) {
     const pid = pidIn(r.dir, f);
-    await waitFor(() => !isAlive(pid), { what: `${f} ${pid} to die`, timeoutMs: 3000 });
+    await waitFor(() => !isAlive(pid), { what: `${f} ${pid} to die`, timeoutMs: 10_000 });
   }
 });
 
 test('what a finished step left running in its group is killed, and does not hold the build up', async (t) => {
   const r = setup(t);
-  const started = Date.now();
-  const res = await runSteps(['sleep 30 & echo $! > child.pid; echo started'], r.opts);
+  // waiting for the 10-minute leftover would miss the 60 s deadline by far
+  const run = runSteps(['sleep 600 & echo $! > child.pid; echo started'], r.opts);
+  const res = await within(run, 60_000, 'a build with a leftover in its group');
   assert.equal(res[0]?.ok, true);
-  assert.ok(Date.now() - started < 5000);
   const pid = pidIn(r.dir, 'child.pid');
-  await waitFor(() => !isAlive(pid), { what: 'the leftover to die', timeoutMs: 3000 });
+  await waitFor(() => !isAlive(pid), { what: 'the leftover to die', timeoutMs: 10_000 });
   assert.deepEqual(r.lines, ['started']);
 });
 
@@ -97,7 +96,7 @@ test('an abort stops the running step and the ones after it', async (t) => {
     [[false, 'aborted']],
   );
   const pid = pidIn(r.dir, 'sh.pid');
-  await waitFor(() => !isAlive(pid), { what: 'the step to die', timeoutMs: 3000 });
+  await waitFor(() => !isAlive(pid), { what: 'the step to die', timeoutMs: 10_000 });
   assert.deepEqual(await runSteps(['echo never'], r.opts), [
     { name: 'echo never', ok: false, ms: 0, code: null, error: 'aborted' },
   ]);
