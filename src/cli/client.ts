@@ -19,7 +19,9 @@ export function noDaemon(socketPath: string): BstError {
 
 /** The socket (or its 0700 folder) is another user's: say whose, not that nothing answers. */
 export function notYours(socketPath: string): BstError {
-  const owner = ownerOf(socketPath) ?? ownerOf(dirname(socketPath));
+  // the socket, else the nearest folder above it this user may look at (the 0700 one is the daemon's)
+  let owner: number | null = null;
+  for (let p = socketPath; owner === null && p !== dirname(p); p = dirname(p)) owner = ownerOf(p);
   const whose = owner === null ? 'another user' : `${userName(owner) ?? 'uid'} (uid ${owner})`;
   return new BstError(
     'failed',

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { cliForAnyUser } from '../helpers/anyuser.js';
 import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
+import { sandbox } from '../helpers/sandbox.js';
 
 interface ErrorReply {
   id: number;
@@ -48,4 +53,42 @@ test('a malformed request is answered naming the field that is wrong, under the 
     assert.equal(reply.id, id, line);
   }
   assert.equal((await sb.proc('app/web')).state, 'online', 'the daemon keeps serving');
+});
+
+test('another user is told whose socket it is, and that the env file is unreadable rather than missing', async (t) => {
+  const sb = daemonSandbox(t, {
+    app: { env: { required: ['API_TOKEN'] }, processes: { web: proc(fixture('forever.js')) } },
+  });
+  writeFileSync(join(sb.base('app'), '.env'), 'API_TOKEN=token-value-123456\n', { mode: 0o600 });
+  await sb.start();
+  const cli = cliForAnyUser(t);
+  // the config where that user can read it; the state folder and the env file stay root's
+  const open = sandbox('bst-cfg-');
+  t.after(open.cleanup);
+  chmodSync(open.dir, 0o755);
+  const cfg = join(open.dir, 'bst.supervisor.json');
+  writeFileSync(cfg, readFileSync(sb.cfg), { mode: 0o644 });
+  const asNobody = (...args: string[]) =>
+    spawnSync(
+      'setpriv',
+      ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, cli, ...args, '-c', cfg],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      },
+    );
+
+  const status = asNobody('status');
+  assert.equal(status.status, 1, status.stderr);
+  assert.match(
+    status.stderr,
+    /permission denied on .*supervisor\.sock: the daemon's socket belongs to root \(uid 0\)/,
+  );
+  assert.doesNotMatch(status.stderr, /no daemon answers/);
+
+  const check = asNobody('env', 'check', 'app');
+  assert.equal(check.status, 1, check.stderr);
+  assert.match(check.stdout, /env file unreadable \(EACCES\)/);
+  assert.doesNotMatch(check.stdout, /missing/);
+  assert.match(check.stdout, /API_TOKEN\s+unknown/);
 });
