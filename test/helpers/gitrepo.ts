@@ -156,6 +156,8 @@ export interface ReleaseOptions {
   /** shared/.env as written before the daemon starts. */
   envFile?: string;
   readyTimeoutMs?: number;
+  /** `listen` on the app's port: bstctl owns the socket and replaces the app without a gap. */
+  listen?: boolean;
   /** Further targets beside `core`, as written in the config. */
   others?: Record<string, unknown>;
   /** Processes of `core` as written in the config, over the default `core-api`. */
@@ -210,6 +212,7 @@ export class ReleaseSandbox {
         'core-api': proc(['node', 'dist/main.js'], {
           env: { ...opts.appEnv, PORT: String(this.port) },
           ready: { http: health, timeoutMs: opts.readyTimeoutMs ?? 3_000 },
+          ...(opts.listen ? { listen: { port: this.port }, stop: { timeoutMs: 5_000 } } : {}),
         }),
         ...opts.processes,
       },

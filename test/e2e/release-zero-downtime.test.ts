@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { handshakeSmoke, PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
+import { load } from '../helpers/load.js';
+import { waitFor } from '../helpers/wait.js';
+
+const ENV = [
+  'API_TOKEN=token-value-1',
+  'INGEST_SERVICE_TOKEN=ingest-token-123456',
+  'INGEST_SERVICE_SECRET=ingest-secret-abcdef',
+  'OPS_WRITE_CORE_BOOKINGS=true',
+  '',
+].join('\n');
+
+test('deploy, rollback, drill, flags and env sync of the unmodified core API fail no request under load', async (t) => {
+  const rs = await ReleaseSandbox.create(t, {
+    listen: true,
+    envFile: ENV,
+    canaryFlags: ['OPS_WRITE_CORE_*'],
+  });
+  rs.configure({ smoke: handshakeSmoke(rs.port) });
+  await rs.sb.start();
+  const r1 = (await rs.deploy()).release as string;
+  await rs.serves(r1, '1.0.0');
+  const traffic = load(rs.port, { keepAlive: 4, fresh: 4, path: '/health' });
+  t.after(() => traffic.stop());
+  const other = join(rs.sb.dir, 'other.env');
+  writeFileSync(other, 'API_TOKEN=token-value-2\n');
+
+  rs.repo.setVersion('2.0.0');
+  const steps: [string, string[]][] = [
+    ['deploy', ['deploy', TARGET]],
+    ['rollback', ['rollback', TARGET]],
+    ['rollback forward', ['rollback', TARGET, '--release-id', 'LATEST']],
+    ['drill', ['drill', TARGET]],
+    ['flags off', ['flags', TARGET, 'off']],
+    ['env sync', ['env', 'sync', '--keys', 'API_TOKEN', '--from', other, '--to', TARGET]],
+  ];
+  let latest = '';
+  for (const [what, raw] of steps) {
+    const args = raw.map((a) => (a === 'LATEST' ? latest : a));
+    const before = traffic.answered();
+    const pid = (await rs.sb.proc(PROC_ID)).pid;
+    const r = await rs.sb.run(...args);
+    assert.equal(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
+    if (what === 'deploy') latest = rs.current() as string;
+    assert.notEqual((await rs.sb.proc(PROC_ID)).pid, pid, `${what} replaced the app`);
+    await waitFor(() => traffic.answered() > before + 50, { what: `traffic after ${what}` });
+  }
+  const res = await traffic.stop();
+  assert.deepEqual(res.errors, [], `${res.failed} of ${res.ok + res.failed} requests failed`);
+  assert.ok(res.byPid.size >= 7, `every replacement answered: ${res.byPid.size} pids`);
+});
