@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { APP, FIX, freePort, get, median, now, round, rssKb, run, sandbox, spawnApp, until } from './lib.js';
 import { releaseBench } from './release.js';
+import { zeroDowntimeBench } from './zerodowntime.js';
 
 type Row = { name: string; value: number; unit: string; target?: string };
 const rows: Row[] = [];
@@ -202,6 +203,7 @@ const all: Record<string, () => Promise<void>> = {
   memory: daemonMemory,
   logs: logThroughput,
   release: () => releaseBench(report),
+  zerodowntime: () => zeroDowntimeBench(report),
   soak,
 };
 for (const [name, fn] of Object.entries(all)) {

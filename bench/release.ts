@@ -70,8 +70,9 @@ export async function releaseBench(report: Report): Promise<void> {
             api: {
               command: ['node', 'dist/main.js'],
               // the recommended production shape: the supervisor's socket, handed over at reload
+              env: { PORT: String(port) },
               listen: { port },
-              ready: { message: 'ready', timeoutMs: 10_000 },
+              ready: { http: url, timeoutMs: 10_000 },
             },
           },
         },

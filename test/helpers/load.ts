@@ -3,6 +3,9 @@ import { Agent, request } from 'node:http';
 export interface LoadResult {
   ok: number;
   failed: number;
+  /** Of `failed`: on keep-alive connections, and on fresh ones. */
+  failedKeepAlive: number;
+  failedFresh: number;
   errors: string[];
   /** The longest time between two answered requests, across all clients. */
   longestGapMs: number;
@@ -19,9 +22,23 @@ export function load(
   port: number,
   opts: { keepAlive?: number; fresh?: number; path?: string; maxMs?: number } = {},
 ): { stop(): Promise<LoadResult>; answered(): number } {
-  const res: LoadResult = { ok: 0, failed: 0, errors: [], longestGapMs: 0, byPid: new Map() };
+  const res: LoadResult = {
+    ok: 0,
+    failed: 0,
+    failedKeepAlive: 0,
+    failedFresh: 0,
+    errors: [],
+    longestGapMs: 0,
+    byPid: new Map(),
+  };
+  const fail = (agent: Agent | false, why: string): void => {
+    res.failed++;
+    if (agent) res.failedKeepAlive++;
+    else res.failedFresh++;
+    res.errors.push(why);
+  };
   let stopped = false;
-  let last = Date.now();
+  let last = performance.now();
   const until = Date.now() + (opts.maxMs ?? 120_000);
   const one = (agent: Agent | false): Promise<void> =>
     new Promise((resolve) => {
@@ -30,28 +47,23 @@ export function load(
         r.setEncoding('utf8');
         r.on('data', (c: string) => (body += c));
         r.on('end', () => {
-          const now = Date.now();
+          const now = performance.now();
           res.longestGapMs = Math.max(res.longestGapMs, now - last);
           last = now;
           if (r.statusCode === 200) {
             res.ok++;
             const pid = (JSON.parse(body) as { pid?: number }).pid ?? 0;
             res.byPid.set(pid, (res.byPid.get(pid) ?? 0) + 1);
-          } else {
-            res.failed++;
-            res.errors.push(`HTTP ${r.statusCode}`);
-          }
+          } else fail(agent, `HTTP ${r.statusCode}`);
           resolve();
         });
         r.on('error', (err) => {
-          res.failed++;
-          res.errors.push(err.message);
+          fail(agent, err.message);
           resolve();
         });
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
-        res.failed++;
-        res.errors.push(err.code ?? err.message);
+        fail(agent, err.code ?? err.message);
         resolve();
       });
       req.end();
