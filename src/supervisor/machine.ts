@@ -13,6 +13,12 @@
  *     errored (crash loop, or a cooldown retry died) ──timer after cooldownMs──▶ starting
  *   start/restart in backoff or errored -> starting at once; stop there -> stopped.
  *
+ *   handover (a process with its own socket, online throughout):
+ *     online ──replace──▶ online + successor starting ──successorReady──▶ online (successor promoted,
+ *     the old child drains, `drained` when it is gone) | ──successorFailed──▶ online (successor
+ *     dropped). The old child exiting meanwhile is held: the successor's outcome decides whether
+ *     that exit was a crash. stop/restart drop the successor.
+ *
  * `restarts` counts automatic restarts, when one is performed: the immediate spawn after a crash,
  * or the spawn when a backoff or cooldown timer fires. Operator start/restart never count.
  */
@@ -39,6 +45,9 @@ export interface Unit {
   afterStop: 'none' | 'crash' | 'respawn'; // what the exit ending 'stopping' means
   reason: string | null; // why the unit is in its state, for status and logs
   lastExit: ExitStatus | null;
+  handover: 'none' | 'starting'; // a successor has been spawned and is not judged yet
+  pendingExit: ExitStatus | null; // the old child's exit while its successor was being judged
+  draining: number; // old children replaced by a successor and not gone yet
 }
 export type Event =
   | { type: 'start' }
@@ -47,13 +56,20 @@ export type Event =
   | { type: 'ready' }
   | { type: 'notReady'; reason: string }
   | { type: 'exit'; code: number | null; signal: string | null; error?: string } // error: why it never ran
-  | { type: 'timer' };
+  | { type: 'timer' }
+  | { type: 'replace' }
+  | { type: 'successorReady' }
+  | { type: 'successorFailed'; reason: string }
+  | { type: 'drained' };
 export type Effect =
   | { type: 'spawn' }
   | { type: 'signal'; signal: NodeJS.Signals }
   | { type: 'kill' }
   | { type: 'setTimer'; ms: number }
-  | { type: 'clearTimer' };
+  | { type: 'clearTimer' }
+  | { type: 'spawnSuccessor' } // beside the running child, on the same socket, not yet serving
+  | { type: 'promote' } // the successor becomes the child; the old one drains, then stops
+  | { type: 'dropSuccessor' }; // kill the successor
 
 type Ctx = { spec: MachineSpec; now: number };
 export interface Step {
@@ -76,6 +92,9 @@ export function initialUnit(): Unit {
     afterStop: 'none',
     reason: null,
     lastExit: null,
+    handover: 'none',
+    pendingExit: null,
+    draining: 0,
   };
 }
 
@@ -150,7 +169,8 @@ function crash(unit: Unit, exit: ExitStatus, cause: string, failedStart: boolean
   const next: Unit = { ...base, crashes, consecutive: base.consecutive + 1 };
   if (next.cooling) return errored(next, `cooldown retry failed: ${cause}`, ctx);
   if (isCrashLoop(crashes, restart.maxRestarts)) {
-    const reason = `crash loop: ${crashes.length} crashes in ${restart.windowMs} ms`;
+    // the last cause stays visible: "crash loop" alone does not say what to fix
+    const reason = `crash loop: ${crashes.length} crashes in ${restart.windowMs} ms; last: ${cause}`;
     return errored({ ...next, cooling: true }, reason, ctx);
   }
   const delay = backoffDelay(next.consecutive, restart.backoff);
@@ -232,15 +252,74 @@ const autoRestart =
 const backoffOver = autoRestart('restarted after backoff');
 const cooldownOver = autoRestart('retrying after cooldown');
 
+const drop: Effect = { type: 'dropSuccessor' };
+const noHandover = { handover: 'none', pendingExit: null } as const;
+
+const beginHandover: Handler = (unit) =>
+  unit.handover !== 'none'
+    ? { unit, effects: [] }
+    : { unit: { ...unit, handover: 'starting', pendingExit: null }, effects: [{ type: 'spawnSuccessor' }] };
+
+// the successor passed its health check: it serves from now on, the old child (if alive) drains
+const promote: Handler = (unit, _event, ctx) => {
+  if (unit.handover !== 'starting') return { unit, effects: [drop] };
+  const draining = unit.pendingExit ? unit.draining : unit.draining + 1;
+  return {
+    unit: { ...unit, ...noHandover, draining, startedAt: ctx.now, reason: 'reloaded' },
+    effects: [{ type: 'promote' }],
+  };
+};
+
+// the successor never got healthy: it goes; an old child that died meanwhile was a crash after all
+const rejectSuccessor: Handler = (unit, _event, ctx) => {
+  if (unit.handover !== 'starting') return { unit, effects: [drop] };
+  const base: Unit = { ...unit, ...noHandover };
+  if (!unit.pendingExit) return { unit: base, effects: [drop] };
+  const next = crash(base, unit.pendingExit, describeExit(unit.pendingExit), false, ctx);
+  return { unit: next.unit, effects: [drop, ...next.effects] };
+};
+
+// anywhere but online a successor has nothing to take over
+const dropStale: Handler = (unit) => ({ unit, effects: [drop] });
+
+const drainedOne: Handler = (unit) =>
+  unit.draining === 0
+    ? { unit, effects: [] }
+    : { unit: { ...unit, draining: unit.draining - 1 }, effects: [] };
+
+const exitOnline: Handler<ExitEvent> = (unit, event, ctx) =>
+  unit.handover === 'starting'
+    ? { unit: { ...unit, pendingExit: { code: event.code, signal: event.signal } }, effects: [] }
+    : exitRunning(unit, event, ctx);
+
+/** stop and restart while a successor is tried: it is dropped first; a dead old child needs no signal. */
+const droppingSuccessor =
+  (h: Handler, afterGone: (unit: Unit, ctx: Ctx) => Step): Handler =>
+  (unit, event, ctx) => {
+    if (unit.handover === 'none') return h(unit, event, ctx);
+    const base: Unit = { ...unit, ...noHandover };
+    const next = unit.pendingExit
+      ? afterGone({ ...base, lastExit: unit.pendingExit }, ctx)
+      : h(base, event, ctx);
+    return { unit: next.unit, effects: [drop, ...next.effects] };
+  };
+const stopOnline = droppingSuccessor(stopChild, (unit) => ({
+  unit: { ...unit, state: 'stopped', want: 'down', reason: 'stopped by operator' },
+  effects: [],
+}));
+const restartOnline = droppingSuccessor(cycleChild, (unit, ctx) =>
+  spawnChild({ ...unit, ...fresh() }, ctx, 'restarted by operator'),
+);
+
 // every cell written out, as in s6-supervise; `ignore` is a deliberate "stale or nothing to do"
 // prettier-ignore
 const table: { [S in State]: Row } = {
-  stopped:  { start: spawnStart, stop: ignore,       restart: spawnRestart, ready: ignore,   notReady: ignore,    exit: ignore,       timer: ignore },
-  starting: { start: ignore,     stop: stopChild,    restart: cycleChild,   ready: goOnline, notReady: failStart, exit: exitRunning,  timer: ignore },
-  online:   { start: ignore,     stop: stopChild,    restart: cycleChild,   ready: ignore,   notReady: ignore,    exit: exitRunning,  timer: ignore },
-  stopping: { start: queueStart, stop: keepStopping, restart: queueRestart, ready: ignore,   notReady: ignore,    exit: exitStopping, timer: killChild },
-  backoff:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart, ready: ignore,   notReady: ignore,    exit: ignore,       timer: backoffOver },
-  errored:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart, ready: ignore,   notReady: ignore,    exit: ignore,       timer: cooldownOver },
+  stopped:  { start: spawnStart, stop: ignore,       restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
+  starting: { start: ignore,     stop: stopChild,    restart: cycleChild,    ready: goOnline, notReady: failStart, exit: exitRunning,  timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
+  online:   { start: ignore,     stop: stopOnline,   restart: restartOnline, ready: ignore,   notReady: ignore,    exit: exitOnline,   timer: ignore,       replace: beginHandover,  successorReady: promote,   successorFailed: rejectSuccessor, drained: drainedOne },
+  stopping: { start: queueStart, stop: keepStopping, restart: queueRestart,  ready: ignore,   notReady: ignore,    exit: exitStopping, timer: killChild,    replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
+  backoff:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: backoffOver,  replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
+  errored:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: cooldownOver, replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
 };
 
 // one case per event type lets each handler see its own narrowed event, without a cast
@@ -260,6 +339,14 @@ function dispatch(row: Row, unit: Unit, event: Event, ctx: Ctx): Step {
       return row.exit(unit, event, ctx);
     case 'timer':
       return row.timer(unit, event, ctx);
+    case 'replace':
+      return row.replace(unit, event, ctx);
+    case 'successorReady':
+      return row.successorReady(unit, event, ctx);
+    case 'successorFailed':
+      return row.successorFailed(unit, event, ctx);
+    case 'drained':
+      return row.drained(unit, event, ctx);
     default:
       return assertNever(event);
   }

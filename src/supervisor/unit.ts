@@ -58,7 +58,9 @@ export class ProcessUnit {
   private lastPid: number | null = null; // the exit transition still names the child that exited
   private tree: Ident[] = []; // the child's descendants when it was asked to stop
   private waiters = new Set<() => void>();
-  private handover: ExitInfo | 'running' | null = null; // the old child's fate during a replace
+  private successor: Generation | null = null; // spawned beside the child, not judged yet
+  private successorFailure: string | null = null;
+  private replaced: ((why: string | null) => void) | null = null; // the caller of replace()
   private draining = new Set<Promise<unknown>>(); // old children replaced by a reload, still stopping
 
   constructor(
@@ -152,6 +154,12 @@ export class ProcessUnit {
         return;
       case 'clearTimer':
         return this.clearTimer();
+      case 'spawnSuccessor':
+        return this.spawnSuccessor();
+      case 'promote':
+        return this.promote();
+      case 'dropSuccessor':
+        return this.dropSuccessor();
       default:
         return assertNever(effect);
     }
@@ -194,10 +202,6 @@ export class ProcessUnit {
   private async exited(gen: number, info: ExitInfo): Promise<void> {
     const cur = this.current;
     if (cur?.gen !== gen) return;
-    if (this.handover === 'running') {
-      this.handover = info; // the successor decides: it takes over, or this exit counts after all
-      return;
-    }
     // before anything can await: its readiness no longer counts, and no replace may start on it
     cur.exiting = true;
     cur.abort.abort();
@@ -213,50 +217,82 @@ export class ProcessUnit {
   }
 
   /**
-   * Zero-downtime replace of an online child (it shares the supervisor's listening socket): start a
-   * successor, wait until it is ready, make it current, then stop the old one. When the successor
-   * fails, it is killed and the old child stays. Resolves with the failure reason, or null.
+   * Zero-downtime replace of an online child (it shares the supervisor's listening socket), as the
+   * machine's handover path: a successor is spawned, judged by its readiness, then promoted (the old
+   * child drains in the background) or dropped (the old child stays). Resolves with why it failed, or null.
    */
-  async replace(): Promise<string | null> {
-    const old = this.current;
-    if (!old || old.exiting || this.m.state !== 'online' || this.handover !== null) return 'not online';
-    this.handover = 'running';
-    const abort = new AbortController();
-    let next: Launch | null = null;
-    try {
-      next = this.deps.launch(abort.signal);
-      await next.ready;
-      if (this.m.state !== 'online') throw new Error(`the process went ${this.m.state} meanwhile`);
-      // never commit over a child the machine respawned after the old one's exit
-      if (this.current !== old || old.exiting) throw new Error('the old child exited meanwhile');
-    } catch (err) {
-      abort.abort();
-      if (next) await next.handle.kill();
-      const oldExit = this.handover;
-      this.handover = null;
-      if (oldExit !== 'running' && oldExit !== null) void this.exited(old.gen, oldExit);
-      return `the new child did not get ready: ${message(err)}`;
+  replace(): Promise<string | null> {
+    // a child that already exited is respawned by the machine, not handed over
+    const alive = this.current !== null && !this.current.exiting;
+    if (!alive || this.m.state !== 'online' || this.m.handover !== 'none' || this.replaced) {
+      return Promise.resolve('not online');
     }
-    this.handover = null;
-    this.takeOver(next, abort);
-    old.abort.abort();
-    // the successor serves already: the old child drains in the background, as nginx's old workers do
-    const { signal, timeoutMs } = this.spec.stop;
-    const drain = drained(old.launch, timeoutMs).then(() => stopChild(old.launch.handle, signal, timeoutMs));
-    this.draining.add(drain);
-    void drain.finally(() => this.draining.delete(drain));
-    for (const wake of [...this.waiters]) wake();
-    return null;
+    const done = new Promise<string | null>((resolve) => (this.replaced = resolve));
+    this.successorFailure = null;
+    this.send({ type: 'replace' });
+    return done;
   }
 
-  /** The ready successor becomes the current child: online stays online, with a transition in the log. */
-  private takeOver(next: Launch, abort: AbortController): void {
+  private settleReplace(why: string | null): void {
+    const resolve = this.replaced;
+    this.replaced = null;
+    resolve?.(why);
+  }
+
+  private spawnSuccessor(): void {
     const gen = ++this.gen;
-    this.current = { launch: next, abort, gen, exiting: false };
-    this.lastPid = next.handle.pid ?? null;
-    this.m = { ...this.m, startedAt: this.deps.clock.now(), reason: 'reloaded' };
-    void next.handle.exited.then((info) => this.exited(gen, info));
+    const abort = new AbortController();
+    const fail = (err: unknown): void => {
+      this.successorFailure = `the new child did not get ready: ${message(err)}`;
+      this.send({ type: 'successorFailed', reason: this.successorFailure });
+    };
+    let launch: Launch;
+    try {
+      launch = this.deps.launch(abort.signal);
+    } catch (err) {
+      queueMicrotask(() => fail(err)); // events never re-enter step() while effects are performed
+      return;
+    }
+    this.successor = { launch, abort, gen, exiting: false };
+    launch.ready.then(
+      () => this.successor?.gen === gen && this.send({ type: 'successorReady' }),
+      (err: unknown) => this.successor?.gen === gen && fail(err),
+    );
+  }
+
+  /** The ready successor becomes the child: online stays online, with a transition in the log. */
+  private promote(): void {
+    const next = this.successor;
+    const old = this.current;
+    this.successor = null;
+    if (!next) return this.settleReplace('the new child is gone');
+    this.current = next;
+    this.lastPid = next.launch.handle.pid ?? null;
+    void next.launch.handle.exited.then((info) => this.exited(next.gen, info));
     this.report('online', null);
+    if (old && !old.exiting) {
+      old.abort.abort();
+      // it gets no new connection: it ends its own in the background, as nginx's old workers do
+      const { signal, timeoutMs } = this.spec.stop;
+      const drain = drained(old.launch, timeoutMs).then(() =>
+        stopChild(old.launch.handle, signal, timeoutMs),
+      );
+      this.draining.add(drain);
+      void drain.finally(() => {
+        this.draining.delete(drain);
+        this.send({ type: 'drained' });
+      });
+    }
+    this.settleReplace(null);
+  }
+
+  private dropSuccessor(): void {
+    const s = this.successor;
+    this.successor = null;
+    const why = this.successorFailure ?? `the process went ${this.m.state} meanwhile`;
+    if (!s) return this.settleReplace(why);
+    s.abort.abort();
+    void s.launch.handle.kill().finally(() => this.settleReplace(why));
   }
 
   /** Its successor runs outside this unit (a config reload): the child ends its connections, then stops. */
@@ -276,6 +312,7 @@ export class ProcessUnit {
   dispose(): void {
     this.clearTimer();
     this.current?.abort.abort();
+    this.successor?.abort.abort();
   }
 }
 

@@ -29,7 +29,7 @@ async function startApp(t: TestContext): Promise<number> {
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(() => out.split('\n').includes('ready'), { what: 'the app ready line' });
+  await waitFor(() => out.includes(' listening on http://'), { what: 'the app listening line' });
   return port;
 }
 

@@ -33,12 +33,18 @@ const ev = {
   notReady: { type: 'notReady', reason: 'not ready within 3000 ms' },
   exit: { type: 'exit', code: 1, signal: null },
   timer: { type: 'timer' },
+  replace: { type: 'replace' },
+  successorReady: { type: 'successorReady' },
+  successorFailed: { type: 'successorFailed', reason: 'the new child did not get ready: HTTP 500' },
+  drained: { type: 'drained' },
 } satisfies { [K in Event['type']]: Extract<Event, { type: K }> };
 
 const spawn: Effect = { type: 'spawn' };
 const clearTimer: Effect = { type: 'clearTimer' };
 const term: Effect = { type: 'signal', signal: 'SIGTERM' };
 const stopTimer: Effect = { type: 'setTimer', ms: 5_000 };
+const drop: Effect = { type: 'dropSuccessor' };
+const TRYING = { handover: 'starting' } as const;
 
 /** A unit as it typically looks in `state`: a child started 10 ms ago, crashes for the waiting states. */
 function unitIn(state: State, patch: Partial<Unit> = {}): Unit {
@@ -129,13 +135,25 @@ const cells: Cell[] = [
   nothing('errored', 'notReady', 'a stale probe'),
   nothing('errored', 'exit', 'a stale exit'),
   cell('errored', 'timer', 'the cooldown is over: retries, still cooling, and counts it', { to: 'starting', effects: [spawn], unit: { restarts: 3, cooling: true, consecutive: 4 } }),
+
+  // the handover: only online takes a successor; elsewhere one is stale and dropped
+  ...(['stopped', 'starting', 'stopping', 'backoff', 'errored'] as const).flatMap((st) => [
+    nothing(st, 'replace', 'only an online child is handed over'),
+    cell(st, 'successorReady', 'drops a stale successor', { to: st, effects: [drop] }),
+    cell(st, 'successorFailed', 'drops a stale successor', { to: st, effects: [drop] }),
+    cell(st, 'drained', 'counts one old child gone', { to: st, effects: [], unit: { draining: 0 } }, { draining: 1 }),
+  ]),
+  cell('online', 'replace', 'spawns a successor beside the child', { to: 'online', effects: [{ type: 'spawnSuccessor' }], unit: { handover: 'starting', pendingExit: null } }),
+  cell('online', 'successorReady', 'promotes the successor; the old child drains', { to: 'online', effects: [{ type: 'promote' }], unit: { handover: 'none', draining: 1, startedAt: NOW, reason: 'reloaded', restarts: 2 } }, TRYING),
+  cell('online', 'successorFailed', 'drops the successor; the old child stays', { to: 'online', effects: [drop], unit: { handover: 'none', restarts: 2, startedAt: NOW - 10 } }, TRYING),
+  cell('online', 'drained', 'counts one old child gone', { to: 'online', effects: [], unit: { draining: 1 } }, { draining: 2 }),
 ];
 
 describe('every state x event cell', () => {
-  test('the cell tests cover all 6 x 7 pairs exactly once', () => {
+  test('the cell tests cover all 6 x 11 pairs exactly once', () => {
     const seen = cells.map((c) => `${c.from.state}/${c.event.type}`);
-    assert.equal(new Set(seen).size, 42);
-    assert.equal(seen.length, 42);
+    assert.equal(new Set(seen).size, 66);
+    assert.equal(seen.length, 66);
   });
 
   for (const c of cells) {
@@ -251,6 +269,7 @@ class Sim {
   unit = initialUnit();
   broken = true;
   ignoresTerm = false;
+  badSuccessor = false;
   readonly transitions: string[] = [];
   private timer: unknown = null;
   private live = 0; // generation of the running child; 0 = none
@@ -288,6 +307,16 @@ class Sim {
       case 'clearTimer':
         this.clock.clearTimeout(this.timer);
         return;
+      case 'spawnSuccessor':
+        return void this.clock.setTimeout(
+          () => this.send(this.badSuccessor ? ev.successorFailed : ev.successorReady),
+          20,
+        );
+      case 'promote':
+        this.live += 1; // the successor is the child now
+        return void this.clock.setTimeout(() => this.send(ev.drained), 30);
+      case 'dropSuccessor':
+        return;
       default:
         return assertNever(effect);
     }
@@ -317,7 +346,7 @@ describe('scenarios on a fake clock', () => {
     sim.send(ev.start);
     sim.clock.advance(1_000);
     assert.equal(sim.unit.state, 'errored');
-    assert.equal(sim.unit.reason, 'crash loop: 4 crashes in 60000 ms');
+    assert.equal(sim.unit.reason, 'crash loop: 4 crashes in 60000 ms; last: exited with code 1');
     assert.equal(sim.unit.restarts, 3);
 
     sim.clock.advance(30_000); // the cooldown retry still crashes
@@ -365,6 +394,89 @@ describe('scenarios on a fake clock', () => {
     assert.equal(sim.unit.state, 'stopped');
     assert.deepEqual(sim.unit.lastExit, { code: null, signal: 'SIGKILL' });
     assert.equal(sim.clock.pending, 0);
+  });
+});
+
+describe('the handover on a fake clock', () => {
+  const onlineSim = (): Sim => {
+    const sim = new Sim(new FakeClock(), spec);
+    sim.broken = false;
+    sim.send(ev.start);
+    sim.clock.advance(2_000);
+    assert.equal(sim.unit.state, 'online');
+    return sim;
+  };
+
+  test('a healthy successor is promoted: online throughout, uptime from the promotion, the old child drained', () => {
+    const sim = onlineSim();
+    sim.send(ev.replace);
+    assert.deepEqual([sim.unit.state, sim.unit.handover], ['online', 'starting']);
+    sim.clock.advance(20);
+    assert.deepEqual([sim.unit.state, sim.unit.handover, sim.unit.draining], ['online', 'none', 1]);
+    assert.equal(sim.unit.startedAt, sim.clock.now());
+    assert.equal(sim.unit.reason, 'reloaded');
+    sim.clock.advance(30);
+    assert.equal(sim.unit.draining, 0);
+    assert.deepEqual(sim.transitions, ['0 starting', '20 online'], 'no transition during the handover');
+  });
+
+  test('a successor that never gets healthy is dropped and the old child serves on, uncounted', () => {
+    const sim = onlineSim();
+    sim.badSuccessor = true;
+    sim.send(ev.replace);
+    sim.clock.advance(20);
+    assert.deepEqual(
+      [sim.unit.state, sim.unit.handover, sim.unit.restarts, sim.unit.draining],
+      ['online', 'none', 0, 0],
+    );
+  });
+
+  test('the old child dying during the handover: a healthy successor takes over, no crash counted', () => {
+    let u: Unit = step(unitIn('online', { restarts: 0 }), ev.replace, spec, NOW).unit;
+    u = step(u, { type: 'exit', code: 1, signal: null }, spec, NOW + 5).unit;
+    assert.deepEqual([u.state, u.pendingExit], ['online', { code: 1, signal: null }]);
+    const after = step(u, ev.successorReady, spec, NOW + 10);
+    assert.deepEqual(after.effects, [{ type: 'promote' }]);
+    assert.deepEqual(
+      [after.unit.state, after.unit.restarts, after.unit.draining, after.unit.pendingExit],
+      ['online', 0, 0, null],
+    );
+  });
+
+  test('the old child dying during the handover: a failed successor makes that exit a crash', () => {
+    let u: Unit = step(unitIn('online', { restarts: 0 }), ev.replace, spec, NOW).unit;
+    u = step(u, { type: 'exit', code: 1, signal: null }, spec, NOW + 5).unit;
+    const after = step(u, ev.successorFailed, spec, NOW + 10);
+    assert.deepEqual(after.effects, [drop, spawn]);
+    assert.deepEqual([after.unit.state, after.unit.restarts, after.unit.consecutive], ['starting', 1, 1]);
+  });
+
+  test('stop during the handover drops the successor and stops the child; with the child gone, at once', () => {
+    const trying = step(unitIn('online'), ev.replace, spec, NOW).unit;
+    const stop = step(trying, ev.stop, spec, NOW + 1);
+    assert.deepEqual(stop.effects, [drop, term, stopTimer]);
+    assert.deepEqual([stop.unit.state, stop.unit.handover], ['stopping', 'none']);
+    const dead = step(trying, { type: 'exit', code: 0, signal: null }, spec, NOW + 1).unit;
+    const gone = step(dead, ev.stop, spec, NOW + 2);
+    assert.deepEqual(gone.effects, [drop]);
+    assert.deepEqual([gone.unit.state, gone.unit.want], ['stopped', 'down']);
+  });
+
+  test('restart during the handover drops the successor and cycles the child; with the child gone, spawns', () => {
+    const trying = step(unitIn('online'), ev.replace, spec, NOW).unit;
+    const restart = step(trying, ev.restart, spec, NOW + 1);
+    assert.deepEqual(restart.effects, [drop, term, stopTimer]);
+    assert.equal(restart.unit.afterStop, 'respawn');
+    const dead = step(trying, { type: 'exit', code: 0, signal: null }, spec, NOW + 1).unit;
+    const again = step(dead, ev.restart, spec, NOW + 2);
+    assert.deepEqual(again.effects, [drop, spawn]);
+    assert.equal(again.unit.state, 'starting');
+  });
+
+  test('a second replace while a successor is tried does nothing', () => {
+    const trying = step(unitIn('online'), ev.replace, spec, NOW).unit;
+    const twice = step(trying, ev.replace, spec, NOW + 1);
+    assert.deepEqual([twice.unit, twice.effects], [trying, []]);
   });
 });
 
