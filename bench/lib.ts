@@ -1,5 +1,5 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,4 +79,25 @@ export function sandbox(targets: Record<string, unknown>) {
 export function spawnApp(port: number): { pid: number; kill(): void } {
   const child = spawn(process.execPath, [APP], { env: { ...ENV, PORT: String(port) }, stdio: 'ignore' });
   return { pid: child.pid ?? 0, kill: () => child.kill('SIGKILL') };
+}
+
+/** A git repository of examples/core-api in `dir`; the function commits it with another version. */
+export function gitRepo(dir: string): (version: string) => void {
+  cpSync(join(ROOT, 'examples/core-api'), dir, { recursive: true, filter: (p) => !p.includes('/dist') });
+  const env = {
+    ...ENV,
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_AUTHOR_NAME: 'b',
+    GIT_AUTHOR_EMAIL: 'b@b',
+    GIT_COMMITTER_NAME: 'b',
+    GIT_COMMITTER_EMAIL: 'b@b',
+  };
+  const git = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { env, stdio: 'ignore' });
+  git('init', '-q', '-b', 'main');
+  return (version) => {
+    const main = join(dir, 'src/main.js');
+    writeFileSync(main, readFileSync(main, 'utf8').replace(/\?\? '[\d.]+'/, `?? '${version}'`));
+    git('add', '-A');
+    git('commit', '-qm', version);
+  };
 }

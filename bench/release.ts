@@ -1,31 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, ENV, freePort, get, median, now, ROOT, run, until } from './lib.js';
-import { mkdtempSync } from 'node:fs';
+import { CLI, freePort, get, gitRepo, median, now, run, until } from './lib.js';
 import { tmpdir } from 'node:os';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;
-
-function gitRepo(dir: string): (version: string) => void {
-  cpSync(join(ROOT, 'examples/core-api'), dir, { recursive: true, filter: (p) => !p.includes('/dist') });
-  const env = {
-    ...ENV,
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_AUTHOR_NAME: 'b',
-    GIT_AUTHOR_EMAIL: 'b@b',
-    GIT_COMMITTER_NAME: 'b',
-    GIT_COMMITTER_EMAIL: 'b@b',
-  };
-  const git = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { env, stdio: 'ignore' });
-  git('init', '-q', '-b', 'main');
-  return (version) => {
-    const main = join(dir, 'src/main.js');
-    writeFileSync(main, readFileSync(main, 'utf8').replace(/\?\? '[\d.]+'/, `?? '${version}'`));
-    git('add', '-A');
-    git('commit', '-qm', version);
-  };
-}
 
 /** How long the app is unreachable while `run` goes on: the longest gap between two answered polls. */
 async function downtime(url: string, run: () => Promise<unknown>): Promise<number> {

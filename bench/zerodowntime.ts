@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from '../test/helpers/load.js';
-import { CLI, ENV, freePort, get, ROOT, run, until } from './lib.js';
+import { CLI, freePort, get, gitRepo, run, until } from './lib.js';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;
 
@@ -14,26 +13,6 @@ const ENV_FILE = [
   'API_KEY=one-111111',
   '',
 ].join('\n');
-
-function gitRepo(dir: string): (version: string) => void {
-  cpSync(join(ROOT, 'examples/core-api'), dir, { recursive: true, filter: (p) => !p.includes('/dist') });
-  const env = {
-    ...ENV,
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_AUTHOR_NAME: 'b',
-    GIT_AUTHOR_EMAIL: 'b@b',
-    GIT_COMMITTER_NAME: 'b',
-    GIT_COMMITTER_EMAIL: 'b@b',
-  };
-  const git = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { env, stdio: 'ignore' });
-  git('init', '-q', '-b', 'main');
-  return (version) => {
-    const main = join(dir, 'src/main.js');
-    writeFileSync(main, readFileSync(main, 'utf8').replace(/\?\? '[\d.]+'/, `?? '${version}'`));
-    git('add', '-A');
-    git('commit', '-qm', version);
-  };
-}
 
 /**
  * The unmodified example core API (listen(PORT), /health) under 4 keep-alive + 4 fresh clients,

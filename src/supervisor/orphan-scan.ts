@@ -5,6 +5,7 @@ import { readEnvFile } from '../env/file.js';
 import { readStat, startTime, type Ident } from '../proc.js';
 import { SUPERVISOR_MARKER } from './launch.js';
 import { infoField, respCall } from './resp.js';
+import { listeningInodes } from './ports.js';
 
 /** A process a previous daemon of this state folder started (or one of its descendants). */
 export interface Stray extends Ident {
@@ -49,25 +50,6 @@ export function markedStrays(stateDir: string): Stray[] {
     // started by this daemon a moment ago is not an orphan: only what was born before it
     if (start === null || start > born) continue;
     out.push({ pid, start, id: `${env.get('BST_TARGET') ?? '?'}/${env.get('BST_PROCESS') ?? '?'}` });
-  }
-  return out;
-}
-
-/** Socket inodes listening on a TCP port, from /proc/net/tcp{,6}. */
-function listeningInodes(port: number): Set<string> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const out = new Set<string>();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[3] === '0A' && f[1]?.endsWith(hex) && f[9]) out.add(`socket:[${f[9]}]`);
-    }
   }
   return out;
 }

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 
 const LISTEN = '0A';
 
-/** True when some process listens on this TCP port (any address), read from /proc without a syscall race. */
-export function portListening(port: number): boolean {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+/** Inodes of the sockets listening on this TCP port (any address), as `socket:[N]`, from /proc/net/tcp{,6}. */
+export function listeningInodes(port: number): Set<string> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const out = new Set<string>();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
@@ -14,8 +15,13 @@ export function portListening(port: number): boolean {
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f[3] === LISTEN && f[1]?.endsWith(`:${hex}`)) return true;
+      if (f[3] === LISTEN && f[1]?.endsWith(hex) && f[9]) out.add(`socket:[${f[9]}]`);
     }
   }
-  return false;
+  return out;
+}
+
+/** True when some process listens on this TCP port (any address), read from /proc without a syscall race. */
+export function portListening(port: number): boolean {
+  return listeningInodes(port).size > 0;
 }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { EnvSyncTarget } from '../../src/protocol.js';
-import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
+import { daemonSandbox, ordinaryApp } from '../helpers/daemon.js';
 import { load } from '../helpers/load.js';
 import { freePort } from '../helpers/sandbox.js';
 
@@ -16,12 +16,7 @@ test('flags, env sync and restart of a target reload exactly what sees new value
     web: {
       env: { canaryFlags: ['OPS_WRITE_CORE_*'] },
       processes: {
-        app: proc(fixture('ordinary-app.js'), {
-          env: { PORT: String(port) },
-          listen: { port },
-          ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 5_000 },
-          stop: { timeoutMs: 5_000 },
-        }),
+        app: ordinaryApp(port),
         redis: {
           type: 'redis',
           port: redisPort,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { statePath } from '../../src/supervisor/state.js';
@@ -9,19 +9,7 @@ import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { childEnv, events, tagOf } from '../helpers/procs.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
-
-/** Live redis-server processes serving `port` (redis names itself `redis-server 127.0.0.1:<port>`). */
-function redisServers(port: number): number[] {
-  return readdirSync('/proc').flatMap((name) => {
-    if (!/^\d+$/.test(name) || !isAlive(Number(name))) return [];
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      return cmd.includes('redis-server') && cmd.includes(`:${port}`) ? [Number(name)] : [];
-    } catch {
-      return []; // gone while we looked
-    }
-  });
-}
+import { redisServers } from '../helpers/procs.js';
 
 test('after kill -9 and a torn state.json, the next daemon finds the old redis by its port and INFO, the app orphan by its marker, and runs exactly one of each', async (t) => {
   const port = await freePort();

@@ -9,6 +9,7 @@ import { portListening } from '../../src/supervisor/ports.js';
 import { daemonSandbox, type DaemonSandbox } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
+import { redisServers } from '../helpers/procs.js';
 
 type Actions = { processes: ProcessStatus[] };
 
@@ -236,19 +237,6 @@ test('a foreign listener on the port and a missing redis-server: exit 1 with the
   probe.destroy();
   for (const s of accepted) s.destroy();
 });
-
-/** Live redis-server processes serving `port`, from /proc (redis names itself `redis-server 127.0.0.1:<port>`). */
-function redisServers(port: number): number[] {
-  return readdirSync('/proc').flatMap((name) => {
-    if (!/^\d+$/.test(name) || !isAlive(Number(name))) return [];
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      return cmd.includes('redis-server') && cmd.includes(`:${port}`) ? [Number(name)] : [];
-    } catch {
-      return []; // gone while we looked
-    }
-  });
-}
 
 test('after kill -9 of the daemon redis outlives it; the next daemon stops it with SIGTERM, so it saves, and runs exactly one', async (t) => {
   const port = await freePort();

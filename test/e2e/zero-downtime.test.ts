@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { daemonSandbox, ordinaryApp, type DaemonSandbox } from '../helpers/daemon.js';
 import { load } from '../helpers/load.js';
 import { freePort } from '../helpers/sandbox.js';
 import { waitFor } from '../helpers/wait.js';
@@ -16,12 +16,7 @@ async function setup(t: TestContext): Promise<{ sb: DaemonSandbox; port: number;
     web: {
       env: { canaryFlags: ['OPS_WRITE_CORE_*'] },
       processes: {
-        app: proc(fixture('ordinary-app.js'), {
-          env: { PORT: String(port) },
-          listen: { port },
-          ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 5_000 },
-          stop: { timeoutMs: 5_000 },
-        }),
+        app: ordinaryApp(port),
       },
     },
   });

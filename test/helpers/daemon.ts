@@ -190,3 +190,14 @@ export function proc(
     ...extra,
   };
 }
+
+/** test/fixtures/ordinary-app.js (listen(process.env.PORT), GET /health) with `listen` and its HTTP health check. */
+export function ordinaryApp(port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return proc(fixture('ordinary-app.js'), {
+    env: { PORT: String(port) },
+    listen: { port },
+    ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 5_000 },
+    stop: { timeoutMs: 5_000 },
+    ...extra,
+  });
+}

@@ -42,3 +42,16 @@ export function events(sb: DaemonSandbox, evt: string): Record<string, unknown>[
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((r) => r.evt === evt);
 }
+
+/** Live redis-server processes serving `port`, from /proc (redis names itself `redis-server 127.0.0.1:<port>`). */
+export function redisServers(port: number): number[] {
+  return readdirSync('/proc').flatMap((name) => {
+    if (!/^\d+$/.test(name) || !isAlive(Number(name))) return [];
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      return cmd.includes('redis-server') && cmd.includes(`:${port}`) ? [Number(name)] : [];
+    } catch {
+      return []; // gone while we looked
+    }
+  });
+}

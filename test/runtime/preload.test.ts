@@ -75,6 +75,18 @@ class Child {
   }
 }
 
+/** A child serving the shared socket already: the first of a handover. */
+async function serving(t: TestContext): Promise<{ port: number; listener: Listener; a: Child }> {
+  const port = await freePort();
+  const listener = bindListener('127.0.0.1', port);
+  t.after(() => listener.close());
+  const a = new Child(t, listener, port);
+  await a.privatePort();
+  a.send('serve');
+  await a.event('serving');
+  return { port, listener, a };
+}
+
 test('the app listens privately until told to serve; only then does it get the shared socket’s requests', async (t) => {
   const port = await freePort();
   const listener = bindListener('127.0.0.1', port);
@@ -108,13 +120,7 @@ test('the app listens privately until told to serve; only then does it get the s
 });
 
 test('a keep-alive client sees no reset across a handover: the old child closes it after a response', async (t) => {
-  const port = await freePort();
-  const listener = bindListener('127.0.0.1', port);
-  t.after(() => listener.close());
-  const a = new Child(t, listener, port);
-  await a.privatePort();
-  a.send('serve');
-  await a.event('serving');
+  const { port, listener, a } = await serving(t);
   const agent = new Agent({ keepAlive: true, maxSockets: 2 });
   t.after(() => agent.destroy());
   let stop = false;
@@ -155,13 +161,7 @@ test('a keep-alive client sees no reset across a handover: the old child closes 
 });
 
 test('a request in flight when the drain begins is answered, with Connection: close', async (t) => {
-  const port = await freePort();
-  const listener = bindListener('127.0.0.1', port);
-  t.after(() => listener.close());
-  const a = new Child(t, listener, port);
-  await a.privatePort();
-  a.send('serve');
-  await a.event('serving');
+  const { port, a } = await serving(t);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => agent.destroy());
   const slow = get(port, '/slow?ms=400', agent);
