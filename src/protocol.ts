@@ -169,4 +169,6 @@ export interface EnvSyncTarget {
   } | null;
   /** Why the reload failed (the file is written and backed up all the same). */
   error?: string;
+  /** The evidence file of this change: `<base>/logs/evidence/env-sync-<UTC>.json`. */
+  evidence?: string;
 }

@@ -6,6 +6,7 @@ import { readEnvFile } from '../env/file.js';
 import { BstError } from '../errors.js';
 import { maskStrings, SecretSet } from '../log.js';
 import { targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
+import { newestEnvSync, type EnvSyncEvidence } from './envsync-evidence.js';
 import { listReleases, readRecord, type ReleaseRecord, type StepRecord } from './store.js';
 import { readCurrent } from './switch.js';
 
@@ -50,6 +51,8 @@ export interface EvidenceBundle {
   deployLog: { file: string; exists: boolean; tail: string[] };
   drill: DrillEvidence | null;
   env: { ok: boolean; file: string; keys: KeyCheck[]; error?: string };
+  /** The newest env change applied to the target (`env sync`): reloaded processes and smoke checks. */
+  envSync: EnvSyncEvidence | null;
   /** With --batch: every release of the batch, newest first. */
   releases?: { id: string; status: string; batch: string | null }[];
 }
@@ -213,6 +216,7 @@ export function evidenceBundle(
     deployLog: { file: logFile, exists: log.exists, tail: log.lines },
     drill: newestDrill(paths, rec.id, batch),
     env,
+    envSync: newestEnvSync(paths),
   };
   if (batchReleases) {
     partial.releases = batchReleases.map((r) => ({ id: r.id, status: r.status, batch: r.batch ?? null }));
@@ -221,6 +225,13 @@ export function evidenceBundle(
   const bundle: EvidenceBundle = { ...partial, ok: verdict.length === 0, verdict };
   // whatever a log line or an error carried: no env value leaves through the bundle
   return maskStrings(bundle, (t) => secrets.mask(t));
+}
+
+function envSyncLine(e: EnvSyncEvidence | null): string {
+  if (!e) return 'none';
+  const keys = e.keys.map((k) => `${k.name} (${k.fingerprint})`).join(', ');
+  const smoke = e.smoke ? `smoke ${e.smoke.ok ? 'ok' : 'FAILED'}` : 'no smoke checks';
+  return `${e.ok ? 'ok' : 'FAILED'} at ${e.at}: ${keys}; reloaded ${e.reloaded.join(', ') || 'nothing'}; ${smoke} — \`${e.file ?? ''}\``;
 }
 
 const cell = (v: unknown): string => String(v ?? '-').replace(/\|/g, '\\|');
@@ -273,6 +284,8 @@ export function evidenceMarkdown(b: EvidenceBundle): string {
       (k) =>
         `| ${k.name} | ${k.present ? 'yes' : 'no'} | ${k.empty ? 'yes' : 'no'} | ${cell(k.fingerprint)} |`,
     ),
+    '',
+    `## Env change applied: ${envSyncLine(b.envSync)}`,
     '',
     `## Deploy log (last ${TAIL_LINES} lines) — \`${b.deployLog.file}\``,
     '',

@@ -2,6 +2,9 @@ import { setFlags } from '../env/flags.js';
 import { targetsOfEnvFiles, underEnvLocks } from '../env/locked.js';
 import { envSync, syncFiles, type SyncResult } from '../env/sync.js';
 import type { EnvSyncTarget, FlagsResult } from '../protocol.js';
+import type { TargetConfig } from '../config/index.js';
+import { writeEnvSyncEvidence, type EnvSyncEvidence } from '../release/envsync-evidence.js';
+import { targetPaths } from '../release/layout.js';
 import { runSmoke } from '../release/smoke.js';
 import { usableTarget } from '../topology.js';
 import { envKey } from './envkey.js';
@@ -53,29 +56,42 @@ export function envHandlers(sup: Supervisor): Pick<Handlers, 'flags' | 'envSync'
           .filter((r) => r.keys.some((k) => k.action !== 'unchanged'))
           .map((r) => r.file);
         const targets: EnvSyncTarget[] = [];
-        for (const name of targetsOfEnvFiles(config, written)) targets.push(await applyEnv(sup, name));
+        for (const name of targetsOfEnvFiles(config, written)) targets.push(await applyEnv(sup, name, res));
         return { ...res, targets };
       });
     },
   };
 }
 
-/** The topology's pending check after an env change: reload what sees new values, then smoke-test it. */
-async function applyEnv(sup: Supervisor, name: string): Promise<EnvSyncTarget> {
-  const target = sup.loaded.config.targets[name];
+/** The topology's pending check after an env change: reload what sees new values, smoke-test, keep the evidence. */
+async function applyEnv(sup: Supervisor, name: string, res: SyncResult): Promise<EnvSyncTarget> {
+  const target = sup.loaded.config.targets[name] as TargetConfig;
   const list = changedEnv(sup, name);
   const out: EnvSyncTarget = { target: name, reloaded: list.map((e) => e.id), smoke: null };
   try {
     await sup.reloadEntries(list);
   } catch (err) {
-    return { ...out, error: (err as Error).message };
+    out.error = (err as Error).message;
   }
-  if (
-    target &&
-    target.smoke.length > 0 &&
-    [...sup.entries.values()].some((e) => e.target === name && running(e))
-  ) {
+  const runs = [...sup.entries.values()].some((e) => e.target === name && running(e));
+  if (!out.error && target.smoke.length > 0 && runs)
     out.smoke = await runSmoke(target.smoke, target.env.file as string);
+  const envFile = target.env.file as string;
+  const written = res.results.find((r) => targetsOfEnvFiles(sup.loaded.config, [r.file]).includes(name));
+  const evidence: EnvSyncEvidence = {
+    target: name,
+    at: new Date().toISOString(),
+    envFile,
+    keys: written?.keys ?? [],
+    reloaded: out.reloaded,
+    smoke: out.smoke,
+    ...(out.error ? { error: out.error } : {}),
+    ok: !out.error && (out.smoke?.ok ?? true),
+  };
+  try {
+    out.evidence = writeEnvSyncEvidence(targetPaths(target.base), evidence);
+  } catch (err) {
+    out.error ??= `the evidence could not be written: ${(err as Error).message}`;
   }
   return out;
 }

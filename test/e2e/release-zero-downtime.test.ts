@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { EnvSyncEvidence } from '../../src/release/envsync-evidence.js';
 import { handshakeSmoke, PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
 import { load } from '../helpers/load.js';
 import { waitFor } from '../helpers/wait.js';
@@ -52,4 +53,17 @@ test('deploy, rollback, drill, flags and env sync of the unmodified core API fai
   const res = await traffic.stop();
   assert.deepEqual(res.errors, [], `${res.failed} of ${res.ok + res.failed} requests failed`);
   assert.ok(res.byPid.size >= 7, `every replacement answered: ${res.byPid.size} pids`);
+
+  // the env change, its reload and its smoke checks are in the target's evidence; no value is
+  const ev = await rs.sb.json<{ envSync: EnvSyncEvidence | null }>(['evidence', TARGET]);
+  assert.ok(ev.envSync, 'the bundle names the env change');
+  assert.deepEqual(
+    [ev.envSync.ok, ev.envSync.reloaded, ev.envSync.smoke?.ok, ev.envSync.keys.map((k) => k.name)],
+    [true, [PROC_ID], true, ['API_TOKEN']],
+  );
+  assert.match(ev.envSync.keys[0]?.fingerprint ?? '', /^[0-9a-f]{8}$/);
+  assert.ok(
+    !readFileSync(ev.envSync.file as string, 'utf8').includes('token-value-2'),
+    'no value in the file',
+  );
 });

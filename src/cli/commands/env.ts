@@ -149,11 +149,12 @@ function describeApplied(t: EnvSyncTarget): string {
   const reloaded =
     t.reloaded.length > 0 ? `reloaded ${t.reloaded.join(', ')}` : 'no running process sees a change';
   if (t.error) return `${t.target}: reload failed: ${t.error}`;
-  if (!t.smoke) return `${t.target}: ${reloaded}`;
+  const evidence = t.evidence ? `; evidence ${t.evidence}` : '';
+  if (!t.smoke) return `${t.target}: ${reloaded}${evidence}`;
   const checks = t.smoke.checks.map(
     (c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'} (${c.status ?? c.error ?? '-'})`,
   );
-  return `${t.target}: ${reloaded}; smoke ${t.smoke.ok ? 'ok' : 'FAILED'}: ${checks.join(', ')}`;
+  return `${t.target}: ${reloaded}; smoke ${t.smoke.ok ? 'ok' : 'FAILED'}: ${checks.join(', ')}${evidence}`;
 }
 
 /** A reload that failed or smoke checks that failed after it: exit 1, once the result is printed. */
