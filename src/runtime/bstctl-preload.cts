@@ -10,7 +10,8 @@
  * idle past the server's keepAliveTimeout, and says `drained` when none is left.
  *
  * Control channel: fd 4, newline-delimited JSON. To the supervisor: {evt:"listening",port},
- * {evt:"serving"}, {evt:"drained"}, {evt:"error",message}. From it: {cmd:"serve"}, {cmd:"drain"}.
+ * {evt:"serving"}, {evt:"drained"}, {evt:"error",message}, {evt:"send",message} (the app's
+ * process.send(), PM2's ready signal). From it: {cmd:"serve"}, {cmd:"drain"}.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -145,6 +146,16 @@ function start(publicPort: number, publicHost: string): void {
       else if (cmd === 'drain') drain();
     }
   });
+
+  // PM2's way of saying ready (process.send('ready')) works without an IPC channel: it travels here
+  if (typeof process.send !== 'function') {
+    (process as { send?: unknown }).send = (message: unknown, ...rest: unknown[]): boolean => {
+      send({ evt: 'send', message: typeof message === 'string' ? message : JSON.stringify(message) });
+      const done = rest.find((a) => typeof a === 'function') as (() => void) | undefined;
+      if (done) process.nextTick(done);
+      return true;
+    };
+  }
 
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]): net.Server {

@@ -25,10 +25,13 @@ export interface Control {
   serve(): Promise<void>;
   /** Stops accepting, ends keep-alive connections; resolves once none is left. */
   drain(): Promise<void>;
+  /** Resolves once the app's process.send() passed a message containing `needle` (PM2's 'ready'). */
+  said(needle: string): Promise<void>;
 }
 
 export function control(channel: Duplex): Control {
   const waiting = new Map<string, ((m: Record<string, unknown>) => void)[]>();
+  const sayings: [string, () => void][] = [];
   let failure: Error | null = null;
   const failed: ((err: Error) => void)[] = [];
   const next = (evt: string): Promise<Record<string, unknown>> =>
@@ -51,6 +54,11 @@ export function control(channel: Duplex): Control {
       return;
     }
     if (m.evt === 'error') return fail(new Error(String(m.message)));
+    if (m.evt === 'send') {
+      const text = String(m.message);
+      for (const [needle, resolve] of sayings) if (text.includes(needle)) resolve();
+      return;
+    }
     const evt = String(m.evt);
     for (const resolve of waiting.get(evt) ?? []) resolve(m);
     waiting.delete(evt);
@@ -67,6 +75,7 @@ export function control(channel: Duplex): Control {
       send('serve');
       return serving.then(() => undefined);
     },
+    said: (needle) => new Promise<void>((resolve) => sayings.push([needle, resolve])),
     drain: () => {
       const drained = next('drained');
       send('drain');

@@ -95,7 +95,10 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
   const key = envKey(ctx.target, ctx.proc);
   const ctl = handle.control ? control(handle.control) : null;
   if (ctl && listen) {
-    const ready = servedWhenHealthy(ctx.proc.ready, listen.port, ctl, handle, watcher?.ready, abort);
+    // a ready message may come as a line of output or as PM2's process.send('ready')
+    const said = ctx.proc.ready && 'message' in ctx.proc.ready ? ctl.said(ctx.proc.ready.message) : undefined;
+    const message = watcher && said ? Promise.race([watcher.ready, said]) : watcher?.ready;
+    const ready = servedWhenHealthy(ctx.proc.ready, listen.port, ctl, handle, message, abort);
     return { handle, release, ready, drain: () => ctl.drain(), envKey: key };
   }
   return { handle, release, ready: readiness(ctx.proc.ready, handle, watcher?.ready, abort), envKey: key };

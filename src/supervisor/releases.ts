@@ -1,5 +1,7 @@
 import type { TargetConfig } from '../config/index.js';
 import type { SecretSet } from '../log.js';
+import { targetPaths } from '../release/layout.js';
+import { readCurrent } from '../release/switch.js';
 import { releaseTargetOf } from '../release/target.js';
 import type { ReleaseHooks } from '../release/types.js';
 import type { Entry, Supervisor } from './supervisor.js';
@@ -13,7 +15,10 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
   return {
     async reloadTarget(target) {
       const list = of(target).filter((e) => runsFromRelease(e) && sup.wantOf(e) === 'up');
-      const [live, idle] = [list.filter(running), list.filter((e) => !running(e))];
+      // a child already running the release current names (a switch back) keeps serving as it is
+      const current = list[0] ? readCurrent(targetPaths(list[0].targetConfig.base)) : null;
+      const live = list.filter((e) => running(e) && e.unit.release !== current);
+      const idle = list.filter((e) => !running(e));
       await sup.startEntries(
         of(target).filter((e) => !runsFromRelease(e) && sup.wantOf(e) === 'up' && !running(e)),
       );

@@ -67,3 +67,20 @@ test('deploy, rollback, drill, flags and env sync of the unmodified core API fai
     'no value in the file',
   );
 });
+
+test('a deploy whose new release never gets healthy switches back, and not one request reaches it', async (t) => {
+  const rs = await ReleaseSandbox.create(t, { listen: true, envFile: ENV });
+  await rs.sb.start();
+  const r1 = (await rs.deploy()).release as string;
+  const old = (await rs.serves(r1, '1.0.0')).pid;
+  const traffic = load(rs.port, { keepAlive: 4, fresh: 4, path: '/health' });
+  t.after(() => traffic.stop());
+  rs.repo.failHealth('2.0.0');
+  const failed = await rs.deploy(1);
+  assert.equal(failed.ok, false);
+  assert.equal(rs.current(), r1, 'switched back');
+  assert.equal((await rs.sb.proc(PROC_ID)).pid, old, 'the old child never stopped serving');
+  const res = await traffic.stop();
+  assert.deepEqual(res.errors, [], `${res.failed} of ${res.ok + res.failed} requests failed`);
+  assert.deepEqual([...res.byPid.keys()], [old], 'every answer came from the release that stayed');
+});

@@ -108,3 +108,27 @@ test('config reload of a changed listen process hands over without a failed requ
   assert.deepEqual(res.errors, [], `${res.failed} of ${res.ok + res.failed} failed`);
   assert.ok((res.byPid.get(now.pid as number) ?? 0) > 0, 'the successor answers');
 });
+
+test("PM2's process.send('ready') is a ready message for a listen process, without an IPC channel", async (t) => {
+  const port = await freePort();
+  const app = ordinaryApp(port, {
+    ready: { message: 'ready', timeoutMs: 5_000 },
+    env: { PORT: String(port), PM2_READY: '1' },
+  });
+  const sb = daemonSandbox(t, { web: { processes: { app } } });
+  await sb.start();
+  const up = await sb.waitProc(ID, (p) => p.state === 'online', 'online through process.send');
+  const r = await sb.run('reload', ID);
+  assert.equal(r.code, 0, r.stderr);
+  assert.notEqual((await sb.proc(ID)).pid, up.pid);
+
+  // without it the same app never says ready: its start fails
+  const cfg = JSON.parse(readFileSync(sb.cfg, 'utf8')) as {
+    targets: { web: { processes: { app: { env: object } } } };
+  };
+  cfg.targets.web.processes.app.env = { PORT: String(port) };
+  writeFileSync(sb.cfg, JSON.stringify(cfg));
+  const bad = await sb.run('config', 'reload');
+  assert.equal(bad.code, 1, bad.stdout);
+  assert.match(bad.stderr, /did not get ready/);
+});
