@@ -65,6 +65,7 @@ function portOf(args: unknown[], publicPort: number): number | null {
 }
 
 function start(publicPort: number, publicHost: string): void {
+  const listen = net.Server.prototype.listen; // the real one, for what this file listens on itself
   const control = new net.Socket({ fd: CONTROL_FD, readable: true, writable: true });
   control.unref(); // the channel never keeps the app alive
   control.on('error', () => undefined);
@@ -115,7 +116,7 @@ function start(publicPort: number, publicHost: string): void {
     const target = app;
     pub = net.createServer((s) => target.emit('connection', s));
     pub.once('error', (err) => send({ evt: 'error', message: `fd ${LISTEN_FD}: ${err.message}` }));
-    pub.listen({ fd: LISTEN_FD }, () => send({ evt: 'serving' }));
+    listen.call(pub, { fd: LISTEN_FD }, () => send({ evt: 'serving' }));
   };
   const drain = (): void => {
     if (draining) return;
@@ -157,15 +158,17 @@ function start(publicPort: number, publicHost: string): void {
     };
   }
 
-  const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]): net.Server {
-    if (app || portOf(args, publicPort) !== publicPort) return listen.apply(this, args as never);
+    if (portOf(args, publicPort) !== publicPort) return listen.apply(this, args as never);
+    const done = args.find((a) => typeof a === 'function') as (() => void) | undefined;
+    // a second server on the same port (Fastify's ::1 beside 127.0.0.1 for "localhost") listens
+    // privately too: the port is the supervisor's, every request of it comes through the handover
+    if (app) return listen.call(this, { port: 0, host: PRIVATE_HOST }, done);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the one server the supervisor steers
     app = this;
     this.on('connection', track);
     // before the app's own handler, which may answer at once
     this.prependListener('request', onRequest as never);
-    const done = args.find((a) => typeof a === 'function') as (() => void) | undefined;
     listen.call(this, { port: 0, host: PRIVATE_HOST }, () => {
       const addr = net.Server.prototype.address.call(this) as net.AddressInfo;
       // the app asks where it listens: the answer is the port it asked for

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
@@ -40,8 +41,8 @@ class Child {
   readonly events: { evt: string; port?: number }[] = [];
   stdout = '';
 
-  constructor(t: TestContext, listener: Listener, port: number, env: Record<string, string> = {}) {
-    this.cp = spawn(process.execPath, [APP], {
+  constructor(t: TestContext, listener: Listener, port: number, env: Record<string, string> = {}, app = APP) {
+    this.cp = spawn(process.execPath, [app], {
       stdio: ['ignore', 'pipe', 'inherit', listener.fd, 'pipe'],
       env: {
         PATH: process.env.PATH,
@@ -188,6 +189,56 @@ for (const form of ['port-host', 'options', 'string', 'fd3']) {
     assert.equal(pidOf(await get(port, '/whoami')), a.cp.pid);
   });
 }
+
+for (const [name, env] of [
+  ['express-app.js', {}],
+  ['fastify-app.js', { HOST: '127.0.0.1' }],
+  ['fastify-app.js', {}],
+] as const) {
+  test(`${name}${'HOST' in env ? ' on 127.0.0.1' : ' on its default host'} is taken over with no change to it`, async (t) => {
+    const port = await freePort();
+    const listener = bindListener('127.0.0.1', port);
+    t.after(() => listener.close());
+    const a = new Child(t, listener, port, env, join(FIXTURES, name));
+    const priv = await a.privatePort();
+    assert.equal((await get(priv, '/health')).status, 200);
+    a.send('serve');
+    await a.event('serving');
+    assert.equal(pidOf(await get(port, '/whoami')), a.cp.pid);
+    const b = new Child(t, listener, port, env, join(FIXTURES, name));
+    await b.privatePort();
+    b.send('serve');
+    await b.event('serving');
+    a.send('drain');
+    await a.event('drained');
+    assert.equal(pidOf(await get(port, '/whoami')), b.cp.pid);
+    // nothing of the app listens on the port beside the supervisor's socket (no ::1 side door)
+    assert.deepEqual(await connectable('::1', port), false, 'no listener of its own on ::1');
+  });
+}
+
+function connectable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+test('a second server on the same port (::1 beside 127.0.0.1) gets no side door: it listens privately too', async (t) => {
+  const port = await freePort();
+  const listener = bindListener('127.0.0.1', port);
+  t.after(() => listener.close());
+  const a = new Child(t, listener, port, { LISTEN_FORM: 'dual' });
+  await a.privatePort();
+  a.send('serve');
+  await a.event('serving');
+  assert.equal(pidOf(await get(port, '/whoami')), a.cp.pid);
+  assert.equal(await connectable('::1', port), false, 'nothing of the app listens on ::1 itself');
+});
 
 test('the app’s own children do not inherit the preload, and without bstctl’s fds it changes nothing', async (t) => {
   const port = await freePort();

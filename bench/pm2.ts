@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ENV, FIX, median, now, rssKb, run, sandbox, until } from './lib.js';
+
+type Report = (name: string, value: number, unit: string, target?: string) => void;
+
+/**
+ * bstctl beside PM2 in one run, same apps, interleaved: `PM2_BIN=<…/node_modules/.bin/pm2> npm run
+ * bench pm2` (install it with `npm i pm2@7 --prefix <dir>`; this script installs nothing).
+ */
+export async function pm2Bench(report: Report): Promise<void> {
+  const bin = process.env.PM2_BIN;
+  if (!bin || !existsSync(bin)) {
+    process.stderr.write('pm2: skipped (set PM2_BIN to a pm2 7.x binary)\n');
+    return;
+  }
+  const home = mkdtempSync(join(tmpdir(), 'bst-bench-pm2-'));
+  const env = { ...ENV, PM2_HOME: join(home, '.pm2') };
+  const pm2 = (...args: string[]): Promise<{ ms: number; stdout: string }> => {
+    const t0 = now();
+    return new Promise((resolve) =>
+      execFile(bin, args, { env, maxBuffer: 64 << 20 }, (_e, stdout) => resolve({ ms: now() - t0, stdout })),
+    );
+  };
+  const ratio = (name: string, ours: number, theirs: number, unit: string): void => {
+    report(`${name}: bstctl`, ours, unit);
+    report(`${name}: pm2`, theirs, unit);
+    report(`${name}: ratio bstctl/pm2`, ours / theirs, 'x', '< 1');
+  };
+  try {
+    // 20 idle apps: status JSON round-trip and daemon RSS
+    const apps = Array.from({ length: 20 }, (_, i) => `p${i}`);
+    const s = sandbox({
+      a: {
+        base: 'x',
+        processes: Object.fromEntries(apps.map((n) => [n, { command: ['node', FIX('forever.js')] }])),
+      },
+    });
+    await s.bst('daemon');
+    const eco = join(home, 'eco.config.cjs');
+    writeFileSync(
+      eco,
+      `module.exports = { apps: ${JSON.stringify(apps.map((n) => ({ name: n, script: FIX('forever.js') })))} };\n`,
+    );
+    await pm2('start', eco);
+    await until(async () =>
+      (await s.json('status')).processes.every((p: { state: string }) => p.state === 'online'),
+    );
+    await until(async () => (JSON.parse((await pm2('jlist')).stdout || '[]') as unknown[]).length === 20);
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      ours.push((await s.bst('status', '--json')).ms);
+      theirs.push((await pm2('jlist')).ms);
+    }
+    ratio('status JSON, 20 apps', median(ours), median(theirs), 'ms');
+    await new Promise((r) => setTimeout(r, 500));
+    const pm2Pid = Number(readFileSync(join(env.PM2_HOME, 'pm2.pid'), 'utf8'));
+    ratio('daemon RSS idle, 20 apps', rssKb((await s.json('ping')).pid) / 1024, rssKb(pm2Pid) / 1024, 'MiB');
+    await s.bst('shutdown');
+    await pm2('delete', 'all');
+
+    // 200 000 lines of 100 B into the log file; both daemons already run, the clock starts at the command
+    const lines = 200_000;
+    const flood = join(home, 'flood.cjs');
+    writeFileSync(
+      flood,
+      `const n = ${lines}; let i = 0; const pad = 'x'.repeat(92);
+function pump() { while (i < n) { const ok = process.stdout.write(String(i++).padStart(7, '0') + pad + '\\n'); if (!ok) return void process.stdout.once('drain', pump); } setInterval(() => {}, 1 << 30); }
+pump();\n`,
+    );
+    const direct = join(home, 'direct.log');
+    const t0 = now();
+    await run('/bin/sh', [
+      '-c',
+      `timeout 60 node -e "process.stdout.on('finish',()=>process.exit(0));require('${flood}')" > ${direct} || true`,
+    ]);
+    const directMs = now() - t0;
+    const s2 = sandbox({
+      a: { base: 'x', processes: { p: { command: ['node', flood], autostart: false } } },
+    });
+    await s2.bst('daemon');
+    const ourLog = join(s2.dir, 'x', 'logs', 'p.out.log');
+    const t1 = now();
+    await s2.bst('start', 'a/p');
+    await until(() => existsSync(ourLog) && count(ourLog) >= lines, 120_000);
+    const oursMs = now() - t1;
+    await s2.bst('shutdown');
+    const theirLog = join(home, 'pm2.out.log');
+    const t2 = now();
+    await pm2('start', flood, '--name', 'flood', '--output', theirLog, '--error', join(home, 'pm2.err.log'));
+    await until(() => existsSync(theirLog) && count(theirLog) >= lines, 120_000);
+    const theirsMs = now() - t2;
+    report('200 000 x 100 B lines: written to a file directly (until exit)', directMs, 'ms');
+    ratio('200 000 x 100 B lines: start command to all in the log', oursMs, theirsMs, 'ms');
+  } finally {
+    await pm2('kill');
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function count(file: string): number {
+  let n = 0;
+  const text = readFileSync(file, 'utf8');
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
