@@ -13,7 +13,7 @@ function fingerprintOf(loaded: LoadedConfig, id: string): string {
   return JSON.stringify([t?.base, t?.env.file, t?.releases ? true : false, t && own(t.processes, name)]);
 }
 
-/** Applies a validated config as a diff: added start, removed stop, changed restart, the rest untouched. */
+/** Applies a validated config as a diff: added start, removed stop, changed are replaced (handed over when they keep their socket), the rest untouched. */
 export async function applyConfig(
   sup: Supervisor,
   next: LoadedConfig,
