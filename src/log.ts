@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { LogFile } from './logfile.js';
+import { DaemonLog } from './daemonlog.js';
 
 export type { Logger };
 
@@ -54,7 +54,7 @@ export function createLogger(opts: { file?: string; level?: string; secrets: Sec
   if (opts.file) mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
   const resumed = (dropped: number, since: string): string =>
     `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, evt: 'log-resumed', dropped, since })}\n`;
-  const dest = new LogFile(opts.file ?? null, resumed);
+  const dest = new DaemonLog(opts.file ?? null, resumed);
   const logger = pino(
     {
       level: opts.level ?? 'info',

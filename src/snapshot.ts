@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil.js';
 import type { Logger } from './log.js';
-import { writeProblem } from './logfile.js';
+import { writeProblem } from './daemonlog.js';
 import type { ProcessStatus } from './protocol.js';
 
 export interface StatusSnapshot {

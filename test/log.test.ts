@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLogger, SecretSet } from '../src/log.js';
+import { tinyDisk } from './helpers/fulldisk.js';
+import { sandbox } from './helpers/sandbox.js';
 
 test('a secret is masked in plain text and in JSON text alike, whatever characters it holds', () => {
   const secrets = new SecretSet();
@@ -29,12 +33,38 @@ test('a value learnt later is masked from then on', () => {
   assert.equal(secrets.mask('first-secret second-secret'), '[redacted] [redacted]');
 });
 
-test('a log whose writes fail (ENOSPC on /dev/full) drops the lines, names the problem and never throws', (t) => {
-  const secrets = new SecretSet();
-  const log = createLogger({ file: '/dev/full', secrets });
+test('a log whose writes fail (a full disk) drops the lines, names the problem, never throws, and resumes', (t) => {
+  const disk = tinyDisk(t, 64);
+  const file = join(disk.dir, 'daemon.log');
+  const log = createLogger({ file, secrets: new SecretSet() });
   t.after(() => log.reopen());
   assert.equal(log.problem(), null);
-  for (let i = 0; i < 3; i++) log.logger.info({ evt: 'transition', i });
-  assert.match(log.problem() ?? '', /^cannot write \/dev\/full: no space left on device \(ENOSPC\)$/);
+  disk.fill();
+  for (let i = 0; i < 3; i++) log.logger.info({ evt: 'transition', i, pad: 'x'.repeat(200) });
+  assert.match(log.problem() ?? '', /^cannot write .*daemon\.log: no space left on device \(ENOSPC\)$/);
   log.logger.error({ evt: 'still-fine' });
+  disk.free();
+  log.logger.info({ evt: 'after' });
+  assert.equal(log.problem(), null, 'writing again once there is room');
+  const lines = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { evt: string });
+  assert.ok(
+    lines.some((l) => l.evt === 'log-resumed'),
+    'the gap is reported in the log',
+  );
+  assert.equal(lines.at(-1)?.evt, 'after');
+});
+
+test('a symlink planted at the daemon log is refused: nothing is written through it', (t) => {
+  const box = sandbox('bst-log-');
+  t.after(box.cleanup);
+  const target = join(box.dir, 'victim');
+  writeFileSync(target, 'untouched\n');
+  symlinkSync(target, join(box.dir, 'daemon.log'));
+  const log = createLogger({ file: join(box.dir, 'daemon.log'), secrets: new SecretSet() });
+  log.logger.info({ evt: 'transition' });
+  assert.match(log.problem() ?? '', /symbolic link/);
+  assert.equal(readFileSync(target, 'utf8'), 'untouched\n');
 });

@@ -3,7 +3,7 @@ import type { Server } from 'node:net';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
 import { createLogger, SecretSet, type Logger } from '../log.js';
-import { writeProblem } from '../logfile.js';
+import { writeProblem } from '../daemonlog.js';
 import type { ConfigReloadResult } from '../protocol.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import { statusSnapshot } from '../snapshot.js';
-import { writeProblem } from '../logfile.js';
+import { writeProblem } from '../daemonlog.js';
 import type { ProcessStatus } from '../protocol.js';
 import { statePath, writeState, type SavedProcess } from './state.js';
 import type { Supervisor } from './supervisor.js';

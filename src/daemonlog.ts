@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, writeSync } from 'node:fs';
+import { APPEND_FLAGS, openSafe } from './fsutil.js';
 
 /** How often a log that cannot be written is tried again when nothing new is logged. */
 const RETRY_MS = 2_000;
@@ -11,12 +12,12 @@ export function writeProblem(what: string, err: unknown): string {
 }
 
 /**
- * The daemon's own log file, written synchronously line by line. A failed write (full disk, I/O
+ * The daemon's own log file (never opened through a symlink), written synchronously line by line. A failed write (full disk, I/O
  * error) never throws and never ends the daemon: the line is dropped, the problem is kept for
  * status and doctor, and the file is tried again at the next line or every RETRY_MS; the first
  * line that gets through again says how many were dropped.
  */
-export class LogFile {
+export class DaemonLog {
   private fd: number | null = null;
   private failure: { problem: string; since: string } | null = null;
   private dropped = 0;
@@ -68,7 +69,7 @@ export class LogFile {
       return;
     }
     try {
-      this.fd = openSync(this.file, 'a', 0o600);
+      this.fd = openSafe(this.file, APPEND_FLAGS, 0o600);
     } catch (err) {
       this.fail(err);
     }
@@ -78,7 +79,7 @@ export class LogFile {
   private put(line: string): unknown {
     if (this.fd === null) {
       try {
-        this.fd = openSync(this.file as string, 'a', 0o600);
+        this.fd = openSafe(this.file as string, APPEND_FLAGS, 0o600);
       } catch (err) {
         return err;
       }
