@@ -29,6 +29,7 @@ export async function pm2Bench(report: Report): Promise<void> {
     report(`${name}: pm2`, theirs, unit);
     report(`${name}: ratio bstctl/pm2`, ours / theirs, 'x', '< 1');
   };
+  const daemons: { bst: (...a: string[]) => Promise<unknown> }[] = [];
   try {
     // 20 idle apps: status JSON round-trip and daemon RSS
     const apps = Array.from({ length: 20 }, (_, i) => `p${i}`);
@@ -38,6 +39,7 @@ export async function pm2Bench(report: Report): Promise<void> {
         processes: Object.fromEntries(apps.map((n) => [n, { command: ['node', FIX('forever.js')] }])),
       },
     });
+    daemons.push(s);
     await s.bst('daemon');
     const eco = join(home, 'eco.config.cjs');
     writeFileSync(
@@ -88,6 +90,7 @@ pump();\n`,
         processes: { p: { command: ['node', flood], autostart: false, logs: { maxSize: '1G' } } },
       },
     });
+    daemons.push(s2);
     await s2.bst('daemon');
     const ourLog = join(s2.dir, 'x', 'logs', 'p.out.log');
     const t1 = now();
@@ -103,6 +106,7 @@ pump();\n`,
     report('200 000 x 100 B lines: written to a file directly (until exit)', directMs, 'ms');
     ratio('200 000 x 100 B lines: start command to all in the log', oursMs, theirsMs, 'ms');
   } finally {
+    for (const d of daemons) await d.bst('shutdown'); // also when a figure timed out
     await pm2('kill');
     rmSync(home, { recursive: true, force: true });
   }
