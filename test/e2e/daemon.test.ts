@@ -177,3 +177,12 @@ test('a release target whose recovery fails at start-up is logged, and the daemo
   );
   assert.match(failed[0]?.err ?? '', /ENOTDIR/);
 });
+
+test('shutdown with no daemon running exits 0 and says so', async (t) => {
+  const sb = daemonSandbox(t, { app: { processes: { a: proc(fixture('forever.js')) } } });
+  const r = await sb.run('shutdown');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /no daemon runs on .*supervisor\.sock: nothing to stop/);
+  const json = await sb.json<{ running: boolean; pid: null }>(['shutdown']);
+  assert.deepEqual([json.running, json.pid], [false, null]);
+});

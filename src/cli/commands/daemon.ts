@@ -111,7 +111,19 @@ export function register(program: Command): void {
 const SHUTDOWN_WAIT_MS = 120_000;
 
 async function shutdown(ctx: Ctx): Promise<void> {
-  const { pid } = (await ctx.call('ping', {})) as PingResult;
+  let pid: number;
+  try {
+    ({ pid } = (await ctx.call('ping', {})) as PingResult);
+  } catch (err) {
+    // SPEC: exit 0 when none runs — the end state the operator asked for is already there
+    if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
+    const { socketPath } = await ctx.daemon();
+    ctx.print(
+      { pid: null, stopped: false, running: false },
+      () => `no daemon runs on ${socketPath}: nothing to stop`,
+    );
+    return;
+  }
   await ctx.call('shutdown', {});
   const { socketPath } = await ctx.daemon();
   const deadline = Date.now() + SHUTDOWN_WAIT_MS;
