@@ -5,7 +5,7 @@ import { inheritedEnv } from '../env/inherit.js';
 import { checkRequired, describeMissing } from '../env/check.js';
 import { setFlags } from '../env/flags.js';
 import { BstError } from '../errors.js';
-import { activate, assertRollbackable, failureOf, type ActivateInput } from './activate.js';
+import { activate, assertRollbackable, failureOf, markFailed, type ActivateInput } from './activate.js';
 import { runSteps } from './build.js';
 import { DeployLog } from './deploylog.js';
 import { newReleaseId, targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
@@ -133,6 +133,16 @@ function noteStep(lock: LockHandle, pid: number): void {
   }
 }
 
+/** The env file may have changed during the build: checked again before the switch; a refused release is failed. */
+async function gateAgain(o: OpInput, paths: TargetPaths, id: string, log: DeployLog): Promise<void> {
+  try {
+    await log.step('env-gate before the switch', () => envGate(o));
+  } catch (err) {
+    markFailed(paths, id, `refused by the env gate: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
 function envGate(o: OpInput): void {
   const res = checkRequired(readEnvFile(o.target.env.file ?? ''), o.target.env.required);
   if (!res.ok) {
@@ -191,8 +201,10 @@ export async function deploy(
     const previous = readCurrent(paths);
     let id: string | null = null;
     try {
-      id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x), batch);
+      // fail fast: an env file that is not ready refuses the deploy before anything is fetched or built
       await log.step('env-gate', () => envGate(o));
+      id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x), batch);
+      await gateAgain(o, paths, id, log);
       lock.mark({ phase: 'activating', previous });
       const gate = { ...gateInput(o, paths, id, previous, 'deploy'), ...(batch ? { batch } : {}) };
       const ok = await activate(gate, hooks, log);

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { waitFor } from '../helpers/wait.js';
+import { readLock } from '../../src/release/lock.js';
 import type { OpResult } from '../../src/release/types.js';
 import type { RunResult } from '../helpers/daemon.js';
 import { ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
@@ -134,7 +136,10 @@ test('a missing or empty required env key fails the deploy naming the key, never
     assert.match(res.error ?? '', expect);
     assert.equal(res.steps.find((s) => !s.ok)?.name, 'env-gate');
     assert.ok(!res.steps.some((s) => s.name === 'switch'), 'never switched');
-    const texts = [r.stdout, r.stderr, deployLog(rs, res.release as string)];
+    assert.ok(!res.steps.some((s) => s.name === 'fetch'), 'refused before anything was fetched');
+    assert.equal(res.release, null, 'no release was made');
+    assert.deepEqual(rs.disk().folders, before.folders);
+    const texts = [r.stdout, r.stderr];
     for (const s of secrets) for (const text of texts) assert.ok(!text.includes(s), `output shows ${s}`);
     assert.equal(rs.current(), r1);
   }
@@ -143,4 +148,37 @@ test('a missing or empty required env key fails the deploy naming the key, never
   assert.deepEqual(before.lock, false);
   const daemonLog = readFileSync(join(rs.sb.stateDir, 'daemon.log'), 'utf8');
   for (const s of secrets) assert.ok(!daemonLog.includes(s), `daemon.log shows ${s}`);
+});
+
+test('an env file emptied during the build is refused before the switch, and that release is failed, never a rollback target', async (t) => {
+  let gate = '';
+  t.after(() => gate && writeFileSync(gate, ''));
+  const rs = await ReleaseSandbox.create(t, { required: ['API_TOKEN'] });
+  gate = join(rs.sb.dir, 'gate');
+  await rs.sb.start();
+  const r1 = (await rs.deploy()).release as string;
+  rs.repo.setVersion('2.0.0');
+  const r2 = (await rs.deploy()).release as string;
+  rs.configure({ build: ['node build.mjs', `while [ ! -e '${gate}' ]; do sleep 0.05; done`] });
+  await rs.sb.run('config', 'reload');
+  rs.repo.setVersion('3.0.0');
+  const running = rs.sb.json<{ ok: boolean; release: string; steps: { name: string; ok: boolean }[] }>(
+    ['deploy', TARGET],
+    1,
+  );
+  await waitFor(() => readLock(rs.paths)?.step, { what: 'the deploy waits in its gated build step' });
+  writeFileSync(join(rs.paths.shared, '.env'), 'API_TOKEN=\n');
+  writeFileSync(gate, '');
+  const res = await running;
+  assert.equal(res.steps.find((s) => !s.ok)?.name, 'env-gate before the switch');
+  assert.equal(rs.current(), r2, 'never switched');
+  const list = await rs.list();
+  assert.equal(list.releases.find((r) => r.id === res.release)?.status, 'failed');
+  writeFileSync(join(rs.paths.shared, '.env'), 'API_TOKEN=token-value-1\n');
+  rs.repo.setVersion('4.0.0');
+  const r4 = (await rs.deploy()).release as string;
+  assert.equal(rs.current(), r4);
+  const back = await rs.rollback();
+  assert.equal(back.release, r2, 'a plain rollback skips the release the gate refused');
+  assert.notEqual(r1, r2);
 });
