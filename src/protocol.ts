@@ -157,16 +157,19 @@ export interface FlagsResult {
   processes?: ProcessStatus[];
 }
 
+/** A run of a target's smoke checks, as reported (never a header value). */
+export interface SmokeSummary {
+  ok: boolean;
+  checks: { name: string; ok: boolean; status: number | null; error?: string }[];
+}
+
 /** After `env sync` into a target's env file: what was reloaded, and its smoke checks then. */
 export interface EnvSyncTarget {
   target: string;
   /** Process ids whose environment changed, reloaded in this order. */
   reloaded: string[];
   /** The target's smoke checks after the reload; null when it has none or nothing of it runs. */
-  smoke: {
-    ok: boolean;
-    checks: { name: string; ok: boolean; status: number | null; error?: string }[];
-  } | null;
+  smoke: SmokeSummary | null;
   /** Why the reload failed (the file is written and backed up all the same). */
   error?: string;
   /** The evidence file of this change: `<base>/logs/evidence/env-sync-<UTC>.json`. */

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupStamp } from '../env/write.js';
 import { ensureSafeDir, LOG_FILE_MODE, writeFileAtomic } from '../fsutil.js';
+import type { SmokeSummary } from '../protocol.js';
 import type { TargetPaths } from './layout.js';
 
 /** `<base>/logs/evidence/env-sync-<UTC stamp>.json`: an env change applied to a target, then checked. */
@@ -13,10 +14,7 @@ export interface EnvSyncEvidence {
   /** Names and fingerprints of the keys written; never a value. */
   keys: { name: string; action: string; fingerprint: string }[];
   reloaded: string[];
-  smoke: {
-    ok: boolean;
-    checks: { name: string; ok: boolean; status: number | null; error?: string }[];
-  } | null;
+  smoke: SmokeSummary | null;
   error?: string;
   ok: boolean;
 }

@@ -1,0 +1,76 @@
+import type { RestartSpec } from './policy.js';
+
+/** The lifecycle's vocabulary (see machine.ts for the table that gives it meaning). */
+export type State = 'starting' | 'online' | 'stopping' | 'stopped' | 'backoff' | 'errored';
+export type Want = 'up' | 'down';
+export interface MachineSpec {
+  restart: RestartSpec;
+  stop: { signal: NodeJS.Signals; timeoutMs: number };
+}
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+export interface Unit {
+  state: State;
+  want: Want;
+  restarts: number; // automatic restarts performed; only a new Unit starts again at 0
+  consecutive: number; // crashes since the last healthy run (uptime >= minUptimeMs); drives backoff
+  crashes: number[]; // crash times inside windowMs
+  startedAt: number | null; // time of the last spawn
+  cooling: boolean; // in errored, or running a cooldown retry that has not yet proven healthy
+  afterStop: 'none' | 'crash' | 'respawn'; // what the exit ending 'stopping' means
+  reason: string | null; // why the unit is in its state, for status and logs
+  lastExit: ExitStatus | null;
+  handover: 'none' | 'starting'; // a successor has been spawned and is not judged yet
+  pendingExit: ExitStatus | null; // the old child's exit while its successor was being judged
+  draining: number; // old children replaced by a successor and not gone yet
+}
+export type Event =
+  | { type: 'start' }
+  | { type: 'stop' }
+  | { type: 'restart' }
+  | { type: 'ready' }
+  | { type: 'notReady'; reason: string }
+  | { type: 'exit'; code: number | null; signal: string | null; error?: string } // error: why it never ran
+  | { type: 'timer' }
+  | { type: 'replace' }
+  | { type: 'successorReady' }
+  | { type: 'successorFailed'; reason: string }
+  | { type: 'drained' };
+export type Effect =
+  | { type: 'spawn' }
+  | { type: 'signal'; signal: NodeJS.Signals }
+  | { type: 'kill' }
+  | { type: 'setTimer'; ms: number }
+  | { type: 'clearTimer' }
+  | { type: 'spawnSuccessor' } // beside the running child, on the same socket, not yet serving
+  | { type: 'promote' } // the successor becomes the child; the old one drains, then stops
+  | { type: 'dropSuccessor' }; // kill the successor
+
+export interface Step {
+  unit: Unit;
+  effects: Effect[];
+}
+
+export function initialUnit(): Unit {
+  return {
+    state: 'stopped',
+    want: 'down',
+    restarts: 0,
+    consecutive: 0,
+    crashes: [],
+    startedAt: null,
+    cooling: false,
+    afterStop: 'none',
+    reason: null,
+    lastExit: null,
+    handover: 'none',
+    pendingExit: null,
+    draining: 0,
+  };
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}
