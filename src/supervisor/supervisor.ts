@@ -139,7 +139,6 @@ function refuseUnspawnable(e: Entry): void {
 }
 
 async function restartEntry(e: Entry): Promise<void> {
-  refuseUnspawnable(e);
   // a process with its own socket is replaced without a gap, restart or reload alike
   if (e.listener && e.unit.state === 'online') return replaceEntry(e);
   const tried = attemptOver(e);
@@ -149,8 +148,9 @@ async function restartEntry(e: Entry): Promise<void> {
 
 /** With a socket of its own: a zero-downtime handover; otherwise a readiness-gated restart. */
 async function reloadEntry(e: Entry): Promise<void> {
-  if (!e.listener || e.unit.state !== 'online') return restartEntry(e);
-  return replaceEntry(e);
+  if (e.listener && e.unit.state === 'online') return replaceEntry(e);
+  refuseUnspawnable(e); // a restart stops the running child first
+  return restartEntry(e);
 }
 
 async function replaceEntry(e: Entry): Promise<void> {
