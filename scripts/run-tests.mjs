@@ -25,14 +25,16 @@ const child = spawn(
   ['--test', '--test-reporter=spec', '--test-concurrency=3', '--test-timeout=120000', ...files],
   { stdio: ['ignore', 'pipe', 'inherit'], env },
 );
+// the summary is followed by the list of failing tests, which can be long: remember the last count seen
 let tail = '';
+let ran = null;
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
   tail = (tail + chunk.toString()).slice(-4096);
+  for (const m of tail.matchAll(/^\S+ tests (\d+)$/gm)) ran = Number(m[1]);
 });
 child.on('exit', (code, signal) => {
-  const ran = /tests (\d+)/.exec(tail);
-  if (!ran || Number(ran[1]) === 0) {
+  if (ran === null || ran === 0) {
     console.error('run-tests: the runner reported no test executed');
     process.exit(1);
   }
