@@ -49,3 +49,26 @@ export function startTime(pid: number): number | null {
   const s = readStat(pid);
   return s && s.state !== 'Z' && s.state !== 'X' ? s.start : null;
 }
+
+/** Every descendant pid of `pid` in a /proc table, by a ppid walk (zombies included). */
+export function descendantsIn(table: ProcStat[], pid: number): number[] {
+  const kids = new Map<number, number[]>();
+  for (const p of table) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p.pid]);
+  const seen = new Set<number>([pid]);
+  for (const p of seen) for (const k of kids.get(p) ?? []) seen.add(k);
+  seen.delete(pid);
+  return [...seen];
+}
+
+/** All descendant pids by a ppid walk over /proc now (zombies included). */
+export function descendants(pid: number): number[] {
+  return descendantsIn(procTable(), pid);
+}
+
+/** The pids that are still live processes, with their start times. */
+export function identify(pids: number[]): Ident[] {
+  return pids.flatMap((pid) => {
+    const start = startTime(pid);
+    return start === null ? [] : [{ pid, start }];
+  });
+}

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import treeKill from 'tree-kill';
-import { isLive, procTable, readStat, type Ident, type ProcStat } from '../proc.js';
+import { identify, readStat } from '../proc.js';
+import { groupAndTree, signalGroup, terminate } from './terminate.js';
 
 export interface ChildSpec {
   command: string[] | string;
@@ -55,71 +55,7 @@ function pipe(from: NodeJS.ReadableStream | null, sink: (chunk: Buffer) => Waite
 const SETPRIV = '/usr/bin/setpriv';
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 const DEFAULT_DRAIN_MS = 1000;
-// SIGKILL cannot be ignored; only a process stuck in the kernel (D state) outlives this
-const KILL_WAIT_MS = 5000;
-const POLL_MS = 10;
 let setprivPresent: boolean | undefined;
-
-// metrics.ts and supervisor.ts still take the table from here
-
-export function descendantsIn(table: ProcStat[], pid: number): number[] {
-  const kids = new Map<number, number[]>();
-  for (const p of table) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p.pid]);
-  const seen = new Set<number>([pid]);
-  for (const p of seen) for (const k of kids.get(p) ?? []) seen.add(k);
-  seen.delete(pid);
-  return [...seen];
-}
-
-/** All descendant pids by a ppid walk over /proc (zombies included). */
-export function descendants(pid: number): number[] {
-  return descendantsIn(procTable(), pid);
-}
-
-const isGone = (p: Ident): boolean => !isLive(p);
-
-/** Live members of the leader's group and tree; empty when the pid now names another process. */
-function snapshot(leader: number, start: number | null): Ident[] {
-  const table = procTable();
-  const self = table.find((p) => p.pid === leader);
-  if (self && self.start !== start) return [];
-  const tree = self ? descendantsIn(table, leader) : [];
-  const live = table.filter((p) => p.state !== 'Z' && (p.pgrp === leader || tree.includes(p.pid)));
-  return live.map((p) => ({ pid: p.pid, start: p.start }));
-}
-
-function signalGroup(leader: number, start: number | null, sig: NodeJS.Signals): boolean {
-  const now = readStat(leader);
-  // never signal a reused pid; a reaped leader's group id cannot be reused while members live
-  const ours = now ? now.start === start : procTable().some((p) => p.pgrp === leader && p.state !== 'Z');
-  if (!ours) return false;
-  try {
-    process.kill(-leader, sig);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-}
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  return true;
-}
-
-/** SIGKILL the group, tree-kill whatever left it, and wait until every tracked process is gone. */
-async function killIdents(leader: number, start: number | null, idents: Ident[]): Promise<void> {
-  signalGroup(leader, start, 'SIGKILL');
-  const escaped = idents.filter((p) => !isGone(p) && readStat(p.pid)?.pgrp !== leader);
-  await Promise.all(
-    escaped.map((p) => new Promise<void>((done) => treeKill(p.pid, 'SIGKILL', () => done()))),
-  );
-  await until(() => idents.every(isGone), KILL_WAIT_MS);
-}
 
 function isExecutable(file: string): boolean {
   try {
@@ -209,7 +145,9 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
     control: spec.control ? (cp.stdio[3 + (spec.extraFds?.length ?? 0)] as Duplex) : null,
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
     kill: async () => {
-      if (pid !== undefined) await killIdents(pid, startTime, snapshot(pid, startTime));
+      if (pid === undefined) return;
+      const tracked = identify(groupAndTree(pid, startTime));
+      await terminate({ left: () => groupAndTree(pid, startTime, tracked) }, 'SIGKILL', 0);
     },
   };
 }
@@ -220,16 +158,20 @@ export async function stopChild(
   signal: NodeJS.Signals,
   timeoutMs: number,
 ): Promise<ExitInfo> {
-  if (h.pid === undefined) return h.exited;
-  const tracked = snapshot(h.pid, h.startTime);
+  const { pid, startTime } = h;
+  if (pid === undefined) return h.exited;
+  // what is ours at signal time may leave both group and tree later (reparented, setsid)
+  const tracked = identify(groupAndTree(pid, startTime));
   let exited = false;
   void h.exited.then(() => (exited = true));
-  h.signal(signal);
-  const clean = await until(() => exited && tracked.every(isGone), timeoutMs);
-  if (!clean) {
-    await h.kill();
-    // what was ours at signal time may have left both group and tree (reparented, setsid)
-    await killIdents(h.pid, h.startTime, tracked);
-  }
+  await terminate(
+    {
+      left: () => groupAndTree(pid, startTime, tracked),
+      send: (sig) => void h.signal(sig),
+      settled: () => exited,
+    },
+    signal,
+    timeoutMs,
+  );
   return h.exited;
 }

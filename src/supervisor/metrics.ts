@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { procTable, type ProcStat } from '../proc.js';
-import { descendantsIn } from './child.js';
+import { descendantsIn, procTable, type ProcStat } from '../proc.js';
 
 export interface Usage {
   cpu: number;

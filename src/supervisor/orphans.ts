@@ -1,30 +1,12 @@
 import type { Logger } from '../log.js';
-import { isLive, procTable, readStat, startTime, type Ident } from '../proc.js';
-import { descendants } from './child.js';
+import { descendants, identify, readStat, type Ident } from '../proc.js';
 import type { Stray } from './orphan-scan.js';
 import { bootId, type SavedState } from './state.js';
-
-/**
- * Processes of the group a previous daemon started: same process group id as the recorded leader,
- * and born no earlier than it, so a recycled pid of an unrelated process never matches.
- */
-export function groupMembers(leader: number, leaderStart: number): number[] {
-  const head = readStat(leader);
-  // the pid names another process now: the kernel never reuses a pid while its old group lives
-  if (head && head.start !== leaderStart) return [];
-  return procTable()
-    .filter(
-      (st) => st.pid !== process.pid && st.pgrp === leader && st.start >= leaderStart && st.state !== 'Z',
-    )
-    .map((st) => st.pid);
-}
+import { groupAndTree, terminate } from './terminate.js';
 
 /** The live descendants of `pid` now: what a stop must not leave behind, even if they leave the group. */
 export function treeOf(pid: number): Ident[] {
-  return descendants(pid).flatMap((p) => {
-    const start = startTime(p);
-    return start === null ? [] : [{ pid: p, start }];
-  });
+  return identify(descendants(pid));
 }
 
 /**
@@ -39,42 +21,10 @@ export async function killLeftovers(
   signal: NodeJS.Signals,
   graceMs: number,
 ): Promise<{ pids: number[]; killed: boolean }> {
-  const left = (): number[] => [
-    ...new Set([...groupMembers(leader, leaderStart), ...tracked.filter(isLive).map((p) => p.pid)]),
-  ];
+  const left = (): number[] => groupAndTree(leader, leaderStart, tracked);
   const pids = left();
   if (pids.length === 0) return { pids, killed: false };
-  return { pids, killed: await terminate(left, signal, graceMs) };
-}
-
-/** Sends `signal` to what `left()` names, waits up to `graceMs`, then SIGKILLs until nothing is left; true if it had to. */
-async function terminate(left: () => number[], signal: NodeJS.Signals, graceMs: number): Promise<boolean> {
-  signalAll(left(), signal);
-  const gone = async (ms: number): Promise<boolean> => {
-    const deadline = Date.now() + ms;
-    while (left().length > 0) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return true;
-  };
-  if (await gone(graceMs)) return false;
-  // a member may fork while it dies: kill again what appears, a few times
-  for (let round = 0; round < 5; round++) {
-    signalAll(left(), 'SIGKILL');
-    if (await gone(1_000)) break;
-  }
-  return true;
-}
-
-function signalAll(pids: number[], sig: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // already gone
-    }
-  }
+  return { pids, killed: await terminate({ left }, signal, graceMs) };
 }
 
 export type StopSpec = { signal: NodeJS.Signals; timeoutMs: number };
@@ -94,7 +44,7 @@ export async function reapOrphans(
     p.pid && p.startTime !== null ? [{ id, leader: p.pid, start: p.startTime }] : [],
   );
   const found = groups
-    .map((g) => ({ ...g, pids: groupMembers(g.leader, g.start) }))
+    .map((g) => ({ ...g, pids: groupAndTree(g.leader, g.start) }))
     .filter((g) => g.pids.length > 0);
   if (found.length === 0) return 0;
   logger.warn({ evt: 'orphans', pids: found.flatMap((g) => g.pids), ids: found.map((g) => g.id) });

@@ -5,14 +5,8 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isLive, readStat, startTime } from '../../src/proc.js';
-import {
-  descendants,
-  spawnChild,
-  stopChild,
-  type ChildHandle,
-  type ChildSpec,
-} from '../../src/supervisor/child.js';
+import { descendants, isLive, readStat, startTime } from '../../src/proc.js';
+import { spawnChild, stopChild, type ChildHandle, type ChildSpec } from '../../src/supervisor/child.js';
 import { probeHttp } from '../../src/supervisor/readiness.js';
 import { freePort, sandbox } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
