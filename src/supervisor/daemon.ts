@@ -5,13 +5,13 @@ import { BstError } from '../errors.js';
 import { createLogger, SecretSet, type Logger } from '../log.js';
 import { writeProblem } from '../daemonlog.js';
 import type { ConfigReloadResult } from '../protocol.js';
+import { recoverTarget } from '../release/recover.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
 import { acquireDaemonLock } from './exclusive.js';
 import { logProblem } from './entry.js';
 import { daemonHandlers, Gate } from './handlers.js';
 import { treeUsage } from './metrics.js';
-import { recoverReleases } from './ops.js';
 import { markedStrays, redisStrays } from './orphan-scan.js';
 import { reapOrphans, reapStrays, type StopSpec } from './orphans.js';
 import { createPersistence, type Persistence } from './persist.js';
@@ -132,11 +132,9 @@ async function stopAll(sup: Supervisor, gate: Gate, store: Persistence, why: str
  * fails is logged, and the others and the start-up go on.
  */
 function recoverEach(sup: Supervisor, logger: Logger): void {
-  const { config } = sup.loaded;
-  for (const [name, target] of Object.entries(config.targets)) {
-    const one = { ...sup, loaded: { ...sup.loaded, config: { ...config, targets: { [name]: target } } } };
+  for (const [name, target] of Object.entries(sup.loaded.config.targets)) {
     try {
-      recoverReleases(one, logger);
+      recoverTarget(name, target, logger);
     } catch (err) {
       logger.error({ evt: 'release-recovery-failed', target: name, err: (err as Error).message });
     }

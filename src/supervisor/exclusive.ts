@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { BstError } from '../errors.js';
-import { targetPaths } from '../release/layout.js';
-import { acquireLock, readLock, type LockHandle } from '../release/lock.js';
+import { join } from 'node:path';
+import { acquireLockAt, readLockAt, type LockHandle } from '../release/lock.js';
 
 /**
  * One daemon per state folder, even when two start at the same instant: `<stateDir>/.lock`, made by
@@ -9,12 +9,12 @@ import { acquireLock, readLock, type LockHandle } from '../release/lock.js';
  */
 export function acquireDaemonLock(stateDir: string): LockHandle {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  // the lock of release/lock.ts, kept in the state folder instead of a target's releases folder
-  const paths = { ...targetPaths(stateDir), releases: stateDir };
+  // the lock of release/lock.ts, kept in the state folder
+  const file = join(stateDir, '.lock');
   try {
-    return acquireLock(paths, 'daemon', null);
+    return acquireLockAt(file, 'daemon', null);
   } catch (err) {
-    const held = readLock(paths);
+    const held = readLockAt(file);
     if (!(err instanceof BstError) || err.code !== 'conflict' || !held) throw err;
     throw new BstError('failed', `a daemon already runs (pid ${held.pid})`, {
       hint: 'use it (`bstctl ping`), or stop it with `bstctl shutdown`',
