@@ -115,6 +115,11 @@ export function assertRollbackable(paths: TargetPaths, id: string): ReleaseRecor
   if (!rec) {
     throw new BstError('not_found', `release ${id} does not exist`, { hint: 'see `bstctl list <target>`' });
   }
+  if (rec.prunedAt) {
+    throw new BstError('invalid_input', `release ${id} was pruned (${rec.prunedAt}): its folder is gone`, {
+      hint: 'pick a release listed as built or active in `bstctl list <target>`',
+    });
+  }
   if (rec.status !== 'built') {
     // bad input that changes nothing: exit 2
     throw new BstError(

@@ -54,7 +54,16 @@ export interface EvidenceBundle {
   /** The newest env change applied to the target (`env sync`): reloaded processes and smoke checks. */
   envSync: EnvSyncEvidence | null;
   /** With --batch: every release of the batch, newest first. */
-  releases?: { id: string; status: string; batch: string | null }[];
+  releases?: {
+    id: string;
+    status: string;
+    batch: string | null;
+    steps: StepRecord[];
+    activations: ReleaseRecord['activations'];
+    /** When prune removed its folder (the record and deploy log stay); null while it is on disk. */
+    prunedAt: string | null;
+    deployLog: string;
+  }[];
 }
 
 export interface EvidenceOptions {
@@ -219,12 +228,26 @@ export function evidenceBundle(
     envSync: newestEnvSync(paths),
   };
   if (batchReleases) {
-    partial.releases = batchReleases.map((r) => ({ id: r.id, status: r.status, batch: r.batch ?? null }));
+    partial.releases = batchReleases.map((r) => ({
+      id: r.id,
+      status: r.status,
+      batch: r.batch ?? null,
+      steps: r.steps,
+      activations: r.activations,
+      prunedAt: r.prunedAt ?? null,
+      deployLog: join(paths.deployLogs, `${r.id}.log`),
+    }));
   }
   const verdict = verdictOf(partial, target);
   const bundle: EvidenceBundle = { ...partial, ok: verdict.length === 0, verdict };
   // whatever a log line or an error carried: no env value leaves through the bundle
   return maskStrings(bundle, (t) => secrets.mask(t));
+}
+
+function batchLine(x: NonNullable<EvidenceBundle['releases']>[number]): string {
+  const steps = x.steps.map((s) => `${s.ok ? '✓' : '✗'} ${s.name}`).join(', ');
+  const pruned = x.prunedAt ? ` (folder pruned ${x.prunedAt})` : '';
+  return `- ${x.id}: ${x.status}${pruned} — ${steps || 'no steps'} — \`${x.deployLog}\``;
 }
 
 function envSyncLine(e: EnvSyncEvidence | null): string {
@@ -294,7 +317,7 @@ export function evidenceMarkdown(b: EvidenceBundle): string {
     '```',
   );
   if (b.releases) {
-    out.push('', `## Releases of batch ${b.batch}`, '', ...b.releases.map((x) => `- ${x.id}: ${x.status}`));
+    out.push('', `## Releases of batch ${b.batch}`, '', ...b.releases.map(batchLine));
   }
   return out.join('\n');
 }

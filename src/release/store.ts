@@ -27,6 +27,8 @@ export interface ReleaseRecord {
   pid: number | null;
   /** The deploy batch label (`deploy --batch`); absent on records written before batches existed. */
   batch?: string | null;
+  /** When prune removed the folder; the record stays for the evidence, never an activation target. */
+  prunedAt?: string | null;
 }
 
 // parse at the boundary: a hand-edited or truncated record must not reach the prune rules
@@ -49,6 +51,7 @@ const recordSchema: z.ZodType<ReleaseRecord> = z.object({
   ),
   pid: z.number().int().nullable(),
   batch: z.string().nullable().optional(),
+  prunedAt: z.string().nullable().optional(),
 });
 
 const TRASH_PREFIX = '.trash-';
@@ -134,7 +137,8 @@ export function listReleases(paths: TargetPaths): ReleaseRecord[] {
   return [...ids].sort(newestFirst).map((id) => {
     const loaded = loadRecord(paths, id);
     if (!('rec' in loaded)) return placeholder(paths, id, loaded.problem);
-    // a built record whose tree is gone can never be switched to
+    // a built record whose tree is gone (pruned or lost) can never be switched to
+    if (loaded.rec.prunedAt) return loaded.rec;
     if (loaded.rec.status === 'built' && !folders.has(id)) {
       return { ...loaded.rec, status: 'failed', error: 'release folder missing' };
     }
@@ -151,25 +155,33 @@ export interface ListEntry {
   current: boolean;
 }
 
-/** SPEC §5 `list` shape: the release current points at shows as 'active'. */
+/** SPEC §5 `list` shape: the release current points at shows as 'active'; pruned releases are omitted. */
 export function listView(paths: TargetPaths): { current: string | null; releases: ListEntry[] } {
   const current = readCurrent(paths);
-  const releases = listReleases(paths).map((r) => ({
-    id: r.id,
-    createdAt: r.createdAt,
-    status: r.id === current ? ('active' as const) : r.status,
-    sha: r.sha,
-    ref: r.ref,
-    current: r.id === current,
-  }));
+  const releases = listReleases(paths)
+    .filter((r) => !r.prunedAt)
+    .map((r) => ({
+      id: r.id,
+      createdAt: r.createdAt,
+      status: r.id === current ? ('active' as const) : r.status,
+      sha: r.sha,
+      ref: r.ref,
+      current: r.id === current,
+    }));
   return { current, releases };
 }
 
-/** The newest built release older than `current` (the default rollback); with no current, the newest built. */
+/** True when `r` was live before: built (a failed activation marks it failed) and activated at least once. */
+export function wasLive(r: ReleaseRecord): boolean {
+  return r.status === 'built' && !r.prunedAt && r.activations.length > 0;
+}
+
+/**
+ * The default rollback: the newest release older than `current` that has been live before (a release
+ * only built, or refused by a gate, is no default target); with no current, the newest such release.
+ */
 export function previousSuccessful(paths: TargetPaths, current: string | null): string | null {
-  const older = listReleases(paths).filter(
-    (r) => r.status === 'built' && (current === null || r.id < current),
-  );
+  const older = listReleases(paths).filter((r) => wasLive(r) && (current === null || r.id < current));
   return older[0]?.id ?? null;
 }
 
@@ -189,6 +201,7 @@ export function pruneCandidates(
   const remove: string[] = [];
   let kept = 0;
   for (const r of [...records].sort((a, b) => newestFirst(a.id, b.id))) {
+    if (r.prunedAt) continue;
     if (r.status === 'building' && opts.building.has(r.id)) continue;
     if (r.status === 'built' && kept < opts.keep) {
       kept++;
@@ -199,8 +212,11 @@ export function pruneCandidates(
   return remove;
 }
 
-/** Removes releases: folder renamed to a hidden trash name first, so a crash never leaves half a release. */
-export function prune(paths: TargetPaths, ids: string[]): void {
+/**
+ * Removes release folders: renamed to a hidden trash name first, so a crash never leaves half a release.
+ * The records stay, marked `prunedAt` (a batch's evidence needs them); they are small and not capped.
+ */
+export function prune(paths: TargetPaths, ids: string[], now: Date = new Date()): void {
   const current = readCurrent(paths);
   for (const id of ids) {
     validateReleaseId(id);
@@ -214,7 +230,9 @@ export function prune(paths: TargetPaths, ids: string[]): void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    rmSync(recordFile(paths, id), { force: true });
+    const rec = readRecord(paths, id);
+    if (rec) writeRecord(paths, { ...rec, prunedAt: now.toISOString() });
+    else rmSync(recordFile(paths, id), { force: true });
   }
   sweepTrash(paths);
 }

@@ -107,7 +107,10 @@ export function register(program: Command): void {
       .command('rollback <target>')
       .description('switch to an earlier successful release, reload, health gate'),
   )
-    .option('--release-id <id>', 'release to go back to (default: the previous successful one)')
+    .option(
+      '--release-id <id>',
+      'release to go back to (default: the newest older release that has been live; a release only built needs this)',
+    )
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
     .option('--flags-off', 'turn every canary flag of the target off (backup first) before switching')
     .action(
