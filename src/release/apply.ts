@@ -75,6 +75,7 @@ function result(
   error?: unknown,
 ): OpResult {
   const out: OpResult = { target: o.targetName, release, previous, ok, steps: log.steps };
+  if (release !== null) out.log = join(targetPaths(o.target.base).deployLogs, `${release}.log`);
   if (error !== undefined) out.error = error instanceof Error ? error.message : String(error);
   return out;
 }

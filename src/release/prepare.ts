@@ -75,7 +75,8 @@ export async function buildRelease(
           log: (l) => log.line(`  ${l}`),
           onSpawn: (pid) => noteStep(lock, pid),
         });
-        if (!res?.ok) throw new Error(res?.error ?? `exited with code ${res?.code}`);
+        const why = res?.error ?? `exited with code ${res?.code}`;
+        if (!res?.ok) throw new Error(`build step ${i + 1}/${r.build.length} \`${cmd}\` ${why}`);
       });
     }
   } catch (err) {

@@ -33,4 +33,6 @@ export interface OpResult {
   steps: StepRecord[];
   error?: string;
   rolledBack?: boolean;
+  /** The absolute path of the release's deploy log (`<base>/logs/deploy/<id>.log`). */
+  log?: string;
 }

@@ -25,15 +25,12 @@ async function op(
   params: Record<string, string | boolean | undefined>,
 ) {
   const res = (await ctx.call(verb, params as never)) as OpResult;
-  ctx.print(res, () => summary(verb, res));
+  // a failure is said once: on stderr (with --json the document on stdout carries it too)
+  if (res.ok || ctx.json) ctx.print(res, () => summary(verb, res));
   if (res.ok) return;
-  const err = new BstError(
-    'failed',
-    `${verb} of ${res.target} failed: ${res.error ?? 'see the deploy log'}`,
-    {
-      hint: res.release ? `deploy log: <base>/logs/deploy/${res.release}.log` : undefined,
-    },
-  );
+  const err = new BstError('failed', summary(verb, res), {
+    hint: res.log ? `deploy log: ${res.log}` : undefined,
+  });
   ctx.failAfterPrint(err);
 }
 
