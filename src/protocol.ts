@@ -32,6 +32,7 @@ export const methods = {
     releaseId: z.string().optional(),
     batch: z.string().optional(),
     flagsOff: z.boolean().optional(),
+    force: z.boolean().optional(),
   }),
   drill: z.strictObject({ target, batch: z.string().optional() }),
   redisStatus: z.strictObject({ selector: z.string().optional() }),

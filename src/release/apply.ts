@@ -142,7 +142,7 @@ export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks):
 }
 
 export async function rollback(
-  o: OpInput & { releaseId?: string; batch?: string; flagsOff?: boolean },
+  o: OpInput & { releaseId?: string; batch?: string; flagsOff?: boolean; force?: boolean },
   hooks: ReleaseHooks,
 ): Promise<OpResult> {
   if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
@@ -153,7 +153,7 @@ export async function rollback(
     if (!id)
       throw new BstError('failed', `no successful release older than ${current ?? '(none)'} to roll back to`);
     if (id === current) throw new BstError('invalid_input', `release ${id} is already current`);
-    assertRollbackable(paths, id);
+    assertRollbackable(paths, id, o.force === true);
     lock.mark({ release: id, phase: 'activating', previous: current });
     const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
     log.attach(id);

@@ -27,6 +27,8 @@ export interface ReleaseRecord {
   pid: number | null;
   /** The deploy batch label (`deploy --batch`); absent on records written before batches existed. */
   batch?: string | null;
+  /** A drill's step to this release failed (it stays built); a later successful activation clears it. */
+  drillFailure?: { at: string; reason: string } | null;
   /** When prune removed the folder; the record stays for the evidence, never an activation target. */
   prunedAt?: string | null;
 }
@@ -52,6 +54,7 @@ const recordSchema: z.ZodType<ReleaseRecord> = z.object({
   pid: z.number().int().nullable(),
   batch: z.string().nullable().optional(),
   prunedAt: z.string().nullable().optional(),
+  drillFailure: z.object({ at: z.string(), reason: z.string() }).nullable().optional(),
 });
 
 const TRASH_PREFIX = '.trash-';
@@ -153,6 +156,8 @@ export interface ListEntry {
   sha: string | null;
   ref: string | null;
   current: boolean;
+  /** Set when a drill's step to this release failed (SPEC §5 `list`, an added field). */
+  drillFailure: { at: string; reason: string } | null;
 }
 
 /** SPEC §5 `list` shape: the release current points at shows as 'active'; pruned releases are omitted. */
@@ -167,6 +172,7 @@ export function listView(paths: TargetPaths): { current: string | null; releases
       sha: r.sha,
       ref: r.ref,
       current: r.id === current,
+      drillFailure: r.drillFailure ?? null,
     }));
   return { current, releases };
 }

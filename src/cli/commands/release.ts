@@ -66,13 +66,14 @@ async function list(ctx: Ctx, name: string): Promise<void> {
     view.releases.length === 0
       ? `${name}: no releases yet`
       : table(
-          ['', 'RELEASE', 'STATUS', 'CREATED', 'SHA'],
+          ['', 'RELEASE', 'STATUS', 'CREATED', 'SHA', 'DRILL'],
           view.releases.map((r) => [
             r.current ? '*' : '',
             r.id,
             r.status,
             r.createdAt,
             r.sha?.slice(0, 12) ?? '-',
+            r.drillFailure ? `failed ${r.drillFailure.at}: ${r.drillFailure.reason}` : '',
           ]),
         ),
   );
@@ -110,14 +111,20 @@ export function register(program: Command): void {
     )
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
     .option('--flags-off', 'turn every canary flag of the target off (backup first) before switching')
+    .option('--force', 'roll back to a release a drill failed on (see `bstctl list`)')
     .action(
-      async (target: string, o: { releaseId?: string; batch?: string; flagsOff?: boolean }, cmd: Command) => {
+      async (
+        target: string,
+        o: { releaseId?: string; batch?: string; flagsOff?: boolean; force?: boolean },
+        cmd: Command,
+      ) => {
         if (o.releaseId !== undefined) validateReleaseId(o.releaseId); // exit 2 before anything is touched
         if (o.batch !== undefined) validateBatch(o.batch);
         // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
         const ctx = new Ctx(cmd);
         const flagsOff = o.flagsOff ? true : undefined;
-        return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch, flagsOff });
+        const force = o.force ? true : undefined;
+        return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch, flagsOff, force });
       },
     );
   withGlobals(
