@@ -25,7 +25,13 @@ export const methods = {
   restart: selector,
   reload: selector,
   configReload: none,
-  deploy: z.strictObject({ target, ref: nonEmpty.optional(), batch: z.string().optional() }),
+  deploy: z.strictObject({
+    target,
+    ref: nonEmpty.optional(),
+    batch: z.string().optional(),
+    releaseId: z.string().optional(),
+    rebuild: z.boolean().optional(),
+  }),
   build: z.strictObject({ target, ref: nonEmpty.optional() }),
   rollback: z.strictObject({
     target,

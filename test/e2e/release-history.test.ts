@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DrillResult } from '../../src/release/drill.js';
 import type { EvidenceBundle } from '../../src/release/evidence.js';
+import type { ReleaseRecord } from '../../src/release/store.js';
 import type { OpResult } from '../../src/release/types.js';
 import { ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
 
@@ -66,4 +67,67 @@ test('evidence --batch of a batch whose releases were pruned lists its deploys a
   const r = await rs.sb.run('rollback', TARGET, '--release-id', r2);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /was pruned/);
+});
+
+test('a deploy of a sha already built activates that release; --rebuild builds again; --release-id activates a chosen one', async (t) => {
+  const rs = await ReleaseSandbox.create(t);
+  await rs.sb.start();
+  const r1 = (await rs.deploy()).release as string;
+  rs.repo.setVersion('2.0.0');
+  const built = await rs.sb.json<OpResult>(['build', TARGET]);
+  const r2 = built.release as string;
+  const sha = (await rs.list()).releases[0]?.sha as string;
+
+  const r = await rs.sb.run('deploy', TARGET, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const reused = JSON.parse(r.stdout) as OpResult;
+  assert.deepEqual([reused.release, reused.reused, reused.ok], [r2, true, true]);
+  assert.ok(!reused.steps.some((s) => s.name.startsWith('build')), 'nothing was built again');
+  const said = `release ${r2} already built from ${sha}: activating it`;
+  assert.ok(
+    readFileSync(join(rs.paths.deployLogs, `${r2}.log`), 'utf8').includes(said),
+    'the deploy log says so',
+  );
+  const human = await rs.sb.run('rollback', TARGET, '--release-id', r1);
+  assert.equal(human.code, 0, human.stderr);
+  const again = await rs.sb.run('deploy', TARGET);
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok(again.stderr.includes(said), `the output says so:\n${again.stderr}`);
+  await rs.serves(r2, '2.0.0');
+  assert.equal((await rs.list()).releases.length, 2, 'no third release');
+
+  const fresh = await rs.deploy(0, '--rebuild');
+  assert.notEqual(fresh.release, r2);
+  assert.ok(
+    fresh.steps.some((s) => s.name.startsWith('build')),
+    '--rebuild builds',
+  );
+
+  const chosen = await rs.deploy(0, '--release-id', r1, '--batch', 'b9');
+  assert.deepEqual([chosen.release, chosen.previous], [r1, fresh.release]);
+  assert.ok(chosen.steps.some((s) => s.name === 'health' && s.ok));
+  await rs.serves(r1, '1.0.0');
+  const rec = JSON.parse(readFileSync(join(rs.paths.records, `${r1}.json`), 'utf8')) as ReleaseRecord;
+  assert.equal(rec.activations.at(-1)?.batch, 'b9');
+});
+
+test('deploy --release-id refuses --ref beside it, a failed release and an unknown one (exit 2, nothing changes)', async (t) => {
+  const rs = await ReleaseSandbox.create(t);
+  await rs.sb.start();
+  const r1 = (await rs.deploy()).release as string;
+  rs.repo.breakBuild();
+  const bad = (await rs.deploy(1)).release as string;
+  const before = rs.disk();
+  const cases: [string[], RegExp][] = [
+    [['--release-id', r1, '--ref', 'HEAD'], /--ref and --release-id/],
+    [['--release-id', bad], /is failed/],
+    [['--release-id', '20200101T000000Z-0000000'], /does not exist/],
+  ];
+  for (const [args, msg] of cases) {
+    const r = await rs.sb.run('deploy', TARGET, ...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+  }
+  assert.deepEqual(rs.disk(), before);
+  assert.equal(rs.current(), r1);
 });

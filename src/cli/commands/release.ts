@@ -79,19 +79,37 @@ async function list(ctx: Ctx, name: string): Promise<void> {
   );
 }
 
+interface DeployOptions {
+  ref?: string;
+  releaseId?: string;
+  rebuild?: boolean;
+  batch?: string;
+}
+
 export function register(program: Command): void {
   withGlobals(
     program
       .command('deploy <target>')
-      .description('new release: fetch, link shared, build, env gate, switch, reload, health gate, prune'),
+      .description(
+        'new release: fetch, link shared, build, env gate, switch, reload, health gate, prune; a sha already built is activated, not rebuilt (--rebuild to force)',
+      ),
   )
     .option('--ref <ref>', 'git ref to deploy (default: the config ref)')
+    .option('--release-id <id>', 'activate this built release instead of building (not with --ref)')
+    .option('--rebuild', 'build again even when the sha already has a built release')
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
-    .action(async (target: string, o: { ref?: string; batch?: string }, cmd: Command) => {
+    .action(async (target: string, o: DeployOptions, cmd: Command) => {
       if (o.batch !== undefined) validateBatch(o.batch); // exit 2 before anything is touched
+      if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
+      if (o.releaseId !== undefined && o.ref !== undefined) {
+        throw new BstError('invalid_input', '--ref and --release-id name the release twice: give one', {
+          hint: 'see `bstctl deploy --help`',
+        });
+      }
       // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
       const ctx = new Ctx(cmd);
-      return op(ctx, 'deploy', { target, ref: o.ref, batch: o.batch });
+      const rebuild = o.rebuild ? true : undefined;
+      return op(ctx, 'deploy', { target, ref: o.ref, batch: o.batch, releaseId: o.releaseId, rebuild });
     });
   withGlobals(program.command('build <target>').description('build a release without activating it'))
     .option('--ref <ref>', 'git ref to build')
