@@ -10,15 +10,8 @@ import { chosenRelease, planDeploy } from './reuse.js';
 import { DeployLog } from './deploylog.js';
 import { targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
 import { acquireLock, type LockHandle } from './lock.js';
-import {
-  listReleases,
-  previousSuccessful,
-  prune,
-  pruneCandidates,
-  readRecord,
-  writeRecord,
-  type StepRecord,
-} from './store.js';
+import { listReleases, previousSuccessful, readRecord, writeRecord, type StepRecord } from './store.js';
+import { prune, pruneCandidates } from './prune.js';
 import { readCurrent } from './switch.js';
 import { releasesOf } from './target.js';
 import type { OpInput, OpResult, ReleaseHooks } from './types.js';

@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { BstError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { RELEASE_ID_RE, validateReleaseId, type TargetPaths } from './layout.js';
 import { readCurrent } from './switch.js';
@@ -57,8 +56,6 @@ const recordSchema: z.ZodType<ReleaseRecord> = z.object({
   drillFailure: z.object({ at: z.string(), reason: z.string() }).nullable().optional(),
 });
 
-const TRASH_PREFIX = '.trash-';
-
 function recordFile(paths: TargetPaths, id: string): string {
   return join(paths.records, `${validateReleaseId(id)}.json`);
 }
@@ -85,6 +82,10 @@ function loadRecord(paths: TargetPaths, id: string): Loaded {
 export function readRecord(paths: TargetPaths, id: string): ReleaseRecord | null {
   const loaded = loadRecord(paths, id);
   return 'rec' in loaded ? loaded.rec : null;
+}
+
+export function removeRecord(paths: TargetPaths, id: string): void {
+  rmSync(recordFile(paths, id), { force: true });
 }
 
 export function writeRecord(paths: TargetPaths, rec: ReleaseRecord): void {
@@ -131,7 +132,7 @@ function placeholder(paths: TargetPaths, id: string, error: string): ReleaseReco
   };
 }
 
-const newestFirst = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
+export const newestFirst = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
 
 /** Every release folder and every record, newest first; what cannot be trusted is reported as failed. */
 export function listReleases(paths: TargetPaths): ReleaseRecord[] {
@@ -189,71 +190,6 @@ export function wasLive(r: ReleaseRecord): boolean {
 export function previousSuccessful(paths: TargetPaths, current: string | null): string | null {
   const older = listReleases(paths).filter((r) => wasLive(r) && (current === null || r.id < current));
   return older[0]?.id ?? null;
-}
-
-/** PURE: which releases to remove so that the newest `keep` built ones stay, plus everything protected. */
-export function pruneCandidates(
-  records: ReleaseRecord[],
-  opts: {
-    keep: number;
-    current: string | null;
-    previous: string | null;
-    running: Set<string>;
-    /** Releases whose build is under way now; any other `building` record is a build that died. */
-    building: Set<string>;
-  },
-): string[] {
-  const spared = (id: string): boolean => id === opts.current || id === opts.previous || opts.running.has(id);
-  const remove: string[] = [];
-  let kept = 0;
-  for (const r of [...records].sort((a, b) => newestFirst(a.id, b.id))) {
-    if (r.prunedAt) continue;
-    if (r.status === 'building' && opts.building.has(r.id)) continue;
-    if (r.status === 'built' && kept < opts.keep) {
-      kept++;
-      continue;
-    }
-    if (!spared(r.id)) remove.push(r.id);
-  }
-  return remove;
-}
-
-/**
- * Removes release folders: renamed to a hidden trash name first, so a crash never leaves half a release.
- * The records stay, marked `prunedAt` (a batch's evidence needs them); they are small and not capped.
- */
-export function prune(paths: TargetPaths, ids: string[], now: Date = new Date()): void {
-  const current = readCurrent(paths);
-  for (const id of ids) {
-    validateReleaseId(id);
-    if (id === current) throw new BstError('failed', `refusing to prune release ${id}: current points at it`);
-  }
-  for (const id of ids) {
-    const trash = join(paths.releases, `${TRASH_PREFIX}${id}`);
-    rmSync(trash, { recursive: true, force: true });
-    try {
-      renameSync(join(paths.releases, id), trash);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    const rec = readRecord(paths, id);
-    if (rec) writeRecord(paths, { ...rec, prunedAt: now.toISOString() });
-    else rmSync(recordFile(paths, id), { force: true });
-  }
-  sweepTrash(paths);
-}
-
-/** Finishes removals a crash interrupted. */
-function sweepTrash(paths: TargetPaths): void {
-  let names: string[];
-  try {
-    names = readdirSync(paths.releases);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (name.startsWith(TRASH_PREFIX)) rmSync(join(paths.releases, name), { recursive: true, force: true });
-  }
 }
 
 /** Builds whose process is gone (daemon killed mid-build) become failed with error 'interrupted'. */

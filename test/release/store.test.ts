@@ -8,13 +8,12 @@ import {
   listView,
   markInterrupted,
   previousSuccessful,
-  prune,
-  pruneCandidates,
   readRecord,
   writeRecord,
   type BuildStatus,
   type ReleaseRecord,
 } from '../../src/release/store.js';
+import { prune, pruneCandidates } from '../../src/release/prune.js';
 import { switchCurrent } from '../../src/release/switch.js';
 import { sandbox } from '../helpers/sandbox.js';
 
