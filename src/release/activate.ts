@@ -16,6 +16,18 @@ function recordActivation(paths: TargetPaths, id: string, kind: Kind, batch?: st
   writeRecord(paths, rec);
 }
 
+/** A drill leg that failed: the release stays built (it was live before), marked with the reason. */
+function markDrillFailure(paths: TargetPaths, id: string, reason: string): void {
+  const rec = readRecord(paths, id);
+  if (rec) writeRecord(paths, { ...rec, drillFailure: { at: new Date().toISOString(), reason } });
+}
+
+/** Past every gate: a drill's earlier mark on this release no longer holds. */
+function clearDrillFailure(paths: TargetPaths, id: string): void {
+  const rec = readRecord(paths, id);
+  if (rec?.drillFailure) writeRecord(paths, { ...rec, drillFailure: null });
+}
+
 export function markFailed(paths: TargetPaths, id: string, error: string): void {
   const rec = readRecord(paths, id);
   if (!rec) return;
@@ -76,23 +88,28 @@ export async function activate(o: ActivateInput, hooks: ReleaseHooks, log: Deplo
     await log.step('health', () => hooks.healthTarget(targetName, id, (l) => log.line(l)));
     const smoke = o.smoke ?? [];
     if (smoke.length > 0) await log.step('smoke', () => smokeGate(smoke, o.envFile ?? '', log));
+    clearDrillFailure(paths, id);
     return true;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     try {
-      // first: a switch-back that throws must not leave this release looking built
-      markFailed(paths, id, err instanceof SmokeFailed ? why : `health gate: ${why}`);
+      // first: a switch-back that throws must not leave this release looking good
+      const reason = err instanceof SmokeFailed ? why : `health gate: ${why}`;
+      if (o.kind === 'drill') markDrillFailure(paths, id, reason);
+      else markFailed(paths, id, reason);
     } finally {
       await log.step('switch-back', () => switchBack(o, hooks));
     }
-    log.line(`release ${id} marked failed; current is ${previous ?? '(none)'}`);
+    const mark = o.kind === 'drill' ? 'marked with the drill failure' : 'marked failed';
+    log.line(`release ${id} ${mark}; current is ${previous ?? '(none)'}`);
     return false;
   }
 }
 
 /** Why an activation of `id` failed, as recorded (`health gate: …` or `smoke: …`). */
 export function failureOf(paths: TargetPaths, id: string): string {
-  return readRecord(paths, id)?.error ?? 'health gate failed';
+  const rec = readRecord(paths, id);
+  return rec?.error ?? rec?.drillFailure?.reason ?? 'health gate failed';
 }
 
 async function switchBack(
@@ -109,11 +126,16 @@ async function switchBack(
   recordActivation(o.paths, o.previous, 'switch-back');
 }
 
-/** A rollback may only land on a release that built successfully. */
-export function assertRollbackable(paths: TargetPaths, id: string): ReleaseRecord {
+/** A rollback may only land on a release that built successfully; one a drill failed on needs `force`. */
+export function assertRollbackable(paths: TargetPaths, id: string, force = false): ReleaseRecord {
   const rec = readRecord(paths, id);
   if (!rec) {
     throw new BstError('not_found', `release ${id} does not exist`, { hint: 'see `bstctl list <target>`' });
+  }
+  if (rec.prunedAt) {
+    throw new BstError('invalid_input', `release ${id} was pruned (${rec.prunedAt}): its folder is gone`, {
+      hint: 'pick a release listed as built or active in `bstctl list <target>`',
+    });
   }
   if (rec.status !== 'built') {
     // bad input that changes nothing: exit 2
@@ -123,6 +145,13 @@ export function assertRollbackable(paths: TargetPaths, id: string): ReleaseRecor
       {
         hint: 'pick a release listed as built or active in `bstctl list <target>`',
       },
+    );
+  }
+  if (rec.drillFailure && !force) {
+    throw new BstError(
+      'invalid_input',
+      `release ${id} failed a rollback drill at ${rec.drillFailure.at} (${rec.drillFailure.reason})`,
+      { hint: 'add --force to roll back to it anyway; a rollback that passes its gates clears the mark' },
     );
   }
   return rec;

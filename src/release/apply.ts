@@ -6,17 +6,12 @@ import { setFlags } from '../env/flags.js';
 import { BstError } from '../errors.js';
 import { activate, assertRollbackable, failureOf, markFailed, type ActivateInput } from './activate.js';
 import { buildRelease } from './prepare.js';
+import { chosenRelease, planDeploy } from './reuse.js';
 import { DeployLog } from './deploylog.js';
 import { targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
 import { acquireLock, type LockHandle } from './lock.js';
-import {
-  listReleases,
-  previousSuccessful,
-  prune,
-  pruneCandidates,
-  readRecord,
-  writeRecord,
-} from './store.js';
+import { listReleases, previousSuccessful, readRecord, writeRecord, type StepRecord } from './store.js';
+import { prune, pruneCandidates } from './prune.js';
 import { readCurrent } from './switch.js';
 import { releasesOf } from './target.js';
 import type { OpInput, OpResult, ReleaseHooks } from './types.js';
@@ -75,23 +70,32 @@ function result(
   error?: unknown,
 ): OpResult {
   const out: OpResult = { target: o.targetName, release, previous, ok, steps: log.steps };
+  if (release !== null) out.log = join(targetPaths(o.target.base).deployLogs, `${release}.log`);
   if (error !== undefined) out.error = error instanceof Error ? error.message : String(error);
   return out;
 }
 
 export async function deploy(
-  o: OpInput & { ref?: string; batch?: string },
+  o: OpInput & { ref?: string; batch?: string; releaseId?: string; rebuild?: boolean },
   hooks: ReleaseHooks,
 ): Promise<OpResult> {
   const batch = o.batch === undefined ? null : validateBatch(o.batch);
+  if (o.releaseId !== undefined && o.ref !== undefined) {
+    throw new BstError('invalid_input', '--ref and --release-id name the release twice: give one', {
+      hint: 'see `bstctl deploy --help`',
+    });
+  }
   return locked(o, 'deploy', async (paths, lock) => {
     const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
     const previous = readCurrent(paths);
     let id: string | null = null;
+    let prior: StepRecord[] = [];
     try {
       // fail fast: an env file that is not ready refuses the deploy before anything is fetched or built
       await log.step('env-gate', () => envGate(o));
-      id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x), batch);
+      const chosen = await releaseToActivate(o, { paths, log, lock, batch }, (x) => (id = x));
+      id = chosen.id;
+      prior = chosen.prior;
       await gateAgain(o, paths, id, log);
       lock.mark({ phase: 'activating', previous });
       const gate = { ...gateInput(o, paths, id, previous, 'deploy'), ...(batch ? { batch } : {}) };
@@ -102,24 +106,48 @@ export async function deploy(
       }
       lock.mark({ phase: 'live' }); // past the health gate: a crash from here on keeps this release
       await log.step('prune', () => pruneTarget(o, paths, hooks, previous));
-      return result(o, id, previous, true, log);
+      return { ...result(o, id, previous, true, log), ...(chosen.reused ? { reused: true } : {}) };
     } catch (err) {
       if (badInput(err, id)) throw err;
       return result(o, id, previous, false, log, err);
     } finally {
-      if (id !== null) keepSteps(paths, id, log);
+      if (id !== null) keepSteps(paths, id, log, prior);
     }
   });
+}
+
+/** --release-id, else a built release of the same sha (unless --rebuild), else a new build. */
+async function releaseToActivate(
+  o: OpInput & { ref?: string; releaseId?: string; rebuild?: boolean },
+  at: { paths: TargetPaths; log: DeployLog; lock: LockHandle; batch: string | null },
+  named: (id: string) => void,
+): Promise<{ id: string; reused: boolean; prior: StepRecord[] }> {
+  const { paths, log, lock, batch } = at;
+  const reused = (id: string, why: string) => {
+    log.attach(id);
+    lock.mark({ release: id });
+    log.line(why);
+    return { id, reused: true, prior: readRecord(paths, id)?.steps ?? [] };
+  };
+  if (o.releaseId !== undefined) {
+    const id = chosenRelease(paths, o.releaseId);
+    return reused(id, `deploy ${o.targetName}: activating the built release ${id}`);
+  }
+  const plan = await planDeploy(o, paths, log);
+  if (plan.reuse)
+    return reused(plan.reuse, `release ${plan.reuse} already built from ${plan.sha}: activating it`);
+  const id = await buildRelease(o, paths, o.ref, log, lock, named, batch, plan.sha);
+  return { id, reused: false, prior: [] };
 }
 
 /**
  * The whole deploy's steps (env gate, switch, health, smoke, prune) into the record, for the evidence
  * bundle; bookkeeping only: a failed write never changes the outcome of the deploy.
  */
-function keepSteps(paths: TargetPaths, id: string, log: DeployLog): void {
+function keepSteps(paths: TargetPaths, id: string, log: DeployLog, prior: StepRecord[] = []): void {
   try {
     const rec = readRecord(paths, id);
-    if (rec) writeRecord(paths, { ...rec, steps: log.steps.slice() });
+    if (rec) writeRecord(paths, { ...rec, steps: [...prior, ...log.steps] });
   } catch (err) {
     log.line(`(the steps of ${id} were not kept in its record: ${(err as Error).message})`);
   }
@@ -141,7 +169,7 @@ export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks):
 }
 
 export async function rollback(
-  o: OpInput & { releaseId?: string; batch?: string; flagsOff?: boolean },
+  o: OpInput & { releaseId?: string; batch?: string; flagsOff?: boolean; force?: boolean },
   hooks: ReleaseHooks,
 ): Promise<OpResult> {
   if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
@@ -152,7 +180,7 @@ export async function rollback(
     if (!id)
       throw new BstError('failed', `no successful release older than ${current ?? '(none)'} to roll back to`);
     if (id === current) throw new BstError('invalid_input', `release ${id} is already current`);
-    assertRollbackable(paths, id);
+    assertRollbackable(paths, id, o.force === true);
     lock.mark({ release: id, phase: 'activating', previous: current });
     const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
     log.attach(id);

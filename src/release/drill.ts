@@ -151,7 +151,8 @@ function drillFailure(
 ): string {
   const failed = steps.find((s) => !s.ok);
   const what = failed ? `step ${failed.name} (${failed.release}) failed` : 'a step failed';
-  const why = failed ? readRecord(paths, failed.release)?.error : null;
+  const rec = failed ? readRecord(paths, failed.release) : null;
+  const why = rec?.drillFailure?.reason ?? rec?.error;
   const where =
     current === release ? `back on ${release}` : `current is ${current ?? '(none)'}, not ${release}`;
   return `${what}${why ? `: ${why}` : ''}; ${where}`;

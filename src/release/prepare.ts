@@ -20,13 +20,15 @@ export async function buildRelease(
   lock: LockHandle,
   named: (id: string) => void,
   batch: string | null = null,
+  resolved?: string | null,
 ): Promise<string> {
   const r = releasesOf(o.targetName, o.target);
   checkShared(paths, r.shared);
   const src = r.source;
   const gitRef = 'git' in src ? (ref ?? src.ref) : null;
   const sha =
-    'git' in src ? await log.step('resolve-ref', () => resolveGitRef(src.git, gitRef as string)) : null;
+    resolved ??
+    ('git' in src ? await log.step('resolve-ref', () => resolveGitRef(src.git, gitRef as string)) : null);
   mkdirSync(paths.releases, { recursive: true });
   const id = newReleaseId(new Date(), sha, readdirSync(paths.releases));
   log.attach(id);
@@ -75,7 +77,8 @@ export async function buildRelease(
           log: (l) => log.line(`  ${l}`),
           onSpawn: (pid) => noteStep(lock, pid),
         });
-        if (!res?.ok) throw new Error(res?.error ?? `exited with code ${res?.code}`);
+        const why = res?.error ?? `exited with code ${res?.code}`;
+        if (!res?.ok) throw new Error(`build step ${i + 1}/${r.build.length} \`${cmd}\` ${why}`);
       });
     }
   } catch (err) {

@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { BstError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { RELEASE_ID_RE, validateReleaseId, type TargetPaths } from './layout.js';
 import { readCurrent } from './switch.js';
@@ -27,6 +26,10 @@ export interface ReleaseRecord {
   pid: number | null;
   /** The deploy batch label (`deploy --batch`); absent on records written before batches existed. */
   batch?: string | null;
+  /** A drill's step to this release failed (it stays built); a later successful activation clears it. */
+  drillFailure?: { at: string; reason: string } | null;
+  /** When prune removed the folder; the record stays for the evidence, never an activation target. */
+  prunedAt?: string | null;
 }
 
 // parse at the boundary: a hand-edited or truncated record must not reach the prune rules
@@ -49,9 +52,9 @@ const recordSchema: z.ZodType<ReleaseRecord> = z.object({
   ),
   pid: z.number().int().nullable(),
   batch: z.string().nullable().optional(),
+  prunedAt: z.string().nullable().optional(),
+  drillFailure: z.object({ at: z.string(), reason: z.string() }).nullable().optional(),
 });
-
-const TRASH_PREFIX = '.trash-';
 
 function recordFile(paths: TargetPaths, id: string): string {
   return join(paths.records, `${validateReleaseId(id)}.json`);
@@ -79,6 +82,10 @@ function loadRecord(paths: TargetPaths, id: string): Loaded {
 export function readRecord(paths: TargetPaths, id: string): ReleaseRecord | null {
   const loaded = loadRecord(paths, id);
   return 'rec' in loaded ? loaded.rec : null;
+}
+
+export function removeRecord(paths: TargetPaths, id: string): void {
+  rmSync(recordFile(paths, id), { force: true });
 }
 
 export function writeRecord(paths: TargetPaths, rec: ReleaseRecord): void {
@@ -125,7 +132,7 @@ function placeholder(paths: TargetPaths, id: string, error: string): ReleaseReco
   };
 }
 
-const newestFirst = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
+export const newestFirst = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
 
 /** Every release folder and every record, newest first; what cannot be trusted is reported as failed. */
 export function listReleases(paths: TargetPaths): ReleaseRecord[] {
@@ -134,7 +141,8 @@ export function listReleases(paths: TargetPaths): ReleaseRecord[] {
   return [...ids].sort(newestFirst).map((id) => {
     const loaded = loadRecord(paths, id);
     if (!('rec' in loaded)) return placeholder(paths, id, loaded.problem);
-    // a built record whose tree is gone can never be switched to
+    // a built record whose tree is gone (pruned or lost) can never be switched to
+    if (loaded.rec.prunedAt) return loaded.rec;
     if (loaded.rec.status === 'built' && !folders.has(id)) {
       return { ...loaded.rec, status: 'failed', error: 'release folder missing' };
     }
@@ -149,87 +157,39 @@ export interface ListEntry {
   sha: string | null;
   ref: string | null;
   current: boolean;
+  /** Set when a drill's step to this release failed (SPEC §5 `list`, an added field). */
+  drillFailure: { at: string; reason: string } | null;
 }
 
-/** SPEC §5 `list` shape: the release current points at shows as 'active'. */
+/** SPEC §5 `list` shape: the release current points at shows as 'active'; pruned releases are omitted. */
 export function listView(paths: TargetPaths): { current: string | null; releases: ListEntry[] } {
   const current = readCurrent(paths);
-  const releases = listReleases(paths).map((r) => ({
-    id: r.id,
-    createdAt: r.createdAt,
-    status: r.id === current ? ('active' as const) : r.status,
-    sha: r.sha,
-    ref: r.ref,
-    current: r.id === current,
-  }));
+  const releases = listReleases(paths)
+    .filter((r) => !r.prunedAt)
+    .map((r) => ({
+      id: r.id,
+      createdAt: r.createdAt,
+      status: r.id === current ? ('active' as const) : r.status,
+      sha: r.sha,
+      ref: r.ref,
+      current: r.id === current,
+      drillFailure: r.drillFailure ?? null,
+    }));
   return { current, releases };
 }
 
-/** The newest built release older than `current` (the default rollback); with no current, the newest built. */
+/** True when `r` was live before: built (a failed activation marks it failed) and activated at least once. */
+export function wasLive(r: ReleaseRecord): boolean {
+  return r.status === 'built' && !r.prunedAt && r.activations.length > 0;
+}
+
+/**
+ * The default rollback: the newest release older than `current` that has been live before (a release
+ * only built, or refused by a gate, is no default target); with no current, the newest such release.
+ */
 export function previousSuccessful(paths: TargetPaths, current: string | null): string | null {
-  const older = listReleases(paths).filter(
-    (r) => r.status === 'built' && (current === null || r.id < current),
-  );
+  const older = listReleases(paths).filter((r) => wasLive(r) && (current === null || r.id < current));
   return older[0]?.id ?? null;
-}
-
-/** PURE: which releases to remove so that the newest `keep` built ones stay, plus everything protected. */
-export function pruneCandidates(
-  records: ReleaseRecord[],
-  opts: {
-    keep: number;
-    current: string | null;
-    previous: string | null;
-    running: Set<string>;
-    /** Releases whose build is under way now; any other `building` record is a build that died. */
-    building: Set<string>;
-  },
-): string[] {
-  const spared = (id: string): boolean => id === opts.current || id === opts.previous || opts.running.has(id);
-  const remove: string[] = [];
-  let kept = 0;
-  for (const r of [...records].sort((a, b) => newestFirst(a.id, b.id))) {
-    if (r.status === 'building' && opts.building.has(r.id)) continue;
-    if (r.status === 'built' && kept < opts.keep) {
-      kept++;
-      continue;
-    }
-    if (!spared(r.id)) remove.push(r.id);
-  }
-  return remove;
-}
-
-/** Removes releases: folder renamed to a hidden trash name first, so a crash never leaves half a release. */
-export function prune(paths: TargetPaths, ids: string[]): void {
-  const current = readCurrent(paths);
-  for (const id of ids) {
-    validateReleaseId(id);
-    if (id === current) throw new BstError('failed', `refusing to prune release ${id}: current points at it`);
-  }
-  for (const id of ids) {
-    const trash = join(paths.releases, `${TRASH_PREFIX}${id}`);
-    rmSync(trash, { recursive: true, force: true });
-    try {
-      renameSync(join(paths.releases, id), trash);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    rmSync(recordFile(paths, id), { force: true });
-  }
-  sweepTrash(paths);
-}
-
-/** Finishes removals a crash interrupted. */
-function sweepTrash(paths: TargetPaths): void {
-  let names: string[];
-  try {
-    names = readdirSync(paths.releases);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (name.startsWith(TRASH_PREFIX)) rmSync(join(paths.releases, name), { recursive: true, force: true });
-  }
 }
 
 /** Builds whose process is gone (daemon killed mid-build) become failed with error 'interrupted'. */

@@ -33,4 +33,8 @@ export interface OpResult {
   steps: StepRecord[];
   error?: string;
   rolledBack?: boolean;
+  /** The deploy activated a release already built (same sha, or `--release-id`) instead of building. */
+  reused?: boolean;
+  /** The absolute path of the release's deploy log (`<base>/logs/deploy/<id>.log`). */
+  log?: string;
 }

@@ -21,11 +21,11 @@ export function opHandlers(sup: Supervisor, secrets: SecretSet): OpHandlers {
     return { targetName, target, progress };
   };
   return {
-    deploy: async ({ target, ref, batch }, ctx) =>
-      deploy({ ...input(target, ctx.progress), ref, batch }, hooks),
+    deploy: async ({ target, ref, batch, releaseId, rebuild }, ctx) =>
+      deploy({ ...input(target, ctx.progress), ref, batch, releaseId, rebuild }, hooks),
     build: async ({ target, ref }, ctx) => build({ ...input(target, ctx.progress), ref }, hooks),
-    rollback: async ({ target, releaseId, batch, flagsOff }, ctx) =>
-      rollback({ ...input(target, ctx.progress), releaseId, batch, flagsOff }, hooks),
+    rollback: async ({ target, releaseId, batch, flagsOff, force }, ctx) =>
+      rollback({ ...input(target, ctx.progress), releaseId, batch, flagsOff, force }, hooks),
     drill: async ({ target, batch }, ctx) => drill({ ...input(target, ctx.progress), batch }, hooks),
     redisStatus: async ({ selector }): Promise<RedisStatusResult> => {
       const list = sup.pick(selector).filter((e) => e.config.type === 'redis');

@@ -24,6 +24,8 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
       );
       await sup.reloadEntries(live);
       await sup.startEntries(idle);
+      // a successor that never got ready fails the reload itself, with its reason (not a 0 ms health)
+      for (const e of [...live, ...idle]) assertOn(e, current);
     },
     async healthTarget(target, release, note) {
       for (const e of of(target)) {
@@ -50,6 +52,14 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
     },
     mask: (text) => secrets.mask(text),
   };
+}
+
+function assertOn(e: Entry, release: string | null): void {
+  assertOnline(e);
+  if (release && e.unit.release !== release) {
+    const why = e.unit.machine.reason ? `: ${e.unit.machine.reason}` : '';
+    throw new Error(`${e.id} still runs release ${e.unit.release}, not ${release}${why}`);
+  }
 }
 
 function assertOnline(e: Entry): void {

@@ -231,17 +231,38 @@ test('a drill whose previous release fails its health gate ends back on the curr
   assert.ok(!drill.steps.some((s) => s.name.startsWith('to-current')), 'no second leg');
   assert.equal(rs.current(), r2);
   await rs.serves(r2, '2.0.0');
-  // activate's rule for the first leg: the release that failed its gate is marked failed, never r2
+  // the release that failed the drill's leg stays built, marked with the drill's failure; never r2
+  const listed = await rs.list();
   assert.deepEqual(
-    (await rs.list()).releases.map((x) => [x.id, x.status]),
+    listed.releases.map((x) => [x.id, x.status, Boolean(x.drillFailure)]),
     [
-      [r2, 'active'],
-      [r1, 'failed'],
+      [r2, 'active', false],
+      [r1, 'built', true],
     ],
   );
+  assert.match(listed.releases[1]?.drillFailure?.reason ?? '', /health gate: .*(503|not ready)/);
+  const table = await rs.sb.run('list', TARGET);
+  assert.match(table.stdout, /DRILL/);
+  assert.match(table.stdout, new RegExp(`${r1.replace(/\./g, '\\.')}.*failed .*health gate`));
   assert.equal((JSON.parse(readFileSync(drill.file, 'utf8')) as DrillResult).ok, false);
   const ev = await rs.sb.json<EvidenceBundle>(['evidence', TARGET], 1);
   assert.equal(ev.ok, false);
   assert.deepEqual(ev.verdict.length, 1, ev.verdict.join('; '));
   assert.match(ev.verdict[0] as string, /newest rollback drill .* failed/);
+
+  // a rollback to it asks for --force, the default one and a named one alike, and changes nothing
+  for (const args of [[], ['--release-id', r1]]) {
+    const refused = await rs.sb.run('rollback', TARGET, ...args);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /failed a rollback drill/);
+    assert.match(refused.stderr, /--force/);
+    assert.equal(rs.current(), r2);
+  }
+  // repaired, --force rolls back to it, and passing its gates clears the mark
+  writeFileSync(main, readFileSync(main, 'utf8').replace(`process.env.FAIL_HEALTH = '1';\n`, ''));
+  const forced = await rs.rollback(0, '--force');
+  assert.equal(forced.release, r1);
+  await rs.serves(r1);
+  const after = (await rs.list()).releases.find((x) => x.id === r1);
+  assert.deepEqual([after?.status, after?.drillFailure], ['active', null]);
 });

@@ -72,7 +72,11 @@ test('an app that never gets ready is rolled back automatically and its release 
   const bad = failedOp(await rs.sb.run('deploy', TARGET, '--json'));
   const r2 = bad.release as string;
   assert.deepEqual([bad.target, bad.previous], [TARGET, r1]);
-  assert.equal(bad.steps.find((s) => !s.ok)?.name, 'health');
+  // the step that failed is the reload that waited for readiness, with its duration; no health step after it
+  const failed = bad.steps.find((s) => !s.ok);
+  assert.equal(failed?.name, 'reload');
+  assert.ok((failed?.ms ?? 0) > 0, 'the reload failed with its real duration');
+  assert.ok(!bad.steps.some((s) => s.name === 'health'), 'no 0 ms health step');
   assert.ok(
     bad.steps.some((s) => s.name === 'switch-back' && s.ok),
     'switched back',
@@ -87,8 +91,8 @@ test('an app that never gets ready is rolled back automatically and its release 
     ],
   );
   const log = deployLog(rs, r2);
-  assert.match(log, /health/);
-  assert.match(log, /503|not ready/, `the deploy log says why:\n${log}`);
+  assert.match(log, /✗ reload \(\d+ ms\): .*(503|not ready)/, `the deploy log says why:\n${log}`);
+  assert.doesNotMatch(log, /✓ reload/);
   assert.match(log, new RegExp(`release ${r2.replace(/\./g, '\\.')} marked failed`));
   const h = await rs.serves(r1, '1.0.0');
   assert.equal(h.ok, true);
@@ -181,4 +185,28 @@ test('an env file emptied during the build is refused before the switch, and tha
   const back = await rs.rollback();
   assert.equal(back.release, r2, 'a plain rollback skips the release the gate refused');
   assert.notEqual(r1, r2);
+});
+
+test('a failed build names its step and command, once on stderr, with the real deploy log path', async (t) => {
+  const rs = await ReleaseSandbox.create(t);
+  await rs.sb.start();
+  await rs.deploy();
+  rs.repo.breakBuild();
+  const r = await rs.sb.run('deploy', TARGET);
+  assert.equal(r.code, 1, r.stderr);
+  const why = /build step 1\/1 `node build\.mjs` exited with code 1/;
+  assert.match(r.stderr, why);
+  assert.equal(
+    r.stderr.split('exited with code 1').length - 1,
+    2,
+    `the step line and the error, once each:\n${r.stderr}`,
+  );
+  assert.doesNotMatch(r.stdout, why, 'the error is not printed to stdout too');
+  const id = (await rs.list()).releases[0]?.id as string;
+  assert.ok(r.stderr.includes(`hint: deploy log: ${join(rs.paths.deployLogs, `${id}.log`)}`), r.stderr);
+  assert.doesNotMatch(r.stderr, /<base>/);
+
+  const j = failedOp(await rs.sb.run('deploy', TARGET, '--json'));
+  assert.match(j.error ?? '', why);
+  assert.equal(j.log, join(rs.paths.deployLogs, `${j.release}.log`));
 });

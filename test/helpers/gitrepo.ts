@@ -293,5 +293,11 @@ export interface Health {
 export interface ListResult {
   target: string;
   current: string | null;
-  releases: { id: string; createdAt: string; status: string; sha: string | null }[];
+  releases: {
+    id: string;
+    createdAt: string;
+    status: string;
+    sha: string | null;
+    drillFailure?: { at: string; reason: string } | null;
+  }[];
 }

@@ -8,13 +8,12 @@ import {
   listView,
   markInterrupted,
   previousSuccessful,
-  prune,
-  pruneCandidates,
   readRecord,
   writeRecord,
   type BuildStatus,
   type ReleaseRecord,
 } from '../../src/release/store.js';
+import { prune, pruneCandidates } from '../../src/release/prune.js';
 import { switchCurrent } from '../../src/release/switch.js';
 import { sandbox } from '../helpers/sandbox.js';
 
@@ -106,18 +105,21 @@ test('listView marks the release current points at as active, and only that one'
   assert.equal(view.releases[1]?.sha, 'b'.repeat(40));
 });
 
-test('previousSuccessful is the newest built release older than current, skipping failed ones', (t) => {
+test('previousSuccessful is the newest older release that has been live, skipping failed and never-live ones', (t) => {
   const paths = target(t);
-  addRelease(paths, 'r1', 'built');
-  addRelease(paths, 'r2', 'built');
-  addRelease(paths, 'r3', 'failed');
-  addRelease(paths, 'r4', 'built');
-  addRelease(paths, 'r5', 'built');
+  const live = { activations: [{ at: '2024-01-01T00:00:00Z', kind: 'deploy' as const }] };
+  addRelease(paths, 'r1', 'built', live);
+  addRelease(paths, 'r2', 'built', live);
+  addRelease(paths, 'r3', 'failed', live);
+  addRelease(paths, 'r35', 'built');
+  addRelease(paths, 'r4', 'built', live);
+  addRelease(paths, 'r5', 'built', live);
+  addRelease(paths, 'r6', 'built');
   assert.equal(previousSuccessful(paths, 'r4'), 'r2');
   assert.equal(previousSuccessful(paths, 'r5'), 'r4');
   assert.equal(previousSuccessful(paths, 'r2'), 'r1');
   assert.equal(previousSuccessful(paths, 'r1'), null);
-  assert.equal(previousSuccessful(paths, null), 'r5', 'with no current, the newest built one');
+  assert.equal(previousSuccessful(paths, null), 'r5', 'with no current, the newest one live before');
 });
 
 const built = (id: string): ReleaseRecord => record(id, 'built');
@@ -174,7 +176,7 @@ test('pruneCandidates: a table of who goes and who stays', () => {
   for (const c of cases) assert.deepEqual(pruneCandidates(c.records, c.opts), c.want, c.name);
 });
 
-test('prune removes folders and records, keeps deploy logs, and leaves no half tree', (t) => {
+test('prune removes folders, keeps records (marked pruned) and deploy logs, and leaves no half tree', (t) => {
   const paths = target(t);
   for (const id of ['r1', 'r2', 'r3']) addRelease(paths, id, 'built');
   mkdirSync(paths.deployLogs, { recursive: true });
@@ -184,11 +186,31 @@ test('prune removes folders and records, keeps deploy logs, and leaves no half t
   switchCurrent(paths, 'r3');
   prune(paths, ['r1', 'r2']);
   assert.deepEqual(readdirSync(paths.releases).sort(), ['.records', 'r3']);
-  assert.deepEqual(readdirSync(paths.records), ['r3.json']);
+  assert.deepEqual(readdirSync(paths.records).sort(), ['r1.json', 'r2.json', 'r3.json']);
   assert.ok(existsSync(join(paths.deployLogs, 'r1.log')));
   assert.deepEqual(
-    listReleases(paths).map((r) => r.id),
+    listReleases(paths).map((r) => [r.id, r.status, Boolean(r.prunedAt)]),
+    [
+      ['r3', 'built', false],
+      ['r2', 'built', true],
+      ['r1', 'built', true],
+    ],
+  );
+  assert.deepEqual(
+    pruneCandidates(listReleases(paths), {
+      keep: 0,
+      current: 'r3',
+      previous: null,
+      running: new Set(),
+      building: new Set(),
+    }),
+    [],
+    'a pruned release is not pruned again',
+  );
+  assert.deepEqual(
+    listView(paths).releases.map((r) => r.id),
     ['r3'],
+    'list omits pruned releases',
   );
 });
 

@@ -46,7 +46,8 @@ async function evidence(ctx: Ctx, name: string, o: EvidenceOpts): Promise<void> 
     throw new BstError('usage', `evidence: unknown format "${format}"`, { hint: 'md or json' });
   }
   const target = releaseTargetOf((await ctx.config()).config, name); // unknown, reserved, no releases: exit 2
-  const { evidenceBundle, evidenceMarkdown } = await import('../../release/evidence.js');
+  const { evidenceBundle } = await import('../../release/evidence.js');
+  const { evidenceMarkdown } = await import('../../release/evidence-md.js');
   const b = evidenceBundle(name, target, { releaseId: o.releaseId, batch: o.batch });
   const text = format === 'json' || ctx.json ? JSON.stringify(b, null, 2) : evidenceMarkdown(b);
   process.stdout.write(`${text}\n`);

@@ -25,15 +25,12 @@ async function op(
   params: Record<string, string | boolean | undefined>,
 ) {
   const res = (await ctx.call(verb, params as never)) as OpResult;
-  ctx.print(res, () => summary(verb, res));
+  // a failure is said once: on stderr (with --json the document on stdout carries it too)
+  if (res.ok || ctx.json) ctx.print(res, () => summary(verb, res));
   if (res.ok) return;
-  const err = new BstError(
-    'failed',
-    `${verb} of ${res.target} failed: ${res.error ?? 'see the deploy log'}`,
-    {
-      hint: res.release ? `deploy log: <base>/logs/deploy/${res.release}.log` : undefined,
-    },
-  );
+  const err = new BstError('failed', summary(verb, res), {
+    hint: res.log ? `deploy log: ${res.log}` : undefined,
+  });
   ctx.failAfterPrint(err);
 }
 
@@ -69,31 +66,50 @@ async function list(ctx: Ctx, name: string): Promise<void> {
     view.releases.length === 0
       ? `${name}: no releases yet`
       : table(
-          ['', 'RELEASE', 'STATUS', 'CREATED', 'SHA'],
+          ['', 'RELEASE', 'STATUS', 'CREATED', 'SHA', 'DRILL'],
           view.releases.map((r) => [
             r.current ? '*' : '',
             r.id,
             r.status,
             r.createdAt,
             r.sha?.slice(0, 12) ?? '-',
+            r.drillFailure ? `failed ${r.drillFailure.at}: ${r.drillFailure.reason}` : '',
           ]),
         ),
   );
+}
+
+interface DeployOptions {
+  ref?: string;
+  releaseId?: string;
+  rebuild?: boolean;
+  batch?: string;
 }
 
 export function register(program: Command): void {
   withGlobals(
     program
       .command('deploy <target>')
-      .description('new release: fetch, link shared, build, env gate, switch, reload, health gate, prune'),
+      .description(
+        'new release: fetch, link shared, build, env gate, switch, reload, health gate, prune; a sha already built is activated, not rebuilt (--rebuild to force)',
+      ),
   )
     .option('--ref <ref>', 'git ref to deploy (default: the config ref)')
+    .option('--release-id <id>', 'activate this built release instead of building (not with --ref)')
+    .option('--rebuild', 'build again even when the sha already has a built release')
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
-    .action(async (target: string, o: { ref?: string; batch?: string }, cmd: Command) => {
+    .action(async (target: string, o: DeployOptions, cmd: Command) => {
       if (o.batch !== undefined) validateBatch(o.batch); // exit 2 before anything is touched
+      if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
+      if (o.releaseId !== undefined && o.ref !== undefined) {
+        throw new BstError('invalid_input', '--ref and --release-id name the release twice: give one', {
+          hint: 'see `bstctl deploy --help`',
+        });
+      }
       // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
       const ctx = new Ctx(cmd);
-      return op(ctx, 'deploy', { target, ref: o.ref, batch: o.batch });
+      const rebuild = o.rebuild ? true : undefined;
+      return op(ctx, 'deploy', { target, ref: o.ref, batch: o.batch, releaseId: o.releaseId, rebuild });
     });
   withGlobals(program.command('build <target>').description('build a release without activating it'))
     .option('--ref <ref>', 'git ref to build')
@@ -107,17 +123,26 @@ export function register(program: Command): void {
       .command('rollback <target>')
       .description('switch to an earlier successful release, reload, health gate'),
   )
-    .option('--release-id <id>', 'release to go back to (default: the previous successful one)')
+    .option(
+      '--release-id <id>',
+      'release to go back to (default: the newest older release that has been live; a release only built needs this)',
+    )
     .option('--batch <label>', 'deploy batch label for the evidence bundle')
     .option('--flags-off', 'turn every canary flag of the target off (backup first) before switching')
+    .option('--force', 'roll back to a release a drill failed on (see `bstctl list`)')
     .action(
-      async (target: string, o: { releaseId?: string; batch?: string; flagsOff?: boolean }, cmd: Command) => {
+      async (
+        target: string,
+        o: { releaseId?: string; batch?: string; flagsOff?: boolean; force?: boolean },
+        cmd: Command,
+      ) => {
         if (o.releaseId !== undefined) validateReleaseId(o.releaseId); // exit 2 before anything is touched
         if (o.batch !== undefined) validateBatch(o.batch);
         // the daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything
         const ctx = new Ctx(cmd);
         const flagsOff = o.flagsOff ? true : undefined;
-        return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch, flagsOff });
+        const force = o.force ? true : undefined;
+        return op(ctx, 'rollback', { target, releaseId: o.releaseId, batch: o.batch, flagsOff, force });
       },
     );
   withGlobals(
