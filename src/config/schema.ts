@@ -17,7 +17,7 @@ export const readySchema = z.union([
 
 export const restartSchema = z.strictObject({
   policy: z.enum(['always', 'on-failure', 'never']).default('always'),
-  minUptimeMs: ms.default(10_000),
+  minUptimeMs: ms.default(1_000),
   maxRestarts: z.number().int().nonnegative().default(10),
   windowMs: ms.default(60_000),
   backoff: z.strictObject({ initialMs: ms.default(100), maxMs: ms.default(15_000) }).prefault({}),

@@ -97,14 +97,16 @@ function crash(unit: Unit, exit: ExitStatus, cause: string, failedStart: boolean
     afterStop: 'none',
     consecutive: healthy ? 0 : unit.consecutive,
     cooling: healthy ? false : unit.cooling,
-    // a cooldown retry that ran healthy ends the loop, so the loop's crashes stop counting
-    crashes: healthy && unit.cooling ? [] : unit.crashes,
+    // a healthy run ends the loop: the crashes before it stop counting
+    crashes: healthy ? [] : unit.crashes,
   };
   // a failed readiness is a failure whatever exit code the stopped child reported
   if (!shouldRestart(restart.policy, failedStart ? null : exit.code, exit.signal)) {
     return { unit: { ...base, state: 'stopped', want: 'down', reason: cause }, effects: [] };
   }
-  const crashes = pruneWindow([...base.crashes, ctx.now], ctx.now, restart.windowMs);
+  // only an unstable run (shorter than minUptimeMs, or never ready) counts towards a crash loop (PM2's
+  // unstable restarts): a process that crashes every few seconds after serving comes back every time
+  const crashes = healthy ? [] : pruneWindow([...base.crashes, ctx.now], ctx.now, restart.windowMs);
   const next: Unit = { ...base, crashes, consecutive: base.consecutive + 1 };
   if (next.cooling) return errored(next, `cooldown retry failed: ${cause}`, ctx);
   if (isCrashLoop(crashes, restart.maxRestarts)) {
