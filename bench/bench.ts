@@ -103,6 +103,29 @@ async function restartAfterKill(): Promise<void> {
   await s.bst('shutdown');
 }
 
+// the default restart policy: a process that serves ~2 s and is killed, again and again
+async function killedEvery2s(): Promise<void> {
+  const port = await freePort();
+  // no restart settings of its own: the defaults (JSON drops the undefined key)
+  const s = sandbox({ a: { base: 'x', processes: { api: app(port, { restart: undefined }) } } });
+  await s.bst('daemon');
+  const back: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    await until(async () => (await s.json('status')).processes[0].uptimeMs >= 2000, 30_000);
+    const before = (await s.json('status')).processes[0];
+    const t0 = now();
+    process.kill(before.pid, 'SIGKILL');
+    await until(async () => {
+      const body = await get(`http://127.0.0.1:${port}/health`);
+      return body && JSON.parse(body).pid !== before.pid;
+    }, 15_000);
+    back.push(now() - t0);
+  }
+  report('killed every 2 s (default policy): kill to HTTP 200, median', median(back), 'ms');
+  report('killed every 2 s (default policy): slowest of 10', Math.max(...back), 'ms', '<= direct start + 20');
+  await s.bst('shutdown');
+}
+
 async function daemonMemory(): Promise<void> {
   for (const n of [1, 20]) {
     const processes = Object.fromEntries(
@@ -201,6 +224,7 @@ const all: Record<string, () => Promise<void>> = {
   status: statusRoundTrip,
   burst: firstStatusBurst,
   restart: restartAfterKill,
+  every2s: killedEvery2s,
   memory: daemonMemory,
   logs: logThroughput,
   release: () => releaseBench(report),
