@@ -3,7 +3,7 @@ import { locateDaemon, type DaemonPaths } from '../config/locate.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Method, Params } from '../protocol.js';
 import { BstError } from '../errors.js';
-import { call, type CallOptions } from './client.js';
+import { call, type CallOptions } from '../client.js';
 
 export interface GlobalOpts {
   config?: string;

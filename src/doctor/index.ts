@@ -2,14 +2,14 @@ import { own } from '../own.js';
 import { checkListen } from './listen.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { call } from '../cli/client.js';
+import { call } from '../client.js';
 import type { Config, RedisProcessConfig, TargetConfig } from '../config/index.js';
 import { checkRequired, describeMissing } from '../env/check.js';
 import { readEnvFile } from '../env/file.js';
 import { BstError } from '../errors.js';
 import type { PingResult, StatusResult } from '../protocol.js';
-import { findExecutable } from '../supervisor/child.js';
-import { portListening } from '../supervisor/ports.js';
+import { findExecutable } from '../which.js';
+import { portListening } from '../ports.js';
 import {
   checkBase,
   checkForbidden,

@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { AppProcessConfig, TargetConfig } from '../config/index.js';
 import { inheritedEnv } from '../env/inherit.js';
-import { findExecutable } from '../supervisor/child.js';
+import { findExecutable } from '../which.js';
 import { pass, warn, type Finding } from './checks.js';
 
 const NODES = new Set(['node', 'nodejs']);

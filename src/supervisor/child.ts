@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { delimiter, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { identify, readStat } from '../proc.js';
+import { findExecutable } from '../which.js';
 import { groupAndTree, signalGroup, terminate } from './terminate.js';
 
 export interface ChildSpec {
@@ -56,24 +56,6 @@ const SETPRIV = '/usr/bin/setpriv';
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 const DEFAULT_DRAIN_MS = 1000;
 let setprivPresent: boolean | undefined;
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** The file `cmd` runs: a path resolved against `cwd`, else the first executable of that name on `path`. */
-export function findExecutable(cmd: string, cwd: string, path: string): string | undefined {
-  if (cmd.includes('/')) return isExecutable(resolve(cwd, cmd)) ? resolve(cwd, cmd) : undefined;
-  return path
-    .split(delimiter)
-    .map((dir) => resolve(cwd, dir, cmd))
-    .find(isExecutable);
-}
 
 /** The argv to exec, or an error message; checked up front because setpriv would hide ENOENT as exit 127. */
 function buildArgv(spec: ChildSpec): string[] | string {

@@ -5,7 +5,7 @@ import { readEnvFile } from '../env/file.js';
 import { readStat, startTime, type Ident } from '../proc.js';
 import { SUPERVISOR_MARKER } from './launch.js';
 import { infoField, respCall } from './resp.js';
-import { listeningInodes } from './ports.js';
+import { listeningInodes } from '../ports.js';
 
 /** A process a previous daemon of this state folder started (or one of its descendants). */
 export interface Stray extends Ident {

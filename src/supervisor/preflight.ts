@@ -4,7 +4,7 @@ import { BstError } from '../errors.js';
 import { readEnvFile } from '../env/file.js';
 import { inheritedEnv } from '../env/inherit.js';
 import { own } from '../own.js';
-import { findExecutable } from './child.js';
+import { findExecutable } from '../which.js';
 import type { Entry } from './entry.js';
 import { runRoot } from './launch.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { call } from '../../src/cli/client.js';
+import { call } from '../../src/client.js';
 import { BstError } from '../../src/errors.js';
 import type { ProcessStatus } from '../../src/protocol.js';
 import { readState } from '../../src/supervisor/state.js';

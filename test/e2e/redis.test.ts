@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { ProcessStatus, RedisStatusResult } from '../../src/protocol.js';
-import { portListening } from '../../src/supervisor/ports.js';
+import { portListening } from '../../src/ports.js';
 import { daemonSandbox, type DaemonSandbox } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';

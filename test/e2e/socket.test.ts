@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
-import { call } from '../../src/cli/client.js';
+import { call } from '../../src/client.js';
 import type { BstError } from '../../src/errors.js';
 import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { call } from '../../src/cli/client.js';
+import { call } from '../../src/client.js';
 import type { Method, Params, ProcessStatus } from '../../src/protocol.js';
 import { isAlive, waitFor } from './wait.js';
 

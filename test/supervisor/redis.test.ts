@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { redisProcessSchema } from '../../src/config/index.js';
-import { portListening } from '../../src/supervisor/ports.js';
+import { portListening } from '../../src/ports.js';
 import { confString, redisConf } from '../../src/supervisor/redis.js';
 import { freePort, sandbox } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';

@@ -1,10 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
-import { BstError } from '../errors.js';
-import { isErrorCode } from '../errors.js';
-import type { Method, Params, Reply } from '../protocol.js';
-import { encode, LineDecoder, PROTOCOL_VERSION } from '../wire.js';
+import { BstError } from './errors.js';
+import { isErrorCode } from './errors.js';
+import type { Method, Params, Reply } from './protocol.js';
+import { encode, LineDecoder, PROTOCOL_VERSION } from './wire.js';
 
 export interface CallOptions {
   onProgress?: (line: string) => void;
