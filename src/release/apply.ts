@@ -96,6 +96,11 @@ export async function deploy(
       const chosen = await releaseToActivate(o, { paths, log, lock, batch }, (x) => (id = x));
       id = chosen.id;
       prior = chosen.prior;
+      if (id === previous) {
+        // nothing to switch: a failed gate now would condemn the release current points at
+        log.line(`release ${id} is already current: nothing to switch (\`bstctl reload\` restarts it)`);
+        return { ...result(o, id, previous, true, log), reused: true };
+      }
       await gateAgain(o, paths, id, log);
       lock.mark({ phase: 'activating', previous });
       const gate = { ...gateInput(o, paths, id, previous, 'deploy'), ...(batch ? { batch } : {}) };

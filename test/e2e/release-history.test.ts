@@ -109,6 +109,12 @@ test('a deploy of a sha already built activates that release; --rebuild builds a
   await rs.serves(r1, '1.0.0');
   const rec = JSON.parse(readFileSync(join(rs.paths.records, `${r1}.json`), 'utf8')) as ReleaseRecord;
   assert.equal(rec.activations.at(-1)?.batch, 'b9');
+
+  // the release that is current already: nothing to switch, so no gate can condemn it
+  const same = await rs.deploy(0, '--release-id', r1);
+  assert.deepEqual([same.release, same.ok, same.reused], [r1, true, true]);
+  assert.ok(!same.steps.some((s) => s.name === 'health'), 'no switch, no health gate');
+  assert.equal((await rs.list()).current, r1);
 });
 
 test('deploy --release-id refuses --ref beside it, a failed release and an unknown one (exit 2, nothing changes)', async (t) => {
