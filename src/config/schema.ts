@@ -131,6 +131,12 @@ export const configSchema = z.strictObject({
       stateDir: z.string().default('~/.bst'),
       socket: z.string().optional(),
       logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      passEnv: z
+        .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'))
+        .default(['NODE_ENV'])
+        .describe(
+          "Variables of the daemon's own environment (when set) that every process and every build step receives, besides PATH, HOME, USER, LOGNAME, SHELL, locale, TZ and TMPDIR; the target's env file and the process's env override them.",
+        ),
     })
     .prefault({}),
   forbiddenPaths: z.array(z.string()).default([]),

@@ -72,7 +72,7 @@ export async function buildRelease(
       await log.step(`build ${i + 1}/${r.build.length}: ${cmd}`, async () => {
         const [res] = await runSteps([cmd], {
           cwd: dir,
-          env: inheritedEnv(), // no secret of the env file goes into a build log
+          env: inheritedEnv(o.passEnv), // no secret of the env file goes into a build log
           timeoutMs: r.stepTimeoutMs,
           log: (l) => log.line(`  ${l}`),
           onSpawn: (pid) => noteStep(lock, pid),

@@ -22,6 +22,8 @@ export interface OpInput {
   targetName: string;
   target: TargetConfig;
   progress: (line: string) => void;
+  /** Config `daemon.passEnv`: the daemon's variables every build step receives. */
+  passEnv?: readonly string[];
 }
 
 /** SPEC §5 deploy/rollback --json. */

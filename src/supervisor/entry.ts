@@ -29,6 +29,8 @@ export interface EntryDeps {
   secrets: SecretSet;
   /** The daemon's state folder, put in each child's environment (launch.ts `markers`). */
   supervisor?: string;
+  /** Config `daemon.passEnv` as it is now (a config reload changes it for the next spawn). */
+  passEnv?: () => readonly string[];
   onTransition(t: Transition): void;
 }
 
@@ -66,6 +68,7 @@ function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
     sinks: entry.sinks,
     secrets: deps.secrets,
     supervisor: deps.supervisor,
+    passEnv: deps.passEnv?.(),
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;

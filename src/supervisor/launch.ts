@@ -24,6 +24,8 @@ export interface LaunchContext {
   secrets: SecretSet;
   /** The daemon's state folder: named in every child's environment, so that the next daemon finds its orphans. */
   supervisor?: string;
+  /** Config `daemon.passEnv`: the daemon's variables every child receives. */
+  passEnv?: readonly string[];
 }
 
 /** The variable that names the daemon (its state folder) in the environment of every child it starts. */
@@ -61,7 +63,7 @@ export function childEnv(ctx: LaunchContext, release: string | null): Record<str
   const fromFile = readEnvFile(ctx.target.env.file ?? '');
   ctx.secrets.addAll(fromFile);
   return {
-    ...inheritedEnv(),
+    ...inheritedEnv(ctx.passEnv),
     ...fromFile,
     ...ctx.proc.env,
     ...markers(ctx),

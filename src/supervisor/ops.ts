@@ -18,7 +18,7 @@ export function opHandlers(sup: Supervisor, secrets: SecretSet): OpHandlers {
     const target = releaseTarget(sup, targetName);
     // a first deploy has spawned nothing yet: its build output is masked all the same
     secrets.addAll(readEnvFile(target.env.file ?? ''));
-    return { targetName, target, progress };
+    return { targetName, target, progress, passEnv: sup.loaded.config.daemon.passEnv };
   };
   return {
     deploy: async ({ target, ref, batch, releaseId, rebuild }, ctx) =>

@@ -40,7 +40,14 @@ export function createSupervisor(deps: SupervisorDeps) {
   const changed = (): void => deps.onChange?.();
   const onTransition = (t: Transition): void => transitioned(deps.logger, t, changed);
   const supervisor = loaded.config.daemon.stateDir; // marks each child as ours (launch.ts)
-  const entryDeps: EntryDeps = { clock: deps.clock, secrets: deps.secrets, onTransition, supervisor };
+  const passEnv = (): readonly string[] => loaded.config.daemon.passEnv;
+  const entryDeps: EntryDeps = {
+    clock: deps.clock,
+    secrets: deps.secrets,
+    onTransition,
+    supervisor,
+    passEnv,
+  };
   const create = (id: string): Entry => createEntry(id, loaded.config.targets, entryDeps);
   for (const id of allProcessIds(loaded.config)) entries.set(id, create(id));
 

@@ -29,8 +29,8 @@ export type Targets = Record<
 >;
 
 // the daemon and its children start faster without it (~50 ms per node start)
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
   delete env.NODE_EXTRA_CA_CERTS;
   delete env.BST_CONFIG;
   return env;
@@ -44,6 +44,8 @@ export class DaemonSandbox {
   readonly socket = join(this.stateDir, 'supervisor.sock');
   private pids = new Set<number>();
   daemonPid: number | null = null;
+  /** More environment of every CLI process this sandbox runs, and so of the daemon it starts. */
+  env: NodeJS.ProcessEnv = {};
 
   constructor(targets: Targets) {
     this.writeConfig(targets);
@@ -76,7 +78,7 @@ export class DaemonSandbox {
       execFile(
         process.execPath,
         [CLI, ...args, '-c', this.cfg],
-        { env: childEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
+        { env: childEnv(this.env), maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
           resolve({ code, stdout, stderr });
