@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
-import { waitFor } from '../helpers/wait.js';
+import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { isAlive, waitFor } from '../helpers/wait.js';
 
 const LINES = 100_000;
 
@@ -79,7 +80,70 @@ test('logs -n 5 prints the last 5 lines of the process output', async (t) => {
   await sb.start();
   const out = join(sb.base('app'), 'logs', 'lines.out.log');
   await waitFor(() => readFileSync(out, 'utf8').endsWith('line 20\n'), { what: '20 lines in the log' });
-  const r = await sb.run('logs', 'app/lines', '-n', '5');
+  const r = await sb.run('logs', 'app/lines', '-n', '5', '--out');
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.split('\n'), ['line 16', 'line 17', 'line 18', 'line 19', 'line 20', '']);
+});
+
+test('logs labels each line with its stream, and --out / --err show one stream only', async (t) => {
+  const env = { LINES: '2', STAY: '1', ERR: 'oops' };
+  const sb = daemonSandbox(t, { app: { processes: { lines: proc(fixture('prints.js'), { env }) } } });
+  await sb.start();
+  const logs = join(sb.base('app'), 'logs');
+  await waitFor(
+    () =>
+      readFileSync(join(logs, 'lines.out.log'), 'utf8').endsWith('line 2\n') &&
+      readFileSync(join(logs, 'lines.err.log'), 'utf8') === 'oops\n',
+    { what: 'both logs written' },
+  );
+  const both = await sb.run('logs', 'app/lines');
+  assert.equal(both.code, 0, both.stderr);
+  assert.deepEqual(both.stdout.split('\n'), ['out | line 1', 'out | line 2', 'err | oops', '']);
+  const out = await sb.run('logs', 'app/lines', '--out');
+  assert.deepEqual(out.stdout.split('\n'), ['line 1', 'line 2', '']);
+  const err = await sb.run('logs', 'app/lines', '--err');
+  assert.deepEqual(err.stdout.split('\n'), ['oops', '']);
+  const json = await sb.run('logs', 'app/lines', '--json');
+  const { lines } = JSON.parse(json.stdout) as { lines: { stream: string; line: string }[] };
+  assert.deepEqual(
+    lines.map((l) => [l.stream, l.line]),
+    [
+      ['out', 'line 1'],
+      ['out', 'line 2'],
+      ['err', 'oops'],
+    ],
+  );
+  const bad = await sb.run('logs', 'app/lines', '--out', '--err');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--out and --err/);
+  assert.equal(bad.stdout, '');
+});
+
+test('logs -f labels the lines of each stream as they arrive', async (t) => {
+  const sb = daemonSandbox(t, {
+    app: { processes: { lines: proc(fixture('prints.js'), { env: { STAY: '1' } }) } },
+  });
+  await sb.start();
+  const logs = join(sb.base('app'), 'logs');
+  await waitFor(() => readFileSync(join(logs, 'lines.out.log'), 'utf8').endsWith('line 10\n'), {
+    what: 'output written',
+  });
+  const f = spawn(process.execPath, [CLI, 'logs', 'app/lines', '-f', '-n', '0', '-c', sb.cfg], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => void (isAlive(f.pid ?? 0) && process.kill(f.pid ?? 0, 'SIGKILL')));
+  let followed = '';
+  f.stdout.on('data', (b: Buffer) => (followed += b.toString()));
+  // appended until seen: the follower may still be opening the files when the first lines land
+  await waitFor(
+    () => {
+      appendFileSync(join(logs, 'lines.err.log'), 'to stderr\n');
+      appendFileSync(join(logs, 'lines.out.log'), 'to stdout\n');
+      return followed.includes('err | to stderr') && followed.includes('out | to stdout');
+    },
+    { intervalMs: 200, what: 'followed lines of both streams, labelled' },
+  );
+  assert.ok(!/^(?!(out|err) \| )/m.test(followed.trimEnd()), followed);
+  f.kill('SIGTERM');
+  await new Promise((resolve) => f.once('close', resolve));
 });

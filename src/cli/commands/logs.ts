@@ -6,25 +6,41 @@ import { resolveSelector, splitId } from '../../config/selector.js';
 import { Ctx, withGlobals } from '../context.js';
 import { own } from '../../own.js';
 
+type Stream = 'out' | 'err';
+
 interface Source {
   id: string;
-  stream: 'out' | 'err';
-  label: string;
+  stream: Stream;
   file: string;
 }
 
 /** Reads the log files directly: works with or without a daemon. */
-async function sources(config: Config, ids: string[]): Promise<Source[]> {
+async function sources(config: Config, ids: string[], streams: Stream[]): Promise<Source[]> {
   const { logFiles } = await import('../tail.js');
   return ids.flatMap((id) => {
     const { target, name } = splitId(id);
     const base = own(config.targets, target)?.base ?? '';
     const files = logFiles(join(base, 'logs'), name);
-    return [
-      { id, stream: 'out' as const, label: `${id} |`, file: files.out },
-      { id, stream: 'err' as const, label: `${id} err |`, file: files.err },
-    ];
+    return streams.map((stream) => ({ id, stream, file: files[stream] }));
   });
+}
+
+/** Which streams to show: `--out`, `--err`, or both. */
+function pickStreams(o: LogsOptions): Stream[] {
+  if (o.out && o.err) {
+    throw new BstError('usage', '--out and --err cannot be used together', {
+      hint: 'leave both out to see stdout and stderr, each line labelled with its stream',
+    });
+  }
+  return o.out ? ['out'] : o.err ? ['err'] : ['out', 'err'];
+}
+
+/** `<id> <stream> | `: the id when several processes are shown, the stream when both are. */
+function labeller(ids: string[], streams: Stream[]): (s: Source) => string {
+  return (s) => {
+    const parts = [...(ids.length > 1 ? [s.id] : []), ...(streams.length > 1 ? [s.stream] : [])];
+    return parts.length > 0 ? `${parts.join(' ')} | ` : '';
+  };
 }
 
 /**
@@ -52,22 +68,26 @@ async function maskFor(config: Config, ids: string[]): Promise<(text: string) =>
   return (text) => secrets.mask(text);
 }
 
-async function logs(
-  ctx: Ctx,
-  selector: string | undefined,
-  o: { lines: string; follow?: boolean },
-): Promise<void> {
+interface LogsOptions {
+  lines: string;
+  follow?: boolean;
+  out?: boolean;
+  err?: boolean;
+}
+
+async function logs(ctx: Ctx, selector: string | undefined, o: LogsOptions): Promise<void> {
   const n = Number(o.lines);
   if (!Number.isInteger(n) || n < 0) {
     throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
   }
+  const streams = pickStreams(o);
   const { config } = await ctx.config();
   const ids = resolveSelector(config, selector);
-  const list = await sources(config, ids);
+  const list = await sources(config, ids, streams);
   const mask = await maskFor(config, ids);
   const { follow, lastLines } = await import('../tail.js'); // zlib and the tail code only when reading logs
-  const prefix = list.length > 2;
-  const human = (s: Source, line: string): string => (prefix ? `${s.label} ${line}` : line);
+  const label = labeller(ids, streams);
+  const human = (s: Source, line: string): string => `${label(s)}${line}`;
   const record = (s: Source, line: string) => ({ id: s.id, stream: s.stream, line });
   // -f --json prints one object per line (a stream cannot be one document); without -f, one document
   const show = (s: Source, line: string): boolean =>
@@ -99,7 +119,7 @@ export function register(program: Command): void {
   )
     .option('-n, --lines <n>', 'how many lines of each log', '50')
     .option('-f, --follow', 'keep printing new lines, across rotation')
-    .action((selector: string | undefined, o: { lines: string; follow?: boolean }, cmd: Command) =>
-      logs(new Ctx(cmd), selector, o),
-    );
+    .option('--out', 'only stdout (<process>.out.log), lines unlabelled for one process')
+    .option('--err', 'only stderr (<process>.err.log), lines unlabelled for one process')
+    .action((selector: string | undefined, o: LogsOptions, cmd: Command) => logs(new Ctx(cmd), selector, o));
 }
