@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+
+const SELECTOR = `
+Selector:
+  <target>          the target's app processes (its redis is left alone: see \`bstctl redis\`)
+  <target>/<proc>   one process
+  (nothing)         every process of every target`;
+
+/** One example per command, by its path (`env sync`); the selector's meaning where it takes one. */
+const EXAMPLES: Record<string, string> = {
+  daemon: 'bstctl daemon -c /etc/bst/bst.supervisor.json',
+  shutdown: 'bstctl shutdown',
+  ping: 'bstctl ping --json',
+  status: 'bstctl status core-api-prod',
+  start: 'bstctl start core-api-prod/core-api',
+  stop: 'bstctl stop core-api-prod',
+  restart: 'bstctl restart core-api-prod/core-api',
+  reload: 'bstctl reload core-api-prod',
+  logs: 'bstctl logs core-api-prod/core-api -n 100 --err',
+  config: 'bstctl config check',
+  'config check': 'bstctl config check -c bst.supervisor.json',
+  'config schema': 'bstctl config schema > bst.supervisor.schema.json',
+  'config reload': 'bstctl config reload',
+  startup: 'bstctl startup systemd --install',
+  'startup systemd': 'sudo bstctl startup systemd --user bonk --install',
+  deploy: 'bstctl deploy core-api-prod --ref main --batch b2',
+  build: 'bstctl build core-api-prod --ref main',
+  rollback: 'bstctl rollback core-api-prod --release-id 20261205T140000Z-abc1234',
+  drill: 'bstctl drill core-api-prod --batch b2',
+  list: 'bstctl list core-api-prod',
+  redis: 'bstctl redis status core-api-prod',
+  'redis status': 'bstctl redis status core-api-prod',
+  'redis start': 'bstctl redis start core-api-prod',
+  'redis stop': 'bstctl redis stop core-api-prod',
+  'redis restart': 'bstctl redis restart core-api-prod',
+  env: 'bstctl env check core-api-prod',
+  'env check': 'bstctl env check core-api-prod',
+  'env sync': 'bstctl env sync --keys API_TOKEN --from staging --to core-api-prod --dry-run',
+  flags: 'bstctl flags core-api-prod off',
+  doctor: 'bstctl doctor core-api-prod',
+  topology: 'bstctl topology',
+  scripts: 'bstctl scripts core-api-prod',
+  evidence: 'bstctl evidence core-api-prod --batch b2 --format md',
+  smoke: 'bstctl smoke core-api-prod',
+};
+
+function pathOf(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Appends `Example:` (and `Selector:` for the commands taking one) to the help of every command. */
+export function addExamples(program: Command): void {
+  const walk = (cmd: Command): void => {
+    for (const sub of cmd.commands) {
+      const example = EXAMPLES[pathOf(sub)];
+      const selector = sub.registeredArguments.some((a) => a.name() === 'selector') ? SELECTOR : '';
+      if (example) sub.addHelpText('after', `${selector ? `${selector}\n` : ''}\nExample:\n  ${example}`);
+      walk(sub);
+    }
+  };
+  walk(program);
+}
+
+/** The deepest command named by the words of `args` (`env sync --keys …` → `env sync`). */
+export function commandOf(program: Command, args: string[]): string {
+  let cmd = program;
+  for (const word of args) {
+    if (word.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    cmd = sub;
+  }
+  return pathOf(cmd);
+}
