@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as s from './shape.js';
 import type { ErrorCode } from './errors.js';
 import { PROTOCOL_VERSION } from './wire.js';
 
@@ -9,10 +9,12 @@ export { encode, LineDecoder, MAX_LINE_BYTES, PROTOCOL_VERSION } from './wire.js
  * A request may be answered by progress events before its one final reply.
  */
 
-// messages name what is expected: the daemon answers bad params with `<method>: <param>: <message>`
-const nonEmpty = z.string().min(1, 'expected a non-empty string');
-const selector = z.strictObject({ selector: z.string().optional(), kind: z.enum(['redis']).optional() });
-const none = z.strictObject({});
+// the daemon answers bad params with `<method>: <param>: <problem>`
+const nonEmpty = s.nonEmpty();
+const optString = s.optional(s.string());
+const optBool = s.optional(s.boolean());
+const selector = s.strictObject({ selector: optString, kind: s.optional(s.oneOf(['redis'] as const)) });
+const none = s.strictObject({});
 const target = nonEmpty;
 
 /** Every method and its params; the daemon's handler table is keyed by this, so none can be missing. */
@@ -25,43 +27,43 @@ export const methods = {
   restart: selector,
   reload: selector,
   configReload: none,
-  deploy: z.strictObject({
+  deploy: s.strictObject({
     target,
-    ref: nonEmpty.optional(),
-    batch: z.string().optional(),
-    releaseId: z.string().optional(),
-    rebuild: z.boolean().optional(),
+    ref: s.optional(nonEmpty),
+    batch: optString,
+    releaseId: optString,
+    rebuild: optBool,
   }),
-  build: z.strictObject({ target, ref: nonEmpty.optional() }),
-  rollback: z.strictObject({
+  build: s.strictObject({ target, ref: s.optional(nonEmpty) }),
+  rollback: s.strictObject({
     target,
-    releaseId: z.string().optional(),
-    batch: z.string().optional(),
-    flagsOff: z.boolean().optional(),
-    force: z.boolean().optional(),
+    releaseId: optString,
+    batch: optString,
+    flagsOff: optBool,
+    force: optBool,
   }),
-  drill: z.strictObject({ target, batch: z.string().optional() }),
-  redisStatus: z.strictObject({ selector: z.string().optional() }),
-  flags: z.strictObject({ target, names: z.array(nonEmpty), on: z.boolean() }),
-  envSync: z.strictObject({
+  drill: s.strictObject({ target, batch: optString }),
+  redisStatus: s.strictObject({ selector: optString }),
+  flags: s.strictObject({ target, names: s.array(nonEmpty), on: s.boolean() }),
+  envSync: s.strictObject({
     keys: nonEmpty,
     from: nonEmpty,
     to: nonEmpty,
-    dryRun: z.boolean().optional(),
-    noReload: z.boolean().optional(),
+    dryRun: optBool,
+    noReload: optBool,
   }),
 } as const;
 
 export type Method = keyof typeof methods;
-export type Params<M extends Method> = z.output<(typeof methods)[M]>;
+export type Params<M extends Method> = s.Out<(typeof methods)[M]>;
 
-export const requestSchema = z.strictObject({
-  v: z.literal(PROTOCOL_VERSION),
-  id: z.number().int(),
-  method: z.string(),
-  params: z.unknown().optional(),
+export const requestShape = s.strictObject({
+  v: s.literal(PROTOCOL_VERSION),
+  id: s.integer(),
+  method: s.string(),
+  params: s.unknown(),
 });
-export type Request = z.output<typeof requestSchema>;
+export type Request = s.Out<typeof requestShape>;
 
 export interface WireError {
   code: ErrorCode;

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { writeFileAtomic } from '../fsutil.js';
+import * as s from '../shape.js';
 import { RELEASE_ID_RE, validateReleaseId, type TargetPaths } from './layout.js';
 import { readCurrent } from './switch.js';
 
@@ -33,28 +33,36 @@ export interface ReleaseRecord {
 }
 
 // parse at the boundary: a hand-edited or truncated record must not reach the prune rules
-const recordSchema: z.ZodType<ReleaseRecord> = z.object({
-  id: z.string().regex(RELEASE_ID_RE),
-  status: z.enum(['building', 'built', 'failed']),
-  createdAt: z.string(),
-  finishedAt: z.string().nullable(),
-  sha: z.string().nullable(),
-  ref: z.string().nullable(),
-  source: z.string(),
-  steps: z.array(z.object({ name: z.string(), ok: z.boolean(), ms: z.number() })),
-  error: z.string().nullable(),
-  activations: z.array(
-    z.object({
-      at: z.string(),
-      kind: z.enum(['deploy', 'rollback', 'switch-back', 'drill']),
-      batch: z.string().optional(),
-    }),
-  ),
-  pid: z.number().int().nullable(),
-  batch: z.string().nullable().optional(),
-  prunedAt: z.string().nullable().optional(),
-  drillFailure: z.object({ at: z.string(), reason: z.string() }).nullable().optional(),
-});
+const str = s.string();
+const optNullString = s.optional(s.nullable(str));
+const recordShape: s.Shape<ReleaseRecord> = s.object(
+  {
+    id: s.matching(RELEASE_ID_RE, 'a release id'),
+    status: s.oneOf(['building', 'built', 'failed'] as const),
+    createdAt: str,
+    finishedAt: s.nullable(str),
+    sha: s.nullable(str),
+    ref: s.nullable(str),
+    source: str,
+    steps: s.array(s.object({ name: str, ok: s.boolean(), ms: s.number() }, { strict: false })),
+    error: s.nullable(str),
+    activations: s.array(
+      s.object(
+        {
+          at: str,
+          kind: s.oneOf(['deploy', 'rollback', 'switch-back', 'drill'] as const),
+          batch: s.optional(str),
+        },
+        { strict: false },
+      ),
+    ),
+    pid: s.nullable(s.integer()),
+    batch: optNullString,
+    prunedAt: optNullString,
+    drillFailure: s.optional(s.nullable(s.object({ at: str, reason: str }, { strict: false }))),
+  },
+  { strict: false },
+);
 
 function recordFile(paths: TargetPaths, id: string): string {
   return join(paths.records, `${validateReleaseId(id)}.json`);
@@ -71,8 +79,8 @@ function loadRecord(paths: TargetPaths, id: string): Loaded {
     throw err;
   }
   try {
-    const rec = recordSchema.parse(JSON.parse(text));
-    return rec.id === id ? { rec } : { problem: 'unreadable record' };
+    const parsed = s.parse(recordShape, JSON.parse(text));
+    return parsed.ok && parsed.data.id === id ? { rec: parsed.data } : { problem: 'unreadable record' };
   } catch {
     return { problem: 'unreadable record' };
   }

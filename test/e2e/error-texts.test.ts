@@ -34,7 +34,7 @@ test('a malformed request is answered naming the field that is wrong, under the 
   const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
   await sb.start();
   const cases: [string, RegExp, number][] = [
-    ['{"v":1,"id":"7","method":"ping"}', /^malformed request: id: expected a number, got "7"$/, 0],
+    ['{"v":1,"id":"7","method":"ping"}', /^malformed request: id: expected an integer, got "7"$/, 0],
     [
       '{"v":1,"id":3}',
       /^malformed request: method: expected a string, got nothing \(the key is missing\)$/,

@@ -121,7 +121,7 @@ test('bad params are invalid input (exit 2) naming the param, and a usage error 
   await sb.start();
   await assert.rejects(call(sb.socket, 'deploy', { target: 'app', ref: '' }), (err: BstError) => {
     assert.deepEqual([err.code, err.exitCode], ['invalid_input', 2]);
-    assert.equal(err.message, 'deploy: ref: expected a non-empty string');
+    assert.equal(err.message, 'deploy: ref: expected a non-empty string, got ""');
     return true;
   });
   const unknownKey = await exchange(
