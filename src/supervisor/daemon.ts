@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Server } from 'node:net';
-import { loadConfig, type LoadedConfig } from '../config/index.js';
+import type { LoadedConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
 import { createLogger, SecretSet, type Logger } from '../log.js';
 import { writeProblem } from '../daemonlog.js';
@@ -8,6 +8,7 @@ import type { ConfigReloadResult } from '../protocol.js';
 import { recoverTarget } from '../release/recover.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
+import { initialConfig, reloadedConfig } from './config-source.js';
 import { acquireDaemonLock } from './exclusive.js';
 import { logProblem } from './entry.js';
 import { daemonHandlers, Gate } from './handlers.js';
@@ -41,7 +42,7 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
       log.flush();
     }));
   const reload = serialReloads(sup, logger);
-  const reloadConfig = (): Promise<ConfigReloadResult> => reload(() => loadConfig(sup.loaded.file));
+  const reloadConfig = (): Promise<ConfigReloadResult> => reload(() => reloadedConfig(sup.loaded.file));
   const exitAfter = (why: string): void => void shutdown(why).then(() => setImmediate(() => process.exit(0)));
   const startedAt = Date.now();
   const problems = (): string[] => [
@@ -76,7 +77,7 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
 
 /** Everything before the socket: one daemon per state folder, orphans reaped, releases recovered. */
 async function prepare(configFlag: string | undefined) {
-  const loaded = loadConfig(configFlag);
+  const loaded = initialConfig(configFlag);
   const { stateDir } = loaded.config.daemon;
   prepareSocketDir(loaded.socketPath, stateDir);
   const lock = lockOrSay(stateDir); // before reaping: the orphans of a live daemon are its children

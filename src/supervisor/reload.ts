@@ -94,10 +94,10 @@ async function handOver(sup: Supervisor, old: Entry): Promise<string | null> {
 export function serialReloads(
   sup: Supervisor,
   logger: Logger,
-): (load: () => LoadedConfig) => Promise<ConfigReloadResult> {
+): (load: () => Promise<LoadedConfig>) => Promise<ConfigReloadResult> {
   let chain: Promise<unknown> = Promise.resolve();
   return (load) => {
-    const run = chain.then(() => applyConfig(sup, load(), logger));
+    const run = chain.then(async () => applyConfig(sup, await load(), logger));
     chain = run.catch(() => undefined);
     return run;
   };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { DAEMON_NODE_FLAGS } from '../../daemon-flags.js';
+import { HANDOVER_ENV } from '../../supervisor/config-source.js';
 import { BstError } from '../../errors.js';
 import type { PingResult } from '../../protocol.js';
 import { refuseIfAnswers } from '../../wire.js';
@@ -25,7 +26,8 @@ function refuseForeignDir(dir: string): void {
 
 /** Detaches a foreground daemon and returns once its socket answers (or says why it could not start). */
 async function detach(ctx: Ctx): Promise<void> {
-  const { file, socketPath, stateDir } = await ctx.config(); // an invalid config stops here with exit 2
+  const loaded = await ctx.config(); // an invalid config stops here with exit 2
+  const { file, socketPath, stateDir } = loaded;
   await refuseIfAnswers(socketPath);
   refuseForeignDir(stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -33,8 +35,12 @@ async function detach(ctx: Ctx): Promise<void> {
   const fd = openSync(early, 'w', 0o600);
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, 'daemon', '--foreground', '-c', file], {
     detached: true,
-    stdio: ['ignore', fd, fd],
+    stdio: ['pipe', fd, fd],
+    env: { ...process.env, [HANDOVER_ENV]: '1' },
   });
+  // the config validated here: the daemon does not load zod to validate it again
+  child.stdin?.on('error', () => undefined); // a daemon that exits at once is reported below
+  child.stdin?.end(JSON.stringify(loaded));
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? 1));
   child.unref();
