@@ -1,9 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pino, { type Logger } from 'pino';
 import { DaemonLog } from './daemonlog.js';
 
-export type { Logger };
+/** One record per event: `logger.info({ evt: 'transition', id, from, to })`. */
+export interface Logger {
+  debug(record: object): void;
+  info(record: object): void;
+  warn(record: object): void;
+  error(record: object): void;
+}
+
+// pino's numbers, so the daemon log reads with pino's tools (`pino-pretty < daemon.log`)
+const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const;
+type Level = keyof typeof LEVELS;
 
 /** Values shorter than this are words like "true" or "3100", not secrets worth masking. */
 const MIN_SECRET_LENGTH = 6;
@@ -42,8 +51,10 @@ function escape(s: string): string {
 }
 
 /**
- * pino JSON to `file` (or stderr), with every known env value masked at the stream. A write that
- * fails (a full disk) is dropped, never fatal: `problem()` says why until the file takes lines again.
+ * JSON lines to `file` (or stderr), pino's format (`level`, `time`, `pid`, then the record), with every
+ * known env value masked as each line is written. A write that fails (a full disk) is dropped, never
+ * fatal: `problem()` says why until the file takes lines again. Written by hand rather than with pino:
+ * the daemon logs a few records per transition, and pino would be a fifth of its memory.
  */
 export function createLogger(opts: { file?: string; level?: string; secrets: SecretSet }): {
   logger: Logger;
@@ -52,17 +63,24 @@ export function createLogger(opts: { file?: string; level?: string; secrets: Sec
   problem(): string | null;
 } {
   if (opts.file) mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
+  const head = (level: number): string => `{"level":${level},"time":${Date.now()},"pid":${process.pid}`;
   const resumed = (dropped: number, since: string): string =>
-    `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, evt: 'log-resumed', dropped, since })}\n`;
+    `${head(LEVELS.info)},${JSON.stringify({ evt: 'log-resumed', dropped, since }).slice(1)}\n`;
   const dest = new DaemonLog(opts.file ?? null, resumed);
-  const logger = pino(
-    {
-      level: opts.level ?? 'info',
-      base: { pid: process.pid },
-      hooks: { streamWrite: (line: string) => opts.secrets.mask(line) },
-    },
-    dest,
-  );
+  const min = LEVELS[(opts.level ?? 'info') as Level] ?? LEVELS.info;
+  const at =
+    (level: number) =>
+    (record: object): void => {
+      if (level < min) return;
+      const body = JSON.stringify(record);
+      dest.write(opts.secrets.mask(`${head(level)}${body === '{}' ? '' : `,${body.slice(1, -1)}`}}\n`));
+    };
+  const logger: Logger = {
+    debug: at(LEVELS.debug),
+    info: at(LEVELS.info),
+    warn: at(LEVELS.warn),
+    error: at(LEVELS.error),
+  };
   // every line is written synchronously as it comes: nothing to flush
   return { logger, reopen: () => dest.reopen(), flush: () => undefined, problem: () => dest.problem() };
 }

@@ -68,3 +68,29 @@ test('a symlink planted at the daemon log is refused: nothing is written through
   assert.match(log.problem() ?? '', /symbolic link/);
   assert.equal(readFileSync(target, 'utf8'), 'untouched\n');
 });
+
+test('daemon log lines are pino JSON: level number, time, pid, then the record, below the level dropped', (t) => {
+  const box = sandbox('bst-log-');
+  t.after(box.cleanup);
+  const file = join(box.dir, 'daemon.log');
+  const secrets = new SecretSet();
+  secrets.addAll({ TOKEN: 'the-token-value' });
+  const log = createLogger({ file, level: 'warn', secrets });
+  log.logger.info({ evt: 'not-written' });
+  log.logger.warn({ evt: 'orphans', ids: ['a/b'], note: 'say "the-token-value"' });
+  log.logger.error({});
+  const lines = readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines.length, 2);
+  const [warn, error] = lines as [Record<string, unknown>, Record<string, unknown>];
+  assert.deepEqual(Object.keys(warn), ['level', 'time', 'pid', 'evt', 'ids', 'note']);
+  assert.deepEqual(
+    [warn.level, warn.pid, warn.evt, warn.note],
+    [40, process.pid, 'orphans', 'say "[redacted]"'],
+  );
+  assert.ok(Math.abs(Number(warn.time) - Date.now()) < 60_000, 'time is epoch milliseconds');
+  assert.deepEqual(Object.keys(error), ['level', 'time', 'pid']);
+  assert.equal(error.level, 50);
+});
