@@ -1,6 +1,8 @@
 /**
- * V8 flags the daemon runs with: a 1 MB young generation instead of up to 16 MB keeps a long-lived,
- * IO-bound supervisor small (measured: ~60 MB idle, ~75 MB after a 1M-line log flood, against ~110 MB
- * with the defaults); the extra scavenges cost nothing it would notice.
+ * V8 flags the daemon runs with. A 1 MB young generation instead of up to 16 MB keeps a long-lived,
+ * IO-bound supervisor small; `--lite-mode` (no optimising compiler, feedback allocated lazily) saves
+ * another ~8 MB of a daemon whose hot paths are Buffer copies and syscalls, not JavaScript
+ * (`npm run bench memory`, `logs`); wasm, which lite mode cannot run, is not exposed, so V8 does not
+ * warn about it on every start.
  */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm'];

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon-flags.js';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -61,7 +62,7 @@ test('the printed unit runs the compiled CLI with this node and config, restarts
     const unit = r.stdout;
     assert.ok(
       unit.includes(
-        `ExecStart=${process.execPath} --max-semi-space-size=1 ${CLI} daemon --foreground -c ${cfg}\n`,
+        `ExecStart=${process.execPath} ${DAEMON_NODE_FLAGS.join(' ')} ${CLI} daemon --foreground -c ${cfg}\n`,
       ),
       unit,
     );
