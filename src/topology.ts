@@ -95,20 +95,32 @@ export function shellWord(word: string): string {
 const LIFECYCLE = ['status', 'start', 'stop', 'restart'] as const;
 
 /**
+ * §4 of the topology document: the pnpm commands the server runs, in its order. Staging gets only
+ * the release commands; its processes are started and stopped by the daemon, not by pnpm.
+ */
+export const TOPOLOGY_SCRIPTS: readonly string[] = [
+  ...['', ':build', ':list', ':rollback'].map((v) => `deploy:stagging-bst${v}`),
+  ...[
+    '',
+    ':build',
+    ':list',
+    ':rollback',
+    ...LIFECYCLE.map((v) => `:${v}`),
+    ...LIFECYCLE.map((v) => `:redis:${v}`),
+  ].map((v) => `deploy:core-api-prod${v}`),
+];
+
+/**
  * The `deploy:<target>[:verb]` package.json scripts of one target, in the order of the topology
  * document: deploy, build, list, rollback (release targets), status/start/stop/restart, then
  * redis status/start/stop/restart when the target runs a redis process. A reserved target has none.
- * Every script names the config file (absolute) so it works from any folder; extra arguments
- * (`pnpm deploy:<t>:rollback -- --release-id X`) land after the target name.
+ * `bstctl` is the command words that run bstctl (an absolute path, or node and the CLI's file) and
+ * already names the config file, so a script works from any folder without bstctl on PATH; extra
+ * arguments (`pnpm deploy:<t>:rollback -- --release-id X`) land after the target name.
  */
-export function targetScripts(
-  name: string,
-  target: TargetConfig,
-  configFile: string,
-): Record<string, string> {
+export function targetScripts(name: string, target: TargetConfig, bstctl: string[]): Record<string, string> {
   if (target.reserved) return {};
-  const run = (...args: string[]) =>
-    ['bstctl', '-c', shellWord(configFile), ...args.map(shellWord)].join(' ');
+  const run = (...args: string[]) => [...bstctl, ...args].map(shellWord).join(' ');
   const key = `deploy:${name}`;
   const scripts: Record<string, string> = {};
   if (target.releases) {
@@ -127,13 +139,27 @@ export function targetScripts(
 /** The scripts of every target (or of the names given), merged into one object for package.json. */
 export function packageScripts(
   config: Config,
-  configFile: string,
+  bstctl: string[],
   names: string[] = Object.keys(config.targets),
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
     const target = own(config.targets, name);
-    if (target) Object.assign(out, targetScripts(name, target, configFile));
+    if (target) Object.assign(out, targetScripts(name, target, bstctl));
+  }
+  return out;
+}
+
+/**
+ * Those of the topology document's commands this config can run (its target exists, is not
+ * reserved, has releases or redis where the command needs them), in the document's order.
+ */
+export function topologyScripts(config: Config, bstctl: string[]): Record<string, string> {
+  const all = packageScripts(config, bstctl);
+  const out: Record<string, string> = {};
+  for (const name of TOPOLOGY_SCRIPTS) {
+    const script = own(all, name);
+    if (script !== undefined) out[name] = script;
   }
   return out;
 }
