@@ -95,19 +95,26 @@ export function shellWord(word: string): string {
 const LIFECYCLE = ['status', 'start', 'stop', 'restart'] as const;
 
 /**
- * §4 of the topology document: the pnpm commands the server runs, in its order. Staging gets only
- * the release commands; its processes are started and stopped by the daemon, not by pnpm.
+ * §4 of the topology document, in its order: the pnpm commands the server's package.json carries.
+ * Staging has only the release commands there; `--all` adds the rest.
  */
 export const TOPOLOGY_SCRIPTS: readonly string[] = [
-  ...['', ':build', ':list', ':rollback'].map((v) => `deploy:stagging-bst${v}`),
-  ...[
-    '',
-    ':build',
-    ':list',
-    ':rollback',
-    ...LIFECYCLE.map((v) => `:${v}`),
-    ...LIFECYCLE.map((v) => `:redis:${v}`),
-  ].map((v) => `deploy:core-api-prod${v}`),
+  'deploy:stagging-bst',
+  'deploy:stagging-bst:build',
+  'deploy:stagging-bst:list',
+  'deploy:stagging-bst:rollback',
+  'deploy:core-api-prod',
+  'deploy:core-api-prod:build',
+  'deploy:core-api-prod:list',
+  'deploy:core-api-prod:rollback',
+  'deploy:core-api-prod:status',
+  'deploy:core-api-prod:start',
+  'deploy:core-api-prod:stop',
+  'deploy:core-api-prod:restart',
+  'deploy:core-api-prod:redis:status',
+  'deploy:core-api-prod:redis:start',
+  'deploy:core-api-prod:redis:stop',
+  'deploy:core-api-prod:redis:restart',
 ];
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +140,20 @@ describe('scripts --write', () => {
     );
     assert.equal(rb.code, 2, rb.stderr);
     assert.match(rb.stderr, /release id "\.\.\/x" is not valid/);
+    assert.ok(
+      scripts['deploy:core-api-prod:list']?.startsWith(`${process.execPath} ${realpathSync(cli)} -c `),
+    );
+  });
+
+  test('started through a bstctl link (npm link, npm i -g), the scripts name that link', async (t) => {
+    const ws = workspace(t, FOUR_SPACES);
+    const link = join(ws.dir, 'bin', 'bstctl');
+    mkdirSync(join(ws.dir, 'bin'));
+    symlinkSync(cli, link);
+    const r = await exec(process.execPath, [link, 'scripts', '--write', ws.pkg, '-c', ws.cfg], '/');
+    assert.equal(r.code, 0, r.stderr);
+    const { scripts } = JSON.parse(readFileSync(ws.pkg, 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(scripts['deploy:core-api-prod:list'], `${link} -c ${ws.cfg} list core-api-prod`);
   });
 
   test('--write alone takes ./package.json; a tab indent and a missing final newline are kept; --all adds every target', async (t) => {
