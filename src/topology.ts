@@ -95,20 +95,39 @@ export function shellWord(word: string): string {
 const LIFECYCLE = ['status', 'start', 'stop', 'restart'] as const;
 
 /**
+ * §4 of the topology document, in its order: the pnpm commands the server's package.json carries.
+ * Staging has only the release commands there; `--all` adds the rest.
+ */
+export const TOPOLOGY_SCRIPTS: readonly string[] = [
+  'deploy:stagging-bst',
+  'deploy:stagging-bst:build',
+  'deploy:stagging-bst:list',
+  'deploy:stagging-bst:rollback',
+  'deploy:core-api-prod',
+  'deploy:core-api-prod:build',
+  'deploy:core-api-prod:list',
+  'deploy:core-api-prod:rollback',
+  'deploy:core-api-prod:status',
+  'deploy:core-api-prod:start',
+  'deploy:core-api-prod:stop',
+  'deploy:core-api-prod:restart',
+  'deploy:core-api-prod:redis:status',
+  'deploy:core-api-prod:redis:start',
+  'deploy:core-api-prod:redis:stop',
+  'deploy:core-api-prod:redis:restart',
+];
+
+/**
  * The `deploy:<target>[:verb]` package.json scripts of one target, in the order of the topology
  * document: deploy, build, list, rollback (release targets), status/start/stop/restart, then
  * redis status/start/stop/restart when the target runs a redis process. A reserved target has none.
- * Every script names the config file (absolute) so it works from any folder; extra arguments
- * (`pnpm deploy:<t>:rollback -- --release-id X`) land after the target name.
+ * `bstctl` is the command words that run bstctl (an absolute path, or node and the CLI's file) and
+ * already names the config file, so a script works from any folder without bstctl on PATH; extra
+ * arguments (`pnpm deploy:<t>:rollback -- --release-id X`) land after the target name.
  */
-export function targetScripts(
-  name: string,
-  target: TargetConfig,
-  configFile: string,
-): Record<string, string> {
+export function targetScripts(name: string, target: TargetConfig, bstctl: string[]): Record<string, string> {
   if (target.reserved) return {};
-  const run = (...args: string[]) =>
-    ['bstctl', '-c', shellWord(configFile), ...args.map(shellWord)].join(' ');
+  const run = (...args: string[]) => [...bstctl, ...args].map(shellWord).join(' ');
   const key = `deploy:${name}`;
   const scripts: Record<string, string> = {};
   if (target.releases) {
@@ -127,13 +146,27 @@ export function targetScripts(
 /** The scripts of every target (or of the names given), merged into one object for package.json. */
 export function packageScripts(
   config: Config,
-  configFile: string,
+  bstctl: string[],
   names: string[] = Object.keys(config.targets),
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
     const target = own(config.targets, name);
-    if (target) Object.assign(out, targetScripts(name, target, configFile));
+    if (target) Object.assign(out, targetScripts(name, target, bstctl));
+  }
+  return out;
+}
+
+/**
+ * Those of the topology document's commands this config can run (its target exists, is not
+ * reserved, has releases or redis where the command needs them), in the document's order.
+ */
+export function topologyScripts(config: Config, bstctl: string[]): Record<string, string> {
+  const all = packageScripts(config, bstctl);
+  const out: Record<string, string> = {};
+  for (const name of TOPOLOGY_SCRIPTS) {
+    const script = own(all, name);
+    if (script !== undefined) out[name] = script;
   }
   return out;
 }

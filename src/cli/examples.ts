@@ -39,7 +39,7 @@ const EXAMPLES: Record<string, string> = {
   flags: 'bstctl flags core-api-prod off',
   doctor: 'bstctl doctor core-api-prod',
   topology: 'bstctl topology',
-  scripts: 'bstctl scripts core-api-prod',
+  scripts: 'bstctl scripts --write ~/src/bst/package.json',
   evidence: 'bstctl evidence core-api-prod --batch b2 --format md',
   smoke: 'bstctl smoke core-api-prod',
 };

@@ -216,15 +216,22 @@ export function backupStamp(now: Date): string {
  * `<file>.bak-<stamp>` (then `-2`, `-3`… within the same second) holding `text`, with `mode`,
  * created exclusively and never through a symlink, so an existing backup (or a planted link) is never
  * written, and fsynced. A backup that could not be written completely (ENOSPC) is removed: a partial
- * copy would pass for the old content.
+ * copy would pass for the old content. `open` is `openSafe` (the folder checked too) unless the caller
+ * writes a file that holds no secret in a folder that may well be group-writable.
  */
-function writeBackup(file: string, text: string, mode: number, now: Date): string {
+export function writeBackup(
+  file: string,
+  text: string,
+  mode: number,
+  now: Date,
+  open: (name: string, flags: number, mode: number) => number = openSafe,
+): string {
   const base = `${file}.bak-${backupStamp(now)}`;
   for (let n = 1; ; n++) {
     const name = n === 1 ? base : `${base}-${n}`;
     let fd: number;
     try {
-      fd = openSafe(name, CREATE_FLAGS, mode);
+      fd = open(name, CREATE_FLAGS, mode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw err;

@@ -1,14 +1,21 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { scriptsOf } from '../../src/cli/commands/ops.js';
+import { installedBstctl } from '../../src/cli/installed.js';
 import { loadConfig } from '../../src/config/index.js';
 import { BstError } from '../../src/errors.js';
-import { renderTopologyMarkdown, shellWord, topologyOf, type Topology } from '../../src/topology.js';
+import {
+  renderTopologyMarkdown,
+  shellWord,
+  TOPOLOGY_SCRIPTS,
+  topologyOf,
+  type Topology,
+} from '../../src/topology.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -208,9 +215,24 @@ describe('topology', () => {
 });
 
 describe('scripts', () => {
-  test("the repository's config gives every §4 command of the topology document, and nothing for the reserved target", () => {
-    const scripts = scriptsOf(loadConfig(repoConfig));
-    for (const name of DOC_COMMANDS) assert.ok(name in scripts, `${name} is produced`);
+  const bare = { bstctl: ['bstctl'] };
+
+  test("by default the repository's config gives exactly the topology document's 16 commands, in its order", () => {
+    const scripts = scriptsOf(loadConfig(repoConfig), bare);
+    assert.deepEqual(Object.keys(scripts), DOC_COMMANDS);
+    assert.deepEqual([...TOPOLOGY_SCRIPTS], DOC_COMMANDS);
+    const c = `bstctl -c ${repoConfig}`;
+    assert.equal(scripts['deploy:core-api-prod'], `${c} deploy core-api-prod`);
+    assert.equal(scripts['deploy:core-api-prod:build'], `${c} build core-api-prod`);
+    assert.equal(scripts['deploy:core-api-prod:list'], `${c} list core-api-prod`);
+    assert.equal(scripts['deploy:core-api-prod:rollback'], `${c} rollback core-api-prod`);
+    assert.equal(scripts['deploy:core-api-prod:restart'], `${c} restart core-api-prod`);
+    assert.equal(scripts['deploy:core-api-prod:redis:stop'], `${c} redis stop core-api-prod`);
+    assert.equal(scripts['deploy:stagging-bst:rollback'], `${c} rollback stagging-bst`);
+  });
+
+  test('--all gives every target that is not reserved: release commands where it has releases, redis where it runs one', () => {
+    const scripts = scriptsOf(loadConfig(repoConfig), { ...bare, all: true });
     const lifecycle = (t: string) => ['status', 'start', 'stop', 'restart'].map((v) => `deploy:${t}:${v}`);
     const redis = (t: string) => ['status', 'start', 'stop', 'restart'].map((v) => `deploy:${t}:redis:${v}`);
     // stagging-bst runs redis too, so it gets the same lifecycle scripts as core-api-prod beyond §4
@@ -233,31 +255,56 @@ describe('scripts', () => {
       Object.keys(scripts).some((k) => k.includes('content-manager-prod')),
       false,
     );
-    const c = `bstctl -c ${repoConfig}`;
-    assert.equal(scripts['deploy:core-api-prod'], `${c} deploy core-api-prod`);
-    assert.equal(scripts['deploy:core-api-prod:build'], `${c} build core-api-prod`);
-    assert.equal(scripts['deploy:core-api-prod:list'], `${c} list core-api-prod`);
-    assert.equal(scripts['deploy:core-api-prod:rollback'], `${c} rollback core-api-prod`);
-    assert.equal(scripts['deploy:core-api-prod:restart'], `${c} restart core-api-prod`);
-    assert.equal(scripts['deploy:core-api-prod:redis:stop'], `${c} redis stop core-api-prod`);
-    assert.equal(scripts['deploy:stagging-bst:rollback'], `${c} rollback stagging-bst`);
-    assert.equal(scripts['deploy:balisnaptrip:start'], `${c} start balisnaptrip`);
+    assert.equal(scripts['deploy:balisnaptrip:start'], `bstctl -c ${repoConfig} start balisnaptrip`);
     assert.equal(scripts['deploy:balisnaptrip'], undefined, 'not release-managed: no deploy');
   });
 
-  test('one named target gives only its scripts; an unknown or reserved one is refused with exit 2', () => {
+  test('one named target gives only its scripts; an unknown or reserved one, or a target with --all, is refused with exit 2', () => {
     const loaded = loadConfig(repoConfig);
     assert.deepEqual(
-      Object.keys(scriptsOf(loaded, 'bstadmin-admin')),
+      Object.keys(scriptsOf(loaded, { ...bare, target: 'bstadmin-admin' })),
       ['status', 'start', 'stop', 'restart'].map((v) => `deploy:bstadmin-admin:${v}`),
     );
     assert.throws(
-      () => scriptsOf(loaded, 'content-manager-prod'),
+      () => scriptsOf(loaded, { target: 'content-manager-prod' }),
       (e: BstError) => e.exitCode === 2 && e.code === 'reserved',
     );
     assert.throws(
-      () => scriptsOf(loaded, 'masterbst'),
+      () => scriptsOf(loaded, { target: 'masterbst' }),
       (e: BstError) => e.exitCode === 2 && /masterbst/.test(e.message) && /stagging-bst/.test(e.hint ?? ''),
+    );
+    assert.throws(
+      () => scriptsOf(loaded, { target: 'core-api-prod', all: true }),
+      (e: BstError) => e.exitCode === 2 && /--all/.test(e.message),
+    );
+  });
+
+  test('a config with none of the topology targets gets no default set: exit 2 pointing to a target or --all', (t) => {
+    const { cfg } = tempConfig(t);
+    assert.throws(
+      () => scriptsOf(loadConfig(cfg)),
+      (e: BstError) =>
+        e.exitCode === 2 && /none of the topology's 16/.test(e.message) && /api, shop/.test(e.hint ?? ''),
+    );
+  });
+
+  test('each script runs bstctl through the bstctl link it was started by, else node and the CLI file, by absolute path', (t) => {
+    const sb = sandbox('bst-installed-');
+    t.after(sb.cleanup);
+    const realCli = realpathSync(cli);
+    assert.deepEqual(installedBstctl(cli, '/opt/node/bin/node', cli), ['/opt/node/bin/node', realCli]);
+    const link = join(sb.dir, 'bstctl');
+    symlinkSync(cli, link);
+    assert.deepEqual(installedBstctl(link, '/opt/node/bin/node', cli), [link]);
+    // a `bstctl` that is not this CLI (another install, a wrapper script) is not trusted to be it
+    const other = join(sb.dir, 'other', 'bstctl');
+    mkdirSync(join(sb.dir, 'other'));
+    writeFileSync(other, '#!/bin/sh\n');
+    assert.deepEqual(installedBstctl(other, '/opt/node/bin/node', cli), ['/opt/node/bin/node', realCli]);
+    const scripts = scriptsOf(loadConfig(repoConfig), { bstctl: ['/opt/my node/node', realCli] });
+    assert.equal(
+      scripts['deploy:core-api-prod:list'],
+      `'/opt/my node/node' ${realCli} -c ${repoConfig} list core-api-prod`,
     );
   });
 
@@ -270,7 +317,11 @@ describe('scripts', () => {
   test('bstctl scripts prints one JSON object, the same with --json, and exits 2 for a reserved target', async () => {
     const r = await bstctl(['scripts', '-c', repoConfig]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), scriptsOf(loadConfig(repoConfig)));
+    const loaded = loadConfig(repoConfig);
+    assert.deepEqual(
+      JSON.parse(r.stdout),
+      scriptsOf(loaded, { bstctl: [process.execPath, realpathSync(cli)] }),
+    );
     const j = await bstctl(['--json', 'scripts', '-c', repoConfig]);
     assert.equal(j.stdout, r.stdout);
     const one = await bstctl(['scripts', 'core-api-prod', '-c', repoConfig]);
@@ -280,18 +331,16 @@ describe('scripts', () => {
     assert.match(reserved.stderr, /reserved/);
   });
 
-  test('the scripts work from any folder, and pnpm passes --release-id through to rollback', async (t) => {
-    const { dir, cfg } = tempConfig(t);
-    // `bstctl` on PATH is this build; the scripts run through /bin/sh the way pnpm runs them
-    const bin = join(dir, 'bin');
-    mkdirSync(bin);
-    writeFileSync(
-      join(bin, 'bstctl'),
-      `#!/bin/sh\nexec ${shellWord(process.execPath)} ${shellWord(cli)} "$@"\n`,
+  test('the scripts work from any folder without bstctl on PATH, and pnpm passes --release-id through to rollback', async (t) => {
+    const { cfg } = tempConfig(t);
+    // no bstctl on PATH: the scripts run through /bin/sh the way pnpm runs them
+    const env = childEnv({ PATH: '/usr/bin:/bin' });
+    const scripts = scriptsOf(loadConfig(cfg), { target: 'api' });
+    assert.equal(
+      (await exec('/bin/sh', ['-c', 'bstctl --version'], '/', env)).code,
+      127,
+      'sh: bstctl: not found',
     );
-    chmodSync(join(bin, 'bstctl'), 0o755);
-    const env = childEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` });
-    const scripts = scriptsOf(loadConfig(cfg), 'api');
     const sh = (script: string, extra = '') => exec('/bin/sh', ['-c', `${script}${extra}`], '/', env);
 
     const list = await sh(scripts['deploy:api:list'] as string);
