@@ -54,6 +54,10 @@ export function createSupervisor(deps: SupervisorDeps) {
   const pick = (selector?: string): Entry[] =>
     resolveSelector(loaded.config, selector).flatMap((id) => entries.get(id) ?? []);
   const start = (e: Entry): Promise<void> => startEntry(e, changed);
+  const startAs =
+    (reason: string) =>
+    (e: Entry): Promise<void> =>
+      startEntry(e, changed, reason);
 
   return {
     wantOf: (e: Entry): 'up' | 'down' => (e.waiting ? 'up' : e.unit.want),
@@ -65,7 +69,8 @@ export function createSupervisor(deps: SupervisorDeps) {
     start: (selector?: string) => inOrder(pick(selector), start),
     stop: (selector?: string) => inOrder(pick(selector), stopEntry, true),
     restart: (selector?: string) => restartAll(pick(selector)),
-    startEntries: (list: Entry[]) => inOrder(list, start),
+    /** `reason` says who asked when it is not the operator ("started at daemon start"). */
+    startEntries: (list: Entry[], reason?: string) => inOrder(list, reason ? startAs(reason) : start),
     stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
     restartEntries: restartAll,
     reloadEntries: (list: Entry[]) => inOrder(list, reloadEntry),
@@ -87,7 +92,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     retire,
     /** Stops everything in reverse order; wants stay as they are, for the next start. */
     async shutdown(): Promise<void> {
-      await inOrder([...entries.values()], stopEntry, true);
+      await inOrder([...entries.values()], shutdownEntry, true);
       await Promise.all([...entries.values()].map(retire));
     },
     reopenLogs(): void {
@@ -113,20 +118,27 @@ async function removeEntry(entries: Map<string, Entry>, id: string, changed: () 
   await retire(e);
 }
 
-async function startEntry(e: Entry, changed: () => void): Promise<void> {
+async function startEntry(e: Entry, changed: () => void, reason?: string): Promise<void> {
   e.waiting =
     e.config.type === 'redis' || hasRelease(e.targetConfig)
       ? null
       : 'no release yet: the first deploy starts it';
   if (e.waiting) return changed();
   const tried = attemptOver(e);
-  e.unit.send({ type: 'start' });
+  e.unit.send({ type: 'start', reason });
   await e.unit.until(tried, readyTimeout(e.config) + 5_000);
 }
 
 async function stopEntry(e: Entry): Promise<void> {
   e.waiting = null;
-  e.unit.send({ type: 'stop' });
+  await stopUnit(e);
+}
+
+/** The daemon goes, not the want: a process waiting for its first release still waits for it. */
+const shutdownEntry = (e: Entry): Promise<void> => stopUnit(e, 'daemon shut down');
+
+async function stopUnit(e: Entry, reason?: string): Promise<void> {
+  e.unit.send({ type: 'stop', reason });
   await e.unit.until((u) => u.state === 'stopped', e.config.stop.timeoutMs + 5_000);
 }
 
