@@ -16,7 +16,11 @@ export interface StatusSnapshot {
 const file = (stateDir: string): string => join(stateDir, 'status.json');
 
 /** The last status the daemon saw, for `bstctl status` when no daemon answers; why it could not be written, or null. */
-export function statusSnapshot(stateDir: string, processes: SnapshotProcess[], logger: Logger): string | null {
+export function statusSnapshot(
+  stateDir: string,
+  processes: SnapshotProcess[],
+  logger: Logger,
+): string | null {
   try {
     writeFileAtomic(file(stateDir), JSON.stringify({ savedAt: new Date().toISOString(), processes }));
     return null;

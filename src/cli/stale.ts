@@ -7,14 +7,16 @@ import type { SnapshotProcess } from '../snapshot.js';
  * (or names another process now) is not online but stopped; one still alive runs unsupervised.
  */
 export function asObservedNow(p: SnapshotProcess): ProcessStatus {
-  const { startTime, envChanged, ...status } = p;
+  const { startTime, ...status } = p;
   if (status.pid === null) return status;
   const s = readStat(status.pid);
-  const alive = s !== null && s.state !== 'Z' && s.state !== 'X' && (startTime == null || s.start === startTime);
-  const unsupervised = `pid ${status.pid} still running, no daemon supervises it`;
-  if (alive) return { ...status, reason: unsupervised, ...(envChanged ? { envChanged } : {}) };
+  const alive =
+    s !== null && s.state !== 'Z' && s.state !== 'X' && (startTime == null || s.start === startTime);
+  if (alive) return { ...status, reason: `pid ${status.pid} still running, no daemon supervises it` };
+  // nothing runs: no usage, no release, no env a reload would change
+  const { envChanged: _nothingRuns, ...gone } = status;
   return {
-    ...status,
+    ...gone,
     state: 'stopped',
     pid: null,
     uptimeMs: null,

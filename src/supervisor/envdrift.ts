@@ -6,7 +6,9 @@ import { changedKeys, printsOf, type EnvPrints } from './envkey.js';
  * config now (added, removed or changed; names only). Each env file is looked at once per request, and
  * only for running children; null when the file cannot be read now.
  */
-export function envDrift(filePrints: (file: string) => EnvPrints): (e: Entry, spawned: EnvPrints) => string[] | null {
+export function envDrift(
+  filePrints: (file: string) => EnvPrints,
+): (e: Entry, spawned: EnvPrints) => string[] | null {
   const seen = new Map<string, EnvPrints | null>();
   const now = (file: string): EnvPrints | null => {
     if (!seen.has(file)) seen.set(file, readable(filePrints, file));

@@ -198,7 +198,11 @@ function readyTimeout(config: ProcessConfig): number {
 type Drift = ReturnType<typeof envDrift>;
 
 /** One walk of /proc and one look at each env file for the whole request, not one per process. */
-function describeAll(list: Entry[], clock: Clock, filePrints: (file: string) => EnvPrints): Promise<ProcessStatus[]> {
+function describeAll(
+  list: Entry[],
+  clock: Clock,
+  filePrints: (file: string) => EnvPrints,
+): Promise<ProcessStatus[]> {
   const table = sharedProcTable();
   const drift = envDrift(filePrints);
   return Promise.all(list.map((e) => describe(e, clock, table, drift)));

@@ -3,10 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProcessStatus } from '../../src/protocol.js';
-import { readSnapshot } from '../../src/snapshot.js';
 import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { events } from '../helpers/procs.js';
-import { isAlive, waitFor } from '../helpers/wait.js';
 
 type Stale = { stale: boolean; processes: ProcessStatus[] };
 const online = (p: ProcessStatus): boolean => p.state === 'online';
@@ -56,38 +54,16 @@ test('after shutdown the snapshot keeps each want as saved: a process the next d
   const off = byId(after.processes, 'app/off');
   assert.deepEqual([off.state, off.want, off.reason], ['stopped', 'down', 'stopped by operator']);
   const human = await sb.run('status');
-  assert.match(human.stdout, /app\/web\s+stopped.*daemon shut down \(was online\); starts with the next daemon/);
+  assert.match(
+    human.stdout,
+    /app\/web\s+stopped.*daemon shut down \(was online\); starts with the next daemon/,
+  );
   assert.doesNotMatch(human.stdout, /app\/web.*stopped by operator/);
 
   // the wants the snapshot showed are the ones the next daemon acts on
   await sb.start();
   await sb.waitProc('app/web', online, 'online with the next daemon');
   assert.equal((await sb.proc('app/off')).state, 'stopped');
-});
-
-test('with no daemon, a process whose recorded pid is gone is shown stopped, not online, with a note naming the pid', async (t) => {
-  const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
-  const daemon = await sb.start();
-  const web = await sb.waitProc('app/web', online, 'online');
-  const pid = web.pid as number;
-  await waitFor(() => readSnapshot(sb.stateDir)?.processes[0]?.pid === pid, {
-    timeoutMs: 3_000,
-    what: 'a snapshot with the child online',
-  });
-  process.kill(daemon, 'SIGKILL');
-  await waitFor(() => !isAlive(daemon), { what: 'the daemon gone' });
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  await waitFor(() => !isAlive(pid), { what: 'the child gone' });
-
-  const json = await sb.json<Stale>(['status'], 3);
-  assert.equal(json.stale, true);
-  const p = byId(json.processes, 'app/web');
-  assert.notEqual(p.state, 'online');
-  assert.deepEqual([p.state, p.pid, p.want], ['stopped', null, 'up']);
-  assert.equal(p.reason, `pid ${pid} gone (no daemon); was online`);
-  const human = await sb.run('status');
-  assert.equal(human.code, 3);
-  assert.match(human.stdout, new RegExp(`app/web\\s+stopped.*pid ${pid} gone \\(no daemon\\)`));
 });
 
 test('status names the env keys changed by hand since a child was spawned, never their values, and a reload clears the mark', async (t) => {
@@ -123,7 +99,10 @@ test('status names the env keys changed by hand since a child was spawned, never
   assert.deepEqual(byId(list, 'app/pinned').envChanged, ['A_KEY', 'C_KEY', 'D_KEY']);
   assert.deepEqual(byId(list, 'other/bg').envChanged, []);
   const human = await sb.run('status');
-  assert.match(human.stdout, /app\/web\s+online.*env changed: A_KEY, B_KEY, C_KEY, D_KEY \(reload to apply\)/);
+  assert.match(
+    human.stdout,
+    /app\/web\s+online.*env changed: A_KEY, B_KEY, C_KEY, D_KEY \(reload to apply\)/,
+  );
   assert.doesNotMatch(human.stdout, /other\/bg.*env changed/);
   for (const out of [json.stdout, human.stdout]) {
     for (const value of ['alpha', 'bravo', 'charlie', 'delta', 'same-4444', 'from-config'])
