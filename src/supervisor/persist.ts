@@ -101,6 +101,8 @@ export function createPersistence(stateDir: string, logger: Logger) {
   };
 }
 
+const NEXT = 'starts with the next daemon';
+
 /**
  * The last status of a daemon that shut down: every process stopped, yet `want` as saved for the next
  * start, and what the shutdown stopped says what it was and whether the next daemon starts it.
@@ -112,10 +114,13 @@ function afterShutdown(
 ): ProcessStatus[] {
   return list.map((p) => {
     const want = frozen[p.id]?.want ?? p.want;
+    // shut down mid-boot: never started, still wanted up
+    if (p.reason === null && want === 'up')
+      return { ...p, want, reason: `${NEXT} (not started before the shutdown)` };
     if (p.reason !== SHUTDOWN_REASON) return { ...p, want };
     const was = before[p.id];
     const what = `${SHUTDOWN_REASON}${was && was !== 'stopped' ? ` (was ${was})` : ''}`;
-    return { ...p, want, reason: want === 'up' ? `${what}; starts with the next daemon` : what };
+    return { ...p, want, reason: want === 'up' ? `${what}; ${NEXT}` : what };
   });
 }
 
