@@ -98,6 +98,8 @@ export interface ProcessStatus {
   memory: number;
   release: string | null;
   reason: string | null;
+  /** A running child's env keys whose value in the env file or config changed since its spawn (names only). */
+  envChanged?: string[];
 }
 
 export interface PingResult {

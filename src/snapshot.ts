@@ -5,15 +5,22 @@ import type { Logger } from './log.js';
 import { writeProblem } from './daemonlog.js';
 import type { ProcessStatus } from './protocol.js';
 
+/** A process as saved: its status, and its child's kernel start time, so a recycled pid is never taken for it. */
+export type SnapshotProcess = ProcessStatus & { startTime?: number | null };
+
 export interface StatusSnapshot {
   savedAt: string;
-  processes: ProcessStatus[];
+  processes: SnapshotProcess[];
 }
 
 const file = (stateDir: string): string => join(stateDir, 'status.json');
 
 /** The last status the daemon saw, for `bstctl status` when no daemon answers; why it could not be written, or null. */
-export function statusSnapshot(stateDir: string, processes: ProcessStatus[], logger: Logger): string | null {
+export function statusSnapshot(
+  stateDir: string,
+  processes: SnapshotProcess[],
+  logger: Logger,
+): string | null {
   try {
     writeFileAtomic(file(stateDir), JSON.stringify({ savedAt: new Date().toISOString(), processes }));
     return null;

@@ -7,7 +7,7 @@ import type { SecretSet } from '../log.js';
 import { targetPaths } from '../release/layout.js';
 import { readCurrent } from '../release/switch.js';
 import { spawnChild, type ChildHandle } from './child.js';
-import { envKey } from './envkey.js';
+import { envPrints, keyOf } from './envkey.js';
 import { control, preloadEnv, type Control } from './handover.js';
 import { lineWatcher, probeHttp, probeTcp, withDeadline } from './readiness.js';
 import { feed, type Sink } from './output.js';
@@ -94,16 +94,17 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
     },
     stderr: feed(ctx.sinks.err),
   });
-  const key = envKey(ctx.target, ctx.proc);
+  const prints = envPrints(ctx.target, ctx.proc);
+  const spawnedWith = { envKey: keyOf(prints), envPrints: prints };
   const ctl = handle.control ? control(handle.control) : null;
   if (ctl && listen) {
     // a ready message may come as a line of output or as PM2's process.send('ready')
     const said = ctx.proc.ready && 'message' in ctx.proc.ready ? ctl.said(ctx.proc.ready.message) : undefined;
     const message = watcher && said ? Promise.race([watcher.ready, said]) : watcher?.ready;
     const ready = servedWhenHealthy(ctx.proc.ready, listen.port, ctl, handle, message, abort);
-    return { handle, release, ready, drain: () => ctl.drain(), envKey: key };
+    return { handle, release, ready, drain: () => ctl.drain(), ...spawnedWith };
   }
-  return { handle, release, ready: readiness(ctx.proc.ready, handle, watcher?.ready, abort), envKey: key };
+  return { handle, release, ready: readiness(ctx.proc.ready, handle, watcher?.ready, abort), ...spawnedWith };
 }
 
 /**

@@ -27,8 +27,9 @@ export interface Unit {
   draining: number; // old children replaced by a successor and not gone yet
 }
 export type Event =
-  | { type: 'start' }
-  | { type: 'stop' }
+  // reason: who asked, for status and logs ("started at daemon start"); the operator when absent
+  | { type: 'start'; reason?: string }
+  | { type: 'stop'; reason?: string }
   | { type: 'restart' }
   | { type: 'ready' }
   | { type: 'notReady'; reason: string }

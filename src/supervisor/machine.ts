@@ -120,35 +120,49 @@ function crash(unit: Unit, exit: ExitStatus, cause: string, failedStart: boolean
   return { unit: { ...next, state: 'backoff', reason }, effects: [{ type: 'setTimer', ms: delay }] };
 }
 
+const OPERATOR_START = 'started by operator';
+const OPERATOR_STOP = 'stopped by operator';
+// a start or stop may name who asked for it (the daemon at its start or shutdown); else the operator did
+const askedBy = (event: Event, fallback: string): string =>
+  (event.type === 'start' || event.type === 'stop' ? event.reason : undefined) ?? fallback;
+
 // start / restart while nothing runs: spawn now, cancelling a pending backoff or cooldown timer
 const spawnNow =
-  (reason: string): Handler =>
-  (unit, _event, ctx) =>
-    spawnChild({ ...unit, ...fresh() }, ctx, reason, unit.state === 'stopped' ? [] : [clearTimer]);
-const spawnStart = spawnNow('started by operator');
+  (fallback: string): Handler =>
+  (unit, event, ctx) =>
+    spawnChild(
+      { ...unit, ...fresh() },
+      ctx,
+      askedBy(event, fallback),
+      unit.state === 'stopped' ? [] : [clearTimer],
+    );
+const spawnStart = spawnNow(OPERATOR_START);
 const spawnRestart = spawnNow('restarted by operator');
 
 // start / restart while stopping: the exit that is on its way brings the child back
 const respawnLater =
-  (reason: string): Handler =>
-  (unit) => ({ unit: { ...unit, want: 'up', afterStop: 'respawn', reason }, effects: [] });
-const queueStart = respawnLater('started by operator');
+  (fallback: string): Handler =>
+  (unit, event) => ({
+    unit: { ...unit, want: 'up', afterStop: 'respawn', reason: askedBy(event, fallback) },
+    effects: [],
+  });
+const queueStart = respawnLater(OPERATOR_START);
 const queueRestart = respawnLater('restarted by operator');
 
-const stopChild: Handler = (unit, _event, ctx) =>
-  beginStop(unit, ctx, { want: 'down', afterStop: 'none', reason: 'stopped by operator' });
+const stopChild: Handler = (unit, event, ctx) =>
+  beginStop(unit, ctx, { want: 'down', afterStop: 'none', reason: askedBy(event, OPERATOR_STOP) });
 
 // restart = want down, then up: stop this child and respawn when its exit arrives
 const cycleChild: Handler = (unit, _event, ctx) =>
   beginStop(unit, ctx, { want: 'up', afterStop: 'respawn', reason: 'restarted by operator' });
 
-const keepStopping: Handler = (unit) => ({
-  unit: { ...unit, want: 'down', afterStop: 'none', reason: 'stopped by operator' },
+const keepStopping: Handler = (unit, event) => ({
+  unit: { ...unit, want: 'down', afterStop: 'none', reason: askedBy(event, OPERATOR_STOP) },
   effects: [],
 });
 
-const cancelWait: Handler = (unit) => ({
-  unit: { ...unit, state: 'stopped', want: 'down', cooling: false, reason: 'stopped by operator' },
+const cancelWait: Handler = (unit, event) => ({
+  unit: { ...unit, state: 'stopped', want: 'down', cooling: false, reason: askedBy(event, OPERATOR_STOP) },
   effects: [clearTimer],
 });
 
@@ -235,17 +249,17 @@ const exitOnline: Handler<ExitEvent> = (unit, event, ctx) =>
 
 /** stop and restart while a successor is tried: it is dropped first; a dead old child needs no signal. */
 const droppingSuccessor =
-  (h: Handler, afterGone: (unit: Unit, ctx: Ctx) => Step): Handler =>
+  (h: Handler, afterGone: (unit: Unit, ctx: Ctx, event: Event) => Step): Handler =>
   (unit, event, ctx) => {
     if (unit.handover === 'none') return h(unit, event, ctx);
     const base: Unit = { ...unit, ...noHandover };
     const next = unit.pendingExit
-      ? afterGone({ ...base, lastExit: unit.pendingExit }, ctx)
+      ? afterGone({ ...base, lastExit: unit.pendingExit }, ctx, event)
       : h(base, event, ctx);
     return { unit: next.unit, effects: [drop, ...next.effects] };
   };
-const stopOnline = droppingSuccessor(stopChild, (unit) => ({
-  unit: { ...unit, state: 'stopped', want: 'down', reason: 'stopped by operator' },
+const stopOnline = droppingSuccessor(stopChild, (unit, ctx, event) => ({
+  unit: { ...unit, state: 'stopped', want: 'down', reason: askedBy(event, OPERATOR_STOP) },
   effects: [],
 }));
 const restartOnline = droppingSuccessor(cycleChild, (unit, ctx) =>

@@ -1,9 +1,10 @@
 import type { Logger } from '../log.js';
-import { statusSnapshot } from '../snapshot.js';
+import { statusSnapshot, type SnapshotProcess } from '../snapshot.js';
 import { writeProblem } from '../daemonlog.js';
 import type { ProcessStatus } from '../protocol.js';
 import { statePath, writeState, type SavedProcess } from './state.js';
-import type { Supervisor } from './supervisor.js';
+import { SHUTDOWN_REASON, type Supervisor } from './supervisor.js';
+import type { State } from './machine.js';
 
 /** How long after a transition the status snapshot is written: one write per burst of changes. */
 const SNAPSHOT_DEBOUNCE_MS = 1_000;
@@ -19,6 +20,7 @@ export type Persistence = ReturnType<typeof createPersistence>;
 export function createPersistence(stateDir: string, logger: Logger) {
   let sup: Supervisor | null = null;
   let frozen: Record<string, SavedProcess> | null = null; // from shutdown on: the wants for the next start
+  let before: Record<string, State> = {}; // each process's state when the shutdown began
   let timer: NodeJS.Timeout | null = null;
   const booting = new Set<string>(); // wanted up, not started yet: saved as up should the daemon die first
   let stateProblem: string | null = null;
@@ -37,11 +39,18 @@ export function createPersistence(stateDir: string, logger: Logger) {
     scheduleRetry();
   };
   const writeSnapshot = (list: ProcessStatus[]): void => {
-    snapshotProblem = statusSnapshot(stateDir, list, logger);
+    snapshotProblem = statusSnapshot(stateDir, list.map(withStartTime), logger);
     scheduleRetry();
   };
+  // only when the child is still the one the status named: a respawn meanwhile has another start time
+  const withStartTime = (p: ProcessStatus): SnapshotProcess => {
+    const unit = sup?.entries.get(p.id)?.unit;
+    return { ...p, startTime: p.pid !== null && unit?.pid === p.pid ? unit.startTime : null };
+  };
   const snapshot = async (): Promise<void> => {
-    if (sup) writeSnapshot(await sup.status().catch(() => []));
+    if (!sup) return;
+    const list = await sup.status().catch(() => []);
+    writeSnapshot(frozen ? afterShutdown(list, frozen, before) : list);
   };
   // a full disk must not leave a stale state.json behind once space returns, even with no change
   const scheduleRetry = (): void => {
@@ -78,7 +87,9 @@ export function createPersistence(stateDir: string, logger: Logger) {
     /** Shutdown begins: the wants as they are now survive the stopping, for the next start. */
     freeze(): void {
       clearTimeout(timer ?? undefined);
-      if (sup) frozen = savedProcesses(sup, booting);
+      if (!sup) return;
+      frozen = savedProcesses(sup, booting);
+      before = Object.fromEntries([...sup.entries.values()].map((e) => [e.id, e.unit.state]));
     },
     /** Shutdown ends: the frozen wants, and the last status (everything stopped). */
     async close(): Promise<void> {
@@ -88,6 +99,29 @@ export function createPersistence(stateDir: string, logger: Logger) {
       retry = null;
     },
   };
+}
+
+const NEXT = 'starts with the next daemon';
+
+/**
+ * The last status of a daemon that shut down: every process stopped, yet `want` as saved for the next
+ * start, and what the shutdown stopped says what it was and whether the next daemon starts it.
+ */
+function afterShutdown(
+  list: ProcessStatus[],
+  frozen: Record<string, SavedProcess>,
+  before: Record<string, State>,
+): ProcessStatus[] {
+  return list.map((p) => {
+    const want = frozen[p.id]?.want ?? p.want;
+    // shut down mid-boot: never started, still wanted up
+    if (p.reason === null && want === 'up')
+      return { ...p, want, reason: `${NEXT} (not started before the shutdown)` };
+    if (p.reason !== SHUTDOWN_REASON) return { ...p, want };
+    const was = before[p.id];
+    const what = `${SHUTDOWN_REASON}${was && was !== 'stopped' ? ` (was ${was})` : ''}`;
+    return { ...p, want, reason: want === 'up' ? `${what}; ${NEXT}` : what };
+  });
 }
 
 /** The desired state at start: the saved want, else up unless autostart is false. */

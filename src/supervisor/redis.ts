@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../fsutil.js';
 import { BstError } from '../errors.js';
 import { findExecutable } from '../which.js';
 import { spawnChild } from './child.js';
-import { envKey } from './envkey.js';
+import { envPrints, keyOf } from './envkey.js';
 import { feed } from './output.js';
 import { portListening } from '../ports.js';
 import { childEnv, markers, type LaunchContext } from './launch.js';
@@ -161,5 +161,6 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
     handle.pid === undefined
       ? handle.exited.then((info) => Promise.reject(new Error(info.error ?? 'redis-server did not start')))
       : pingUntil(port, password, ctx.proc.ready.timeoutMs, abort, handle.pid);
-  return { handle, release: null, ready, stop, envKey: envKey(ctx.target, ctx.proc) };
+  const prints = envPrints(ctx.target, ctx.proc);
+  return { handle, release: null, ready, stop, envKey: keyOf(prints), envPrints: prints };
 }

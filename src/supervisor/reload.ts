@@ -40,10 +40,10 @@ export async function applyConfig(
     await sup.stopEntries([e]);
     await sup.retire(e);
     const fresh = sup.add(id);
-    if (wasUp) await sup.startEntries([fresh]);
+    if (wasUp) await sup.startEntries([fresh], 'started with the reloaded config');
   }
   const toStart = added.map((id) => sup.add(id)).filter((e) => e.config.autostart);
-  await sup.startEntries(toStart);
+  await sup.startEntries(toStart, 'started with the reloaded config');
   logger.info({ evt: 'config-reloaded', added, changed, removed, failures });
   if (failures.length > 0) {
     throw new BstError('failed', `config applied, but ${failures.join('; ')}`, {
@@ -71,7 +71,7 @@ function canHandOver(e: Entry, next: LoadedConfig): boolean {
 async function handOver(sup: Supervisor, old: Entry): Promise<string | null> {
   const fresh = sup.add(old.id);
   fresh.listener = old.listener;
-  await sup.startEntries([fresh]);
+  await sup.startEntries([fresh], 'started with the reloaded config');
   if (fresh.unit.state !== 'online') {
     const why = `${old.id} with the new settings did not get ready (${fresh.unit.machine.reason ?? fresh.unit.state})`;
     fresh.listener = null; // the old entry keeps the socket

@@ -11,6 +11,8 @@ import { cannotSpawn } from './preflight.js';
 import { createEntry, retire, type Entry, type EntryDeps } from './entry.js';
 import { allProcessIds, resolveSelector } from '../config/selector.js';
 import type { ProcessUnit, Transition } from './unit.js';
+import { envDrift } from './envdrift.js';
+import { envFilePrints, type EnvPrints } from './envkey.js';
 
 export type { Entry } from './entry.js';
 export { machineSpec } from './entry.js';
@@ -24,6 +26,9 @@ export interface SupervisorDeps {
 }
 
 export type Supervisor = ReturnType<typeof createSupervisor>;
+
+/** Why a process the daemon stopped on its way out is stopped (its want stays for the next start). */
+export const SHUTDOWN_REASON = 'daemon shut down';
 
 const SETTLED = new Set(['online', 'backoff', 'errored', 'stopped']);
 
@@ -54,6 +59,11 @@ export function createSupervisor(deps: SupervisorDeps) {
   const pick = (selector?: string): Entry[] =>
     resolveSelector(loaded.config, selector).flatMap((id) => entries.get(id) ?? []);
   const start = (e: Entry): Promise<void> => startEntry(e, changed);
+  const filePrints = envFilePrints();
+  const startAs =
+    (reason: string) =>
+    (e: Entry): Promise<void> =>
+      startEntry(e, changed, reason);
 
   return {
     wantOf: (e: Entry): 'up' | 'down' => (e.waiting ? 'up' : e.unit.want),
@@ -65,12 +75,13 @@ export function createSupervisor(deps: SupervisorDeps) {
     start: (selector?: string) => inOrder(pick(selector), start),
     stop: (selector?: string) => inOrder(pick(selector), stopEntry, true),
     restart: (selector?: string) => restartAll(pick(selector)),
-    startEntries: (list: Entry[]) => inOrder(list, start),
+    /** `reason` says who asked when it is not the operator ("started at daemon start"). */
+    startEntries: (list: Entry[], reason?: string) => inOrder(list, reason ? startAs(reason) : start),
     stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
     restartEntries: restartAll,
     reloadEntries: (list: Entry[]) => inOrder(list, reloadEntry),
-    status: (selector?: string) => describeAll(pick(selector), deps.clock),
-    describeAll: (list: Entry[]) => describeAll(list, deps.clock),
+    status: (selector?: string) => describeAll(pick(selector), deps.clock, filePrints),
+    describeAll: (list: Entry[]) => describeAll(list, deps.clock, filePrints),
     /** A want changed outside the supervisor (an entry's `waiting`): the daemon saves its state. */
     changed,
 
@@ -87,7 +98,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     retire,
     /** Stops everything in reverse order; wants stay as they are, for the next start. */
     async shutdown(): Promise<void> {
-      await inOrder([...entries.values()], stopEntry, true);
+      await inOrder([...entries.values()], shutdownEntry, true);
       await Promise.all([...entries.values()].map(retire));
     },
     reopenLogs(): void {
@@ -113,20 +124,27 @@ async function removeEntry(entries: Map<string, Entry>, id: string, changed: () 
   await retire(e);
 }
 
-async function startEntry(e: Entry, changed: () => void): Promise<void> {
+async function startEntry(e: Entry, changed: () => void, reason?: string): Promise<void> {
   e.waiting =
     e.config.type === 'redis' || hasRelease(e.targetConfig)
       ? null
       : 'no release yet: the first deploy starts it';
   if (e.waiting) return changed();
   const tried = attemptOver(e);
-  e.unit.send({ type: 'start' });
+  e.unit.send({ type: 'start', reason });
   await e.unit.until(tried, readyTimeout(e.config) + 5_000);
 }
 
 async function stopEntry(e: Entry): Promise<void> {
   e.waiting = null;
-  e.unit.send({ type: 'stop' });
+  await stopUnit(e);
+}
+
+/** The daemon goes, not the want: a process waiting for its first release still waits for it. */
+const shutdownEntry = (e: Entry): Promise<void> => stopUnit(e, SHUTDOWN_REASON);
+
+async function stopUnit(e: Entry, reason?: string): Promise<void> {
+  e.unit.send({ type: 'stop', reason });
   await e.unit.until((u) => u.state === 'stopped', e.config.stop.timeoutMs + 5_000);
 }
 
@@ -177,19 +195,32 @@ function readyTimeout(config: ProcessConfig): number {
   return config.ready?.timeoutMs ?? 0;
 }
 
-/** One walk of /proc for the whole request, not one per process. */
-function describeAll(list: Entry[], clock: Clock): Promise<ProcessStatus[]> {
+type Drift = ReturnType<typeof envDrift>;
+
+/** One walk of /proc and one look at each env file for the whole request, not one per process. */
+function describeAll(
+  list: Entry[],
+  clock: Clock,
+  filePrints: (file: string) => EnvPrints,
+): Promise<ProcessStatus[]> {
   const table = sharedProcTable();
-  return Promise.all(list.map((e) => describe(e, clock, table)));
+  const drift = envDrift(filePrints);
+  return Promise.all(list.map((e) => describe(e, clock, table, drift)));
 }
 
-async function describe(e: Entry, clock: Clock, table: ReturnType<typeof procTable>): Promise<ProcessStatus> {
+async function describe(
+  e: Entry,
+  clock: Clock,
+  table: ReturnType<typeof procTable>,
+  drift: Drift,
+): Promise<ProcessStatus> {
   // all read at one instant: the child may exit while the usage is read, and a status must not
   // then say errored with a pid
-  const { pid, machine: m, release } = e.unit;
+  const { pid, machine: m, release, envPrints: spawnedWith } = e.unit;
   const waiting = e.waiting;
   const now = clock.now();
   const running = pid !== null && m.state !== 'stopped';
+  const envChanged = running && spawnedWith ? drift(e, spawnedWith) : null;
   const usage = running ? await treeUsage(pid, table) : { cpu: 0, memory: 0 };
   return {
     id: e.id,
@@ -205,5 +236,6 @@ async function describe(e: Entry, clock: Clock, table: ReturnType<typeof procTab
     memory: usage.memory,
     release: running ? release : null,
     reason: waiting ?? m.reason,
+    ...(envChanged ? { envChanged } : {}),
   };
 }

@@ -14,6 +14,7 @@ import {
   type Unit,
 } from './machine.js';
 import { killLeftovers, treeOf } from './orphans.js';
+import type { EnvPrints } from './envkey.js';
 
 /** One running child as the unit sees it: the OS handle, the release it runs from, its readiness. */
 export interface Launch {
@@ -24,6 +25,8 @@ export interface Launch {
   stop?: (signal: NodeJS.Signals) => void;
   /** envKey() of the process when this child was spawned. */
   envKey?: string;
+  /** envPrints() of the process when this child was spawned: which keys changed since. */
+  envPrints?: EnvPrints;
   /** After a successor took over: stop accepting and end keep-alive connections; resolves when none is left. */
   drain?: () => Promise<void>;
 }
@@ -90,6 +93,9 @@ export class ProcessUnit {
   /** The env the running child was spawned with (a hash); null when none runs. */
   get envKey(): string | null {
     return this.current?.launch.envKey ?? null;
+  }
+  get envPrints(): EnvPrints | null {
+    return this.current?.launch.envPrints ?? null;
   }
 
   send(event: Event): void {

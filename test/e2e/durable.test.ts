@@ -142,7 +142,7 @@ test('a pid in state.json that now names an unrelated process is never signalled
   assert.deepEqual(events(sb, 'orphans'), []);
 });
 
-test('without a daemon, status prints the last snapshot marked STALE and exits 3, after kill -9 and after shutdown', async (t) => {
+test('without a daemon, status prints the last snapshot marked STALE and exits 3, after kill -9 (its dead child shown stopped, not online) and after shutdown', async (t) => {
   const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
   const daemon = await sb.start();
   const web = await sb.waitProc('app/web', online, 'online');
@@ -153,18 +153,21 @@ test('without a daemon, status prints the last snapshot marked STALE and exits 3
   });
   process.kill(daemon, 'SIGKILL');
   await waitFor(() => !isAlive(daemon), { what: 'the daemon gone' });
+  // its child dies with it (parent-death signal), or here: the snapshot's pid then names nothing
+  if (isAlive(web.pid as number)) process.kill(web.pid as number, 'SIGKILL');
+  await waitFor(() => !isAlive(web.pid as number), { what: 'the child gone' });
 
   const human = await sb.run('status');
   assert.equal(human.code, 3, human.stderr);
   assert.match(human.stdout, /STALE.*saved at \d{4}-\d\d-\d\dT/);
-  assert.match(human.stdout, /app\/web\s+online/);
+  assert.match(human.stdout, /app\/web\s+stopped.*gone \(no daemon\); was online/);
   assert.match(human.stderr, /no daemon answers/);
   const json = await sb.json<{ stale: boolean; savedAt: string; processes: ProcessStatus[] }>(['status'], 3);
   assert.equal(json.stale, true);
   assert.ok(human.stdout.includes(json.savedAt), 'the human text names the snapshot time');
   assert.deepEqual(
-    json.processes.map((p) => [p.id, p.state, p.pid]),
-    [['app/web', 'online', web.pid]],
+    json.processes.map((p) => [p.id, p.state, p.pid, p.reason]),
+    [['app/web', 'stopped', null, `pid ${web.pid} gone (no daemon); was online`]],
   );
 
   await sb.start();

@@ -88,7 +88,7 @@ const nothing = (state: State, event: keyof typeof ev, why: string): Cell =>
 // one row per cell, kept as a table on purpose
 // prettier-ignore
 const cells: Cell[] = [
-  cell('stopped', 'start', 'spawns a child and wants it up', { to: 'starting', effects: [spawn], unit: { want: 'up', startedAt: NOW, restarts: 2 } }),
+  cell('stopped', 'start', 'spawns a child and wants it up', { to: 'starting', effects: [spawn], unit: { want: 'up', startedAt: NOW, restarts: 2, reason: 'started by operator' } }),
   nothing('stopped', 'stop', 'already down'),
   cell('stopped', 'restart', 'spawns a child at once, as nothing runs', { to: 'starting', effects: [spawn], unit: { want: 'up' } }),
   nothing('stopped', 'ready', 'a stale probe'),
@@ -112,7 +112,7 @@ const cells: Cell[] = [
   cell('online', 'exit', 'is a first crash: restarts at once', { to: 'starting', effects: [spawn], unit: { restarts: 3, consecutive: 1, crashes: [NOW] } }),
   nothing('online', 'timer', 'a stale timer'),
 
-  cell('stopping', 'start', 'wants up and respawns when the exit arrives', { to: 'stopping', effects: [], unit: { want: 'up', afterStop: 'respawn' } }),
+  cell('stopping', 'start', 'wants up and respawns when the exit arrives', { to: 'stopping', effects: [], unit: { want: 'up', afterStop: 'respawn', reason: 'started by operator' } }),
   cell('stopping', 'stop', 'cancels a pending respawn', { to: 'stopping', effects: [], unit: { want: 'down', afterStop: 'none' } }, { want: 'up', afterStop: 'respawn' }),
   cell('stopping', 'restart', 'respawns when the exit arrives', { to: 'stopping', effects: [], unit: { want: 'up', afterStop: 'respawn' } }),
   nothing('stopping', 'ready', 'the child is on its way out'),
@@ -120,7 +120,7 @@ const cells: Cell[] = [
   cell('stopping', 'exit', 'ends in stopped and clears the stop timeout', { to: 'stopped', effects: [clearTimer], unit: { want: 'down', lastExit: { code: 1, signal: null }, restarts: 2 } }),
   cell('stopping', 'timer', 'kills the group that ignored the signal, and waits for the exit', { to: 'stopping', effects: [{ type: 'kill' }], unit: { want: 'down' } }),
 
-  cell('backoff', 'start', 'spawns at once and forgets the earlier crashes', { to: 'starting', effects: [clearTimer, spawn], unit: { consecutive: 0, crashes: [], cooling: false, restarts: 2 } }),
+  cell('backoff', 'start', 'spawns at once and forgets the earlier crashes', { to: 'starting', effects: [clearTimer, spawn], unit: { consecutive: 0, crashes: [], cooling: false, restarts: 2, reason: 'started by operator' } }),
   cell('backoff', 'stop', 'cancels the delay and stops', { to: 'stopped', effects: [clearTimer], unit: { want: 'down', reason: 'stopped by operator' } }),
   cell('backoff', 'restart', 'spawns at once and forgets the earlier crashes', { to: 'starting', effects: [clearTimer, spawn], unit: { consecutive: 0, crashes: [], restarts: 2 } }),
   nothing('backoff', 'ready', 'a stale probe'),
@@ -129,7 +129,7 @@ const cells: Cell[] = [
   cell('backoff', 'timer', 'the delay is over: restarts and counts it', { to: 'starting', effects: [spawn], unit: { restarts: 3, consecutive: 2, startedAt: NOW } }),
 
   cell('errored', 'start', 'spawns at once and resets consecutive, crashes and cooling', { to: 'starting', effects: [clearTimer, spawn], unit: { consecutive: 0, crashes: [], cooling: false, restarts: 2 } }),
-  cell('errored', 'stop', 'cancels the cooldown and stops', { to: 'stopped', effects: [clearTimer], unit: { want: 'down', cooling: false } }),
+  cell('errored', 'stop', 'cancels the cooldown and stops', { to: 'stopped', effects: [clearTimer], unit: { want: 'down', cooling: false, reason: 'stopped by operator' } }),
   cell('errored', 'restart', 'spawns at once and resets the loop', { to: 'starting', effects: [clearTimer, spawn], unit: { consecutive: 0, crashes: [], cooling: false } }),
   nothing('errored', 'ready', 'a stale probe'),
   nothing('errored', 'notReady', 'a stale probe'),
@@ -233,6 +233,57 @@ describe('operator commands', () => {
   test('step never changes the unit it is given', () => {
     for (const c of cells)
       assert.doesNotThrow(() => step(deepFreeze(structuredClone(c.from)), c.event, spec, NOW));
+  });
+});
+
+describe('who asked: a start or stop that names its reason', () => {
+  const boot = { type: 'start', reason: 'started at daemon start' } as const;
+  const down = { type: 'stop', reason: 'daemon shut down' } as const;
+
+  test('a start with a reason spawns with that reason from stopped, backoff and errored', () => {
+    for (const st of ['stopped', 'backoff', 'errored'] as const) {
+      const u = step(unitIn(st), boot, spec, NOW).unit;
+      assert.deepEqual([st, u.state, u.reason], [st, 'starting', 'started at daemon start']);
+    }
+  });
+
+  test('a start with a reason queued while stopping keeps that reason through the respawn', () => {
+    const queued = step(unitIn('stopping'), boot, spec, NOW).unit;
+    const after = step(queued, { type: 'exit', code: 0, signal: null }, spec, NOW + 5).unit;
+    assert.deepEqual([after.state, after.reason], ['starting', 'started at daemon start']);
+  });
+
+  test('a start without a reason is the operator, and a crash restart after a boot start names the crash', () => {
+    assert.equal(step(unitIn('stopped'), ev.start, spec, NOW).unit.reason, 'started by operator');
+    const booted = step(unitIn('stopped'), boot, spec, NOW).unit;
+    const crashed = step(booted, ev.exit, spec, NOW + 5).unit;
+    assert.equal(crashed.reason, 'restarted: exited with code 1');
+  });
+
+  test('a stop with a reason keeps that reason from starting and online to stopped, and in backoff and errored', () => {
+    for (const st of ['starting', 'online'] as const) {
+      const stopping = step(unitIn(st), down, spec, NOW).unit;
+      assert.deepEqual([st, stopping.state, stopping.reason], [st, 'stopping', 'daemon shut down']);
+      const gone = step(stopping, { type: 'exit', code: null, signal: 'SIGTERM' }, spec, NOW + 5).unit;
+      assert.deepEqual([st, gone.state, gone.want, gone.reason], [st, 'stopped', 'down', 'daemon shut down']);
+    }
+    for (const st of ['backoff', 'errored'] as const) {
+      const u = step(unitIn(st), down, spec, NOW).unit;
+      assert.deepEqual([st, u.state, u.reason], [st, 'stopped', 'daemon shut down']);
+    }
+  });
+
+  test('a stop with a reason while stopping, or during a handover whose old child died, keeps that reason', () => {
+    const cancelled = step(unitIn('stopping', { want: 'up', afterStop: 'respawn' }), down, spec, NOW).unit;
+    assert.deepEqual([cancelled.afterStop, cancelled.reason], ['none', 'daemon shut down']);
+    const dead = unitIn('online', { ...TRYING, pendingExit: { code: 1, signal: null } });
+    const u = step(dead, down, spec, NOW).unit;
+    assert.deepEqual([u.state, u.reason], ['stopped', 'daemon shut down']);
+  });
+
+  test('a stop with a reason does nothing in stopped: the reason the process stopped for stays', () => {
+    const u = unitIn('stopped', { reason: 'stopped by operator' });
+    assert.deepEqual(step(u, down, spec, NOW), { unit: u, effects: [] });
   });
 });
 

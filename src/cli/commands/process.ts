@@ -2,10 +2,24 @@ import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
 import type { ActionResult, PingResult, ProcessStatus, StatusResult } from '../../protocol.js';
 import { readSnapshot } from '../../snapshot.js';
+import { asObservedNow } from '../stale.js';
 import { Ctx, withGlobals } from '../context.js';
 import { bytes, duration, table } from '../format.js';
 
-export function statusTable(list: ProcessStatus[]): string {
+/** What a reload would change for a running child, by key name only. */
+function envNote(p: ProcessStatus): string {
+  const keys = p.envChanged ?? [];
+  return keys.length > 0 ? `env changed: ${keys.join(', ')} (reload to apply)` : '';
+}
+
+/** The reason of a process that is not online (an online one's is routine), then its env drift. */
+function noteOf(p: ProcessStatus, allReasons: boolean): string {
+  const reason = allReasons || p.state !== 'online' ? (p.reason ?? '') : '';
+  return [reason, envNote(p)].filter((s) => s !== '').join('; ');
+}
+
+/** `allReasons`: every process's reason, as a stale snapshot's online one says it runs unsupervised. */
+export function statusTable(list: ProcessStatus[], allReasons = false): string {
   if (list.length === 0) return 'no processes';
   return table(
     ['ID', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU', 'MEM', 'RELEASE', 'NOTE'],
@@ -18,7 +32,7 @@ export function statusTable(list: ProcessStatus[]): string {
       p.pid ? `${p.cpu.toFixed(1)}%` : '-',
       bytes(p.memory),
       p.release ?? '-',
-      p.state === 'online' ? '' : (p.reason ?? ''),
+      noteOf(p, allReasons),
     ]),
   );
 }
@@ -33,10 +47,12 @@ export async function status(ctx: Ctx, selector: string | undefined): Promise<vo
     const snap = readSnapshot((await ctx.daemon()).stateDir);
     if (!snap) throw err;
     // the last known status, marked stale; still exit 3 so scripts know no daemon answers
-    const processes = snap.processes.filter((p) => !selector || p.target === selector || p.id === selector);
+    const processes = snap.processes
+      .filter((p) => !selector || p.target === selector || p.id === selector)
+      .map(asObservedNow);
     ctx.print(
       { stale: true, savedAt: snap.savedAt, processes },
-      () => `STALE: no daemon answers; last status saved at ${snap.savedAt}\n${statusTable(processes)}`,
+      () => `STALE: no daemon answers; last status saved at ${snap.savedAt}\n${statusTable(processes, true)}`,
     );
     process.stderr.write(`bstctl: ${err.message}\nhint: ${err.hint ?? ''}\n`);
     process.exitCode = 3;
