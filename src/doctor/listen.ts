@@ -6,6 +6,8 @@ import { findExecutable } from '../which.js';
 import { pass, warn, type Finding } from './checks.js';
 
 const NODES = new Set(['node', 'nodejs']);
+// Node scripts themselves, but they run the app's script through a shell: the server is a grandchild
+const RUNNERS = new Set(['npm', 'npx', 'pnpm', 'pnpx', 'yarn', 'corepack']);
 
 /** The first line of a file, for its `#!`; '' when it cannot be read. */
 function shebang(file: string): string {
@@ -30,7 +32,7 @@ function shebang(file: string): string {
 export function runsNode(command: string[] | string, cwd: string): boolean {
   if (typeof command === 'string') return false;
   const [cmd] = command;
-  if (!cmd) return false;
+  if (!cmd || RUNNERS.has(basename(cmd))) return false;
   if (NODES.has(basename(cmd))) return true;
   const file = findExecutable(cmd, cwd, inheritedEnv().PATH ?? '/usr/local/bin:/usr/bin:/bin');
   return file !== undefined && /^#!.*\bnode(js)?\b/.test(shebang(file));
@@ -51,9 +53,15 @@ function listenFinding(name: string, p: AppProcessConfig, t: TargetConfig): Find
   const cwd = resolve(t.releases ? resolve(t.base, 'current') : t.base, p.cwd ?? '.');
   if (!runsNode(p.command, cwd)) {
     const cmd = typeof p.command === 'string' ? p.command : p.command.join(' ');
+    const runner = typeof p.command !== 'string' && RUNNERS.has(basename(p.command[0] ?? ''));
+    const what = runner
+      ? `starts the server through a shell, as a grandchild`
+      : typeof p.command === 'string'
+        ? 'runs through /bin/sh -c, not as a Node process'
+        : 'is not a Node process';
     return warn(
       'listen',
-      `${name}: "${cmd}" is not a Node process: bstctl's preload cannot take over its listen(); run node directly, or make the app listen on fd 3 (LISTEN_FDS=1), print a ready message and set "listen": {"preload": false}`,
+      `${name}: "${cmd}" ${what}: bstctl's preload cannot take over its listen(); run node directly, or make the app listen on fd 3 (LISTEN_FDS=1), print a ready message and set "listen": {"preload": false}`,
     );
   }
   const port = p.env.PORT;

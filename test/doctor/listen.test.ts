@@ -42,9 +42,10 @@ test('doctor says which listen processes bstctl can hand over, and what the othe
   assert.equal(found.pnpm?.level, 'warn');
   assert.match(
     found.pnpm?.message ?? '',
-    /"pnpm start" is not a Node process: .*fd 3 \(LISTEN_FDS=1\).*"preload": false/,
+    /"pnpm start" starts the server through a shell, as a grandchild: .*fd 3 \(LISTEN_FDS=1\).*"preload": false/,
   );
   assert.equal(found.shell?.level, 'warn');
+  assert.match(found.shell?.message ?? '', /"node main\.js" runs through \/bin\/sh -c/);
   assert.equal(found.skew?.level, 'warn');
   assert.match(found.skew?.message ?? '', /env PORT is 3000 but listen.port is 3105/);
 });
