@@ -9,8 +9,8 @@ export { encode, LineDecoder, MAX_LINE_BYTES, PROTOCOL_VERSION } from './wire.js
  * A request may be answered by progress events before its one final reply.
  */
 
-// messages name what is expected: the daemon answers bad params with `<method>: <param>: <message>`
-const nonEmpty = z.string().min(1, 'expected a non-empty string');
+// the daemon answers bad params with `<method>: <param>: expected <what>, got <value>` (config/issues.ts)
+const nonEmpty = z.string().min(1);
 const selector = z.strictObject({ selector: z.string().optional(), kind: z.enum(['redis']).optional() });
 const none = z.strictObject({});
 const target = nonEmpty;

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
-import { formatIssues } from '../config/load.js';
+import { validate } from '../config/issues.js';
 import { BstError, toBstError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { refuseIfAnswers } from '../wire.js';
@@ -144,8 +144,8 @@ async function handle(
     const raw: unknown = JSON.parse(line);
     const rawId = (raw as { id?: unknown } | null)?.id;
     if (Number.isInteger(rawId)) id = rawId as number; // the error reply still names its request
-    const parsed = requestSchema.safeParse(raw, { reportInput: true });
-    if (!parsed.success) throw malformed(parsed.error.issues);
+    const parsed = validate(requestSchema, raw);
+    if (!parsed.ok) throw malformed(parsed.problems);
     const req = parsed.data;
     id = req.id;
     if (!isMethod(req.method)) {
@@ -153,8 +153,8 @@ async function handle(
         hint: 'the CLI and the daemon differ in version',
       });
     }
-    const params = methods[req.method].safeParse(req.params ?? {}, { reportInput: true });
-    if (!params.success) throw badParams(req.method, params.error.issues);
+    const params = validate(methods[req.method], req.params ?? {});
+    if (!params.ok) throw badParams(req.method, params.problems);
     const handler = handlers[req.method] as (p: unknown, c: CallContext) => Promise<unknown>;
     const result = await handler(params.data, { progress: (l) => send({ id, progress: l }) });
     send({ id, ok: true, result });
@@ -169,16 +169,15 @@ async function handle(
 }
 
 /** An envelope that does not validate, named field by field: `malformed request: id: expected a number, got "7"`. */
-function malformed(issues: Parameters<typeof formatIssues>[0]): BstError {
-  const problems = formatIssues(issues);
+function malformed(problems: string[]): BstError {
   return new BstError('protocol', `malformed request: ${problems.join('; ')}`, {
     hint: 'a request is one line of JSON: {"v":1,"id":<number>,"method":"<name>","params":{…}}',
     details: problems,
   });
 }
 
-/** Params that do not validate are bad input (exit 2), named: `deploy: ref: expected a non-empty string`. */
-function badParams(method: Method, issues: Parameters<typeof formatIssues>[0]): BstError {
-  const problems = formatIssues(issues).map((p) => `${method}: ${p}`);
+/** Params that do not validate are bad input (exit 2), named: `deploy: ref: expected a non-empty string, got ""`. */
+function badParams(method: Method, issues: string[]): BstError {
+  const problems = issues.map((p) => `${method}: ${p}`);
   return new BstError('invalid_input', problems[0] ?? `${method}: bad params`, { details: problems });
 }

@@ -91,7 +91,7 @@ describe('config', () => {
       found.some(
         (p) =>
           p ===
-          'targets.core-api-prod.processes.core-api.restart.maxRestart: unknown key (check its spelling)',
+          'targets.core-api-prod.processes.core-api.restart: unknown key "maxRestart" (did you mean "maxRestarts"?)',
       ),
     );
     assert.ok(found.some((p) => p.startsWith('targets.core-api-prod.processes.core-api.ready.http:')));

@@ -121,14 +121,17 @@ test('bad params are invalid input (exit 2) naming the param, and a usage error 
   await sb.start();
   await assert.rejects(call(sb.socket, 'deploy', { target: 'app', ref: '' }), (err: BstError) => {
     assert.deepEqual([err.code, err.exitCode], ['invalid_input', 2]);
-    assert.equal(err.message, 'deploy: ref: expected a non-empty string');
+    assert.equal(err.message, 'deploy: ref: expected a non-empty string, got ""');
     return true;
   });
   const unknownKey = await exchange(
     sb.socket,
     '{"v":1,"id":2,"method":"stop","params":{"selektor":"app"}}\n',
   );
-  assert.equal(unknownKey.replies[0]?.error?.message, 'stop: selektor: unknown key (check its spelling)');
+  assert.equal(
+    unknownKey.replies[0]?.error?.message,
+    'stop: unknown key "selektor" (did you mean "selector"?)',
+  );
 
   const usage = await sb.run('status', '--no-such-flag', '--json');
   assert.equal(usage.code, 2, usage.stderr);
