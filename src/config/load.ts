@@ -15,7 +15,12 @@ export interface LoadedConfig {
   config: Config; // every path in it is absolute
 }
 
-export function loadConfig(flag?: string): LoadedConfig {
+/** `checking`: the caller is `bstctl config check`, which is not to be pointed at itself. */
+export interface LoadOptions {
+  checking?: boolean;
+}
+
+export function loadConfig(flag?: string, opts: LoadOptions = {}): LoadedConfig {
   const file = configPath(flag);
   let text: string;
   try {
@@ -29,10 +34,10 @@ export function loadConfig(flag?: string): LoadedConfig {
       },
     );
   }
-  return parseConfig(text, file);
+  return parseConfig(text, file, opts);
 }
 
-export function parseConfig(text: string, file: string): LoadedConfig {
+export function parseConfig(text: string, file: string, opts: LoadOptions = {}): LoadedConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -40,19 +45,21 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     throw new BstError('invalid_config', `${file}: not valid JSON: ${(err as Error).message}`);
   }
   const parsed = validate(configSchema, raw);
-  if (!parsed.ok) throw invalid(file, parsed.problems);
+  if (!parsed.ok) throw invalid(file, parsed.problems, opts);
   const dir = dirname(file);
   const config = resolveConfigPaths(parsed.data, dir);
   const problems = semanticProblems(config);
-  if (problems.length > 0) throw invalid(file, problems);
+  if (problems.length > 0) throw invalid(file, problems, opts);
   const { socketPath } = daemonPaths(file, config.daemon);
   return { file, dir, socketPath, stateDir: config.daemon.stateDir, config };
 }
 
-function invalid(file: string, problems: string[]): BstError {
+function invalid(file: string, problems: string[], opts: LoadOptions): BstError {
   return new BstError('invalid_config', `${file}: ${problems.length} problem(s): ${problems[0]}`, {
     details: problems,
-    hint: 'fix the keys above; `bstctl config check` lists every problem',
+    hint: opts.checking
+      ? 'fix the keys above, then check again'
+      : 'fix the keys above; `bstctl config check` lists every problem',
   });
 }
 
