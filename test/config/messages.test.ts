@@ -126,6 +126,14 @@ const table: [string, unknown, string[]][] = [
     [`${at}.command: expected a non-empty string or a non-empty array of strings, got 5`],
   ],
   [
+    'invalid_union: a missing command beside a misspelt one',
+    { targets: { a: { base: '/a', processes: { web: { comand: ['node'] } } } } },
+    [
+      'targets.a.processes.web.command: expected a non-empty string or a non-empty array of strings, got nothing (the key is missing)',
+      'targets.a.processes.web: unknown key "comand" (did you mean "command"?)',
+    ],
+  ],
+  [
     'invalid_union: an argv element',
     app({ command: ['node', 1] }),
     [`${at}.command.1: expected a string, got 1`],
