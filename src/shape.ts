@@ -1,8 +1,10 @@
 /**
  * Checks of small JSON shapes (socket requests, release records) in the long-lived daemon, which does
  * not load zod (~9 MB of its memory): the config, the one large shape, is validated by zod in the CLI.
- * Problems read like the config's: `path.to.key: expected a string, got 5`.
+ * Problems read like the config's (src/config/issues.ts): `path.to.key: expected a string, got 5`.
  */
+import { show } from './config/issues.js';
+import { closest } from './config/suggest.js';
 
 export interface Shape<T> {
   readonly optional: boolean;
@@ -17,25 +19,16 @@ type ObjectOut<F extends Fields> = {
   [K in keyof F as F[K]['optional'] extends true ? never : K]: Out<F[K]>;
 } & { [K in keyof F as F[K]['optional'] extends true ? K : never]?: Out<F[K]> };
 
-/** How a value is named in a problem: short, never the whole of a large value. */
-export function describe(v: unknown): string {
-  if (v === undefined) return 'nothing (the key is missing)';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'number') return String(v);
-  const text = JSON.stringify(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
+/** `path.to.key: problem`, or the problem alone at the top level. */
+const at = (path: string[], problem: string): string =>
+  path.length > 0 ? `${path.join('.')}: ${problem}` : problem;
 
-const where = (at: string[]): string => (at.length > 0 ? at.join('.') : '(top level)');
-
-function leaf<T>(expected: string, ok: (v: unknown) => boolean): Shape<T> {
+function leaf<T>(expected: string, ok: (v: unknown) => boolean, hint?: (v: unknown) => string): Shape<T> {
   return {
     optional: false,
-    check(v, at, out) {
+    check(v, path, out) {
       if (ok(v)) return v as T;
-      out.push(`${where(at)}: expected ${expected}, got ${describe(v)}`);
+      out.push(at(path, `expected ${expected}, got ${show(v)}${hint?.(v) ?? ''}`));
       return undefined;
     },
   };
@@ -52,8 +45,22 @@ export const number = (): Shape<number> =>
 export const integer = (): Shape<number> => leaf('an integer', (v) => Number.isInteger(v));
 export const literal = <T extends string | number>(x: T): Shape<T> => leaf(JSON.stringify(x), (v) => v === x);
 export const oneOf = <T extends string>(xs: readonly T[]): Shape<T> =>
-  leaf(`one of ${xs.map((x) => JSON.stringify(x)).join(', ')}`, (v) => xs.includes(v as T));
+  leaf(
+    list(xs.map((x) => JSON.stringify(x))),
+    (v) => xs.includes(v as T),
+    (v) => meant(v, xs),
+  );
 export const unknown = (): Shape<unknown> => ({ optional: true, check: (v) => v });
+
+function list(words: string[]): string {
+  return words.length <= 1 ? (words[0] ?? 'nothing') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+
+/** ` (did you mean "x"?)` for a misspelt word, else ''. */
+function meant(v: unknown, known: readonly string[]): string {
+  const near = typeof v === 'string' ? closest(v, known) : undefined;
+  return near === undefined ? '' : ` (did you mean "${near}"?)`;
+}
 
 export function optional<T>(s: Shape<T>): Shape<T | undefined> & { optional: true } {
   return { optional: true, check: (v, at, out) => (v === undefined ? undefined : s.check(v, at, out)) };
@@ -66,13 +73,13 @@ export function nullable<T>(s: Shape<T>): Shape<T | null> {
 export function array<T>(item: Shape<T>): Shape<T[]> {
   return {
     optional: false,
-    check(v, at, out) {
+    check(v, path, out) {
       if (!Array.isArray(v)) {
-        out.push(`${where(at)}: expected an array, got ${describe(v)}`);
+        out.push(at(path, `expected an array, got ${show(v)}`));
         return undefined;
       }
       const before = out.length;
-      const items = v.map((x, i) => item.check(x, [...at, String(i)], out));
+      const items = v.map((x, i) => item.check(x, [...path, String(i)], out));
       return out.length === before ? (items as T[]) : undefined;
     },
   };
@@ -85,9 +92,9 @@ export function array<T>(item: Shape<T>): Shape<T[]> {
 export function object<F extends Fields>(fields: F, opts: { strict: boolean }): Shape<ObjectOut<F>> {
   return {
     optional: false,
-    check(v, at, out) {
+    check(v, path, out) {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-        out.push(`${where(at)}: expected an object, got ${describe(v)}`);
+        out.push(at(path, `expected an object, got ${show(v)}`));
         return undefined;
       }
       const before = out.length;
@@ -95,13 +102,14 @@ export function object<F extends Fields>(fields: F, opts: { strict: boolean }): 
       const result: Record<string, unknown> = {};
       for (const [key, shape] of Object.entries(fields)) {
         const value = Object.hasOwn(rec, key) ? rec[key] : undefined;
-        const checked = shape.check(value, [...at, key], out);
+        const checked = shape.check(value, [...path, key], out);
         if (checked !== undefined) result[key] = checked;
       }
       if (opts.strict) {
+        // a key already given is not the one a misspelt key meant
+        const free = Object.keys(fields).filter((k) => !Object.hasOwn(rec, k));
         for (const key of Object.keys(rec)) {
-          if (!Object.hasOwn(fields, key))
-            out.push(`${where([...at, key])}: unknown key (check its spelling)`);
+          if (!Object.hasOwn(fields, key)) out.push(at(path, `unknown key "${key}"${meant(key, free)}`));
         }
       }
       return out.length === before ? (result as ObjectOut<F>) : undefined;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { locateDaemon, type DaemonPaths } from '../config/locate.js';
-import type { LoadedConfig } from '../config/load.js';
+import type { LoadedConfig, LoadOptions } from '../config/load.js';
 import type { Method, Params } from '../protocol.js';
 import { BstError } from '../errors.js';
 import { call, type CallOptions } from '../client.js';
@@ -25,10 +25,10 @@ export class Ctx {
   }
 
   /** The validated config (zod is loaded only by the commands that need it). */
-  async config(): Promise<LoadedConfig> {
+  async config(opts: LoadOptions = {}): Promise<LoadedConfig> {
     if (!this.cached) {
       const { loadConfig } = await import('../config/load.js');
-      this.cached = loadConfig(this.opts.config);
+      this.cached = loadConfig(this.opts.config, opts);
     }
     return this.cached;
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { z } from 'zod';
 import { BstError } from '../errors.js';
+import { validate } from './issues.js';
 import { configSchema, type Config } from './schema.js';
 import { configPath, daemonPaths, resolvePath } from './locate.js';
 
@@ -15,7 +15,12 @@ export interface LoadedConfig {
   config: Config; // every path in it is absolute
 }
 
-export function loadConfig(flag?: string): LoadedConfig {
+/** `checking`: the caller is `bstctl config check`, which is not to be pointed at itself. */
+export interface LoadOptions {
+  checking?: boolean;
+}
+
+export function loadConfig(flag?: string, opts: LoadOptions = {}): LoadedConfig {
   const file = configPath(flag);
   let text: string;
   try {
@@ -29,30 +34,32 @@ export function loadConfig(flag?: string): LoadedConfig {
       },
     );
   }
-  return parseConfig(text, file);
+  return parseConfig(text, file, opts);
 }
 
-export function parseConfig(text: string, file: string): LoadedConfig {
+export function parseConfig(text: string, file: string, opts: LoadOptions = {}): LoadedConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
     throw new BstError('invalid_config', `${file}: not valid JSON: ${(err as Error).message}`);
   }
-  const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw invalid(file, formatIssues(parsed.error.issues));
+  const parsed = validate(configSchema, raw);
+  if (!parsed.ok) throw invalid(file, parsed.problems, opts);
   const dir = dirname(file);
   const config = resolveConfigPaths(parsed.data, dir);
   const problems = semanticProblems(config);
-  if (problems.length > 0) throw invalid(file, problems);
+  if (problems.length > 0) throw invalid(file, problems, opts);
   const { socketPath } = daemonPaths(file, config.daemon);
   return { file, dir, socketPath, stateDir: config.daemon.stateDir, config };
 }
 
-function invalid(file: string, problems: string[]): BstError {
+function invalid(file: string, problems: string[], opts: LoadOptions): BstError {
   return new BstError('invalid_config', `${file}: ${problems.length} problem(s): ${problems[0]}`, {
     details: problems,
-    hint: 'fix the keys above; `bstctl config check` lists every problem',
+    hint: opts.checking
+      ? 'fix the keys above, then check again'
+      : 'fix the keys above; `bstctl config check` lists every problem',
   });
 }
 
@@ -94,41 +101,4 @@ function semanticProblems(c: Config): string[] {
     }
   }
   return problems;
-}
-
-type Issue = z.core.$ZodIssue;
-
-/** zod issues as `path.to.key: expected X, got Y` lines (execa-style messages). */
-export function formatIssues(issues: readonly Issue[], prefix: PropertyKey[] = []): string[] {
-  return issues.flatMap((iss) => formatIssue(iss, prefix));
-}
-
-function formatIssue(iss: Issue, prefix: PropertyKey[]): string[] {
-  const path = [...prefix, ...iss.path];
-  const at = path.length > 0 ? path.map(String).join('.') : '(top level)';
-  switch (iss.code) {
-    case 'invalid_type':
-      return [`${at}: expected ${article(iss.expected)}, got ${describe(iss.input)}`];
-    case 'unrecognized_keys':
-      return iss.keys.map((k) => `${[...path, k].join('.')}: unknown key (check its spelling)`);
-    case 'invalid_union': {
-      const branches = iss.errors.filter((b) => b.length > 0);
-      const best = branches.sort((a, b) => a.length - b.length)[0];
-      return best ? formatIssues(best, path) : [`${at}: ${iss.message}`];
-    }
-    default:
-      return [`${at}: ${iss.message}`];
-  }
-}
-
-function article(t: string): string {
-  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing (the key is missing)';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  return JSON.stringify(v);
 }

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config, TargetConfig } from '../config/index.js';
 import { targetPaths, type TargetPaths } from '../release/layout.js';
 import { readRecord } from '../release/store.js';
+import { createAdvice } from '../release/shared.js';
 import { readCurrent } from '../release/switch.js';
 
 /** Disk checks of `bstctl doctor` (SPEC §2, topology §3): read-only, each returns what it found. */
@@ -168,14 +169,15 @@ export function checkCurrent(paths: TargetPaths): Finding {
   return pass('current', `current -> ${link} (built)`);
 }
 
-/** Every `releases.shared` path is present under shared/. */
+/** Every `releases.shared` path is present under shared/; a missing one is named by the path to create. */
 export function checkShared(paths: TargetPaths, shared: string[]): Finding {
   if (shared.length === 0) return pass('shared', 'no shared paths configured');
   const missing = shared.filter((p) => !exists(join(paths.shared, p))); // a dangling link counts as missing
   if (missing.length === 0) return pass('shared', `present under shared/: ${shared.join(', ')}`);
+  const abs = missing.map((p) => join(paths.shared, p));
   return fail(
     'shared',
-    `missing under ${paths.shared}: ${missing.join(', ')} (restore them from the running app or a backup)`,
+    `missing under ${paths.shared}: ${missing.join(', ')}; ${createAdvice(abs, { tail: ', then deploy again' })}`,
   );
 }
 

@@ -8,6 +8,7 @@ import { checkRequired, describeMissing } from '../env/check.js';
 import { readEnvFile } from '../env/file.js';
 import { BstError } from '../errors.js';
 import type { PingResult, StatusResult } from '../protocol.js';
+import { createAdvice } from '../release/shared.js';
 import { findExecutable } from '../which.js';
 import { portListening } from '../ports.js';
 import {
@@ -57,7 +58,7 @@ export function checkEnv(t: TargetConfig): Finding[] {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') return [fail('env', `${file} cannot be read (${code})`)];
     if (required.length === 0) return [warn('env', `${file} does not exist (no required keys)`)];
-    return [fail('env', `${file} does not exist; restore it with the keys ${required.join(', ')}`)];
+    return [fail('env', `${file} does not exist; ${createAdvice([file], { keys: required })}`)];
   }
   if (!st.isFile()) return [fail('env', `${file} is not a regular file`)];
   const found: Finding[] = [];

@@ -1,13 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEnvFile } from '../env/file.js';
-import { checkRequired, describeMissing } from '../env/check.js';
 import { setFlags } from '../env/flags.js';
 import { BstError } from '../errors.js';
 import { activate, assertRollbackable, failureOf, markFailed, type ActivateInput } from './activate.js';
 import { buildRelease } from './prepare.js';
 import { chosenRelease, planDeploy } from './reuse.js';
 import { DeployLog } from './deploylog.js';
+import { envGate } from './envgate.js';
 import { targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
 import { acquireLock, type LockHandle } from './lock.js';
 import { listReleases, previousSuccessful, readRecord, writeRecord, type StepRecord } from './store.js';
@@ -23,19 +22,6 @@ async function gateAgain(o: OpInput, paths: TargetPaths, id: string, log: Deploy
   } catch (err) {
     markFailed(paths, id, `refused by the env gate: ${(err as Error).message}`);
     throw err;
-  }
-}
-
-function envGate(o: OpInput): void {
-  const res = checkRequired(readEnvFile(o.target.env.file ?? ''), o.target.env.required);
-  if (!res.ok) {
-    throw new BstError(
-      'failed',
-      `env gate: ${o.target.env.file} is not ready (${describeMissing(res.keys)})`,
-      {
-        hint: 'fill those keys (see `bstctl env check`), then deploy again; nothing was switched',
-      },
-    );
   }
 }
 
@@ -72,6 +58,7 @@ function result(
   const out: OpResult = { target: o.targetName, release, previous, ok, steps: log.steps };
   if (release !== null) out.log = join(targetPaths(o.target.base).deployLogs, `${release}.log`);
   if (error !== undefined) out.error = error instanceof Error ? error.message : String(error);
+  if (error instanceof BstError && error.hint) out.hint = error.hint;
   return out;
 }
 

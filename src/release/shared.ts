@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { BstError } from '../errors.js';
 import type { TargetPaths } from './layout.js';
 
@@ -15,6 +15,22 @@ function cleanShared(p: string): string {
   return norm;
 }
 
+/**
+ * What to do about shared files that are missing, by absolute path: the operator creates them, since
+ * an empty .env made up by bstctl would start the app without its secrets.
+ * `create /b/shared/.env with the keys A, B (bstctl never creates an empty .env), then deploy again`.
+ */
+export function createAdvice(missing: string[], opts: { keys?: string[]; tail?: string } = {}): string {
+  const envOnly = missing.every((p) => basename(p).startsWith('.env'));
+  const never = envOnly ? 'bstctl never creates an empty .env' : 'bstctl never creates shared files';
+  const keys = opts.keys && opts.keys.length > 0 ? ` with the keys ${opts.keys.join(', ')}` : '';
+  return `create ${andList(missing)}${keys} (${never})${opts.tail ?? ''}`;
+}
+
+function andList(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
 /** Preflight before anything is fetched: every shared path must already exist (never created empty). */
 export function checkShared(paths: TargetPaths, shared: string[]): void {
   const missing = shared
@@ -25,7 +41,7 @@ export function checkShared(paths: TargetPaths, shared: string[]): void {
   if (first === undefined) return;
   const more = missing.length > 1 ? ` (and ${missing.length - 1} more)` : '';
   throw new BstError('failed', `shared file ${first} does not exist${more}`, {
-    hint: 'create it (never created empty by bstctl)',
+    hint: createAdvice(missing, { tail: ', then deploy again' }),
     details: missing.map((abs) => `missing: ${abs}`),
   });
 }

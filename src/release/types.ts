@@ -34,6 +34,8 @@ export interface OpResult {
   ok: boolean;
   steps: StepRecord[];
   error?: string;
+  /** What to do about the error, when it says (`create …/shared/.env …, then deploy again`). */
+  hint?: string;
   rolledBack?: boolean;
   /** The deploy activated a release already built (same sha, or `--release-id`) instead of building. */
   reused?: boolean;

@@ -91,7 +91,7 @@ describe('config', () => {
       found.some(
         (p) =>
           p ===
-          'targets.core-api-prod.processes.core-api.restart.maxRestart: unknown key (check its spelling)',
+          'targets.core-api-prod.processes.core-api.restart: unknown key "maxRestart" (did you mean "maxRestarts"?)',
       ),
     );
     assert.ok(found.some((p) => p.startsWith('targets.core-api-prod.processes.core-api.ready.http:')));
@@ -154,6 +154,24 @@ describe('bstctl config (CLI)', () => {
     const ok = await bstctl(['config', 'check', '--json', '-c', good]);
     assert.equal(ok.code, 0);
     assert.deepEqual(JSON.parse(ok.stdout).processes, ['core-api-prod/core-api']);
+  });
+
+  test('config check does not point at itself, while another command refusing the file points at config check', async (t) => {
+    const box = sandbox();
+    t.after(box.cleanup);
+    const bad = join(box.dir, 'bad.json');
+    writeFileSync(bad, minimal({ command: ['node'], stop: { timeoutMs: '5s' } }));
+    const check = await bstctl(['config', 'check', '-c', bad]);
+    assert.equal(check.code, 2);
+    assert.match(check.stderr, /^hint: fix the keys above, then check again$/m);
+    assert.doesNotMatch(check.stderr, /bstctl config check/);
+    const checkJson = await bstctl(['config', 'check', '--json', '-c', bad]);
+    assert.equal(checkJson.code, 2);
+    assert.doesNotMatch(JSON.parse(checkJson.stdout).error.hint, /config check/);
+    const reload = await bstctl(['config', 'reload', '-c', bad]);
+    assert.equal(reload.code, 2);
+    assert.match(reload.stderr, /stop\.timeoutMs: expected a number, got "5s"/);
+    assert.match(reload.stderr, /^hint: fix the keys above; `bstctl config check` lists every problem$/m);
   });
 
   test('the config is looked up by -c, then $BST_CONFIG, then ./bst.supervisor.json', async (t) => {

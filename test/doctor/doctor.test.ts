@@ -185,7 +185,28 @@ describe('doctor', () => {
     // no .env yet: the shared and env checks fail, and neither tells to create an empty one
     assert.deepEqual(levels(res, 'shared'), ['fail']);
     assert.deepEqual(levels(res, 'env'), ['fail']);
-    assert.doesNotMatch(messages(res, 'shared') + messages(res, 'env'), /touch|empty/);
+    assert.doesNotMatch(messages(res, 'shared') + messages(res, 'env'), /touch|create an empty/);
+  });
+
+  test('a missing shared .env is named by the absolute path to create, and bstctl says it never creates one', async (t) => {
+    const b = setup(t);
+    mkdirSync(b.paths.shared, { recursive: true });
+    const env = join(b.paths.shared, '.env');
+    const res = await runDoctor(b.loaded, 'core-api-prod');
+    assert.equal(
+      messages(res, 'shared'),
+      `missing under ${b.paths.shared}: .env; create ${env} (bstctl never creates an empty .env), then deploy again`,
+    );
+    assert.equal(
+      messages(res, 'env'),
+      `${env} does not exist; create ${env} with the keys TOKEN, SECRET (bstctl never creates an empty .env)`,
+    );
+    const r = await bstctl(['doctor', 'core-api-prod', '-c', b.file], b.dir);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(
+      r.stdout.includes(`create ${env} (bstctl never creates an empty .env), then deploy again`),
+      r.stdout,
+    );
   });
 
   test('a missing required key fails naming it, and no env value is ever printed', async (t) => {

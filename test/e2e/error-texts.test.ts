@@ -40,8 +40,8 @@ test('a malformed request is answered naming the field that is wrong, under the 
       /^malformed request: method: expected a string, got nothing \(the key is missing\)$/,
       3,
     ],
-    ['{"v":1,"id":4,"method":"ping","extra":1}', /^malformed request: extra: unknown key/, 4],
-    ['[1,2]', /^malformed request: \(top level\): expected an object/, 0],
+    ['{"v":1,"id":4,"method":"ping","extra":1}', /^malformed request: unknown key "extra"$/, 4],
+    ['[1,2]', /^malformed request: expected an object, got \[1,2\]$/, 0],
     ['{"v":1,', /^malformed request: not JSON/, 0],
   ];
   for (const [line, message, id] of cases) {

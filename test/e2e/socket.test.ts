@@ -128,7 +128,10 @@ test('bad params are invalid input (exit 2) naming the param, and a usage error 
     sb.socket,
     '{"v":1,"id":2,"method":"stop","params":{"selektor":"app"}}\n',
   );
-  assert.equal(unknownKey.replies[0]?.error?.message, 'stop: selektor: unknown key (check its spelling)');
+  assert.equal(
+    unknownKey.replies[0]?.error?.message,
+    'stop: unknown key "selektor" (did you mean "selector"?)',
+  );
 
   const usage = await sb.run('status', '--no-such-flag', '--json');
   assert.equal(usage.code, 2, usage.stderr);

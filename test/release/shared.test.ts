@@ -33,13 +33,45 @@ test('a missing shared file is named by its absolute path, and never created', (
       assert.ok(err instanceof BstError);
       assert.equal(err.exitCode, 1);
       assert.equal(err.message, `shared file ${join(paths.shared, 'config/app.json')} does not exist`);
-      assert.equal(err.hint, 'create it (never created empty by bstctl)');
+      assert.equal(
+        err.hint,
+        `create ${join(paths.shared, 'config/app.json')} (bstctl never creates shared files), then deploy again`,
+      );
       return true;
     },
   );
   assert.ok(!existsSync(join(paths.shared, 'config')));
   mkdirSync(join(paths.shared, 'uploads'));
   checkShared(paths, ['.env', 'uploads']);
+});
+
+test('every missing shared file is named by the absolute path to create; an .env alone gets the .env wording', (t) => {
+  const paths = target(t);
+  const env = join(paths.shared, '.env');
+  const uploads = join(paths.shared, 'uploads');
+  assert.throws(
+    () => checkShared(paths, ['.env']),
+    (err: unknown) => {
+      assert.ok(err instanceof BstError);
+      assert.equal(err.message, `shared file ${env} does not exist`);
+      assert.equal(err.hint, `create ${env} (bstctl never creates an empty .env), then deploy again`);
+      return true;
+    },
+  );
+  assert.throws(
+    () => checkShared(paths, ['.env', 'uploads']),
+    (err: unknown) => {
+      assert.ok(err instanceof BstError);
+      assert.equal(err.message, `shared file ${env} does not exist (and 1 more)`);
+      assert.equal(
+        err.hint,
+        `create ${env} and ${uploads} (bstctl never creates shared files), then deploy again`,
+      );
+      assert.deepEqual(err.details, [`missing: ${env}`, `missing: ${uploads}`]);
+      return true;
+    },
+  );
+  assert.ok(!existsSync(env) && !existsSync(uploads), 'nothing was created');
 });
 
 test('shared paths that leave shared/ are refused with exit 2', (t) => {

@@ -10,7 +10,7 @@ export function register(program: Command): void {
   withGlobals(config.command('check').description('validate the config file')).action(
     async (_o: unknown, cmd: Command) => {
       const ctx = new Ctx(cmd);
-      const { file, config: c } = await ctx.config();
+      const { file, config: c } = await ctx.config({ checking: true });
       const { allProcessIds } = await import('../../config/selector.js');
       const targets = Object.keys(c.targets);
       ctx.print(

@@ -28,9 +28,8 @@ async function op(
   // a failure is said once: on stderr (with --json the document on stdout carries it too)
   if (res.ok || ctx.json) ctx.print(res, () => summary(verb, res));
   if (res.ok) return;
-  const err = new BstError('failed', summary(verb, res), {
-    hint: res.log ? `deploy log: ${res.log}` : undefined,
-  });
+  const hint = [res.hint, res.log ? `deploy log: ${res.log}` : undefined].filter(Boolean).join('; ');
+  const err = new BstError('failed', summary(verb, res), { hint: hint || undefined });
   ctx.failAfterPrint(err);
 }
 
