@@ -2,7 +2,6 @@ import type { SmokeConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
 import type { DeployLog } from './deploylog.js';
 import type { TargetPaths } from './layout.js';
-import { runSmoke } from './smoke.js';
 import { readRecord, writeRecord, type ReleaseRecord } from './store.js';
 import { removeCurrent, switchCurrent } from './switch.js';
 import type { ReleaseHooks } from './types.js';
@@ -59,6 +58,7 @@ class SmokeFailed extends Error {}
 
 /** One log line per check; throws `smoke: <name> got <status>, expected <n>` when any fails. */
 async function smokeGate(checks: SmokeConfig[], envFile: string, log: DeployLog): Promise<void> {
+  const { runSmoke } = await import('./smoke.js'); // http, https and tls only once a smoke check runs
   const res = await runSmoke(checks, envFile);
   for (const c of res.checks) {
     const got = c.status === null ? 'no status' : String(c.status);

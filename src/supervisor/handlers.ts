@@ -2,8 +2,6 @@ import { BstError } from '../errors.js';
 import type { SecretSet } from '../log.js';
 import { PROTOCOL_VERSION, type ConfigReloadResult, type Method } from '../protocol.js';
 import { VERSION } from '../version.js';
-import { envHandlers } from './envops.js';
-import { opHandlers } from './ops.js';
 import type { CallContext, Handlers } from './server.js';
 import type { Entry, Supervisor } from './supervisor.js';
 
@@ -94,8 +92,7 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
     stop: async (p) => act(sup, p, sup.stopEntries),
     restart: async (p) => act(sup, p, sup.restartEntries),
     reload: async (p) => act(sup, p, sup.reloadEntries),
-    ...opHandlers(sup, secrets),
-    ...envHandlers(sup),
+    ...releaseAndEnvHandlers(sup, secrets),
     configReload: () => ctl.reloadConfig(),
   };
   const guarded: Record<string, unknown> = { ...handlers };
@@ -104,6 +101,34 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
     guarded[m] = (p: unknown, c: CallContext) => ctl.gate.run(() => handler(p, c));
   }
   return guarded as Handlers;
+}
+
+type Lazy = 'deploy' | 'build' | 'rollback' | 'drill' | 'redisStatus' | 'flags' | 'envSync';
+
+/**
+ * Releases, redis status and env edits are loaded at their first request: a daemon that only
+ * supervises never holds their code (and http, tls, the build and evidence machinery) in memory.
+ */
+function releaseAndEnvHandlers(sup: Supervisor, secrets: SecretSet): Pick<Handlers, Lazy> {
+  let loaded: Promise<Pick<Handlers, Lazy>> | undefined;
+  const load = () =>
+    (loaded ??= Promise.all([import('./ops.js'), import('./envops.js')]).then(([ops, env]) => ({
+      ...ops.opHandlers(sup, secrets),
+      ...env.envHandlers(sup),
+    })));
+  const lazy =
+    <M extends Lazy>(m: M) =>
+    async (p: Parameters<Handlers[M]>[0], c: CallContext): Promise<unknown> =>
+      ((await load())[m] as (p: unknown, c: CallContext) => Promise<unknown>)(p, c);
+  return {
+    deploy: lazy('deploy'),
+    build: lazy('build'),
+    rollback: lazy('rollback'),
+    drill: lazy('drill'),
+    redisStatus: lazy('redisStatus'),
+    flags: lazy('flags'),
+    envSync: lazy('envSync'),
+  };
 }
 
 /** A lifecycle request: an unknown selector fails before anything changes; `kind` narrows to redis. */

@@ -2,7 +2,6 @@ import { closeSync, createReadStream, createWriteStream, existsSync, fstatSync, 
 import { readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { CREATE_FLAGS, openSafe, READ_FLAGS, unlinkQuietly } from '../fsutil.js';
 import { rotatedName, rotatedPattern, rotationStamp } from '../lognames.js';
 
@@ -62,6 +61,7 @@ export async function compressCopy(copy: string): Promise<void> {
     throw err;
   }
   try {
+    const { createGzip } = await import('node:zlib'); // only once a rotated copy is compressed
     await pipeline(createReadStream('', { fd: src }), createGzip(), createWriteStream('', { fd: dst }));
   } catch (err) {
     unlinkQuietly(gz); // a cut-short .gz would pass for the whole copy
