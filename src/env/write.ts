@@ -218,7 +218,7 @@ export function backupStamp(now: Date): string {
  * written, and fsynced. A backup that could not be written completely (ENOSPC) is removed: a partial
  * copy would pass for the old content.
  */
-function writeBackup(file: string, text: string, mode: number, now: Date): string {
+export function writeBackup(file: string, text: string, mode: number, now: Date): string {
   const base = `${file}.bak-${backupStamp(now)}`;
   for (let n = 1; ; n++) {
     const name = n === 1 ? base : `${base}-${n}`;
