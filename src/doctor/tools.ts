@@ -70,7 +70,7 @@ function run(file: string, args: string[], env: ToolEnv, cwd: string): { out: st
   const timeoutMs = env.timeoutMs ?? 10_000;
   const r = spawnSync(file, args, {
     cwd,
-    env: { PATH: env.path, HOME: process.env.HOME ?? '/', COREPACK_ENABLE_DOWNLOAD_PROMPT: '0' },
+    env: { PATH: env.path, HOME: process.env.HOME ?? '/' }, // as a build step would run it
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: timeoutMs,
