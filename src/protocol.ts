@@ -109,6 +109,8 @@ export interface PingResult {
   protocol: number;
   config: string;
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
+  /** The PATH build steps and processes get: doctor checks the build tools on it. */
+  path?: string;
 }
 
 export interface StatusResult {

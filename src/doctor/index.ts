@@ -1,5 +1,6 @@
 import { own } from '../own.js';
 import { checkListen } from './listen.js';
+import { checkBuildTools, type ToolEnv } from './tools.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { call } from '../client.js';
@@ -135,15 +136,21 @@ function socketModes(socketPath: string): Finding[] {
   return found;
 }
 
-async function pingFinding(socketPath: string): Promise<Finding> {
+/** The socket finding, and what the daemon answered when it did. */
+async function pingFinding(socketPath: string): Promise<{ finding: Finding; ping?: PingResult }> {
   try {
     const r = (await call(socketPath, 'ping', {}, { timeoutMs: 3_000 })) as PingResult;
-    return pass('socket', `daemon pid ${r.pid}, version ${r.version} answers on ${socketPath}`);
+    return {
+      finding: pass('socket', `daemon pid ${r.pid}, version ${r.version} answers on ${socketPath}`),
+      ping: r,
+    };
   } catch (err) {
     if (err instanceof BstError && err.code === 'no_daemon') {
-      return warn('socket', `no daemon answers on ${socketPath}; start it with \`bstctl daemon\``);
+      return {
+        finding: warn('socket', `no daemon answers on ${socketPath}; start it with \`bstctl daemon\``),
+      };
     }
-    return fail('socket', `${socketPath}: ${(err as Error).message}`);
+    return { finding: fail('socket', `${socketPath}: ${(err as Error).message}`) };
   }
 }
 
@@ -160,14 +167,19 @@ async function daemonProblems(socketPath: string): Promise<Finding[]> {
   }
 }
 
-export async function checkSocket(socketPath: string): Promise<Finding[]> {
-  const ping = await pingFinding(socketPath);
-  const problems = ping.level === 'pass' ? await daemonProblems(socketPath) : [];
-  return [...socketModes(socketPath), ping, ...problems];
+/** The socket's findings, and the PATH build steps get: the running daemon's, else this process's. */
+export async function checkSocket(socketPath: string): Promise<{ findings: Finding[]; tools: ToolEnv }> {
+  const { finding, ping } = await pingFinding(socketPath);
+  const problems = finding.level === 'pass' ? await daemonProblems(socketPath) : [];
+  const tools: ToolEnv =
+    ping?.path !== undefined
+      ? { path: ping.path, whose: `the PATH of the daemon (pid ${ping.pid})` }
+      : { path: process.env.PATH ?? '', whose: 'the PATH a daemon started from here would get' };
+  return { findings: [...socketModes(socketPath), finding, ...problems], tools };
 }
 
 /** Every check of one target, in report order; a reserved one only gets base and reserved. */
-export function targetChecks(t: TargetConfig): Finding[] {
+export function targetChecks(t: TargetConfig, tools: ToolEnv): Finding[] {
   const base = checkBase(t);
   if (t.reserved) {
     return [
@@ -175,9 +187,18 @@ export function targetChecks(t: TargetConfig): Finding[] {
       pass('reserved', 'reserved target: known to doctor and topology, refused by every other command'),
     ];
   }
-  if (base.level !== 'pass') return [base, ...checkRedis(t)];
+  if (base.level !== 'pass') return [base, ...checkBuildTools(t, tools), ...checkRedis(t)];
   const release = t.releases ? releaseChecks(t) : [];
-  return [base, ...release, ...checkEnv(t), ...checkRedis(t), ...checkListen(t), checkPermissions(t)];
+  const build = checkBuildTools(t, tools);
+  return [
+    base,
+    ...release,
+    ...build,
+    ...checkEnv(t),
+    ...checkRedis(t),
+    ...checkListen(t),
+    checkPermissions(t),
+  ];
 }
 
 /** The targets to look at: one by name (unknown: exit 2), or all. */
@@ -199,10 +220,13 @@ export async function runDoctor(
 ): Promise<DoctorResult> {
   const targets = selectTargets(loaded.config, only);
   const global = (f: Finding): Check => ({ target: null, ...f });
+  const socket = await checkSocket(loaded.socketPath);
   const checks: Check[] = [
     ...checkForbidden(loaded.config, targets).map(global),
-    ...(await checkSocket(loaded.socketPath)).map(global),
+    ...socket.findings.map(global),
   ];
-  for (const [name, t] of targets) checks.push(...targetChecks(t).map((f) => ({ target: name, ...f })));
+  for (const [name, t] of targets) {
+    checks.push(...targetChecks(t, socket.tools).map((f) => ({ target: name, ...f })));
+  }
   return { ok: checks.every((c) => c.level !== 'fail'), checks };
 }

@@ -79,6 +79,7 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
       protocol: PROTOCOL_VERSION,
       config: sup.loaded.file,
       memory: daemonMemory(),
+      path: process.env.PATH,
     }),
     shutdown: async () => {
       ctl.shutdown('request');

@@ -87,14 +87,14 @@ test('the printed unit runs the compiled CLI with this node and config, restarts
     const stopSec = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
     assert.ok(stopSec > 45, `TimeoutStopSec=${stopSec} is not above the largest stop timeout (45 s)`);
     assert.equal(stopSec, 85, 'the sum of the stop timeouts (75 s, reserved targets excluded) + 10 s');
-    assert.ok(!/^Group=/m.test(unit));
+    assert.ok(unit.split('\n').includes('Group=root'), 'Group= is the primary group of the user');
 
-    const j = bstctl(['startup', 'systemd', '-c', cfg, '--json'], { SUDO_USER: 'nobody' });
+    const j = bstctl(['startup', 'systemd', '-c', cfg, '--json', '--user', 'root']);
     assert.equal(j.status, 0, j.stderr);
-    const doc = JSON.parse(j.stdout) as { unit: string; path: string };
+    const doc = JSON.parse(j.stdout) as { unit: string; path: string; user: string; group: string };
     assert.equal(doc.path, '/etc/systemd/system/bst-supervisor.service');
-    assert.ok(doc.unit.includes('\nUser=nobody\n'), 'the default user is $SUDO_USER');
-    assert.equal(doc.unit.replace('User=nobody', 'User=root'), unit);
+    assert.deepEqual([doc.user, doc.group], ['root', 'root']);
+    assert.equal(doc.unit, unit);
   } finally {
     box.cleanup();
   }
@@ -177,7 +177,18 @@ test('--install --unit-path writes the unit (0644) and prints the commands to en
     assert.match(r.stdout, /systemctl daemon-reload/);
     assert.ok(r.stdout.includes(`systemctl enable --now ${unitFile}`), r.stdout);
 
-    const j = bstctl(['startup', 'systemd', '--install', '--unit-path', unitFile, '-c', cfg, '--json']);
+    const j = bstctl([
+      'startup',
+      'systemd',
+      '--install',
+      '--unit-path',
+      unitFile,
+      '-c',
+      cfg,
+      '--user',
+      'root',
+      '--json',
+    ]);
     assert.equal(j.status, 0, j.stderr);
     const doc = JSON.parse(j.stdout) as {
       path: string;
@@ -202,7 +213,7 @@ test('--install without root exits 1 and says to use sudo, writing nothing', (t)
     const unitFile = join(box.dir, 'bst-supervisor.service');
     const asUser = isRoot ? [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [];
     const cli = isRoot ? cliForAnyUser(t) : CLI;
-    const args = ['startup', 'systemd', '--install', '--unit-path', unitFile, '-c', cfg];
+    const args = ['startup', 'systemd', '--install', '--unit-path', unitFile, '-c', cfg, '--user', 'nobody'];
     const r = bstctl(args, {}, asUser, cli);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /sudo/);

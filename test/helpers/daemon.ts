@@ -46,6 +46,8 @@ export class DaemonSandbox {
   daemonPid: number | null = null;
   /** More environment of every CLI process this sandbox runs, and so of the daemon it starts. */
   env: NodeJS.ProcessEnv = {};
+  /** The CLI this sandbox runs (an installed copy, for instance). */
+  cli = CLI;
 
   constructor(targets: Targets) {
     this.writeConfig(targets);
@@ -77,7 +79,7 @@ export class DaemonSandbox {
     return new Promise((resolve) => {
       execFile(
         process.execPath,
-        [CLI, ...args, '-c', this.cfg],
+        [this.cli, ...args, '-c', this.cfg],
         { env: childEnv(this.env), maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

@@ -31,6 +31,8 @@ export function register(program: Command): void {
   withGlobals(
     program
       .command('doctor [target]')
-      .description('layout, symlink, forbidden paths, env, permissions, redis, socket: PASS/WARN/FAIL'),
+      .description(
+        'layout, symlink, forbidden paths, env, permissions, redis, socket, build tools: PASS/WARN/FAIL',
+      ),
   ).action((target: string | undefined, _o: unknown, cmd: Command) => doctor(new Ctx(cmd), target));
 }
