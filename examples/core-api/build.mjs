@@ -20,6 +20,10 @@ const files = readdirSync(src).filter((name) => name.endsWith('.js'));
 for (const name of files) copyFileSync(join(src, name), join(dist, name));
 writeFileSync(
   join(dist, 'BUILD_INFO.json'),
-  JSON.stringify({ builtAt: new Date().toISOString(), version }, null, 2) + '\n',
+  JSON.stringify(
+    { builtAt: new Date().toISOString(), version, nodeEnv: process.env.NODE_ENV ?? null },
+    null,
+    2,
+  ) + '\n',
 );
 process.stdout.write(`core-api build: ${files.length} file(s) -> dist/ (version ${version})\n`);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { EvidenceBundle } from '../../src/release/evidence.js';
 import { load } from '../helpers/load.js';
 import { waitFor } from '../helpers/wait.js';
-import { FULL_ENV, WorkspaceSandbox } from '../helpers/workspace.js';
+import { FULL_ENV, PATH_WITH_PNPM, WorkspaceSandbox } from '../helpers/workspace.js';
 
 const { TARGET } = WorkspaceSandbox;
 
@@ -53,7 +54,10 @@ test('the operator’s day on a pnpm workspace: env gate before any fetch, build
   const built = await ws.op('build', 0);
   const r1 = built.release as string;
   assert.ok(existsSync(join(ws.paths.releases, r1, 'node_modules')), 'pnpm install ran in the release');
-  assert.ok(existsSync(join(ws.paths.releases, r1, 'apps/core-api/dist/main.js')), 'the package was built');
+  const info = JSON.parse(
+    readFileSync(join(ws.paths.releases, r1, 'apps/core-api/dist/BUILD_INFO.json'), 'utf8'),
+  ) as { nodeEnv: string | null };
+  assert.equal(info.nodeEnv, 'production', "the daemon's NODE_ENV (daemon.passEnv) reached the build");
   assert.ok(
     built.steps.some((s) => s.name.includes('pnpm --filter @bst/core-api build')),
     built.steps.map((s) => s.name).join(', '),
@@ -108,4 +112,41 @@ test('the operator’s day on a pnpm workspace: env gate before any fetch, build
     e.releases?.some((r) => r.id === r2 && r.prunedAt),
     'the batch lists its pruned deploy',
   );
+});
+
+/** `pnpm <args>` in `cwd`, as the operator types it: pnpm on PATH, bstctl not. */
+function pnpm(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, PATH: PATH_WITH_PNPM };
+  delete env.NODE_EXTRA_CA_CERTS;
+  delete env.BST_CONFIG;
+  return new Promise((resolve) => {
+    execFile('pnpm', args, { cwd, env, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+test('the pnpm commands of the topology, written into the workspace package.json, drive bstctl: list, then rollback -- --release-id', async (t) => {
+  const ws = await WorkspaceSandbox.create(t);
+  ws.writeEnv(FULL_ENV);
+  await ws.sb.start();
+  const r1 = (await ws.op('deploy', 0)).release as string;
+  ws.ws.setVersion('2.0.0');
+  const r2 = (await ws.op('deploy', 0)).release as string;
+  await serves(ws, r2, '2.0.0');
+
+  const pkg = join(ws.ws.dir, 'package.json');
+  const written = await ws.sb.json<{ added: string[]; backup: string | null }>(['scripts', '--write', pkg]);
+  assert.ok(written.added.includes('deploy:core-api-prod:rollback'), written.added.join(', '));
+  assert.ok(written.backup && existsSync(written.backup), 'package.json was backed up first');
+  const scripts = (JSON.parse(readFileSync(pkg, 'utf8')) as { scripts: Record<string, string> }).scripts;
+  assert.equal(scripts.dev, 'pnpm --filter @bst/core-api start', "the workspace's own script is kept");
+
+  const list = await pnpm(ws.ws.dir, 'deploy:core-api-prod:list');
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(r1));
+  const back = await pnpm(ws.ws.dir, 'deploy:core-api-prod:rollback', '--', '--release-id', r1);
+  assert.equal(back.code, 0, `${back.stdout}${back.stderr}`);
+  await serves(ws, r1, '1.0.0');
+  assert.equal(ws.current(), r1);
 });
