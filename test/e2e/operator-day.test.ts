@@ -116,7 +116,7 @@ test('the operator’s day on a pnpm workspace: env gate before any fetch, build
 
 /** `pnpm <args>` in `cwd`, as the operator types it: pnpm on PATH, bstctl not. */
 function pnpm(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, PATH: PATH_WITH_PNPM };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: PATH_WITH_PNPM };
   delete env.NODE_EXTRA_CA_CERTS;
   delete env.BST_CONFIG;
   return new Promise((resolve) => {
