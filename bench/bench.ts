@@ -126,6 +126,17 @@ async function killedEvery2s(): Promise<void> {
   await s.bst('shutdown');
 }
 
+/** `bstctl daemon` until it returns (its socket answers): the CLI, the hand-over and the daemon's start. */
+async function coldStart(): Promise<void> {
+  const s = sandbox({ a: { base: 'x', processes: { p: { command: ['node', FIX('forever.js')] } } } });
+  const ms: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    ms.push((await s.bst('daemon')).ms);
+    await s.bst('shutdown');
+  }
+  report('daemon cold start (command to answering)', median(ms), 'ms', '<= 0.5 x PM2 (<= 220 here)');
+}
+
 async function daemonMemory(): Promise<void> {
   for (const n of [1, 20]) {
     const processes = Object.fromEntries(
@@ -225,6 +236,7 @@ const all: Record<string, () => Promise<void>> = {
   burst: firstStatusBurst,
   restart: restartAfterKill,
   every2s: killedEvery2s,
+  cold: coldStart,
   memory: daemonMemory,
   logs: logThroughput,
   release: () => releaseBench(report),

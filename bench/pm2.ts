@@ -31,6 +31,19 @@ export async function pm2Bench(report: Report): Promise<void> {
   };
   const daemons: { bst: (...a: string[]) => Promise<unknown> }[] = [];
   try {
+    // cold start: from the command that starts the daemon to a daemon that answers, interleaved
+    const empty = sandbox({ a: { base: 'x', processes: {} } });
+    daemons.push(empty);
+    const coldOurs: number[] = [];
+    const coldTheirs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      coldOurs.push((await empty.bst('daemon')).ms);
+      await empty.bst('shutdown');
+      coldTheirs.push((await pm2('ping')).ms); // starts PM2's daemon and waits for its answer
+      await pm2('kill');
+    }
+    ratio('daemon cold start (command to answering)', median(coldOurs), median(coldTheirs), 'ms');
+
     // 20 idle apps: status JSON round-trip and daemon RSS
     const apps = Array.from({ length: 20 }, (_, i) => `p${i}`);
     const s = sandbox({

@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import { Ctx } from './context.js';
 
 /**
- * `status` and `ping` are what scripts and monitors call in loops: they skip commander (~20 ms of
- * start-up) when their arguments are the plain ones; so does `daemon --foreground`, to stay small. Anything else — help, an unknown flag, a typo —
+ * `status` and `ping` are what scripts and monitors call in loops: they skip commander and the
+ * commands' modules (~75 ms of start-up here) when their arguments are the plain ones; so does
+ * `daemon`, whose start-up is the daemon's cold start, and `daemon --foreground`, to stay small. Anything else — help, an unknown flag, a typo —
  * returns false and goes through the full program, so behaviour stays the same.
  */
 export async function runFast(argv: string[]): Promise<boolean> {
@@ -27,8 +28,16 @@ export async function runFast(argv: string[]): Promise<boolean> {
   const ctx = new Ctx({ optsWithGlobals: () => opts } as never);
   if (parsed.values.foreground) {
     if (command !== 'daemon' || selector !== undefined || opts.json) return false;
-    // the daemon itself: neither commander nor the CLI's commands stay in its memory
-    await (await import('../supervisor/daemon.js')).runDaemon(opts.config);
+    // the daemon itself: neither commander nor the CLI's commands stay in its memory; its config
+    // (handed over, or validated by a child) arrives while its modules load
+    const { initialConfig } = await import('../supervisor/config-source.js');
+    const config = initialConfig(opts.config);
+    config.catch(() => undefined); // awaited by runDaemon; not unhandled meanwhile
+    await (await import('../supervisor/daemon.js')).runDaemon(opts.config, config);
+    return true;
+  }
+  if (command === 'daemon' && selector === undefined) {
+    await (await import('./commands/daemon.js')).detach(ctx);
     return true;
   }
   if (command === 'ping' && selector === undefined) {

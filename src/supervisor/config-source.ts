@@ -1,5 +1,5 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { closeSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../config/load.js';
 import { BstError, isErrorCode } from '../errors.js';
@@ -13,6 +13,21 @@ const EMIT = fileURLToPath(new URL('../config/emit.js', import.meta.url));
 
 /** Set by `bstctl daemon` on the daemon it detaches: the config it validated comes on stdin. */
 export const HANDOVER_ENV = 'BST_CONFIG_ON_STDIN';
+/** Set by `bstctl daemon` too: the fd on which the daemon says `ready` once its socket listens. */
+export const READY_FD_ENV = 'BST_READY_FD';
+
+/** Tells the `bstctl daemon` that started this one that the socket listens (nothing when none waits). */
+export function announceReady(): void {
+  const fd = Number(process.env[READY_FD_ENV]);
+  delete process.env[READY_FD_ENV];
+  if (!Number.isInteger(fd) || fd < 3) return;
+  try {
+    writeSync(fd, 'ready\n');
+    closeSync(fd);
+  } catch {
+    // the CLI went away: it polls the socket anyway
+  }
+}
 
 type Emitted =
   { loaded: LoadedConfig } | { error: { code: string; message: string; hint?: string; details?: string[] } };
@@ -32,18 +47,28 @@ function fromEmitted(text: string, stderr: string): LoadedConfig {
   });
 }
 
-/** At start: the config the CLI handed over, else the file validated now. */
-export function initialConfig(flag: string | undefined): LoadedConfig {
-  if (process.env[HANDOVER_ENV] === '1') {
-    delete process.env[HANDOVER_ENV];
-    return JSON.parse(readFileSync(0, 'utf8')) as LoadedConfig;
-  }
-  const r = spawnSync(process.execPath, [EMIT, flag ?? ''], { encoding: 'utf8', maxBuffer: 16 << 20 });
-  if (r.error) throw new BstError('internal', `cannot validate the config: ${r.error.message}`);
-  return fromEmitted(r.stdout, r.stderr);
+/**
+ * At start: the config the CLI hands over on stdin, else the file validated by a child process.
+ * Either way it arrives while the daemon loads its own modules (begin it first, await it later).
+ */
+export function initialConfig(flag: string | undefined): Promise<LoadedConfig> {
+  if (process.env[HANDOVER_ENV] !== '1') return reloadedConfig(flag ?? '');
+  delete process.env[HANDOVER_ENV];
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.once('error', reject);
+    process.stdin.once('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as LoadedConfig);
+      } catch (err) {
+        reject(new BstError('internal', `the config handed over on stdin is not JSON: ${String(err)}`));
+      }
+    });
+  });
 }
 
-/** A config reload: the file validated again, without blocking the daemon meanwhile. */
+/** The file (a path, or '' for the default lookup) validated now, without blocking the daemon meanwhile. */
 export function reloadedConfig(file: string): Promise<LoadedConfig> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [EMIT, file], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {

@@ -8,7 +8,7 @@ import type { ConfigReloadResult } from '../protocol.js';
 import { recoverTarget } from '../release/recover.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
-import { initialConfig, reloadedConfig } from './config-source.js';
+import { announceReady, initialConfig, reloadedConfig } from './config-source.js';
 import { acquireDaemonLock } from './exclusive.js';
 import { logProblem } from './entry.js';
 import { daemonHandlers, Gate } from './handlers.js';
@@ -27,11 +27,14 @@ import { own } from '../own.js';
 const DRAIN_MS = 60_000;
 
 /** The composition root: the only place that wires the real clock, fs, spawn and logger. */
-export async function runDaemon(configFlag: string | undefined): Promise<void> {
+export async function runDaemon(
+  configFlag: string | undefined,
+  config: Promise<LoadedConfig> = initialConfig(configFlag),
+): Promise<void> {
   // stdout/stderr go to a file on the state disk when detached: a full disk must not end the daemon
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
-  const { loaded, log, secrets, sup, store } = await prepare(configFlag);
+  const { loaded, log, secrets, sup, store } = await prepare(await config);
   const { logger } = log;
   const gate = new Gate();
   let server: Server | null = null;
@@ -61,6 +64,7 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
   // the sampler asks `getconf` for the tick rate once: here, not during the first status request
   await treeUsage(process.pid);
   server = await listen(loaded.socketPath, handlers, logger);
+  announceReady();
   try {
     logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
     onSignals(exitAfter, () => reloadFromSignal(sup, gate, log.reopen, reloadConfig, logger));
@@ -76,8 +80,7 @@ export async function runDaemon(configFlag: string | undefined): Promise<void> {
 }
 
 /** Everything before the socket: one daemon per state folder, orphans reaped, releases recovered. */
-async function prepare(configFlag: string | undefined) {
-  const loaded = initialConfig(configFlag);
+async function prepare(loaded: LoadedConfig) {
   const { stateDir } = loaded.config.daemon;
   prepareSocketDir(loaded.socketPath, stateDir);
   const lock = lockOrSay(stateDir); // before reaping: the orphans of a live daemon are its children

@@ -49,6 +49,26 @@ test('an invalid config is refused by `config check` and by `daemon` with exit 2
   assert.equal(ping.code, 2, 'ping refuses the invalid config too');
 });
 
+test('a config broken after a first start is refused by `daemon` (exit 2): the daemon it spawned meanwhile is gone, and the last daemon.stderr stays', async (t) => {
+  const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
+  await sb.start();
+  assert.equal((await sb.run('shutdown')).code, 0);
+  const early = join(sb.stateDir, 'daemon.stderr');
+  writeFileSync(early, 'what the last daemon said\n');
+  sb.writeConfig({ app: { processes: { web: proc(fixture('forever.js'), { stop: { timeoutMs: '5s' } }) } } });
+  const daemon = await sb.run('daemon');
+  assert.equal(daemon.code, 2, daemon.stderr);
+  assert.match(daemon.stderr, /targets\.app\.processes\.web\.stop\.timeoutMs: expected a number, got "5s"/);
+  await waitFor(() => instances(sb.cfg).length === 0, { what: 'no daemon process left for this config' });
+  assert.equal(readFileSync(early, 'utf8'), 'what the last daemon said\n');
+  assert.deepEqual(
+    readdirSync(sb.stateDir).filter((n) => n.startsWith('daemon.stderr.')),
+    [],
+    'no half-made output file',
+  );
+  assert.equal(await socketAnswers(sb.socket, 200), false);
+});
+
 test('without a daemon, status, ping and start exit 3 with a hint naming the socket', async (t) => {
   const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
   for (const args of [['status'], ['ping'], ['start'], ['status', '--json']]) {

@@ -1,10 +1,22 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { locateDaemon } from '../../config/locate.js';
 import { DAEMON_NODE_FLAGS } from '../../daemon-flags.js';
-import { HANDOVER_ENV } from '../../supervisor/config-source.js';
+import { HANDOVER_ENV, READY_FD_ENV } from '../../supervisor/config-source.js';
 import { BstError } from '../../errors.js';
 import type { PingResult } from '../../protocol.js';
 import { refuseIfAnswers } from '../../wire.js';
@@ -24,29 +36,53 @@ function refuseForeignDir(dir: string): void {
   }
 }
 
-/** Detaches a foreground daemon and returns once its socket answers (or says why it could not start). */
-async function detach(ctx: Ctx): Promise<void> {
-  const loaded = await ctx.config(); // an invalid config stops here with exit 2
-  const { file, socketPath, stateDir } = loaded;
+/**
+ * Detaches a foreground daemon and returns once its socket answers (or says why it could not start).
+ * The daemon is spawned first and loads its modules while this process validates the config (zod);
+ * the validated config then goes to it on stdin. An invalid config kills it before it did anything.
+ */
+export async function detach(ctx: Ctx): Promise<void> {
+  // where the daemon lives, read without zod; a file that is not even JSON is refused here (exit 2)
+  const where = locateDaemon(ctx.opts.config) ?? (await ctx.config());
+  const { file, socketPath, stateDir } = where;
   await refuseIfAnswers(socketPath);
+  if (!existsSync(stateDir)) await ctx.config(); // a first start makes the folder: only for a valid config
   refuseForeignDir(stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const early = join(stateDir, 'daemon.stderr');
-  const fd = openSync(early, 'w', 0o600);
+  const pending = `${early}.${process.pid}`; // the last daemon's output stays until this one is real
+  const fd = openSync(pending, 'wx', 0o600);
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, 'daemon', '--foreground', '-c', file], {
     detached: true,
-    stdio: ['pipe', fd, fd],
-    env: { ...process.env, [HANDOVER_ENV]: '1' },
+    stdio: ['pipe', fd, fd, 'pipe'],
+    env: { ...process.env, [HANDOVER_ENV]: '1', [READY_FD_ENV]: '3' },
   });
-  // the config validated here: the daemon does not load zod to validate it again
-  child.stdin?.on('error', () => undefined); // a daemon that exits at once is reported below
-  child.stdin?.end(JSON.stringify(loaded));
+  closeSync(fd);
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? 1));
+  child.stdin?.on('error', () => undefined); // a daemon that exits at once is reported below
+  let loaded;
+  try {
+    loaded = await ctx.config(); // an invalid config stops here with exit 2
+  } catch (err) {
+    child.kill('SIGKILL');
+    rmSync(pending, { force: true });
+    throw err;
+  }
+  renameSync(pending, early);
+  child.stdin?.end(JSON.stringify(loaded));
   child.unref();
+  // the daemon says `ready` on fd 3 once it listens: no waiting out a poll interval
+  const said = child.stdio[3] as Readable | null;
+  const ready = new Promise<void>((resolve) => {
+    said?.once('data', () => resolve());
+    said?.once('close', () => resolve());
+  });
+  said?.on('error', () => undefined);
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (await socketAnswers(socketPath, 200)) {
+      said?.destroy();
       ctx.print(
         { pid: child.pid, socket: socketPath },
         () => `daemon started (pid ${child.pid}) on ${socketPath}`,
@@ -58,8 +94,9 @@ async function detach(ctx: Ctx): Promise<void> {
         hint: `see ${early}`,
       });
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await Promise.race([ready, new Promise((r) => setTimeout(r, 20))]);
   }
+  said?.destroy();
   throw new BstError('failed', `the daemon did not answer on ${socketPath} within 15 s`, {
     hint: `see ${early}`,
   });
