@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -161,7 +161,7 @@ function countLines(dir: string, name: string): { total: number; unique: number 
     const raw = readFileSync(join(dir, f));
     const text = (f.endsWith('.gz') ? gunzipSync(raw) : raw).toString();
     for (const line of text.split('\n')) {
-      if (!line.startsWith('line ')) continue;
+      if (line === '') continue;
       total++;
       seen.add(line);
     }
@@ -169,24 +169,107 @@ function countLines(dir: string, name: string): { total: number; unique: number 
   return { total, unique: seen.size };
 }
 
+/** A flood of `lines` x 100 B lines that writes its own start and end time (ms) into $MARK. */
+function floodApp(dir: string, lines: number): string {
+  const file = join(dir, 'flood.cjs');
+  writeFileSync(
+    file,
+    `const fs = require('fs'); const t0 = Date.now(); let i = 0; const pad = 'x'.repeat(92);
+function pump() {
+  while (i < ${lines}) {
+    if (!process.stdout.write(String(i++).padStart(7, '0') + pad + '\\n')) return void process.stdout.once('drain', pump);
+  }
+  fs.writeFileSync(process.env.MARK, JSON.stringify({ t0, t1: Date.now() }));
+  if (process.env.EXIT) process.exit(0);
+  setInterval(() => {}, 1 << 30);
+}
+pump();\n`,
+  );
+  return file;
+}
+
+/** Bytes in `<name>.out.log` and its uncompressed rotated copies: a stat per file, not a read. */
+function loggedBytes(dir: string, name: string): number {
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(`${name}.out.log`) && !f.endsWith('.gz'))
+    .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+}
+
+/**
+ * 200 000 x 100 B lines, with rotation on (5 MB files), against the same app writing to a file
+ * directly: the command to all in the log, the app's own write time (is it slowed down?), lines lost,
+ * and the daemon's RSS during and after the flood.
+ */
 async function logThroughput(): Promise<void> {
   const lines = 200_000;
-  const s = sandbox({
-    a: {
-      base: 'x',
-      processes: { p: { command: ['node', FIX('prints.js')], env: { LINES: String(lines), STAY: '1' } } },
-    },
-  });
-  const t0 = now();
-  await s.bst('daemon');
+  const s = sandbox({ a: { base: 'x', processes: {} } });
+  const flood = floodApp(s.dir, lines);
+  const mark = join(s.dir, 'mark.json');
+  const appMs = (): number => {
+    const m = JSON.parse(readFileSync(mark, 'utf8')) as { t0: number; t1: number };
+    return m.t1 - m.t0;
+  };
   const logs = join(s.dir, 'x', 'logs');
-  await until(() => countLines(logs, 'p').total >= lines, 60_000);
-  const ms = now() - t0;
-  const { unique } = countLines(logs, 'p');
-  report(`${lines} lines: daemon start to all in the log`, ms, 'ms');
-  report('log lines per second', lines / (ms / 1000), 'lines/s');
-  report('log lines lost', lines - unique, 'lines', '0');
-  await s.bst('shutdown');
+  const direct: number[] = [];
+  const directApp: number[] = [];
+  const ours: number[] = [];
+  const oursApp: number[] = [];
+  const peaks: number[] = [];
+  let lost = 0;
+  let after = 0;
+  for (let round = 0; round < 3; round++) {
+    const out = join(s.dir, `direct-${round}.log`);
+    const t0 = now();
+    await run('/bin/sh', ['-c', `EXIT=1 MARK=${mark} node ${flood} > ${out}`]);
+    direct.push(now() - t0);
+    directApp.push(appMs());
+
+    const name = `p${round}`;
+    writeFileSync(
+      s.config,
+      JSON.stringify({
+        daemon: { stateDir: join(s.dir, 's') },
+        targets: {
+          a: {
+            base: 'x',
+            processes: {
+              [name]: {
+                command: ['node', flood],
+                env: { MARK: mark },
+                autostart: false,
+                logs: { maxSize: '5M', maxFiles: 10, compress: false },
+              },
+            },
+          },
+        },
+      }),
+    );
+    await s.bst('daemon');
+    const { pid } = await s.json('ping');
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 20);
+    const t1 = now();
+    await s.bst('start', `a/${name}`);
+    await until(() => existsSync(logs) && loggedBytes(logs, name) >= lines * 100, 120_000);
+    ours.push(now() - t1);
+    clearInterval(sampler);
+    oursApp.push(appMs());
+    peaks.push(peak / 1024);
+    lost = Math.max(lost, lines - countLines(logs, name).unique);
+    await new Promise((r) => setTimeout(r, 1000)); // what the flood left behind is collected
+    after = Math.max(after, rssKb(pid) / 1024);
+    await s.bst('shutdown');
+  }
+  const d = median(direct);
+  report('200 000 x 100 B lines written to a file directly (command to exit)', d, 'ms');
+  report('200 000 x 100 B lines through bstctl, rotation on (command to all in the log)', median(ours), 'ms');
+  report('  ratio to the direct write', median(ours) / d, 'x', '<= 1.1');
+  report("the app's own write time, direct", median(directApp), 'ms');
+  report("the app's own write time under bstctl", median(oursApp), 'ms');
+  report('  ratio (is the app slowed down?)', median(oursApp) / median(directApp), 'x', '<= 1.1');
+  report('log lines lost', lost, 'lines', '0');
+  report('daemon RSS peak in the flood', median(peaks), 'MB', '<= 50');
+  report('daemon RSS 1 s after the flood', after, 'MB');
 }
 
 async function soak(): Promise<void> {

@@ -3,10 +3,15 @@ import { Ctx } from './context.js';
 
 /**
  * `status` and `ping` are what scripts and monitors call in loops: they skip commander and the
- * commands' modules (~75 ms of start-up here) when their arguments are the plain ones; so does
- * `daemon`, whose start-up is the daemon's cold start, and `daemon --foreground`, to stay small. Anything else — help, an unknown flag, a typo —
+ * commands' modules (~75 ms of start-up here) when their arguments are the plain ones; so do
+ * `start|stop|restart|reload [selector]`, whose time is an outage's, `daemon`, whose start-up is the
+ * daemon's cold start, and `daemon --foreground`, to stay small. Anything else — help, an unknown flag, a typo —
  * returns false and goes through the full program, so behaviour stays the same.
  */
+const LIFECYCLE = ['start', 'stop', 'restart', 'reload'] as const;
+const isLifecycle = (word: string | undefined): word is (typeof LIFECYCLE)[number] =>
+  (LIFECYCLE as readonly (string | undefined)[]).includes(word);
+
 export async function runFast(argv: string[]): Promise<boolean> {
   let parsed;
   try {
@@ -42,6 +47,10 @@ export async function runFast(argv: string[]): Promise<boolean> {
   }
   if (command === 'ping' && selector === undefined) {
     await (await import('./commands/process.js')).ping(ctx);
+    return true;
+  }
+  if (isLifecycle(command) && extra.length === 0) {
+    await (await import('./commands/process.js')).lifecycle(ctx, command, selector);
     return true;
   }
   if (command === 'status' && extra.length === 0) {

@@ -65,7 +65,11 @@ export function waitingForRelease(p: ProcessStatus): boolean {
 }
 
 /** start/stop/restart/reload: exit 1 when a process did not reach the state asked for. */
-async function lifecycle(ctx: Ctx, method: 'start' | 'stop' | 'restart' | 'reload', selector?: string) {
+export async function lifecycle(
+  ctx: Ctx,
+  method: 'start' | 'stop' | 'restart' | 'reload',
+  selector?: string,
+) {
   const res = (await ctx.call(method, { selector })) as ActionResult;
   ctx.print(res, () => statusTable(res.processes));
   const goal = method === 'stop' ? 'stopped' : 'online';
