@@ -47,6 +47,8 @@ export interface UnitDeps {
   /** Starts a child; throws (no release, unreadable env file...) when there is nothing to start. */
   launch(abort: AbortSignal): Launch;
   onTransition(t: Transition): void;
+  /** Ends a child replaced by a reload (signal, grace, SIGKILL): `stopChild` unless a test plays the OS. */
+  stopChild?: (h: ChildHandle, signal: NodeJS.Signals, timeoutMs: number) => Promise<ExitInfo>;
 }
 
 /**
@@ -280,8 +282,9 @@ export class ProcessUnit {
       old.abort.abort();
       // it gets no new connection: it ends its own in the background, as nginx's old workers do
       const { signal, timeoutMs } = this.spec.stop;
-      const drain = drained(old.launch, timeoutMs).then(() =>
-        stopChild(old.launch.handle, signal, timeoutMs),
+      const stop = this.deps.stopChild ?? stopChild;
+      const drain = this.drainedChild(old.launch, timeoutMs).then(() =>
+        stop(old.launch.handle, signal, timeoutMs),
       );
       this.draining.add(drain);
       void drain.finally(() => {
@@ -304,7 +307,7 @@ export class ProcessUnit {
   /** Its successor runs outside this unit (a config reload): the child ends its connections, then stops. */
   async drainThenStop(): Promise<void> {
     const cur = this.current;
-    if (cur && !cur.exiting) await drained(cur.launch, this.spec.stop.timeoutMs);
+    if (cur && !cur.exiting) await this.drainedChild(cur.launch, this.spec.stop.timeoutMs);
     this.send({ type: 'stop' });
     await this.until((u) => u.state === 'stopped', this.spec.stop.timeoutMs + 5_000);
   }
@@ -314,21 +317,21 @@ export class ProcessUnit {
     await Promise.all([...this.draining]);
   }
 
+  /** Its connections are gone (or `ms` passed, or it cannot say): it may be stopped now. */
+  private async drainedChild(launch: Launch, ms: number): Promise<void> {
+    if (!launch.drain) return;
+    let timer: unknown = null;
+    const late = new Promise<void>((resolve) => (timer = this.deps.clock.setTimeout(resolve, ms)));
+    await Promise.race([launch.drain().catch(() => undefined), late]);
+    this.deps.clock.clearTimeout(timer);
+  }
+
   /** Drops timers so the unit can be forgotten (after it is stopped). */
   dispose(): void {
     this.clearTimer();
     this.current?.abort.abort();
     this.successor?.abort.abort();
   }
-}
-
-/** Its connections are gone (or `ms` passed, or it cannot say): it may be stopped now. */
-async function drained(launch: Launch, ms: number): Promise<void> {
-  if (!launch.drain) return;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  await Promise.race([launch.drain().catch(() => undefined), late]);
-  clearTimeout(timer);
 }
 
 function message(err: unknown): string {

@@ -49,6 +49,22 @@ export class FakeClock implements Clock {
     this.time = target;
   }
 
+  /**
+   * `advance` for code that reacts through promises: after each timer, the microtasks and
+   * immediates it queued run before time moves on, so they see the time their timer fired at.
+   */
+  async run(ms: number): Promise<void> {
+    const target = this.time + ms;
+    await settle();
+    for (let timer = this.nextDue(target); timer; timer = this.nextDue(target)) {
+      this.timers = this.timers.filter((t) => t !== timer);
+      this.time = timer.at;
+      timer.fn();
+      await settle();
+    }
+    this.time = target;
+  }
+
   private nextDue(limit: number): Timer | undefined {
     let best: Timer | undefined;
     for (const t of this.timers) {
@@ -57,4 +73,9 @@ export class FakeClock implements Clock {
     }
     return best;
   }
+}
+
+/** Lets every promise chain that is ready run to its end (a few turns of the event loop). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }

@@ -1,7 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  assertNever,
   initialUnit,
   step,
   type Effect,
@@ -10,6 +9,8 @@ import {
   type State,
   type Unit,
 } from '../../src/supervisor/machine.js';
+import { ProcessUnit } from '../../src/supervisor/unit.js';
+import { FakeChildren } from '../helpers/fake-child.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 const spec: MachineSpec = {
@@ -315,103 +316,69 @@ describe('the fake clock', () => {
   });
 });
 
-/** Plays the IO shell around the machine on a FakeClock: children that crash or serve, one timer. */
+/** The real ProcessUnit on a FakeClock, its children played by FakeChildren. */
 class Sim {
-  unit = initialUnit();
-  broken = true;
-  ignoresTerm = false;
-  badSuccessor = false;
+  readonly children: FakeChildren;
+  readonly process: ProcessUnit;
   readonly transitions: string[] = [];
-  private timer: unknown = null;
-  private live = 0; // generation of the running child; 0 = none
 
   constructor(
     readonly clock: FakeClock,
-    readonly spec: MachineSpec,
-  ) {}
+    spec: MachineSpec,
+  ) {
+    this.children = new FakeChildren(clock);
+    this.process = new ProcessUnit('app/web', spec, {
+      clock,
+      launch: this.children.launch,
+      stopChild: this.children.stopChild,
+      onTransition: (t) => this.transitions.push(`${clock.now()} ${t.to}`),
+    });
+  }
+
+  get unit(): Readonly<Unit> {
+    return this.process.machine;
+  }
+  set broken(v: boolean) {
+    this.children.broken = v;
+  }
+  set ignoresTerm(v: boolean) {
+    this.children.ignoresTerm = v;
+  }
+  set badSuccessor(v: boolean) {
+    this.children.badSuccessor = v;
+  }
 
   send(event: Event): void {
-    const { unit, effects } = step(this.unit, event, this.spec, this.clock.now());
-    if (unit.state !== this.unit.state) this.transitions.push(`${this.clock.now()} ${unit.state}`);
-    this.unit = unit;
-    for (const effect of effects) this.perform(effect);
+    this.process.send(event);
   }
 
   /** The running child exits by itself now. */
   crash(code = 1): void {
-    this.exit({ code, signal: null });
-  }
-
-  private perform(effect: Effect): void {
-    switch (effect.type) {
-      case 'spawn':
-        return this.spawn();
-      case 'signal':
-        if (!this.ignoresTerm) this.after(10, () => this.exit({ code: null, signal: effect.signal }));
-        return;
-      case 'kill':
-        return this.after(0, () => this.exit({ code: null, signal: 'SIGKILL' }));
-      case 'setTimer':
-        this.clock.clearTimeout(this.timer);
-        this.timer = this.clock.setTimeout(() => this.send(ev.timer), effect.ms);
-        return;
-      case 'clearTimer':
-        this.clock.clearTimeout(this.timer);
-        return;
-      case 'spawnSuccessor':
-        return void this.clock.setTimeout(
-          () => this.send(this.badSuccessor ? ev.successorFailed : ev.successorReady),
-          20,
-        );
-      case 'promote':
-        this.live += 1; // the successor is the child now
-        return void this.clock.setTimeout(() => this.send(ev.drained), 30);
-      case 'dropSuccessor':
-        return;
-      default:
-        return assertNever(effect);
-    }
-  }
-
-  private spawn(): void {
-    this.live += 1;
-    if (this.broken) this.after(50, () => this.crash());
-    else this.after(20, () => this.send(ev.ready));
-  }
-
-  // run `fn` later only if the same child is still running then
-  private after(ms: number, fn: () => void): void {
-    const child = this.live;
-    this.clock.setTimeout(() => child === this.live && fn(), ms);
-  }
-
-  private exit(status: { code: number | null; signal: string | null }): void {
-    this.live += 1;
-    this.send({ type: 'exit', ...status });
+    this.children.crash(code);
   }
 }
 
 describe('scenarios on a fake clock', () => {
-  test('a crash loop ends in errored, then recovers by itself once the cause goes away', () => {
+  test('a crash loop ends in errored, then recovers by itself once the cause goes away', async () => {
     const sim = new Sim(new FakeClock(), spec);
     sim.send(ev.start);
-    sim.clock.advance(1_000);
+    await sim.clock.run(1_000);
     assert.equal(sim.unit.state, 'errored');
     assert.equal(sim.unit.reason, 'crash loop: 4 crashes in 60000 ms; last: exited with code 1');
     assert.equal(sim.unit.restarts, 3);
 
-    sim.clock.advance(30_000); // the cooldown retry still crashes
+    await sim.clock.run(30_000); // the cooldown retry still crashes
     assert.equal(sim.unit.state, 'errored');
     assert.match(sim.unit.reason ?? '', /^cooldown retry failed: exited with code 1/);
 
     sim.broken = false; // e.g. the database it needs is back
-    sim.clock.advance(30_000);
-    sim.clock.advance(5_000);
+    await sim.clock.run(30_000);
+    await sim.clock.run(5_000);
     assert.equal(sim.unit.state, 'online');
     assert.equal(sim.unit.restarts, 5);
 
     sim.crash(); // healthy for minUptimeMs, so one crash is no loop: an immediate restart
-    sim.clock.advance(100);
+    await sim.clock.run(100);
     assert.equal(sim.unit.state, 'online');
     assert.deepEqual([sim.unit.restarts, sim.unit.consecutive, sim.unit.cooling], [6, 1, false]);
     assert.equal(sim.clock.pending, 0);
@@ -432,16 +399,16 @@ describe('scenarios on a fake clock', () => {
     ]);
   });
 
-  test('a child that ignores SIGTERM is killed after stop.timeoutMs and the unit ends stopped', () => {
+  test('a child that ignores SIGTERM is killed after stop.timeoutMs and the unit ends stopped', async () => {
     const sim = new Sim(new FakeClock(), spec);
     sim.broken = false;
     sim.ignoresTerm = true;
     sim.send(ev.start);
-    sim.clock.advance(100);
+    await sim.clock.run(100);
     sim.send(ev.stop);
-    sim.clock.advance(4_999);
+    await sim.clock.run(4_999);
     assert.equal(sim.unit.state, 'stopping');
-    sim.clock.advance(1);
+    await sim.clock.run(1);
     assert.equal(sim.unit.state, 'stopped');
     assert.deepEqual(sim.unit.lastExit, { code: null, signal: 'SIGKILL' });
     assert.equal(sim.clock.pending, 0);
@@ -449,33 +416,34 @@ describe('scenarios on a fake clock', () => {
 });
 
 describe('the handover on a fake clock', () => {
-  const onlineSim = (): Sim => {
+  const onlineSim = async (): Promise<Sim> => {
     const sim = new Sim(new FakeClock(), spec);
     sim.broken = false;
     sim.send(ev.start);
-    sim.clock.advance(2_000);
+    await sim.clock.run(2_000);
     assert.equal(sim.unit.state, 'online');
     return sim;
   };
 
-  test('a healthy successor is promoted: online throughout, uptime from the promotion, the old child drained', () => {
-    const sim = onlineSim();
+  test('a healthy successor is promoted: online throughout, uptime from the promotion, the old child drained', async () => {
+    const sim = await onlineSim();
     sim.send(ev.replace);
     assert.deepEqual([sim.unit.state, sim.unit.handover], ['online', 'starting']);
-    sim.clock.advance(20);
+    await sim.clock.run(20);
     assert.deepEqual([sim.unit.state, sim.unit.handover, sim.unit.draining], ['online', 'none', 1]);
     assert.equal(sim.unit.startedAt, sim.clock.now());
     assert.equal(sim.unit.reason, 'reloaded');
-    sim.clock.advance(30);
+    await sim.clock.run(30);
     assert.equal(sim.unit.draining, 0);
-    assert.deepEqual(sim.transitions, ['0 starting', '20 online'], 'no transition during the handover');
+    // the promotion is recorded as online -> online (the new pid), and nothing in between
+    assert.deepEqual(sim.transitions, ['0 starting', '20 online', '2020 online']);
   });
 
-  test('a successor that never gets healthy is dropped and the old child serves on, uncounted', () => {
-    const sim = onlineSim();
+  test('a successor that never gets healthy is dropped and the old child serves on, uncounted', async () => {
+    const sim = await onlineSim();
     sim.badSuccessor = true;
     sim.send(ev.replace);
-    sim.clock.advance(20);
+    await sim.clock.run(20);
     assert.deepEqual(
       [sim.unit.state, sim.unit.handover, sim.unit.restarts, sim.unit.draining],
       ['online', 'none', 0, 0],
