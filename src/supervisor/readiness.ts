@@ -1,4 +1,3 @@
-import { get } from 'node:http';
 import { connect } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -45,7 +44,11 @@ async function poll(attempt: (signal: AbortSignal) => Promise<void>, o: ProbeOpt
   }
 }
 
-function httpAttempt(url: string, signal: AbortSignal): Promise<void> {
+// node:http is loaded with the first HTTP check: a daemon whose processes have none never holds it
+let http: Promise<typeof import('node:http')> | undefined;
+
+async function httpAttempt(url: string, signal: AbortSignal): Promise<void> {
+  const { get } = await (http ??= import('node:http'));
   return new Promise((resolve, reject) => {
     const req = get(url, { signal, agent: false }, (res) => {
       res.resume();
