@@ -148,7 +148,7 @@ async function daemonMemory(): Promise<void> {
     await until(async () =>
       (await s.json('status')).processes.every((p: { state: string }) => p.state === 'online'),
     );
-    await new Promise((r) => setTimeout(r, 500)); // let start-up garbage be collected before reading RSS
+    await new Promise((r) => setTimeout(r, 10_000)); // idle: start-up's garbage collected and handed back
     report(`daemon RSS with ${n} process(es)`, rssKb(pid) / 1024, 'MB', n === 20 ? '<= 45' : undefined);
     await s.bst('shutdown');
   }
@@ -300,7 +300,7 @@ async function soak(): Promise<void> {
   );
   await until(() => countLines(join(s.dir, 'x', 'logs'), 'talk').total >= 1_000_000, 120_000);
   await s.bst('stop', 'a/crash');
-  await new Promise((r) => setTimeout(r, 1000)); // garbage collection settles
+  await new Promise((r) => setTimeout(r, 12_000)); // settled: the daemon collects every 10 s when its heap grew
   report('daemon RSS before soak', idle / 1024, 'MB');
   report(
     'daemon RSS after 500 crash-restarts + 1M log lines',

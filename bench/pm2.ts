@@ -71,7 +71,7 @@ export async function pm2Bench(report: Report): Promise<void> {
       theirs.push((await pm2('jlist')).ms);
     }
     ratio('status JSON, 20 apps', median(ours), median(theirs), 'ms');
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 10_000)); // both idle: start-up's garbage collected
     const pm2Pid = Number(readFileSync(join(env.PM2_HOME, 'pm2.pid'), 'utf8'));
     ratio('daemon RSS idle, 20 apps', rssKb((await s.json('ping')).pid) / 1024, rssKb(pm2Pid) / 1024, 'MiB');
     await s.bst('shutdown');

@@ -9,6 +9,7 @@ import { recoverTarget } from '../release/recover.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
 import { announceReady, initialConfig, reloadedConfig } from './config-source.js';
+import { collectGarbageWhenGrown } from './idle-gc.js';
 import { acquireDaemonLock } from './exclusive.js';
 import { logProblem } from './entry.js';
 import { daemonHandlers, Gate } from './handlers.js';
@@ -71,6 +72,7 @@ export async function runDaemon(
     replaySignals();
     await bootstrap(sup, store.booting, () => gate.isClosed);
     store.save();
+    collectGarbageWhenGrown(); // start-up's garbage now, a busy moment's later
   } catch (err) {
     // nothing may answer on the socket for a daemon that runs nothing: stop what started, then exit 1
     logger.error({ evt: 'daemon-failed', err: (err as Error).message });
