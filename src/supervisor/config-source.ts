@@ -16,11 +16,16 @@ export const HANDOVER_ENV = 'BST_CONFIG_ON_STDIN';
 /** Set by `bstctl daemon` too: the fd on which the daemon says `ready` once its socket listens. */
 export const READY_FD_ENV = 'BST_READY_FD';
 
-/** Tells the `bstctl daemon` that started this one that the socket listens (nothing when none waits). */
-export function announceReady(): void {
+/** Taken at start (the variable goes, so nothing the daemon starts sees it): the fd to say `ready` on. */
+export function takeReadyFd(): number | null {
   const fd = Number(process.env[READY_FD_ENV]);
   delete process.env[READY_FD_ENV];
-  if (!Number.isInteger(fd) || fd < 3) return;
+  return Number.isInteger(fd) && fd >= 3 ? fd : null;
+}
+
+/** Tells the `bstctl daemon` that started this one that the socket listens (nothing when none waits). */
+export function announceReady(fd: number | null): void {
+  if (fd === null) return;
   try {
     writeSync(fd, 'ready\n');
     closeSync(fd);

@@ -8,7 +8,7 @@ import type { ConfigReloadResult } from '../protocol.js';
 import { recoverTarget } from '../release/recover.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
-import { announceReady, initialConfig, reloadedConfig } from './config-source.js';
+import { announceReady, initialConfig, reloadedConfig, takeReadyFd } from './config-source.js';
 import { collectGarbageWhenGrown } from './idle-gc.js';
 import { acquireDaemonLock } from './exclusive.js';
 import { logProblem } from './entry.js';
@@ -35,6 +35,7 @@ export async function runDaemon(
   // stdout/stderr go to a file on the state disk when detached: a full disk must not end the daemon
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
+  const readyFd = takeReadyFd();
   const { loaded, log, secrets, sup, store } = await prepare(await config);
   const { logger } = log;
   const gate = new Gate();
@@ -65,7 +66,7 @@ export async function runDaemon(
   // the sampler asks `getconf` for the tick rate once: here, not during the first status request
   await treeUsage(process.pid);
   server = await listen(loaded.socketPath, handlers, logger);
-  announceReady();
+  announceReady(readyFd);
   try {
     logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
     onSignals(exitAfter, () => reloadFromSignal(sup, gate, log.reopen, reloadConfig, logger));

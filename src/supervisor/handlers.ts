@@ -112,11 +112,14 @@ type Lazy = 'deploy' | 'build' | 'rollback' | 'drill' | 'redisStatus' | 'flags' 
  */
 function releaseAndEnvHandlers(sup: Supervisor, secrets: SecretSet): Pick<Handlers, Lazy> {
   let loaded: Promise<Pick<Handlers, Lazy>> | undefined;
-  const load = () =>
-    (loaded ??= Promise.all([import('./ops.js'), import('./envops.js')]).then(([ops, env]) => ({
+  const load = () => {
+    loaded ??= Promise.all([import('./ops.js'), import('./envops.js')]).then(([ops, env]) => ({
       ...ops.opHandlers(sup, secrets),
       ...env.envHandlers(sup),
-    })));
+    }));
+    loaded.catch(() => (loaded = undefined)); // a failed load is tried again by the next request
+    return loaded;
+  };
   const lazy =
     <M extends Lazy>(m: M) =>
     async (p: Parameters<Handlers[M]>[0], c: CallContext): Promise<unknown> =>

@@ -12,9 +12,9 @@ const heapUsed = (): number => getHeapStatistics().used_heap_size;
  * EVERY_MS when the heap grew by GROWTH_BYTES since the last collection, a full collection returns
  * it (a few ms for a heap of this size). Needs `--expose-gc` (DAEMON_NODE_FLAGS); without it, nothing.
  */
-export function collectGarbageWhenGrown(): () => void {
+export function collectGarbageWhenGrown(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return () => undefined;
+  if (!gc) return;
   gc();
   let base = heapUsed();
   const timer = setInterval(() => {
@@ -23,5 +23,4 @@ export function collectGarbageWhenGrown(): () => void {
     base = heapUsed();
   }, EVERY_MS);
   timer.unref();
-  return () => clearInterval(timer);
 }

@@ -51,6 +51,7 @@ export function copyNamer(file: string): (now: Date) => string {
 /** `copy` → `copy.gz`, read and written without following symlinks; the plain copy goes once the .gz is whole. */
 export async function compressCopy(copy: string): Promise<void> {
   const gz = `${copy}.gz`;
+  const { createGzip } = await import('node:zlib'); // only once a rotated copy is compressed
   const src = openSync(copy, READ_FLAGS);
   let dst: number;
   try {
@@ -61,7 +62,6 @@ export async function compressCopy(copy: string): Promise<void> {
     throw err;
   }
   try {
-    const { createGzip } = await import('node:zlib'); // only once a rotated copy is compressed
     await pipeline(createReadStream('', { fd: src }), createGzip(), createWriteStream('', { fd: dst }));
   } catch (err) {
     unlinkQuietly(gz); // a cut-short .gz would pass for the whole copy

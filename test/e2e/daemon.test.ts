@@ -49,12 +49,17 @@ test('an invalid config is refused by `config check` and by `daemon` with exit 2
   assert.equal(ping.code, 2, 'ping refuses the invalid config too');
 });
 
-test('a config broken after a first start is refused by `daemon` (exit 2): the daemon it spawned meanwhile is gone, and the last daemon.stderr stays', async (t) => {
+test("a config broken after a first start is refused by `daemon` (exit 2): the daemon it spawned meanwhile is gone, the last daemon.stderr stays, a dead start's output file goes", async (t) => {
   const sb = daemonSandbox(t, { app: { processes: { web: proc(fixture('forever.js')) } } });
   await sb.start();
   assert.equal((await sb.run('shutdown')).code, 0);
   const early = join(sb.stateDir, 'daemon.stderr');
   writeFileSync(early, 'what the last daemon said\n');
+  // left by a `bstctl daemon` killed before its daemon took the name (no pid is above 2^22)
+  writeFileSync(
+    join(sb.stateDir, 'daemon.stderr.4194305'),
+    'bstctl: the config handed over on stdin is not JSON\n',
+  );
   sb.writeConfig({ app: { processes: { web: proc(fixture('forever.js'), { stop: { timeoutMs: '5s' } }) } } });
   const daemon = await sb.run('daemon');
   assert.equal(daemon.code, 2, daemon.stderr);

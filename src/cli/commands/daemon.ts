@@ -4,6 +4,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -50,7 +51,10 @@ export async function detach(ctx: Ctx): Promise<void> {
   refuseForeignDir(stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const early = join(stateDir, 'daemon.stderr');
-  const pending = `${early}.${process.pid}`; // the last daemon's output stays until this one is real
+  removeStalePending(stateDir);
+  // this daemon's output takes the name daemon.stderr only once it is the daemon (or failed alone):
+  // an invalid config, or a second daemon losing the lock, leaves the last one's output as it was
+  const pending = `${early}.${process.pid}`;
   const fd = openSync(pending, 'wx', 0o600);
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, 'daemon', '--foreground', '-c', file], {
     detached: true,
@@ -59,7 +63,12 @@ export async function detach(ctx: Ctx): Promise<void> {
   });
   closeSync(fd);
   let exited: number | null = null;
+  let spawnError: Error | null = null;
   child.once('exit', (code) => (exited = code ?? 1));
+  child.once('error', (err) => {
+    spawnError = err; // no process (EAGAIN, ENOMEM): reported below like an exit
+    exited = 1;
+  });
   child.stdin?.on('error', () => undefined); // a daemon that exits at once is reported below
   let loaded;
   try {
@@ -69,37 +78,61 @@ export async function detach(ctx: Ctx): Promise<void> {
     rmSync(pending, { force: true });
     throw err;
   }
-  renameSync(pending, early);
   child.stdin?.end(JSON.stringify(loaded));
   child.unref();
   // the daemon says `ready` on fd 3 once it listens: no waiting out a poll interval
   const said = child.stdio[3] as Readable | null;
-  const ready = new Promise<void>((resolve) => {
-    said?.once('data', () => resolve());
-    said?.once('close', () => resolve());
-  });
+  let isReady = false;
+  const ready = new Promise<void>((resolve) =>
+    said?.once('data', () => {
+      isReady = true;
+      resolve();
+    }),
+  );
   said?.on('error', () => undefined);
   const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (await socketAnswers(socketPath, 200)) {
-      said?.destroy();
-      ctx.print(
-        { pid: child.pid, socket: socketPath },
-        () => `daemon started (pid ${child.pid}) on ${socketPath}`,
-      );
-      return;
+  try {
+    while (Date.now() < deadline) {
+      if (await socketAnswers(socketPath, 200)) {
+        if (isReady) renameSync(pending, early);
+        ctx.print(
+          { pid: child.pid, socket: socketPath },
+          () => `daemon started (pid ${child.pid}) on ${socketPath}`,
+        );
+        return;
+      }
+      if (exited !== null) {
+        const reason = spawnError
+          ? `cannot start it: ${(spawnError as Error).message}`
+          : exitReason(pending, stateDir);
+        renameSync(pending, early); // nothing else answers: its output is the one to read
+        throw new BstError('failed', `the daemon exited with code ${exited}: ${reason}`, {
+          hint: `see ${early}`,
+        });
+      }
+      await Promise.race([ready, new Promise((r) => setTimeout(r, 20))]);
     }
-    if (exited !== null) {
-      throw new BstError('failed', `the daemon exited with code ${exited}: ${exitReason(early, stateDir)}`, {
-        hint: `see ${early}`,
-      });
-    }
-    await Promise.race([ready, new Promise((r) => setTimeout(r, 20))]);
+    renameSync(pending, early);
+    throw new BstError('failed', `the daemon did not answer on ${socketPath} within 15 s`, {
+      hint: `see ${early}`,
+    });
+  } finally {
+    said?.destroy();
+    rmSync(pending, { force: true }); // still there: another daemon answered first
   }
-  said?.destroy();
-  throw new BstError('failed', `the daemon did not answer on ${socketPath} within 15 s`, {
-    hint: `see ${early}`,
-  });
+}
+
+/** `daemon.stderr.<pid>` of a `bstctl daemon` that was killed before its daemon took the name. */
+function removeStalePending(stateDir: string): void {
+  for (const name of readdirSync(stateDir)) {
+    const pid = /^daemon\.stderr\.(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid) continue;
+    try {
+      process.kill(Number(pid), 0);
+    } catch {
+      rmSync(join(stateDir, name), { force: true });
+    }
+  }
 }
 
 /**
