@@ -158,17 +158,20 @@ test('--install --unit-path writes the unit (0644) and prints the commands to en
     const cfg = writeConfig(box.dir);
     const unitFile = join(box.dir, 'bst-supervisor.service');
     const printed = bstctl(['startup', 'systemd', '-c', cfg, '--user', 'root']);
-    const r = bstctl([
-      'startup',
-      'systemd',
-      '--install',
-      '--unit-path',
-      unitFile,
-      '-c',
-      cfg,
-      '--user',
-      'root',
-    ]);
+    const install = (...more: string[]) =>
+      bstctl([
+        'startup',
+        'systemd',
+        '--install',
+        '--unit-path',
+        unitFile,
+        '-c',
+        cfg,
+        '--user',
+        'root',
+        ...more,
+      ]);
+    const r = install();
     assert.equal(r.status, 0, r.stderr);
     assert.equal(readFileSync(unitFile, 'utf8'), printed.stdout);
     assert.equal(statSync(unitFile).mode & 0o777, 0o644);
@@ -177,18 +180,7 @@ test('--install --unit-path writes the unit (0644) and prints the commands to en
     assert.match(r.stdout, /systemctl daemon-reload/);
     assert.ok(r.stdout.includes(`systemctl enable --now ${unitFile}`), r.stdout);
 
-    const j = bstctl([
-      'startup',
-      'systemd',
-      '--install',
-      '--unit-path',
-      unitFile,
-      '-c',
-      cfg,
-      '--user',
-      'root',
-      '--json',
-    ]);
+    const j = install('--json');
     assert.equal(j.status, 0, j.stderr);
     const doc = JSON.parse(j.stdout) as {
       path: string;

@@ -23,7 +23,7 @@ export const CORE_API = join(ROOT, 'examples', 'core-api');
 const VERSION_LINE = "const VERSION = process.env.APP_VERSION ?? '1.0.0';";
 
 // no global or system config, a fixed identity: the same commits on every machine
-const GIT_ENV: NodeJS.ProcessEnv = {
+export const GIT_ENV: NodeJS.ProcessEnv = {
   ...process.env,
   GIT_CONFIG_GLOBAL: '/dev/null',
   GIT_CONFIG_NOSYSTEM: '1',

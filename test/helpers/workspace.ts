@@ -5,7 +5,7 @@ import type { TestContext } from 'node:test';
 import { targetPaths, type TargetPaths } from '../../src/release/layout.js';
 import type { OpResult } from '../../src/release/types.js';
 import { daemonSandbox, FIXTURES, proc, ROOT, type DaemonSandbox } from './daemon.js';
-import { CORE_API, handshakeSmoke } from './gitrepo.js';
+import { CORE_API, GIT_ENV, handshakeSmoke } from './gitrepo.js';
 import { freePort } from './sandbox.js';
 
 /** The core API's required keys in the real config, and values for them (none shorter than 6 characters). */
@@ -17,17 +17,6 @@ export const REQUIRED = [
   'INGEST_SERVICE_SECRET',
 ];
 export const FULL_ENV = REQUIRED.map((k) => `${k}=${k.toLowerCase()}-value-1234`).join('\n') + '\n';
-
-const GIT_ENV: NodeJS.ProcessEnv = {
-  ...process.env,
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'bst test',
-  GIT_AUTHOR_EMAIL: 'test@bst.invalid',
-  GIT_COMMITTER_NAME: 'bst test',
-  GIT_COMMITTER_EMAIL: 'test@bst.invalid',
-};
-delete GIT_ENV.NODE_EXTRA_CA_CERTS;
 
 const MAIN = 'apps/core-api/src/main.js';
 const VERSION_LINE = "const VERSION = process.env.APP_VERSION ?? '1.0.0';";
