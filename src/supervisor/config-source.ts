@@ -57,7 +57,7 @@ function fromEmitted(text: string, stderr: string): LoadedConfig {
  * Either way it arrives while the daemon loads its own modules (begin it first, await it later).
  */
 export function initialConfig(flag: string | undefined): Promise<LoadedConfig> {
-  if (process.env[HANDOVER_ENV] !== '1') return reloadedConfig(flag ?? '');
+  if (process.env[HANDOVER_ENV] !== '1') return validatedConfig(flag ?? '');
   delete process.env[HANDOVER_ENV];
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -74,7 +74,7 @@ export function initialConfig(flag: string | undefined): Promise<LoadedConfig> {
 }
 
 /** The file (a path, or '' for the default lookup) validated now, without blocking the daemon meanwhile. */
-export function reloadedConfig(file: string): Promise<LoadedConfig> {
+export function validatedConfig(file: string): Promise<LoadedConfig> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [EMIT, file], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       try {

@@ -8,7 +8,7 @@ import type { ConfigReloadResult } from '../protocol.js';
 import { recoverTarget } from '../release/recover.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
-import { announceReady, initialConfig, reloadedConfig, takeReadyFd } from './config-source.js';
+import { announceReady, initialConfig, validatedConfig, takeReadyFd } from './config-source.js';
 import { collectGarbageWhenGrown } from './idle-gc.js';
 import { acquireDaemonLock } from './exclusive.js';
 import { logProblem } from './entry.js';
@@ -47,7 +47,7 @@ export async function runDaemon(
       log.flush();
     }));
   const reload = serialReloads(sup, logger);
-  const reloadConfig = (): Promise<ConfigReloadResult> => reload(() => reloadedConfig(sup.loaded.file));
+  const reloadConfig = (): Promise<ConfigReloadResult> => reload(() => validatedConfig(sup.loaded.file));
   const exitAfter = (why: string): void => void shutdown(why).then(() => setImmediate(() => process.exit(0)));
   const startedAt = Date.now();
   const problems = (): string[] => [
