@@ -13,7 +13,6 @@ import { collectGarbageWhenGrown } from './idle-gc.js';
 import { acquireDaemonLock } from './exclusive.js';
 import { logProblem } from './entry.js';
 import { daemonHandlers, Gate } from './handlers.js';
-import { treeUsage } from './metrics.js';
 import { markedStrays, redisStrays } from './orphan-scan.js';
 import { reapOrphans, reapStrays, type StopSpec } from './orphans.js';
 import { createPersistence, type Persistence } from './persist.js';
@@ -63,8 +62,6 @@ export async function runDaemon(
     problems,
   });
 
-  // the sampler asks `getconf` for the tick rate once: here, not during the first status request
-  await treeUsage(process.pid);
   server = await listen(loaded.socketPath, handlers, logger);
   announceReady(readyFd);
   try {

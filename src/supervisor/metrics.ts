@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { descendantsIn, procTable, type ProcStat } from '../proc.js';
 
 export interface Usage {
@@ -24,16 +24,34 @@ const FORGET_MS = 120_000;
 
 let ticksPerSecond: number | null = null;
 
-/** The kernel's USER_HZ, asked once (it is 100 on every common Linux). */
-function hz(): number {
-  if (ticksPerSecond === null) {
-    try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      ticksPerSecond = 100;
-    }
-  }
+const AT_CLKTCK = 17n;
+
+/**
+ * The kernel's USER_HZ (100 on every common Linux), from the auxiliary vector the kernel handed this
+ * process: what `getconf CLK_TCK` reads, without forking it before the socket answers.
+ */
+export function hz(): number {
+  ticksPerSecond ??= auxvClockTicks() ?? 100;
   return ticksPerSecond;
+}
+
+function auxvClockTicks(): number | null {
+  try {
+    const auxv = readFileSync('/proc/self/auxv');
+    const wide = /64|s390x/.test(process.arch);
+    const size = wide ? 8 : 4;
+    const le = endianness() === 'LE';
+    const word = (at: number): bigint => {
+      if (wide) return le ? auxv.readBigUInt64LE(at) : auxv.readBigUInt64BE(at);
+      return BigInt(le ? auxv.readUInt32LE(at) : auxv.readUInt32BE(at));
+    };
+    for (let at = 0; at + 2 * size <= auxv.length; at += 2 * size) {
+      if (word(at) === AT_CLKTCK) return Number(word(at + size)) || null;
+    }
+  } catch {
+    // no /proc: the common value
+  }
+  return null;
 }
 
 function uptimeSeconds(): number {

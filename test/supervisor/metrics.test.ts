@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { spawnChild } from '../../src/supervisor/child.js';
-import { treeUsage, UsageSampler } from '../../src/supervisor/metrics.js';
+import { hz, treeUsage, UsageSampler } from '../../src/supervisor/metrics.js';
 import { sandbox } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
@@ -14,6 +15,10 @@ function repoRoot(): string {
   return dir;
 }
 const FIXTURES = join(repoRoot(), 'test', 'fixtures');
+
+test('the tick rate read from the auxiliary vector is what getconf CLK_TCK says', () => {
+  assert.equal(hz(), Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()));
+});
 
 test('treeUsage sums the child and its grandchild', async (t) => {
   const box = sandbox();
