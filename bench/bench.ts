@@ -272,7 +272,20 @@ async function logThroughput(): Promise<void> {
   report('daemon RSS 1 s after the flood', after, 'MB');
 }
 
+/** Bytes `prints.js` writes for lines 1..n (`line <i>\n`). */
+function printedBytes(n: number): number {
+  let sum = 0;
+  for (let digits = 1, from = 1; from <= n; digits++, from *= 10) {
+    sum += (Math.min(n, from * 10 - 1) - from + 1) * (6 + digits);
+  }
+  return sum;
+}
+
+/** The issue's soak: 2 000 crash-restarts, 5 M log lines and 10 000 status calls, then settled. */
 async function soak(): Promise<void> {
+  const restarts = 2000;
+  const lines = 5_000_000;
+  const calls = 10_000;
   const s = sandbox({
     a: {
       base: 'x',
@@ -282,28 +295,36 @@ async function soak(): Promise<void> {
           env: { CRASH_AFTER_MS: '0' },
           restart: { backoff: { initialMs: 0, maxMs: 0 }, maxRestarts: 100_000, minUptimeMs: 0 },
         },
-        talk: { command: ['node', FIX('prints.js')], env: { LINES: '1000000', STAY: '1' } },
+        talk: {
+          command: ['node', FIX('prints.js')],
+          env: { LINES: String(lines), STAY: '1' },
+          logs: { maxSize: '50M', maxFiles: 10, compress: false },
+        },
       },
     },
   });
   await s.bst('daemon');
   const { pid } = await s.json('ping');
+  const socket = join(s.dir, 's', 'supervisor.sock');
+  const restartsOf = async (): Promise<number> =>
+    (await s.json('status')).processes.find((p: { id: string }) => p.id === 'a/crash').restarts;
   await until(
     async () =>
       (await s.json('status')).processes.find((p: { id: string }) => p.id === 'a/talk').state === 'online',
   );
   const idle = rssKb(pid);
-  await until(
-    async () =>
-      (await s.json('status')).processes.find((p: { id: string }) => p.id === 'a/crash').restarts >= 500,
-    300_000,
-  );
-  await until(() => countLines(join(s.dir, 'x', 'logs'), 'talk').total >= 1_000_000, 120_000);
+  // status calls in batches of 50 while the crashes and the flood go on
+  for (let done = 0; done < calls; done += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => request(socket, done + i + 1, 'status')));
+  }
+  await until(async () => (await restartsOf()) >= restarts, 600_000);
+  const logs = join(s.dir, 'x', 'logs');
+  await until(() => loggedBytes(logs, 'talk') >= printedBytes(lines), 300_000);
   await s.bst('stop', 'a/crash');
   await new Promise((r) => setTimeout(r, 12_000)); // settled: the daemon collects every 10 s when its heap grew
   report('daemon RSS before soak', idle / 1024, 'MB');
   report(
-    'daemon RSS after 500 crash-restarts + 1M log lines',
+    `daemon RSS after ${restarts} crash-restarts, ${lines / 1e6} M log lines, ${calls} status calls`,
     rssKb(pid) / 1024,
     'MB',
     `<= ${round(idle / 1024 + 5)} (idle + 5)`,
