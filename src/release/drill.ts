@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { BstError } from '../errors.js';
 import { ensureSafeDir, LOG_FILE_MODE, writeFileAtomic } from '../fsutil.js';
 import { activate } from './activate.js';
-import { gateInput, locked } from './apply.js';
+import { gateInput, locked } from './flow.js';
 import { maskStrings } from '../log.js';
 import { DeployLog } from './deploylog.js';
 import { idStamp, validateBatch, type TargetPaths } from './layout.js';
@@ -52,7 +52,8 @@ export function drillName(now: Date, batch: string | null): string {
  */
 export async function drill(o: OpInput & { batch?: string }, hooks: ReleaseHooks): Promise<DrillResult> {
   const batch = o.batch === undefined ? null : validateBatch(o.batch);
-  return locked(o, 'drill', async (paths, lock) => {
+  return locked(o, 'drill', async (at) => {
+    const { paths, lock } = at;
     const release = readCurrent(paths);
     if (!release) {
       throw new BstError('failed', `target ${o.targetName} has no current release to drill from`, {
@@ -79,10 +80,9 @@ export async function drill(o: OpInput & { batch?: string }, hooks: ReleaseHooks
     const steps: DrillStep[] = [];
     const leg = async (id: string, from: string, label: string): Promise<boolean> => {
       const before = log.steps.length;
-      const gate = { ...gateInput(o, paths, id, from, 'drill'), ...(batch ? { batch } : {}) };
       let ok = false;
       try {
-        ok = await activate(gate, hooks, log);
+        ok = await activate(gateInput({ o, hooks, ...at, log, batch }, id, from, 'drill'), hooks, log);
       } catch (err) {
         log.line(`${label} failed: ${(err as Error).message}`);
       }
