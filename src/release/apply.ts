@@ -1,45 +1,75 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlags } from '../env/flags.js';
 import { BstError } from '../errors.js';
-import { activate, assertRollbackable, failureOf, markFailed, type ActivateInput } from './activate.js';
-import { buildRelease } from './prepare.js';
-import { chosenRelease, planDeploy } from './reuse.js';
+import { activate, assertRollbackable, failureOf, markFailed } from './activate.js';
 import { DeployLog } from './deploylog.js';
 import { envGate } from './envgate.js';
-import { targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
-import { acquireLock, type LockHandle } from './lock.js';
-import { listReleases, previousSuccessful, readRecord, writeRecord, type StepRecord } from './store.js';
+import { gateInput, locked, logged, nameRelease, runFlow, step } from './flow.js';
+import type { Flow, Locked, ReleaseCtx } from './flow.js';
+import { validateBatch, validateReleaseId } from './layout.js';
+import { buildRelease, type BuildCtx } from './prepare.js';
 import { prune, pruneCandidates } from './prune.js';
+import { chosenRelease, planDeploy } from './reuse.js';
+import { listReleases, previousSuccessful, readRecord, writeRecord, type StepRecord } from './store.js';
 import { readCurrent } from './switch.js';
-import { releasesOf } from './target.js';
 import type { OpInput, OpResult, ReleaseHooks } from './types.js';
 
-/** The env file may have changed during the build: checked again before the switch; a refused release is failed. */
-async function gateAgain(o: OpInput, paths: TargetPaths, id: string, log: DeployLog): Promise<void> {
-  try {
-    await log.step('env-gate before the switch', () => envGate(o));
-  } catch (err) {
-    markFailed(paths, id, `refused by the env gate: ${(err as Error).message}`);
-    throw err;
-  }
+type DeployInput = OpInput & { ref?: string; batch?: string; releaseId?: string; rebuild?: boolean };
+type RollbackInput = OpInput & { releaseId?: string; batch?: string; flagsOff?: boolean; force?: boolean };
+
+interface DeployCtx extends BuildCtx<DeployInput> {
+  /** The release activated was built before (same sha, or `--release-id`). */
+  reused: boolean;
+  /** The steps its record holds from before: this deploy's follow them. */
+  prior: StepRecord[];
 }
 
-/** One operation under the target's lock (a second one is refused with 'conflict', exit 1). */
-export async function locked<T>(
-  o: OpInput,
-  op: string,
-  run: (paths: TargetPaths, lock: LockHandle) => Promise<T>,
-): Promise<T> {
-  releasesOf(o.targetName, o.target);
-  const paths = targetPaths(o.target.base);
-  mkdirSync(paths.releases, { recursive: true });
-  const lock = acquireLock(paths, op, null);
-  try {
-    return await run(paths, lock);
-  } finally {
-    lock.release();
-  }
+/**
+ * A deploy, in order. A step's mark goes into the target's lock just before it runs (see Phase in
+ * lock.ts). A step that throws ends the deploy failed (bad input before a release was named: an
+ * error, nothing changed); a failed activation ends it rolled back.
+ */
+const DEPLOY: Flow<DeployCtx> = [
+  // fail fast: an env file that is not ready refuses the deploy before anything is fetched or built
+  logged('env-gate', (c) => envGate(c.o)),
+  // --release-id, else the built release of the ref's sha (resolve-ref) unless --rebuild
+  step('choose', chooseBuilt),
+  // a new release: check-shared, fetch, link-shared, build 1/n … (prepare.ts)
+  step('build', (c) => buildRelease(c), { when: (c) => !c.reused }),
+  // nothing to switch: a failed gate now would condemn the release current points at
+  step('already-current', endWhenCurrent),
+  // the env file may have changed during the build: a release refused now is failed
+  logged('env-gate before the switch', (c) => envGate(c.o), { failed: refused }),
+  // switch, reload, health, smoke (activate.ts); a failure switches back and ends the deploy
+  step('activate', (c) => activated(c, 'deploy'), {
+    mark: (c) => ({ phase: 'activating', previous: c.previous }),
+  }),
+  // past the health gate: a crash from here on keeps this release
+  logged('prune', pruneTarget, { mark: () => ({ phase: 'live' }) }),
+];
+
+/** A rollback, in order: a failed flags-off or activation ends it failed; what throws is the request's error. */
+const ROLLBACK: Flow<ReleaseCtx<RollbackInput>> = [
+  // --release-id, else the newest older release that has been live
+  step('choose', chooseOlder),
+  // a daemon killed from here on goes back to the release that was current; this one stays built
+  step('announce', announce, {
+    mark: (c) => ({ release: c.id, phase: 'activating', previous: c.previous }),
+  }),
+  // every canary flag to false (backup first); a failure ends the rollback with nothing switched
+  logged('flags-off', flagsOff, { when: (c) => c.o.flagsOff === true, failed: nothingSwitched }),
+  // switch, reload, health, smoke (activate.ts); a failure switches back
+  step('activate', (c) => activated(c, 'rollback', '; switched back')),
+];
+
+function releaseCtx<I extends OpInput>(
+  o: I,
+  hooks: ReleaseHooks,
+  at: Locked,
+  batch: string | null,
+): ReleaseCtx<I> {
+  const log = new DeployLog(at.paths.deployLogs, o.progress, hooks.mask);
+  return { o, hooks, ...at, log, batch, id: null, previous: readCurrent(at.paths), failure: null };
 }
 
 // bad input (exit 2) met before a release existed changed nothing: an error for the caller, not a failed op
@@ -47,159 +77,148 @@ function badInput(err: unknown, id: string | null): boolean {
   return id === null && err instanceof BstError && err.exitCode === 2;
 }
 
-function result(
-  o: OpInput,
-  release: string | null,
-  previous: string | null,
-  ok: boolean,
-  log: DeployLog,
-  error?: unknown,
-): OpResult {
-  const out: OpResult = { target: o.targetName, release, previous, ok, steps: log.steps };
-  if (release !== null) out.log = join(targetPaths(o.target.base).deployLogs, `${release}.log`);
+function result(c: ReleaseCtx, ok: boolean, error?: unknown): OpResult {
+  const out: OpResult = {
+    target: c.o.targetName,
+    release: c.id,
+    previous: c.previous,
+    ok,
+    steps: c.log.steps,
+  };
+  if (c.id !== null) out.log = join(c.paths.deployLogs, `${c.id}.log`);
   if (error !== undefined) out.error = error instanceof Error ? error.message : String(error);
   if (error instanceof BstError && error.hint) out.hint = error.hint;
   return out;
 }
 
-export async function deploy(
-  o: OpInput & { ref?: string; batch?: string; releaseId?: string; rebuild?: boolean },
-  hooks: ReleaseHooks,
-): Promise<OpResult> {
+export async function deploy(o: DeployInput, hooks: ReleaseHooks): Promise<OpResult> {
   const batch = o.batch === undefined ? null : validateBatch(o.batch);
   if (o.releaseId !== undefined && o.ref !== undefined) {
     throw new BstError('invalid_input', '--ref and --release-id name the release twice: give one', {
       hint: 'see `bstctl deploy --help`',
     });
   }
-  return locked(o, 'deploy', async (paths, lock) => {
-    const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
-    const previous = readCurrent(paths);
-    let id: string | null = null;
-    let prior: StepRecord[] = [];
+  return locked(o, 'deploy', async (at) => {
+    const c: DeployCtx = { ...releaseCtx(o, hooks, at, batch), reused: false, prior: [] };
     try {
-      // fail fast: an env file that is not ready refuses the deploy before anything is fetched or built
-      await log.step('env-gate', () => envGate(o));
-      const chosen = await releaseToActivate(o, { paths, log, lock, batch }, (x) => (id = x));
-      id = chosen.id;
-      prior = chosen.prior;
-      if (id === previous) {
-        // nothing to switch: a failed gate now would condemn the release current points at
-        log.line(`release ${id} is already current: nothing to switch (\`bstctl reload\` restarts it)`);
-        return { ...result(o, id, previous, true, log), reused: true };
-      }
-      await gateAgain(o, paths, id, log);
-      lock.mark({ phase: 'activating', previous });
-      const gate = { ...gateInput(o, paths, id, previous, 'deploy'), ...(batch ? { batch } : {}) };
-      const ok = await activate(gate, hooks, log);
-      if (!ok) {
-        const why = hooks.mask(failureOf(paths, id));
-        return { ...result(o, id, previous, false, log, why), rolledBack: true };
-      }
-      lock.mark({ phase: 'live' }); // past the health gate: a crash from here on keeps this release
-      await log.step('prune', () => pruneTarget(o, paths, hooks, previous));
-      return { ...result(o, id, previous, true, log), ...(chosen.reused ? { reused: true } : {}) };
+      await runFlow(DEPLOY, c);
+      if (c.failure !== null) return { ...result(c, false, c.failure), rolledBack: true };
+      return { ...result(c, true), ...(c.reused ? { reused: true } : {}) };
     } catch (err) {
-      if (badInput(err, id)) throw err;
-      return result(o, id, previous, false, log, err);
+      if (badInput(err, c.id)) throw err;
+      return result(c, false, err);
     } finally {
-      if (id !== null) keepSteps(paths, id, log, prior);
+      if (c.id !== null) keepSteps(c);
     }
   });
 }
 
-/** --release-id, else a built release of the same sha (unless --rebuild), else a new build. */
-async function releaseToActivate(
-  o: OpInput & { ref?: string; releaseId?: string; rebuild?: boolean },
-  at: { paths: TargetPaths; log: DeployLog; lock: LockHandle; batch: string | null },
-  named: (id: string) => void,
-): Promise<{ id: string; reused: boolean; prior: StepRecord[] }> {
-  const { paths, log, lock, batch } = at;
-  const reused = (id: string, why: string) => {
-    log.attach(id);
-    lock.mark({ release: id });
-    log.line(why);
-    return { id, reused: true, prior: readRecord(paths, id)?.steps ?? [] };
-  };
+export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks): Promise<OpResult> {
+  return locked(o, 'build', async (at) => {
+    const c = releaseCtx(o, hooks, at, null);
+    try {
+      await buildRelease(c);
+      return result(c, true);
+    } catch (err) {
+      if (badInput(err, c.id)) throw err;
+      return result(c, false, err);
+    }
+  });
+}
+
+export async function rollback(o: RollbackInput, hooks: ReleaseHooks): Promise<OpResult> {
+  if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
+  const batch = o.batch === undefined ? null : validateBatch(o.batch);
+  return locked(o, 'rollback', async (at) => {
+    const c = releaseCtx(o, hooks, at, batch);
+    await runFlow(ROLLBACK, c);
+    return result(c, c.failure === null, c.failure ?? undefined);
+  });
+}
+
+async function chooseBuilt(c: DeployCtx): Promise<void> {
+  const { o, paths } = c;
   if (o.releaseId !== undefined) {
     const id = chosenRelease(paths, o.releaseId);
-    return reused(id, `deploy ${o.targetName}: activating the built release ${id}`);
+    return reuse(c, id, `deploy ${o.targetName}: activating the built release ${id}`);
   }
-  const plan = await planDeploy(o, paths, log);
-  if (plan.reuse)
-    return reused(plan.reuse, `release ${plan.reuse} already built from ${plan.sha}: activating it`);
-  const id = await buildRelease(o, paths, o.ref, log, lock, named, batch, plan.sha);
-  return { id, reused: false, prior: [] };
+  const plan = await planDeploy(o, paths, c.log);
+  c.sha = plan.sha;
+  if (plan.reuse) reuse(c, plan.reuse, `release ${plan.reuse} already built from ${plan.sha}: activating it`);
+}
+
+function reuse(c: DeployCtx, id: string, why: string): void {
+  nameRelease(c, id);
+  c.log.line(why);
+  c.reused = true;
+  c.prior = readRecord(c.paths, id)?.steps ?? [];
+}
+
+function endWhenCurrent(c: DeployCtx): 'end' | void {
+  if (c.id !== c.previous) return;
+  c.log.line(`release ${c.id} is already current: nothing to switch (\`bstctl reload\` restarts it)`);
+  return 'end';
+}
+
+function refused(c: ReleaseCtx, err: unknown): void {
+  markFailed(c.paths, c.id as string, `refused by the env gate: ${(err as Error).message}`);
+}
+
+/** A failed activation has switched back: the operation ends there, failed. */
+async function activated(c: ReleaseCtx, kind: 'deploy' | 'rollback', tail = ''): Promise<'end' | void> {
+  const id = c.id as string;
+  if (await activate(gateInput(c, id, c.previous, kind), c.hooks, c.log)) return;
+  c.failure = `${c.hooks.mask(failureOf(c.paths, id))}${tail}`;
+  return 'end';
 }
 
 /**
  * The whole deploy's steps (env gate, switch, health, smoke, prune) into the record, for the evidence
  * bundle; bookkeeping only: a failed write never changes the outcome of the deploy.
  */
-function keepSteps(paths: TargetPaths, id: string, log: DeployLog, prior: StepRecord[] = []): void {
+function keepSteps(c: DeployCtx): void {
+  const id = c.id as string;
   try {
-    const rec = readRecord(paths, id);
-    if (rec) writeRecord(paths, { ...rec, steps: [...prior, ...log.steps] });
+    const rec = readRecord(c.paths, id);
+    if (rec) writeRecord(c.paths, { ...rec, steps: [...c.prior, ...c.log.steps] });
   } catch (err) {
-    log.line(`(the steps of ${id} were not kept in its record: ${(err as Error).message})`);
+    c.log.line(`(the steps of ${id} were not kept in its record: ${(err as Error).message})`);
   }
 }
 
-export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks): Promise<OpResult> {
-  return locked(o, 'build', async (paths, lock) => {
-    const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
-    const current = readCurrent(paths);
-    let id: string | null = null;
-    try {
-      id = await buildRelease(o, paths, o.ref, log, lock, (x) => (id = x));
-      return result(o, id, current, true, log);
-    } catch (err) {
-      if (badInput(err, id)) throw err;
-      return result(o, id, current, false, log, err);
-    }
+function pruneTarget(c: DeployCtx): void {
+  const ids = pruneCandidates(listReleases(c.paths), {
+    keep: c.releases.keep,
+    current: readCurrent(c.paths),
+    previous: c.previous,
+    running: c.hooks.runningReleases(c.o.targetName),
+    // under the target's lock no other build runs: any other `building` record lost its builder
+    building: new Set(),
   });
+  prune(c.paths, ids);
 }
 
-export async function rollback(
-  o: OpInput & { releaseId?: string; batch?: string; flagsOff?: boolean; force?: boolean },
-  hooks: ReleaseHooks,
-): Promise<OpResult> {
-  if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
-  const batch = o.batch === undefined ? null : validateBatch(o.batch);
-  return locked(o, 'rollback', async (paths, lock) => {
-    const current = readCurrent(paths);
-    const id = o.releaseId ?? previousSuccessful(paths, current);
-    if (!id)
-      throw new BstError('failed', `no successful release older than ${current ?? '(none)'} to roll back to`);
-    if (id === current) throw new BstError('invalid_input', `release ${id} is already current`);
-    assertRollbackable(paths, id, o.force === true);
-    lock.mark({ release: id, phase: 'activating', previous: current });
-    const log = new DeployLog(paths.deployLogs, o.progress, hooks.mask);
-    log.attach(id);
-    log.line(`rollback ${o.targetName}: ${current ?? '(none)'} -> ${id}${batch ? ` (batch ${batch})` : ''}`);
-    if (o.flagsOff) {
-      try {
-        await log.step('flags-off', () => flagsOff(o, log));
-      } catch (err) {
-        return result(
-          o,
-          id,
-          current,
-          false,
-          log,
-          `${hooks.mask(String((err as Error).message))}; nothing switched`,
-        );
-      }
-    }
-    const gate = { ...gateInput(o, paths, id, current, 'rollback'), ...(batch ? { batch } : {}) };
-    const ok = await activate(gate, hooks, log);
-    const why = ok ? undefined : `${hooks.mask(failureOf(paths, id))}; switched back`;
-    return result(o, id, current, ok, log, why);
-  });
+function chooseOlder(c: ReleaseCtx<RollbackInput>): void {
+  const id = c.o.releaseId ?? previousSuccessful(c.paths, c.previous);
+  if (!id)
+    throw new BstError(
+      'failed',
+      `no successful release older than ${c.previous ?? '(none)'} to roll back to`,
+    );
+  if (id === c.previous) throw new BstError('invalid_input', `release ${id} is already current`);
+  assertRollbackable(c.paths, id, c.o.force === true);
+  c.id = id;
+}
+
+function announce(c: ReleaseCtx<RollbackInput>): void {
+  c.log.attach(c.id as string);
+  const batch = c.batch ? ` (batch ${c.batch})` : '';
+  c.log.line(`rollback ${c.o.targetName}: ${c.previous ?? '(none)'} -> ${c.id}${batch}`);
 }
 
 /** Every canary flag of the target to false (backup first), before a rollback switches. */
-function flagsOff(o: OpInput, log: DeployLog): void {
+function flagsOff(c: ReleaseCtx<RollbackInput>): void {
+  const { o, log } = c;
   if (!o.target.env.file) throw new BstError('failed', `target ${o.targetName} has no env file`);
   const res = setFlags(o.target, [], false);
   const names = res.flags.map((f) => f.name);
@@ -207,28 +226,7 @@ function flagsOff(o: OpInput, log: DeployLog): void {
   log.line(`  backup: ${res.backup ?? '(nothing changed, none written)'}`);
 }
 
-/** The activation of `id`, gated by the target's health and its smoke checks. */
-export function gateInput(
-  o: OpInput,
-  paths: TargetPaths,
-  id: string,
-  previous: string | null,
-  kind: ActivateInput['kind'],
-): ActivateInput {
-  // the loader resolves env.file (shared/.env by default for a release target)
-  const envFile = o.target.env.file ?? join(paths.shared, '.env');
-  return { targetName: o.targetName, paths, id, previous, kind, smoke: o.target.smoke, envFile };
-}
-
-function pruneTarget(o: OpInput, paths: TargetPaths, hooks: ReleaseHooks, previous: string | null): void {
-  const current = readCurrent(paths);
-  const ids = pruneCandidates(listReleases(paths), {
-    keep: releasesOf(o.targetName, o.target).keep,
-    current,
-    previous,
-    running: hooks.runningReleases(o.targetName),
-    // under the target's lock no other build runs: any other `building` record lost its builder
-    building: new Set(),
-  });
-  prune(paths, ids);
+function nothingSwitched(c: ReleaseCtx, err: unknown): 'end' {
+  c.failure = `${c.hooks.mask(String((err as Error).message))}; nothing switched`;
+  return 'end';
 }

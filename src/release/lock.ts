@@ -5,6 +5,17 @@ import { readStat, startTime } from '../proc.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { TargetPaths } from './layout.js';
 
+/**
+ * Where an operation under the lock stands: its steps' marks write it (the flows of apply.ts and
+ * drill.ts), recover.ts reads it back when the daemon that held the lock died. Whatever the phase,
+ * recovery stops the build step left running (`step`) and fails a record left `building`.
+ * - preparing: from the lock's start; nothing was switched, and nothing more is undone.
+ * - activating: from just before the switch to `release`. When current points at `release`, recovery
+ *   switches it back to `previous` (if built); a deploy's release not current then is failed.
+ * - live: past the health gate; recovery keeps current on the release.
+ */
+export type Phase = 'preparing' | 'activating' | 'live';
+
 /** Who holds a target's lock: a pid plus its kernel start time names one process, even after pid reuse. */
 export interface LockInfo {
   pid: number;
@@ -12,16 +23,19 @@ export interface LockInfo {
   op: string;
   release: string | null;
   since: string;
-  /** Where a deploy or rollback stands, so a daemon that died mid-switch can be undone at the next start. */
-  phase?: 'preparing' | 'activating' | 'live';
+  /** How far the operation got, for the daemon after this one should it die (see Phase). */
+  phase?: Phase;
   previous?: string | null;
   /** The build step running now (leader of its own process group), by pid and start time. */
   step?: { pid: number; startTime: number | null } | null;
 }
 
+/** What an operation writes into its lock as it goes. */
+export type LockMark = Partial<Pick<LockInfo, 'release' | 'phase' | 'previous' | 'step'>>;
+
 export interface LockHandle {
   release(): void;
-  mark(patch: Partial<Pick<LockInfo, 'release' | 'phase' | 'previous' | 'step'>>): void;
+  mark(patch: LockMark): void;
 }
 
 let seq = 0;
@@ -173,7 +187,7 @@ function handle(file: string, mine: LockInfo): LockHandle {
         // already gone
       }
     },
-    mark(patch: Partial<Pick<LockInfo, 'release' | 'phase' | 'previous' | 'step'>>): void {
+    mark(patch: LockMark): void {
       if (!stillMine())
         throw new BstError('conflict', `the lock ${file} is no longer held by pid ${mine.pid}`);
       Object.assign(mine, patch);

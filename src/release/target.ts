@@ -2,7 +2,7 @@ import type { Config, TargetConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
 import { own } from '../own.js';
 
-type Releases = NonNullable<TargetConfig['releases']>;
+export type Releases = NonNullable<TargetConfig['releases']>;
 
 /** The releases of a target; a reserved target or one run in place is refused (exit 2). */
 export function releasesOf(name: string, target: TargetConfig): Releases {
