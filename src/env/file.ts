@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import { sha256 } from '../sha256.js';
 
 /** dotenv syntax (KEY=value, quotes, `export`, comments) through Node's own parser. */
 export function parseEnvText(text: string): Record<string, string> {
@@ -21,5 +21,5 @@ export function readEnvFile(file: string): Record<string, string> {
 
 /** First 8 hex chars of sha256(value): identifies a secret without showing it. */
 export function fingerprint(value: string): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, 8);
+  return sha256(value).slice(0, 8);
 }

@@ -1,17 +1,15 @@
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { ProcessConfig, TargetConfig } from '../config/index.js';
 import { readEnvFile } from '../env/file.js';
 import { own } from '../own.js';
+import { sha256 } from '../sha256.js';
 
 /** Per key, sha256 (hex) of its value: what tells two environments apart without keeping a value. */
 export type EnvPrints = Record<string, string>;
 
-const hash = (value: string): string => createHash('sha256').update(value).digest('hex');
-
 function printsOfValues(vars: Record<string, string>): EnvPrints {
   const out: EnvPrints = {};
-  for (const [k, v] of Object.entries(vars)) out[k] = hash(v);
+  for (const [k, v] of Object.entries(vars)) out[k] = sha256(v);
   return out;
 }
 
@@ -22,7 +20,7 @@ function printsOfValues(vars: Record<string, string>): EnvPrints {
 export function printsOf(file: EnvPrints, proc: ProcessConfig): EnvPrints {
   if (proc.type === 'redis') {
     const name = proc.passwordEnv;
-    return name ? { [name]: own(file, name) ?? hash('') } : {};
+    return name ? { [name]: own(file, name) ?? sha256('') } : {};
   }
   return { ...file, ...printsOfValues(proc.env) };
 }
@@ -36,7 +34,7 @@ export function keyOf(prints: EnvPrints): string {
   const sorted = Object.keys(prints)
     .sort()
     .map((k) => [k, prints[k]]);
-  return hash(JSON.stringify(sorted));
+  return sha256(JSON.stringify(sorted));
 }
 
 export function envKey(target: TargetConfig, proc: ProcessConfig): string {

@@ -110,7 +110,9 @@ export async function detach(ctx: Ctx): Promise<void> {
           hint: `see ${early}`,
         });
       }
-      await Promise.race([ready, new Promise((r) => setTimeout(r, 20))]);
+      let tick: NodeJS.Timeout | undefined;
+      await Promise.race([ready, new Promise((r) => (tick = setTimeout(r, 20)))]);
+      clearTimeout(tick); // a pending tick would keep this process up for its remaining ms
     }
     renameSync(pending, early);
     throw new BstError('failed', `the daemon did not answer on ${socketPath} within 15 s`, {
