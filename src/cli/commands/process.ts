@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { BstError } from '../../errors.js';
 import type { ActionResult, PingResult, ProcessStatus, StatusResult } from '../../protocol.js';
-import { readSnapshot } from '../../snapshot.js';
-import { asObservedNow } from '../stale.js';
 import { Ctx, withGlobals } from '../context.js';
 import { bytes, duration, table } from '../format.js';
 
@@ -44,6 +42,11 @@ export async function status(ctx: Ctx, selector: string | undefined): Promise<vo
     ctx.print(res, () => `${statusTable(res.processes)}${problems}`);
   } catch (err) {
     if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
+    // the snapshot's code only when no daemon answers
+    const [{ readSnapshot }, { asObservedNow }] = await Promise.all([
+      import('../../snapshot.js'),
+      import('../stale.js'),
+    ]);
     const snap = readSnapshot((await ctx.daemon()).stateDir);
     if (!snap) throw err;
     // the last known status, marked stale; still exit 3 so scripts know no daemon answers
