@@ -4,4 +4,4 @@ import { createRequire } from 'node:module';
 type Commander = typeof import('commander');
 const commander = createRequire(import.meta.url)('commander') as Commander;
 
-export const { Command, CommanderError, Option } = commander;
+export const { Command, CommanderError } = commander;
