@@ -1,6 +1,6 @@
 import type { Command as CommandT } from 'commander';
 import { BstError } from '../errors.js';
-import { Command, CommanderError } from './commander.js';
+import { loadCommander, type Commander } from './commander.js';
 import { addExamples, commandOf } from './examples.js';
 
 interface Declarations {
@@ -35,7 +35,10 @@ export const FILES: { names: string[]; load: () => Promise<Declarations> }[] = [
  * reaches one of its commands: what the program itself answers (help, version, a usage error) is
  * answered by the whole program instead.
  */
-async function program(files: typeof FILES): Promise<{ p: CommandT; reached: () => boolean }> {
+async function program(
+  { Command }: Commander,
+  files: typeof FILES,
+): Promise<{ p: CommandT; reached: () => boolean }> {
   let reached = files.length === FILES.length;
   const unlessPartial = (write: (s: string) => void) => (s: string) => reached && write(s);
   // -V is answered before any command is reached: by the whole program, which alone reads the version
@@ -68,15 +71,24 @@ export async function runProgram(argv: string[]): Promise<number> {
   // the files the words name, when they are not all: `bstctl status` declares 6 commands, not 36 (the
   // whole program costs ~9 ms more here); a command line that names none gets the whole program
   const named = FILES.filter((f) => f.names.some((name) => args.includes(name, 2)));
-  if (named.length > 0 && named.length < FILES.length) {
-    const code = await parse(await program(named), args);
-    if (code !== null) return code;
+  const { commander, release } = loadCommander();
+  try {
+    if (named.length > 0 && named.length < FILES.length) {
+      const code = await parse(commander, await program(commander, named), args);
+      if (code !== null) return code;
+    }
+    return (await parse(commander, await program(commander, FILES), args)) ?? 0;
+  } finally {
+    release();
   }
-  return (await parse(await program(FILES), args)) ?? 0;
 }
 
 /** The exit code, or null when a partial program did not reach a command (it did and said nothing). */
-async function parse({ p, reached }: Awaited<ReturnType<typeof program>>, args: string[]) {
+async function parse(
+  { CommanderError }: Commander,
+  { p, reached }: Awaited<ReturnType<typeof program>>,
+  args: string[],
+) {
   try {
     await p.parseAsync(args);
     return reached() ? 0 : null;
