@@ -10,7 +10,10 @@ export interface GlobalOpts {
   json?: boolean;
 }
 
-/** What every command needs: its options merged with the program's, the config, the daemon. */
+/**
+ * What every command needs: its options merged with the program's, the config, the daemon. Every
+ * command's declaration loads this file; the config loader (zod) is loaded by the commands that use it.
+ */
 export class Ctx {
   private cached: LoadedConfig | null = null;
 

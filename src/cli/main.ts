@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { BstError, toBstError } from '../errors.js';
-import { runFast } from './fast.js';
+import { runProgram } from './program.js';
 
 /** The one place that turns errors into a message, a hint and an exit code. */
 function report(err: BstError, json: boolean): number {
@@ -18,8 +18,7 @@ function printJson({ code, message, hint, details }: BstError): void {
 
 async function main(argv: string[]): Promise<number> {
   try {
-    if (await runFast(argv)) return 0;
-    return await (await import('./program.js')).runProgram(argv);
+    return await runProgram(argv);
   } catch (err) {
     return report(toBstError(err), argv.includes('--json'));
   }

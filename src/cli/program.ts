@@ -1,49 +1,103 @@
 import type { Command as CommandT } from 'commander';
 import { BstError } from '../errors.js';
-import { VERSION } from '../version.js';
-import { Command, CommanderError } from './commander.js';
+import { loadCommander, type Commander } from './commander.js';
 import { addExamples, commandOf } from './examples.js';
-import * as configCmd from './commands/config.js';
-import * as daemonCmd from './commands/daemon.js';
-import * as doctorCmd from './commands/doctor.js';
-import * as envCmd from './commands/env.js';
-import * as flagsCmd from './commands/flags.js';
-import * as gateCmd from './commands/gate.js';
-import * as opsCmd from './commands/ops.js';
-import * as logsCmd from './commands/logs.js';
-import * as processCmd from './commands/process.js';
-import * as redisCmd from './commands/redis.js';
-import * as releaseCmd from './commands/release.js';
-import * as startupCmd from './commands/startup.js';
 
-function program(): CommandT {
+interface Declarations {
+  register(program: CommandT): void;
+}
+
+/**
+ * The files of commands/, in the order of `bstctl --help`, with the names of the commands each one
+ * declares (test/cli/program.test.ts holds them to it). A file of commands/ declares its commands; the
+ * file of the same name in actions/ does their work and is loaded when one of them runs.
+ */
+export const FILES: { names: string[]; load: () => Promise<Declarations> }[] = [
+  { names: ['daemon', 'shutdown'], load: () => import('./commands/daemon.js') },
+  {
+    names: ['ping', 'status', 'start', 'stop', 'restart', 'reload'],
+    load: () => import('./commands/process.js'),
+  },
+  { names: ['logs'], load: () => import('./commands/logs.js') },
+  { names: ['config'], load: () => import('./commands/config.js') },
+  { names: ['startup'], load: () => import('./commands/startup.js') },
+  { names: ['deploy', 'build', 'rollback', 'drill', 'list'], load: () => import('./commands/release.js') },
+  { names: ['redis'], load: () => import('./commands/redis.js') },
+  { names: ['env'], load: () => import('./commands/env.js') },
+  { names: ['flags'], load: () => import('./commands/flags.js') },
+  { names: ['doctor'], load: () => import('./commands/doctor.js') },
+  { names: ['topology', 'scripts'], load: () => import('./commands/ops.js') },
+  { names: ['evidence', 'smoke'], load: () => import('./commands/gate.js') },
+];
+
+/**
+ * The program with the commands of `files`. A program of only some of them says nothing until it
+ * reaches one of its commands: what the program itself answers (help, version, a usage error) is
+ * answered by the whole program instead.
+ */
+async function program(
+  { Command }: Commander,
+  files: typeof FILES,
+): Promise<{ p: CommandT; reached: () => boolean }> {
+  let reached = files.length === FILES.length;
+  const unlessPartial = (write: (s: string) => void) => (s: string) => reached && write(s);
+  // -V is answered before any command is reached: by the whole program, which alone reads the version
+  const version = reached ? (await import('../version.js')).VERSION : '';
   const p = new Command('bstctl')
     .description('process supervisor and release manager for the BST home server')
-    .version(VERSION)
+    .version(version)
     .option('-c, --config <path>', 'config file (default: $BST_CONFIG or ./bst.supervisor.json)')
     .option('--json', 'print one JSON document on stdout')
     .exitOverride()
-    .configureOutput({ outputError: () => undefined });
-  const modules = [daemonCmd, processCmd, logsCmd, configCmd, startupCmd, releaseCmd, redisCmd];
-  for (const mod of [...modules, envCmd, flagsCmd, doctorCmd, opsCmd, gateCmd]) mod.register(p);
+    .configureOutput({
+      writeOut: unlessPartial((s) => process.stdout.write(s)),
+      writeErr: unlessPartial((s) => process.stderr.write(s)),
+      outputError: () => undefined,
+    })
+    .hook('preSubcommand', () => {
+      reached = true;
+    });
+  for (const file of await Promise.all(files.map((f) => f.load()))) file.register(p);
   addExamples(p);
-  return p;
+  return { p, reached: () => reached };
 }
 
 /** Every command through commander; its usage errors become BstError('usage'), --help and --version exit 0. */
 export async function runProgram(argv: string[]): Promise<number> {
-  const p = program();
+  // pnpm 7+ forwards the `--` of `pnpm deploy:x:rollback -- --release-id X`; no bstctl argument
+  // starts with '-', so the separator carries no meaning here and is dropped
+  const sep = argv.indexOf('--', 2);
+  const args = sep < 0 ? argv : [...argv.slice(0, sep), ...argv.slice(sep + 1)];
+  // the files the words name, when they are not all: `bstctl status` declares 6 commands, not 36 (the
+  // whole program costs ~9 ms more here); a command line that names none gets the whole program
+  const named = FILES.filter((f) => f.names.some((name) => args.includes(name, 2)));
+  const { commander, release } = loadCommander();
   try {
-    // pnpm 7+ forwards the `--` of `pnpm deploy:x:rollback -- --release-id X`; no bstctl argument
-    // starts with '-', so the separator carries no meaning here and is dropped
-    const sep = argv.indexOf('--', 2);
-    await p.parseAsync(sep < 0 ? argv : [...argv.slice(0, sep), ...argv.slice(sep + 1)]);
-    return 0;
+    if (named.length > 0 && named.length < FILES.length) {
+      const code = await parse(commander, await program(commander, named), args);
+      if (code !== null) return code;
+    }
+    return (await parse(commander, await program(commander, FILES), args)) ?? 0;
+  } finally {
+    release();
+  }
+}
+
+/** The exit code, or null when a partial program did not reach a command (it did and said nothing). */
+async function parse(
+  { CommanderError }: Commander,
+  { p, reached }: Awaited<ReturnType<typeof program>>,
+  args: string[],
+) {
+  try {
+    await p.parseAsync(args);
+    return reached() ? 0 : null;
   } catch (err) {
+    if (!reached()) return null;
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0; // --help, --version
       // one message, through the same reporter as every other error (and as JSON with --json)
-      const help = ['bstctl', commandOf(p, argv.slice(2)), '--help'].filter(Boolean).join(' ');
+      const help = ['bstctl', commandOf(p, args.slice(2)), '--help'].filter(Boolean).join(' ');
       throw new BstError('usage', err.message.replace(/^error: /, ''), { hint: `see \`${help}\`` });
     }
     throw err;

@@ -70,7 +70,7 @@ export async function runDaemon(
     replaySignals();
     await bootstrap(sup, store.booting, () => gate.isClosed);
     store.save();
-    collectGarbageWhenGrown(); // start-up's garbage now, a busy moment's later
+    collectGarbageWhenGrown(); // start-up's garbage once it returned, a busy moment's later
   } catch (err) {
     // nothing may answer on the socket for a daemon that runs nothing: stop what started, then exit 1
     logger.error({ evt: 'daemon-failed', err: (err as Error).message });

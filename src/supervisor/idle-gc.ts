@@ -8,15 +8,20 @@ const heapUsed = (): number => getHeapStatistics().used_heap_size;
 
 /**
  * V8 lets the garbage of a busy moment (a log flood, a crash loop, start-up itself) sit in the old
- * generation and hands that memory back slowly; the daemon lives for months. Once now, and every
- * EVERY_MS when the heap grew by GROWTH_BYTES since the last collection, a full collection returns
- * it (a few ms for a heap of this size). Needs `--expose-gc` (DAEMON_NODE_FLAGS); without it, nothing.
+ * generation and hands that memory back slowly; the daemon lives for months. Once start-up has
+ * returned, and every EVERY_MS when the heap grew by GROWTH_BYTES since the last collection, a full
+ * collection returns it (a few ms for a heap of this size). Needs `--expose-gc` (DAEMON_NODE_FLAGS);
+ * without it, nothing.
  */
 export function collectGarbageWhenGrown(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) return;
-  gc();
   let base = heapUsed();
+  // start-up's garbage once its callers returned too: the program that parsed the command line included
+  setImmediate(() => {
+    gc();
+    base = heapUsed();
+  });
   const timer = setInterval(() => {
     if (heapUsed() - base < GROWTH_BYTES) return;
     gc();

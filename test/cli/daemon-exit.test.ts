@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { exitReason } from '../../src/cli/commands/daemon.js';
+import { exitReason } from '../../src/cli/actions/daemon.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 test('a daemon that crashed is described by its error line, not by the end of the stack trace', (t) => {

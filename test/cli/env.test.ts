@@ -11,7 +11,7 @@ import {
   renderEnvCheck,
   type EnvCheckAll,
   type EnvTargetCheck,
-} from '../../src/cli/commands/env.js';
+} from '../../src/cli/actions/env.js';
 import { loadConfig } from '../../src/config/index.js';
 import { BstError } from '../../src/errors.js';
 import { fingerprint } from '../../src/env/file.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { scriptsOf } from '../../src/cli/commands/ops.js';
+import { scriptsOf } from '../../src/cli/actions/ops.js';
 import { installedBstctl } from '../../src/cli/installed.js';
 import { loadConfig } from '../../src/config/index.js';
 import { BstError } from '../../src/errors.js';

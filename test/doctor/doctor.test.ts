@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { doctorReport } from '../../src/cli/commands/doctor.js';
+import { doctorReport } from '../../src/cli/actions/doctor.js';
 import { parseConfig, type LoadedConfig } from '../../src/config/index.js';
 import { runDoctor, type Check, type DoctorResult } from '../../src/doctor/index.js';
 import { BstError } from '../../src/errors.js';

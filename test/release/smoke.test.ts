@@ -125,8 +125,9 @@ test('a missing key fails the check by its name, without sending anything; no an
 function gate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const url = (p: string): string => pathToFileURL(join(ROOT, 'dist', 'src', 'cli', p)).href;
   const script = `
-    import { Command } from ${JSON.stringify(url('commander.js'))};
+    import { loadCommander } from ${JSON.stringify(url('commander.js'))};
     import { register } from ${JSON.stringify(url('commands/gate.js'))};
+    const { Command } = loadCommander().commander;
     const p = new Command('bstctl').option('-c, --config <path>').option('--json').exitOverride();
     register(p);
     try {

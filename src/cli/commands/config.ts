@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import type { ConfigReloadResult } from '../../protocol.js';
 import { Ctx, withGlobals } from '../context.js';
+
+const act = () => import('../actions/config.js');
 
 export function register(program: Command): void {
   const config = program
@@ -8,36 +9,15 @@ export function register(program: Command): void {
     .description('validate, print the JSON Schema, or reload the daemon');
 
   withGlobals(config.command('check').description('validate the config file')).action(
-    async (_o: unknown, cmd: Command) => {
-      const ctx = new Ctx(cmd);
-      const { file, config: c } = await ctx.config({ checking: true });
-      const { allProcessIds } = await import('../../config/selector.js');
-      const targets = Object.keys(c.targets);
-      ctx.print(
-        { ok: true, file, targets, processes: allProcessIds(c) },
-        () => `${file}: ok (${targets.length} targets, ${allProcessIds(c).length} processes)`,
-      );
-    },
+    async (_o: unknown, cmd: Command) => (await act()).check(new Ctx(cmd)),
   );
 
   config
     .command('schema')
     .description('print the JSON Schema of bst.supervisor.json')
-    .action(async () => {
-      const { configJsonSchema } = await import('../../config/schema.js');
-      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
-    });
+    .action(async () => (await act()).schema());
 
   withGlobals(config.command('reload').description('apply the file to the running daemon as a diff')).action(
-    async (_o: unknown, cmd: Command) => {
-      const ctx = new Ctx(cmd);
-      await ctx.config(); // a bad file is refused here, before the daemon is asked
-      const res = (await ctx.call('configReload', {})) as ConfigReloadResult;
-      ctx.print(res, () =>
-        ['added', 'changed', 'removed']
-          .map((k) => `${k}: ${res[k as keyof ConfigReloadResult].join(', ') || '-'}`)
-          .join('\n'),
-      );
-    },
+    async (_o: unknown, cmd: Command) => (await act()).reload(new Ctx(cmd)),
   );
 }

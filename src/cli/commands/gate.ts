@@ -1,64 +1,8 @@
 import type { Command } from 'commander';
-import { BstError } from '../../errors.js';
-import type { SmokeCheckResult } from '../../release/smoke.js';
-import { releaseTargetOf } from '../../release/target.js';
-import { usableTarget } from '../../topology.js';
+import type { EvidenceOpts } from '../actions/gate.js';
 import { Ctx, withGlobals } from '../context.js';
-import { table } from '../format.js';
 
-/** `bstctl smoke <target>`: the target's smoke checks against the app itself (no daemon needed). */
-async function smoke(ctx: Ctx, name: string): Promise<void> {
-  const { config } = await ctx.config();
-  const target = usableTarget(config, name); // unknown or reserved: exit 2
-  if (target.smoke.length === 0) {
-    throw new BstError('invalid_input', `target ${name} has no smoke checks`, {
-      hint: `add a "smoke" list to targets.${name} in the config`,
-    });
-  }
-  const { runSmoke } = await import('../../release/smoke.js');
-  const res = await runSmoke(target.smoke, target.env.file ?? '');
-  ctx.print({ target: name, ...res }, () => human(res.checks));
-  if (res.ok) return;
-  const failed = res.checks.filter((c) => !c.ok).map((c) => c.name);
-  ctx.failAfterPrint(
-    new BstError('failed', `smoke of ${name} failed: ${failed.join(', ')}`, {
-      hint: `each failed check says why; run \`bstctl smoke ${name}\` again once the app or its env file is fixed`,
-    }),
-  );
-}
-
-function human(checks: SmokeCheckResult[]): string {
-  const rows = checks.map((c) => [c.name, c.status ?? '-', c.expected, c.ms, c.ok ? 'ok' : 'FAIL']);
-  const errors = checks.filter((c) => c.error).map((c) => `ERROR ${c.name}: ${c.error}`);
-  return [table(['CHECK', 'STATUS', 'EXPECTED', 'MS', 'OK'], rows), ...errors].join('\n');
-}
-
-interface EvidenceOpts {
-  releaseId?: string;
-  batch?: string;
-  format?: string;
-}
-
-/** `bstctl evidence <target>`: the release-gate bundle, read from disk only (no daemon needed). */
-async function evidence(ctx: Ctx, name: string, o: EvidenceOpts): Promise<void> {
-  const format = o.format ?? (ctx.json ? 'json' : 'md');
-  if (format !== 'md' && format !== 'json') {
-    throw new BstError('usage', `evidence: unknown format "${format}"`, { hint: 'md or json' });
-  }
-  const target = releaseTargetOf((await ctx.config()).config, name); // unknown, reserved, no releases: exit 2
-  const { evidenceBundle } = await import('../../release/evidence.js');
-  const { evidenceMarkdown } = await import('../../release/evidence-md.js');
-  const b = evidenceBundle(name, target, { releaseId: o.releaseId, batch: o.batch });
-  const text = format === 'json' || ctx.json ? JSON.stringify(b, null, 2) : evidenceMarkdown(b);
-  process.stdout.write(`${text}\n`);
-  if (b.ok) return;
-  // printed first: the bundle stays the one document on stdout, the failure goes to stderr (exit 1)
-  ctx.failAfterPrint(
-    new BstError('failed', `evidence of ${name} ${b.release} is incomplete: ${b.verdict.join('; ')}`, {
-      hint: 'each reason says what is missing for the release gate',
-    }),
-  );
-}
+const act = () => import('../actions/gate.js');
 
 export function register(program: Command): void {
   withGlobals(
@@ -69,9 +13,11 @@ export function register(program: Command): void {
     .option('--release-id <id>', 'release to gather (default: the current one)')
     .option('--batch <label>', 'the releases and drills of this deploy batch')
     .option('--format <format>', 'md or json (default: md; json with --json)')
-    .action((target: string, o: EvidenceOpts, cmd: Command) => evidence(new Ctx(cmd), target, o));
+    .action(async (target: string, o: EvidenceOpts, cmd: Command) =>
+      (await act()).evidence(new Ctx(cmd), target, o),
+    );
 
   withGlobals(
     program.command('smoke <target>').description("run the target's smoke checks now (no daemon needed)"),
-  ).action((target: string, _o: unknown, cmd: Command) => smoke(new Ctx(cmd), target));
+  ).action(async (target: string, _o: unknown, cmd: Command) => (await act()).smoke(new Ctx(cmd), target));
 }

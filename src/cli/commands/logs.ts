@@ -1,115 +1,8 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { Config } from '../../config/index.js';
-import { BstError } from '../../errors.js';
-import { resolveSelector, splitId } from '../../config/selector.js';
+import type { LogsOptions } from '../actions/logs.js';
 import { Ctx, withGlobals } from '../context.js';
-import { own } from '../../own.js';
 
-type Stream = 'out' | 'err';
-
-interface Source {
-  id: string;
-  stream: Stream;
-  file: string;
-}
-
-/** Reads the log files directly: works with or without a daemon. */
-async function sources(config: Config, ids: string[], streams: Stream[]): Promise<Source[]> {
-  const { logFiles } = await import('../tail.js');
-  return ids.flatMap((id) => {
-    const { target, name } = splitId(id);
-    const base = own(config.targets, target)?.base ?? '';
-    const files = logFiles(join(base, 'logs'), name);
-    return streams.map((stream) => ({ id, stream, file: files[stream] }));
-  });
-}
-
-/** Which streams to show: `--out`, `--err`, or both. */
-function pickStreams(o: LogsOptions): Stream[] {
-  if (o.out && o.err) {
-    throw new BstError('usage', '--out and --err cannot be used together', {
-      hint: 'leave both out to see stdout and stderr, each line labelled with its stream',
-    });
-  }
-  return o.out ? ['out'] : o.err ? ['err'] : ['out', 'err'];
-}
-
-/** `<id> <stream> | `: the id when several processes are shown, the stream when both are. */
-function labeller(ids: string[], streams: Stream[]): (s: Source) => string {
-  return (s) => {
-    const parts = [...(ids.length > 1 ? [s.id] : []), ...(streams.length > 1 ? [s.stream] : [])];
-    return parts.length > 0 ? `${parts.join(' ')} | ` : '';
-  };
-}
-
-/**
- * The mask the daemon's own log uses (SPEC §6.2): every value of the env files of the targets shown.
- * An env file we cannot read means values we cannot mask: refused rather than printed in clear.
- */
-async function maskFor(config: Config, ids: string[]): Promise<(text: string) => string> {
-  const [{ SecretSet }, { readEnvFile }] = await Promise.all([
-    import('../../log.js'),
-    import('../../env/file.js'),
-  ]);
-  const secrets = new SecretSet();
-  const targets = new Set(ids.map((id) => splitId(id).target));
-  for (const name of targets) {
-    const file = config.targets[name]?.env.file;
-    if (!file) continue;
-    try {
-      secrets.addAll(readEnvFile(file));
-    } catch (err) {
-      throw new BstError('failed', `cannot read ${file} to mask its values in the logs of ${name}`, {
-        hint: `run bstctl logs as a user who can read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      });
-    }
-  }
-  return (text) => secrets.mask(text);
-}
-
-interface LogsOptions {
-  lines: string;
-  follow?: boolean;
-  out?: boolean;
-  err?: boolean;
-}
-
-async function logs(ctx: Ctx, selector: string | undefined, o: LogsOptions): Promise<void> {
-  const n = Number(o.lines);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
-  }
-  const streams = pickStreams(o);
-  const { config } = await ctx.config();
-  const ids = resolveSelector(config, selector);
-  const list = await sources(config, ids, streams);
-  const mask = await maskFor(config, ids);
-  const { follow, lastLines } = await import('../tail.js'); // zlib and the tail code only when reading logs
-  const label = labeller(ids, streams);
-  const human = (s: Source, line: string): string => `${label(s)}${line}`;
-  const record = (s: Source, line: string) => ({ id: s.id, stream: s.stream, line });
-  // -f --json prints one object per line (a stream cannot be one document); without -f, one document
-  const show = (s: Source, line: string): boolean =>
-    process.stdout.write(`${ctx.json ? JSON.stringify(record(s, mask(line))) : human(s, mask(line))}\n`);
-  const past: { s: Source; line: string }[] = [];
-  for (const s of list) for (const line of await lastLines(s.file, n)) past.push({ s, line });
-  if (ctx.json && !o.follow) {
-    const lines = past.map(({ s, line }) => record(s, mask(line)));
-    return void process.stdout.write(`${JSON.stringify({ lines }, null, 2)}\n`);
-  }
-  for (const { s, line } of past) show(s, line);
-  if (!o.follow) return;
-  const followers = list.map((s) => follow(s.file, (line) => show(s, line), { fromEnd: true }));
-  await new Promise<void>((resolve) => {
-    const end = (): void => {
-      for (const f of followers) f.stop();
-      resolve();
-    };
-    process.once('SIGINT', end);
-    process.once('SIGTERM', end);
-  });
-}
+const act = () => import('../actions/logs.js');
 
 export function register(program: Command): void {
   withGlobals(
@@ -121,5 +14,7 @@ export function register(program: Command): void {
     .option('-f, --follow', 'keep printing new lines, across rotation')
     .option('--out', 'only stdout (<process>.out.log), lines unlabelled for one process')
     .option('--err', 'only stderr (<process>.err.log), lines unlabelled for one process')
-    .action((selector: string | undefined, o: LogsOptions, cmd: Command) => logs(new Ctx(cmd), selector, o));
+    .action(async (selector: string | undefined, o: LogsOptions, cmd: Command) =>
+      (await act()).logs(new Ctx(cmd), selector, o),
+    );
 }

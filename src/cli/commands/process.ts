@@ -1,106 +1,15 @@
 import type { Command } from 'commander';
-import { BstError } from '../../errors.js';
-import type { ActionResult, PingResult, ProcessStatus, StatusResult } from '../../protocol.js';
-import { readSnapshot } from '../../snapshot.js';
-import { asObservedNow } from '../stale.js';
 import { Ctx, withGlobals } from '../context.js';
-import { bytes, duration, table } from '../format.js';
 
-/** What a reload would change for a running child, by key name only. */
-function envNote(p: ProcessStatus): string {
-  const keys = p.envChanged ?? [];
-  return keys.length > 0 ? `env changed: ${keys.join(', ')} (reload to apply)` : '';
-}
-
-/** The reason of a process that is not online (an online one's is routine), then its env drift. */
-function noteOf(p: ProcessStatus, allReasons: boolean): string {
-  const reason = allReasons || p.state !== 'online' ? (p.reason ?? '') : '';
-  return [reason, envNote(p)].filter((s) => s !== '').join('; ');
-}
-
-/** `allReasons`: every process's reason, as a stale snapshot's online one says it runs unsupervised. */
-export function statusTable(list: ProcessStatus[], allReasons = false): string {
-  if (list.length === 0) return 'no processes';
-  return table(
-    ['ID', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU', 'MEM', 'RELEASE', 'NOTE'],
-    list.map((p) => [
-      p.id,
-      p.state,
-      p.pid ?? '-',
-      duration(p.uptimeMs),
-      p.restarts,
-      p.pid ? `${p.cpu.toFixed(1)}%` : '-',
-      bytes(p.memory),
-      p.release ?? '-',
-      noteOf(p, allReasons),
-    ]),
-  );
-}
-
-export async function status(ctx: Ctx, selector: string | undefined): Promise<void> {
-  try {
-    const res = (await ctx.call('status', { selector })) as StatusResult;
-    const problems = (res.daemon?.problems ?? []).map((p) => `\nDAEMON PROBLEM: ${p}`).join('');
-    ctx.print(res, () => `${statusTable(res.processes)}${problems}`);
-  } catch (err) {
-    if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
-    const snap = readSnapshot((await ctx.daemon()).stateDir);
-    if (!snap) throw err;
-    // the last known status, marked stale; still exit 3 so scripts know no daemon answers
-    const processes = snap.processes
-      .filter((p) => !selector || p.target === selector || p.id === selector)
-      .map(asObservedNow);
-    ctx.print(
-      { stale: true, savedAt: snap.savedAt, processes },
-      () => `STALE: no daemon answers; last status saved at ${snap.savedAt}\n${statusTable(processes, true)}`,
-    );
-    process.stderr.write(`bstctl: ${err.message}\nhint: ${err.hint ?? ''}\n`);
-    process.exitCode = 3;
-  }
-}
-
-/** Wanted up, never started: a release target before its first deploy (a failed spawn is not this). */
-export function waitingForRelease(p: ProcessStatus): boolean {
-  return p.state === 'stopped' && p.want === 'up' && Boolean(p.reason?.startsWith('no release'));
-}
-
-/** start/stop/restart/reload: exit 1 when a process did not reach the state asked for. */
-export async function lifecycle(
-  ctx: Ctx,
-  method: 'start' | 'stop' | 'restart' | 'reload',
-  selector?: string,
-) {
-  const res = (await ctx.call(method, { selector })) as ActionResult;
-  ctx.print(res, () => statusTable(res.processes));
-  const goal = method === 'stop' ? 'stopped' : 'online';
-  const missed = res.processes.filter(
-    (p) => p.state !== goal && !(goal === 'online' && waitingForRelease(p)),
-  );
-  if (missed.length > 0) {
-    const first = missed[0] as ProcessStatus;
-    ctx.failAfterPrint(
-      new BstError(
-        'failed',
-        `${first.id} is ${first.state}, not ${goal}${first.reason ? `: ${first.reason}` : ''}`,
-        {
-          hint: `see \`bstctl logs ${first.id}\``,
-        },
-      ),
-    );
-  }
-}
-
-export async function ping(ctx: Ctx): Promise<void> {
-  const res = (await ctx.call('ping', {})) as PingResult;
-  ctx.print(res, () => `daemon pid ${res.pid}, version ${res.version}, up ${duration(res.uptimeMs)}`);
-}
+const act = () => import('../actions/process.js');
 
 export function register(program: Command): void {
   withGlobals(program.command('ping').description('daemon pid, version, uptime')).action(
-    (_o: unknown, cmd: Command) => ping(new Ctx(cmd)),
+    async (_o: unknown, cmd: Command) => (await act()).ping(new Ctx(cmd)),
   );
   withGlobals(program.command('status [selector]').description('table of processes')).action(
-    (selector: string | undefined, _o: unknown, cmd: Command) => status(new Ctx(cmd), selector),
+    async (selector: string | undefined, _o: unknown, cmd: Command) =>
+      (await act()).status(new Ctx(cmd), selector),
   );
   const verbs = {
     start: 'start processes (an errored one is retried at once)',
@@ -110,7 +19,8 @@ export function register(program: Command): void {
   } as const;
   for (const [verb, what] of Object.entries(verbs) as [keyof typeof verbs, string][]) {
     withGlobals(program.command(`${verb} [selector]`).description(what)).action(
-      (selector: string | undefined, _o: unknown, cmd: Command) => lifecycle(new Ctx(cmd), verb, selector),
+      async (selector: string | undefined, _o: unknown, cmd: Command) =>
+        (await act()).lifecycle(new Ctx(cmd), verb, selector),
     );
   }
 }
