@@ -23,7 +23,8 @@ import { refuseIfAnswers } from '../../wire.js';
 import { socketAnswers } from '../../wire.js';
 import type { Ctx } from '../context.js';
 
-const CLI = fileURLToPath(new URL('../main.js', import.meta.url));
+// the daemon's own entry: `bstctl daemon --foreground` without the CLI's parser and declarations
+const DAEMON = fileURLToPath(new URL('../../supervisor/main.js', import.meta.url));
 
 /** Nothing is written into a state folder of another user (the daemon would refuse it anyway). */
 function refuseForeignDir(dir: string): void {
@@ -55,7 +56,7 @@ export async function detach(ctx: Ctx): Promise<void> {
   // an invalid config, or a second daemon losing the lock, leaves the last one's output as it was
   const pending = `${early}.${process.pid}`;
   const fd = openSync(pending, 'wx', 0o600);
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, 'daemon', '--foreground', '-c', file], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON, file], {
     detached: true,
     stdio: ['pipe', fd, fd, 'pipe'],
     env: { ...process.env, [HANDOVER_ENV]: '1', [READY_FD_ENV]: '3' },
