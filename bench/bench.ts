@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -179,7 +179,8 @@ function pump() {
   while (i < ${lines}) {
     if (!process.stdout.write(String(i++).padStart(7, '0') + pad + '\\n')) return void process.stdout.once('drain', pump);
   }
-  fs.writeFileSync(process.env.MARK, JSON.stringify({ t0, t1: Date.now() }));
+  fs.writeFileSync(process.env.MARK + '.tmp', JSON.stringify({ t0, t1: Date.now() }));
+  fs.renameSync(process.env.MARK + '.tmp', process.env.MARK);
   if (process.env.EXIT) process.exit(0);
   setInterval(() => {}, 1 << 30);
 }
@@ -219,6 +220,7 @@ async function logThroughput(): Promise<void> {
   let after = 0;
   for (let round = 0; round < 3; round++) {
     const out = join(s.dir, `direct-${round}.log`);
+    rmSync(mark, { force: true });
     const t0 = now();
     await run('/bin/sh', ['-c', `EXIT=1 MARK=${mark} node ${flood} > ${out}`]);
     direct.push(now() - t0);
@@ -246,6 +248,7 @@ async function logThroughput(): Promise<void> {
     );
     await s.bst('daemon');
     const { pid } = await s.json('ping');
+    rmSync(mark, { force: true });
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 20);
     const t1 = now();
@@ -253,6 +256,7 @@ async function logThroughput(): Promise<void> {
     await until(() => existsSync(logs) && loggedBytes(logs, name) >= lines * 100, 120_000);
     ours.push(now() - t1);
     clearInterval(sampler);
+    await until(() => existsSync(mark), 30_000); // the app's own end, written after its last line
     oursApp.push(appMs());
     peaks.push(peak / 1024);
     lost = Math.max(lost, lines - countLines(logs, name).unique);

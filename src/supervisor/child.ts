@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
+import { closeSync, existsSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Duplex, Readable } from 'node:stream';
 import { identify, readStat } from '../proc.js';
 import { findExecutable } from '../which.js';
+import type { PipeEnds, PipeSource } from './pipes.js';
 import { groupAndTree, signalGroup, terminate } from './terminate.js';
 
 export interface ChildSpec {
@@ -18,6 +20,8 @@ export interface ChildSpec {
    */
   stdout: (chunk: Buffer) => Waiter | void;
   stderr: (chunk: Buffer) => Waiter | void;
+  /** Where the pipes of stdout and stderr come from (pipes.ts); without it, or when it has none, Node's socketpairs. */
+  pipes?: PipeSource;
   parentDeathSignal?: boolean;
   /** How long `exited` waits for the pipes after the process is gone (a descendant may hold them). */
   drainTimeoutMs?: number;
@@ -43,13 +47,37 @@ export interface SpawnInternals {
   fakeStartTime?: number;
 }
 
-function pipe(from: NodeJS.ReadableStream | null, sink: (chunk: Buffer) => Waiter | void): void {
-  from?.on('data', (chunk: Buffer) => {
+// a chunk under half a pipe's 64 KiB: the child is not about to fill it, so the next read waits this long
+const REST_MS = 1;
+const REST_BELOW = 32 * 1024;
+
+/**
+ * Reads `from` into `sink`, paused while the sink lags. A pipe of ours (`rests`) is read at most once a
+ * millisecond while it gets small chunks: what the child writes meanwhile waits in the pipe, which
+ * wakes nobody, instead of waking the daemon once per line.
+ */
+function pipe(from: Readable | null, sink: (chunk: Buffer) => Waiter | void, rests: boolean): void {
+  if (!from) return;
+  let holds = 0;
+  const hold = (): void => void (holds++ === 0 && from.pause());
+  const release = (): void => void (--holds === 0 && from.resume());
+  from.on('data', (chunk: Buffer) => {
     const wait = sink(chunk);
-    if (!wait) return;
-    from.pause();
-    wait(() => from.resume());
+    if (wait) {
+      hold();
+      wait(release);
+    } else if (rests && holds === 0 && chunk.length < REST_BELOW) {
+      hold();
+      setTimeout(release, REST_MS).unref();
+    }
   });
+}
+
+/** The daemon's end of a pipe of ours; a high-water mark of 0, so a pause stops the reads at once. */
+function readEnd(fd: number): Readable {
+  // Node's Socket hands its options to Duplex, which takes readableHighWaterMark (@types omit it)
+  const opts = { fd, readable: true, writable: false, readableHighWaterMark: 0 };
+  return new Socket(opts as ConstructorParameters<typeof Socket>[0]);
 }
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -69,30 +97,38 @@ function buildArgv(spec: ChildSpec): string[] | string {
   return guard ? [SETPRIV, '--pdeathsig', 'KILL', '--', file, ...args] : [file, ...args];
 }
 
-function watchExit(cp: ChildProcess, spec: ChildSpec): Promise<ExitInfo> {
+/** The child's output streams: pipes of ours when `ends` are given, else Node's. */
+function watchExit(cp: ChildProcess, spec: ChildSpec, ends: (PipeEnds | null)[]): Promise<ExitInfo> {
+  const [out, err] = ends.map((e) => (e ? readEnd(e.read) : null));
+  const streams = [out ?? cp.stdout, err ?? cp.stderr];
+  pipe(streams[0] ?? null, spec.stdout, out !== null && out !== undefined);
+  pipe(streams[1] ?? null, spec.stderr, err !== null && err !== undefined);
+  // a read error on a pipe must not crash the daemon; 'exit' and 'close' still follow
+  for (const s of streams) s?.on('error', () => {});
+  // Node's 'close' waits for its own stdio; ours are waited for here
+  const closed = [cp, ...[out, err].filter((s) => s)].map(
+    (s) => new Promise<void>((resolve) => (s as NodeJS.EventEmitter).once('close', () => resolve())),
+  );
   return new Promise((settle) => {
     let info: ExitInfo | undefined;
     let timer: NodeJS.Timeout | undefined;
-    pipe(cp.stdout, spec.stdout);
-    pipe(cp.stderr, spec.stderr);
-    // a read error on a pipe must not crash the daemon; 'exit' and 'close' still follow
-    cp.stdout?.on('error', () => {});
-    cp.stderr?.on('error', () => {});
-    cp.on('error', (err) => {
-      if (cp.pid === undefined) settle({ code: null, signal: null, error: err.message });
+    cp.on('error', (e) => {
+      if (cp.pid !== undefined) return;
+      for (const s of streams) s?.destroy();
+      settle({ code: null, signal: null, error: e.message });
     });
     cp.once('exit', (code, signal) => {
       info = { code, signal };
       // a descendant that inherited our pipes can keep them open long after the child is gone
       timer = setTimeout(() => {
-        cp.stdout?.destroy();
-        cp.stderr?.destroy();
-        settle(info ?? { code, signal });
+        for (const s of streams) s?.destroy();
+        settle({ code, signal });
       }, spec.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
     });
-    cp.once('close', (code, signal) => {
+    void Promise.all(closed).then(() => {
       clearTimeout(timer);
-      settle(info ?? { code, signal });
+      // 'close' follows 'exit' in Node: info is set
+      settle(info ?? { code: cp.exitCode, signal: cp.signalCode });
     });
   });
 }
@@ -106,16 +142,26 @@ function failedHandle(error: string): ChildHandle {
 export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): ChildHandle {
   const argv = buildArgv(spec);
   if (typeof argv === 'string') return failedHandle(argv);
+  const ends = [spec.pipes?.take() ?? null, spec.pipes?.take() ?? null];
   let cp: ChildProcess;
   try {
     cp = spawn(argv[0] ?? '', argv.slice(1), {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', ...(spec.extraFds ?? []), ...(spec.control ? ['pipe' as const] : [])],
+      stdio: [
+        'ignore',
+        ends[0]?.write ?? 'pipe',
+        ends[1]?.write ?? 'pipe',
+        ...(spec.extraFds ?? []),
+        ...(spec.control ? ['pipe' as const] : []),
+      ],
     });
   } catch (err) {
+    for (const e of ends) if (e) closeSync(e.read);
     return failedHandle((err as Error).message);
+  } finally {
+    for (const e of ends) if (e) closeSync(e.write); // the child has its copy
   }
   const pid = cp.pid;
   // a leader that exited at once is a zombie that still names its group: its start time counts
@@ -123,7 +169,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
   return {
     pid,
     startTime,
-    exited: watchExit(cp, spec),
+    exited: watchExit(cp, spec, ends),
     control: spec.control ? (cp.stdio[3 + (spec.extraFds?.length ?? 0)] as Duplex) : null,
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
     kill: async () => {

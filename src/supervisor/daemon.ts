@@ -16,6 +16,7 @@ import { daemonHandlers, Gate } from './handlers.js';
 import { markedStrays, redisStrays } from './orphan-scan.js';
 import { reapOrphans, reapStrays, type StopSpec } from './orphans.js';
 import { createPersistence, type Persistence } from './persist.js';
+import { PipeStock } from './pipes.js';
 import { serialReloads } from './reload.js';
 import { splitId } from '../config/selector.js';
 import { listen, prepareSocketDir } from './server.js';
@@ -35,7 +36,7 @@ export async function runDaemon(
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
   const readyFd = takeReadyFd();
-  const { loaded, log, secrets, sup, store } = await prepare(await config);
+  const { loaded, log, secrets, sup, store, pipes } = await prepare(await config);
   const { logger } = log;
   const gate = new Gate();
   let server: Server | null = null;
@@ -68,6 +69,7 @@ export async function runDaemon(
     logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
     onSignals(exitAfter, () => reloadFromSignal(sup, gate, log.reopen, reloadConfig, logger));
     replaySignals();
+    await pipes.start(2 * sup.entries.size); // a stdout and a stderr for each process's first start
     await bootstrap(sup, store.booting, () => gate.isClosed);
     store.save();
     collectGarbageWhenGrown(); // start-up's garbage once it returned, a busy moment's later
@@ -98,7 +100,10 @@ async function prepare(loaded: LoadedConfig) {
   await reapStrays(markedStrays(stateDir), stopOf, log.logger, 'marker');
   await reapStrays(await redisStrays(loaded.config), stopOf, log.logger, 'redis-port');
   const store = createPersistence(stateDir, log.logger);
+  const pipes = new PipeStock(join(stateDir, 'pipes'));
+  process.once('exit', () => pipes.clear());
   const sup = createSupervisor({
+    pipes,
     loaded,
     clock: realClock,
     logger: log.logger,
@@ -107,7 +112,7 @@ async function prepare(loaded: LoadedConfig) {
   });
   store.attach(sup, saved?.processes ?? {});
   recoverEach(sup, log.logger);
-  return { loaded, log, secrets, sup, store };
+  return { loaded, log, secrets, sup, store, pipes };
 }
 
 /** The daemon lock, or an error that says what could not be written (a full disk) instead of a stack trace. */

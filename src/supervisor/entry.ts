@@ -8,6 +8,7 @@ import type { MachineSpec } from './machine.js';
 import { openProcessSinks } from './output.js';
 import { launchRedis } from './redis.js';
 import { splitId } from '../config/selector.js';
+import type { PipeSource } from './pipes.js';
 import { ProcessUnit, type Transition } from './unit.js';
 
 export interface Entry {
@@ -31,6 +32,8 @@ export interface EntryDeps {
   supervisor?: string;
   /** Config `daemon.passEnv` as it is now (a config reload changes it for the next spawn). */
   passEnv?: () => readonly string[];
+  /** Pipes for the children's output (pipes.ts); without, Node's socketpairs. */
+  pipes?: PipeSource;
   onTransition(t: Transition): void;
 }
 
@@ -69,6 +72,7 @@ function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
     secrets: deps.secrets,
     supervisor: deps.supervisor,
     passEnv: deps.passEnv?.(),
+    pipes: deps.pipes,
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;

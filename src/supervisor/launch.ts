@@ -13,6 +13,7 @@ import { lineWatcher, probeHttp, probeTcp, withDeadline } from './readiness.js';
 import { feed, type Sink } from './output.js';
 import type { Launch } from './unit.js';
 import type { Listener } from './listeners.js';
+import type { PipeSource } from './pipes.js';
 
 export interface LaunchContext {
   targetName: string;
@@ -26,6 +27,8 @@ export interface LaunchContext {
   supervisor?: string;
   /** Config `daemon.passEnv`: the daemon's variables every child receives. */
   passEnv?: readonly string[];
+  /** Pipes for the child's stdout and stderr (pipes.ts). */
+  pipes?: PipeSource | undefined;
 }
 
 /** The variable that names the daemon (its state folder) in the environment of every child it starts. */
@@ -93,6 +96,7 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
       return toOut(chunk);
     },
     stderr: feed(ctx.sinks.err),
+    ...(ctx.pipes ? { pipes: ctx.pipes } : {}),
   });
   const prints = envPrints(ctx.target, ctx.proc);
   const spawnedWith = { envKey: keyOf(prints), envPrints: prints };

@@ -40,7 +40,8 @@ export class LogFile {
   private fd: number | null = null;
   private size = 0;
   private rotateAt: number | undefined;
-  private queue: (Buffer | typeof REOPEN)[] = [];
+  // a unit of buffers is written to one file, never split by a rotation
+  private queue: (Buffer[] | typeof REOPEN)[] = [];
   private queuedBytes = 0;
   private inFlightBytes = 0;
   private writing = false;
@@ -72,11 +73,14 @@ export class LogFile {
     return `${this.path}: ${f.message} (${f.droppedBytes} bytes dropped since ${f.since.toISOString()})`;
   }
 
-  write(bytes: Buffer): void {
+  /** Queues `bytes`; the buffers of an array land in the same file. */
+  write(bytes: Buffer | Buffer[]): void {
     if (this.closed) return;
-    if (this.blocked) return void (this.fault && (this.fault.droppedBytes += bytes.length));
-    this.queue.push(bytes);
-    this.queuedBytes += bytes.length;
+    const unit = Array.isArray(bytes) ? bytes : [bytes];
+    const length = sizeOf(unit);
+    if (this.blocked) return void (this.fault && (this.fault.droppedBytes += length));
+    this.queue.push(unit);
+    this.queuedBytes += length;
     this.kick();
   }
 
@@ -115,10 +119,10 @@ export class LogFile {
     if (this.queue.length === 0 && !note) return this.notify();
     if (this.fd === null && !this.open()) return;
     const head = this.queue[0];
-    const first = (head instanceof Buffer ? head.length : 0) + (note?.length ?? 0);
+    const first = (Array.isArray(head) ? sizeOf(head) : 0) + (note?.length ?? 0);
     if (this.rotationDue(first) && !this.rotate()) return;
     const bufs = this.take(this.opts.maxBytes - this.size - (note?.length ?? 0));
-    const bytes = bufs.reduce((sum, b) => sum + b.length, 0);
+    const bytes = sizeOf(bufs);
     this.inFlightBytes = bytes;
     this.writing = true;
     writev(this.fd as number, note ? [note, ...bufs] : bufs, (err, written) => {
@@ -135,23 +139,25 @@ export class LogFile {
     });
   }
 
-  /** Buffers up to the next reopen marker that fit in `room` (at least one), so size rotation falls between writes. */
+  /** Units up to the next reopen marker that fit in `room` (at least one), so size rotation falls between writes. */
   private take(room: number): Buffer[] {
     const bufs: Buffer[] = [];
     let bytes = 0;
-    for (let head = this.queue[0]; head instanceof Buffer; head = this.queue[0]) {
-      if (bufs.length > 0 && (bufs.length >= MAX_BUFFERS || bytes + head.length > room)) break;
+    for (let head = this.queue[0]; Array.isArray(head); head = this.queue[0]) {
+      const length = sizeOf(head);
+      const full = bufs.length + head.length > MAX_BUFFERS || bytes + length > room;
+      if (bufs.length > 0 && full) break;
       this.queue.shift();
-      this.queuedBytes -= head.length;
-      bytes += head.length;
-      bufs.push(head);
+      this.queuedBytes -= length;
+      bytes += length;
+      bufs.push(...head);
     }
     return bufs;
   }
 
   private requeue(bufs: Buffer[], skip: number): void {
     const rest = Buffer.concat(bufs).subarray(skip);
-    this.queue.unshift(rest);
+    this.queue.unshift([rest]);
     this.queuedBytes += rest.length;
   }
 
@@ -255,6 +261,12 @@ export class LogFile {
     this.waiters = this.waiters.filter((w) => pending > w.below);
     for (const w of ready) w.fn();
   }
+}
+
+function sizeOf(bufs: Buffer[]): number {
+  let n = 0;
+  for (const b of bufs) n += b.length;
+  return n;
 }
 
 /** A condition's identity (one report each) and its words: our refusals name the fix, errno messages their code. */

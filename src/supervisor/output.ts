@@ -42,6 +42,7 @@ export interface SinkOptions {
 // a partial line larger than this is written at once rather than held for its newline
 const MAX_HELD_BYTES = 64 * 1024;
 const MAX_BATCH_BYTES = 64 * 1024;
+const MAX_PIECES = 64;
 // past this many bytes not yet on disk, the writer asks its source to pause (a child blocks on its pipe)
 const HIGH_WATER_BYTES = 1024 * 1024;
 
@@ -51,14 +52,14 @@ function batchLimit(maxBytes: number): number {
 }
 
 /** Writes whole lines at once and holds a trailing partial line briefly, so rotation never splits a line. */
-function lineAligner(out: (bytes: Buffer) => void, flushMs: number) {
+function lineAligner(out: (bytes: Buffer[]) => void, flushMs: number) {
   let held: Buffer[] = [];
   let heldBytes = 0;
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
     clearTimeout(timer);
     timer = undefined;
-    if (heldBytes > 0) out(Buffer.concat(held));
+    if (heldBytes > 0) out(held);
     held = [];
     heldBytes = 0;
   };
@@ -71,7 +72,8 @@ function lineAligner(out: (bytes: Buffer) => void, flushMs: number) {
   const write = (chunk: Buffer): void => {
     const nl = chunk.lastIndexOf(10);
     if (nl === -1) return hold(chunk);
-    out(heldBytes > 0 ? Buffer.concat([...held, chunk.subarray(0, nl + 1)]) : chunk.subarray(0, nl + 1));
+    const line = chunk.subarray(0, nl + 1);
+    out(heldBytes > 0 ? [...held, line] : [line]);
     held = [];
     heldBytes = 0;
     clearTimeout(timer);
@@ -81,21 +83,27 @@ function lineAligner(out: (bytes: Buffer) => void, flushMs: number) {
   return { write, flush };
 }
 
-/** Gathers writes made in one turn of the event loop into one chunk: one file write each, not one per line. */
-function coalescer(out: (bytes: Buffer) => void, limit: number) {
+/**
+ * Gathers the writes of one turn of the event loop into one unit of buffers, written to one file by
+ * one `writev`: one file write each, not one per line, and no copy.
+ */
+function coalescer(out: (bytes: Buffer[]) => void, limit: number) {
   let batch: Buffer[] = [];
   let bytes = 0;
   let scheduled: NodeJS.Immediate | undefined;
   const flush = (): void => {
     clearImmediate(scheduled);
     scheduled = undefined;
-    if (bytes > 0) out(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
+    // many small pieces (a process that writes a line per read) are joined: one iovec, not hundreds
+    if (bytes > 0) out(batch.length > MAX_PIECES ? [Buffer.concat(batch)] : batch);
     batch = [];
     bytes = 0;
   };
-  const write = (chunk: Buffer): void => {
-    batch.push(chunk);
-    bytes += chunk.length;
+  const write = (chunks: Buffer[]): void => {
+    for (const c of chunks) {
+      batch.push(c);
+      bytes += c.length;
+    }
     if (bytes >= limit) return flush();
     scheduled ??= setImmediate(flush);
   };

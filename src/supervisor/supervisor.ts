@@ -12,6 +12,7 @@ import { createEntry, retire, type Entry, type EntryDeps } from './entry.js';
 import { allProcessIds, resolveSelector } from '../config/selector.js';
 import type { ProcessUnit, Transition } from './unit.js';
 import { envDrift } from './envdrift.js';
+import type { PipeSource } from './pipes.js';
 import { envFilePrints, type EnvPrints } from './envkey.js';
 
 export type { Entry } from './entry.js';
@@ -23,6 +24,8 @@ export interface SupervisorDeps {
   logger: Logger;
   secrets: SecretSet;
   onChange?: () => void; // a want or a pid changed: the daemon saves its state
+  /** Pipes for the children's output (pipes.ts). */
+  pipes?: PipeSource;
 }
 
 export type Supervisor = ReturnType<typeof createSupervisor>;
@@ -52,6 +55,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     onTransition,
     supervisor,
     passEnv,
+    ...(deps.pipes ? { pipes: deps.pipes } : {}),
   };
   const create = (id: string): Entry => createEntry(id, loaded.config.targets, entryDeps);
   for (const id of allProcessIds(loaded.config)) entries.set(id, create(id));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
@@ -146,4 +146,33 @@ test('logs -f labels the lines of each stream as they arrive', async (t) => {
   assert.ok(!/^(?!(out|err) \| )/m.test(followed.trimEnd()), followed);
   f.kill('SIGTERM');
   await new Promise((resolve) => f.once('close', resolve));
+});
+
+test('a process writes to blocking pipes of the daemon, whose pipe folder is gone after shutdown', async (t) => {
+  const script = [
+    'test -p /dev/stdout && echo stdout is a pipe',
+    'test -p /dev/stderr && echo stderr is a pipe >&2',
+    // octal open flags of its stdout; O_NONBLOCK is 04000
+    'grep ^flags /proc/$$/fdinfo/1',
+    'exec sleep 600',
+  ].join('; ');
+  const sb = daemonSandbox(t, { app: { processes: { sh: proc(['/bin/sh', '-c', script]) } } });
+  await sb.start();
+  const logs = join(sb.base('app'), 'logs');
+  const out = await waitFor(
+    () => {
+      const text = readFileSync(join(logs, 'sh.out.log'), 'utf8');
+      return /flags:\s*(\d+)\n/.test(text) ? text : null;
+    },
+    { what: 'the script to report its stdout' },
+  );
+  assert.match(out, /^stdout is a pipe\n/);
+  const flags = parseInt(/flags:\s*(\d+)/.exec(out)?.[1] ?? '', 8);
+  assert.equal(flags & 0o4000, 0, `stdout is blocking (flags ${flags.toString(8)})`);
+  await waitFor(() => readFileSync(join(logs, 'sh.err.log'), 'utf8') === 'stderr is a pipe\n', {
+    what: 'the script to report its stderr',
+  });
+  assert.ok(existsSync(join(sb.stateDir, 'pipes')), 'the daemon keeps its pipes in its state folder');
+  assert.equal((await sb.run('shutdown')).code, 0);
+  await waitFor(() => !existsSync(join(sb.stateDir, 'pipes')), { what: 'the pipe folder removed' });
 });
