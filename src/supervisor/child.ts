@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { identify, readStat } from '../proc.js';
 import { findExecutable } from '../which.js';
+import { noteOutput } from './idle-gc.js';
 import type { PipeEnds, PipeSource } from './pipes.js';
 import { groupAndTree, signalGroup, terminate } from './terminate.js';
 
@@ -62,6 +63,7 @@ function pipe(from: Readable | null, sink: (chunk: Buffer) => Waiter | void, res
   const hold = (): void => void (holds++ === 0 && from.pause());
   const release = (): void => void (--holds === 0 && from.resume());
   from.on('data', (chunk: Buffer) => {
+    noteOutput(chunk.length);
     const wait = sink(chunk);
     if (wait) {
       hold();
