@@ -193,7 +193,7 @@ pump();\n`,
 function loggedBytes(dir: string, name: string): number {
   return readdirSync(dir)
     .filter((f) => f.startsWith(`${name}.out.log`) && !f.endsWith('.gz'))
-    .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    .reduce((sum, f) => sum + (statSync(join(dir, f), { throwIfNoEntry: false })?.size ?? 0), 0); // renamed meanwhile: counted under its new name next time
 }
 
 /**

@@ -74,6 +74,16 @@ export async function pm2Bench(report: Report): Promise<void> {
     await new Promise((r) => setTimeout(r, 10_000)); // both idle: start-up's garbage collected
     const pm2Pid = Number(readFileSync(join(env.PM2_HOME, 'pm2.pid'), 'utf8'));
     ratio('daemon RSS idle, 20 apps', rssKb((await s.json('ping')).pid) / 1024, rssKb(pm2Pid) / 1024, 'MiB');
+    // one of the 20, by the command that does it: until the command returns
+    for (const verb of ['restart', 'reload']) {
+      const o: number[] = [];
+      const p: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        o.push((await s.bst(verb, 'a/p3')).ms);
+        p.push((await pm2(verb, 'p3')).ms);
+      }
+      ratio(`${verb} command, 1 of 20 apps`, median(o), median(p), 'ms');
+    }
     await s.bst('shutdown');
     await pm2('delete', 'all');
 

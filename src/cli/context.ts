@@ -27,11 +27,11 @@ export class Ctx {
     return Boolean(this.opts.json);
   }
 
-  /** The validated config (zod is loaded only by the commands that need it). */
+  /** The validated config (zod is loaded only by the commands that need it, and only when the file changed). */
   async config(opts: LoadOptions = {}): Promise<LoadedConfig> {
     if (!this.cached) {
-      const { loadConfig } = await import('../config/load.js');
-      this.cached = loadConfig(this.opts.config, opts);
+      const { validConfig } = await import('../config/cache.js');
+      this.cached = await validConfig(this.opts.config, opts);
     }
     return this.cached;
   }

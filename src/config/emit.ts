@@ -4,10 +4,10 @@
  * so that zod never stays in its memory.
  */
 import { toBstError } from '../errors.js';
-import { loadConfig } from './load.js';
+import { validConfig } from './cache.js';
 
 try {
-  process.stdout.write(`${JSON.stringify({ loaded: loadConfig(process.argv[2] || undefined) })}\n`);
+  process.stdout.write(`${JSON.stringify({ loaded: await validConfig(process.argv[2] || undefined) })}\n`);
 } catch (err) {
   const { code, message, hint, details } = toBstError(err);
   process.stdout.write(`${JSON.stringify({ error: { code, message, hint, details } })}\n`);

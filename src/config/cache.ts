@@ -1,0 +1,119 @@
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../fsutil.js';
+import { VERSION } from '../version.js';
+import type { LoadedConfig, LoadOptions } from './load.js';
+import { configPath, daemonPaths } from './locate.js';
+
+/** The config file as read: its absolute path and its text. */
+export interface ConfigText {
+  file: string;
+  text: string;
+}
+
+/** What a validation depends on besides the text: the file's path, $HOME (for `~`) and the loader's code. */
+interface Key {
+  file: string;
+  home: string;
+  code: string;
+  text: string;
+}
+
+const CACHE_NAME = 'config-check.json';
+const LOADER_DIR = dirname(fileURLToPath(import.meta.url));
+
+/** The file `-c`/$BST_CONFIG/./bst.supervisor.json names, or null when it cannot be read (the loader says why). */
+export function readConfigText(flag?: string): ConfigText | null {
+  const file = configPath(flag);
+  try {
+    return { file, text: readFileSync(file, 'utf8') };
+  } catch {
+    return null;
+  }
+}
+
+/** This version of bstctl and the modification stamps of its config loader's modules. */
+function codeStamp(): string {
+  const files = readdirSync(LOADER_DIR).filter((f) => f.endsWith('.js') || f.endsWith('.ts'));
+  const stamps = files.sort().map((f) => {
+    const st = statSync(join(LOADER_DIR, f));
+    return `${f}:${st.size}:${st.mtimeMs}`;
+  });
+  return `${VERSION} ${stamps.join(' ')}`;
+}
+
+function keyOf(c: ConfigText): Key {
+  return { file: c.file, home: homedir(), code: codeStamp(), text: c.text };
+}
+
+/** Where the validated config is kept: the state folder the file names, resolved as the loader does. */
+function cachePath(c: ConfigText): string | null {
+  try {
+    const raw = JSON.parse(c.text) as { daemon?: { stateDir?: unknown; socket?: unknown } };
+    return join(daemonPaths(c.file, raw.daemon).stateDir, CACHE_NAME);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The config as the loader validated it before, when nothing it depends on changed since: the same
+ * text at the same path, the same $HOME, the same loader. zod takes ~85 ms to load and check a config
+ * on this machine; a remembered check is one read. Trusted only when this user wrote it: a file of
+ * another user (a state folder of bonk read by root) is not taken for a validated config.
+ */
+export function cachedConfig(c: ConfigText): LoadedConfig | null {
+  const path = cachePath(c);
+  if (!path) return null;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) return null;
+    const saved = JSON.parse(readFileSync(fd, 'utf8')) as { key?: Key; loaded?: LoadedConfig };
+    const key = keyOf(c);
+    const same =
+      saved.key?.file === key.file &&
+      saved.key.home === key.home &&
+      saved.key.code === key.code &&
+      saved.key.text === key.text;
+    return same && saved.loaded ? saved.loaded : null;
+  } catch {
+    return null; // torn or foreign: validated again
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Remembers a validation in the state folder when it exists (a first start makes it); a failure changes nothing. */
+export function rememberConfig(c: ConfigText, loaded: LoadedConfig): void {
+  const path = cachePath(c);
+  if (!path) return;
+  try {
+    if (!statSync(dirname(path)).isDirectory()) return;
+    writeFileAtomic(path, JSON.stringify({ key: keyOf(c), loaded }), 0o600);
+  } catch {
+    // no folder yet, or not ours to write: the next command validates again
+  }
+}
+
+/**
+ * The validated config: the remembered check while nothing it depends on changed, else the loader's
+ * (zod), remembered for the next command. `bstctl config check` (`checking`) always validates.
+ */
+export async function validConfig(flag?: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
+  const read = readConfigText(flag);
+  const hit = read && !opts.checking ? cachedConfig(read) : null;
+  if (hit) return hit;
+  const { loadConfig, parseConfig } = await import('./load.js');
+  if (!read) return loadConfig(flag, opts); // it says why the file cannot be read
+  const loaded = parseConfig(read.text, read.file, opts);
+  rememberConfig(read, loaded);
+  return loaded;
+}
