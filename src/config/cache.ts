@@ -91,12 +91,16 @@ export function cachedConfig(c: ConfigText): LoadedConfig | null {
   }
 }
 
-/** Remembers a validation in the state folder when it exists (a first start makes it); a failure changes nothing. */
+/**
+ * Remembers a validation in the state folder when it exists (a first start makes it) and is this
+ * user's: root's CLI leaves no file of its own in the folder of bonk's daemon. A failure changes nothing.
+ */
 export function rememberConfig(c: ConfigText, loaded: LoadedConfig): void {
   const path = cachePath(c);
   if (!path) return;
   try {
-    if (!statSync(dirname(path)).isDirectory()) return;
+    const dir = statSync(dirname(path));
+    if (!dir.isDirectory() || dir.uid !== process.geteuid?.()) return;
     writeFileAtomic(path, JSON.stringify({ key: keyOf(c), loaded }), 0o600);
   } catch {
     // no folder yet, or not ours to write: the next command validates again

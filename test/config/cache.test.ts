@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +80,11 @@ test('a remembered check that others could have written is not taken', async (t)
     tamper(cache);
     chownSync(cache, 65534, 65534);
     assert.equal(port(await validConfig(file)), '3000', 'owned by another user: validated again');
+    // a state folder of another user gets no file of ours
+    rmSync(cache);
+    chownSync(join(cache, '..'), 65534, 65534);
+    await validConfig(file);
+    assert.equal(existsSync(cache), false, 'nothing written into a folder of another user');
   }
   writeFileSync(cache, '{"key": {"file": "torn');
   assert.equal(port(await validConfig(file)), '3000', 'torn: validated again');
