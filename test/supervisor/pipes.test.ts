@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, fstatSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { spawnChild, type ChildSpec, type Waiter } from '../../src/supervisor/child.js';
 import { PipeStock, type PipeEnds } from '../../src/supervisor/pipes.js';
 import { sandbox } from '../helpers/sandbox.js';
@@ -151,4 +161,30 @@ test('a sink that lags holds the child on its pipe until it resumes; nothing is 
   waiting.shift()?.();
   assert.equal((await h.exited).code, 0);
   assert.equal(Buffer.concat(chunks).length, 10000 * 100);
+});
+
+test('on pipes of ours, exited resolves when an escaped grandchild holds them, and kill() reaps it', async (t) => {
+  const { pipes } = await stock(t);
+  const box = sandbox();
+  t.after(() => box.cleanup());
+  const pidFile = join(box.dir, 'grandchild.pid');
+  const fixture = fileURLToPath(new URL('../fixtures/spawns-grandchild.js', import.meta.url));
+  const h = spawnChild({
+    command: [process.execPath, fixture.replace('/dist/test/', '/test/')],
+    cwd: box.dir,
+    env: { PATH: '/usr/bin:/bin', GRANDCHILD_PID_FILE: pidFile },
+    stdout: () => {},
+    stderr: () => {},
+    pipes,
+    drainTimeoutMs: 200,
+  });
+  await waitFor(() => existsSync(pidFile), { what: 'the grandchild' });
+  const grandchild = Number(readFileSync(pidFile, 'utf8'));
+  t.after(() => void (isAlive(grandchild) && process.kill(grandchild, 'SIGKILL')));
+  assert.match(readlinkSync(`/proc/${grandchild}/fd/1`), /pipes\/p\d+ \(deleted\)$/, 'it holds our pipe');
+  process.kill(h.pid as number, 'SIGKILL'); // the child alone, not its group
+  assert.deepEqual(await h.exited, { code: null, signal: 'SIGKILL' });
+  assert.ok(isAlive(grandchild), 'the grandchild outlived its parent');
+  await h.kill();
+  assert.equal(isAlive(grandchild), false);
 });
