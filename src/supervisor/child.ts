@@ -103,8 +103,8 @@ function buildArgv(spec: ChildSpec): string[] | string {
 function watchExit(cp: ChildProcess, spec: ChildSpec, ends: (PipeEnds | null)[]): Promise<ExitInfo> {
   const [out, err] = ends.map((e) => (e ? readEnd(e.read) : null));
   const streams = [out ?? cp.stdout, err ?? cp.stderr];
-  pipe(streams[0] ?? null, spec.stdout, out !== null && out !== undefined);
-  pipe(streams[1] ?? null, spec.stderr, err !== null && err !== undefined);
+  pipe(streams[0] ?? null, spec.stdout, Boolean(out));
+  pipe(streams[1] ?? null, spec.stderr, Boolean(err));
   // a read error on a pipe must not crash the daemon; 'exit' and 'close' still follow
   for (const s of streams) s?.on('error', () => {});
   // Node's 'close' waits for its own stdio; ours are waited for here
