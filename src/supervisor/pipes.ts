@@ -20,11 +20,12 @@ const RETRY_MS = 60_000;
 /**
  * Pipes for children's output, made ahead of need.
  *
- * Node gives a child's stdio a socketpair: every write of the child wakes the reader, and the
- * socket's buffer is counted per write, so a child that writes 100 B lines blocks after ~200 of them
- * unless the daemon reads at once. A pipe holds 64 KiB (~650 such lines) and wakes its reader only
- * when it was empty, so the daemon can read a busy pipe once a millisecond in 25 KiB chunks and the
- * child writes at the speed of a file. Node has neither pipe(2) nor mknod(2): the pipes are FIFOs,
+ * A reader that keeps up costs its writer a wake-up per write (`node flood.js | cat` writes 1.6 x
+ * slower than to a file); the daemon must rest between reads for a flooding child to run at full
+ * speed. Node gives a child's stdio a socketpair, whose buffer is counted per write: a child writing
+ * 100 B lines blocks after ~200 of them, so a resting reader only slows it more. A pipe holds 64 KiB
+ * (~650 such lines): the daemon reads a busy pipe at most once a millisecond, 25 KiB at a time, the
+ * child's writes meanwhile wake nobody, and the child writes at the speed of a file. Node has neither pipe(2) nor mknod(2): the pipes are FIFOs,
  * made by one `mkfifo` per batch in a folder of the daemon's, each unlinked once both of its ends are
  * open, an anonymous pipe from then on.
  */
