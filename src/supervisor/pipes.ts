@@ -61,10 +61,15 @@ export class PipeStock implements PipeSource {
     return null;
   }
 
-  /** Removes the folder and what is still in stock (at the daemon's exit). */
+  /** Removes the folder and what is still in stock (at the daemon's exit); never throws. */
   clear(): void {
     this.stock = [];
-    rmSync(this.dir, { recursive: true, force: true });
+    try {
+      // a batch being made meanwhile adds FIFOs while the folder is emptied: tried again
+      rmSync(this.dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
+    } catch {
+      // what is left is cleared by the next daemon's start
+    }
   }
 
   private refill(count = this.batch): Promise<void> {

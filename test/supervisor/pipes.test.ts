@@ -61,7 +61,7 @@ test('a pipe from the stock is a pipe, unlinked, its write end blocking; the sto
   const taken = [pipes.take(), pipes.take()];
   for (const e of taken) if (e) t.after(() => closeEnds(e));
   assert.ok(taken.every((e) => e !== null));
-  await waitFor(() => readdirSync(dir).length > 1, { what: 'the next batch of FIFOs' });
+  await waitFor(() => readdirSync(dir).length === 1 + 4, { what: 'the next batch of FIFOs' });
 });
 
 test('without mkfifo the stock has nothing, and a child still gets its output through Node’s pipes', async (t) => {
