@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../fsutil.js';
 import { VERSION } from '../version.js';
 import type { LoadedConfig, LoadOptions } from './load.js';
-import { configPath, daemonPaths } from './locate.js';
+import { configPath, daemonPathsIn } from './locate.js';
 
 /** The config file as read: its absolute path and its text. */
 export interface ConfigText {
@@ -50,12 +50,8 @@ function keyOf(c: ConfigText): Key {
 
 /** Where the validated config is kept: the state folder the file names, resolved as the loader does. */
 function cachePath(c: ConfigText): string | null {
-  try {
-    const raw = JSON.parse(c.text) as { daemon?: { stateDir?: unknown; socket?: unknown } };
-    return join(daemonPaths(c.file, raw.daemon).stateDir, CACHE_NAME);
-  } catch {
-    return null;
-  }
+  const where = daemonPathsIn(c.file, c.text);
+  return where && join(where.stateDir, CACHE_NAME);
 }
 
 /**

@@ -45,9 +45,16 @@ export function daemonPaths(
 export function locateDaemon(flag?: string): DaemonPaths | null {
   const file = configPath(flag);
   try {
-    const raw = JSON.parse(readFileSync(file, 'utf8')) as {
-      daemon?: { stateDir?: unknown; socket?: unknown };
-    };
+    return daemonPathsIn(file, readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** The same, from the file's text already read; null when it is not JSON. */
+export function daemonPathsIn(file: string, text: string): DaemonPaths | null {
+  try {
+    const raw = JSON.parse(text) as { daemon?: { stateDir?: unknown; socket?: unknown } };
     return daemonPaths(file, raw.daemon);
   } catch {
     return null;
