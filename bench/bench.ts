@@ -10,8 +10,9 @@ import { zeroDowntimeBench } from './zerodowntime.js';
 type Row = { name: string; value: number; unit: string; target?: string };
 const rows: Row[] = [];
 const report = (name: string, value: number, unit: string, target?: string): void => {
-  rows.push({ name, value: round(value), unit, ...(target ? { target } : {}) });
-  process.stderr.write(`${name}: ${round(value)} ${unit}${target ? `   (target ${target})` : ''}\n`);
+  const shown = unit === 'x' ? Math.round(value * 100) / 100 : round(value); // a ratio: 0.46, not 0.5
+  rows.push({ name, value: shown, unit, ...(target ? { target } : {}) });
+  process.stderr.write(`${name}: ${shown} ${unit}${target ? `   (target ${target})` : ''}\n`);
 };
 
 const app = (port: number, extra: object = {}) => ({

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = join(ROOT, 'dist/src/cli/main.js');
+export const CLI = join(ROOT, 'dist/src/cli/bin.cjs');
 export const APP = join(ROOT, 'examples/core-api/src/main.js');
 export const FIX = (name: string): string => join(ROOT, 'test/fixtures', name);
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 unset NODE_EXTRA_CA_CERTS
-bst() { node ../../dist/src/cli/main.js -c bst.supervisor.json "$@"; }
+bst() { node ../../dist/src/cli/bin.cjs -c bst.supervisor.json "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 health() { node -e 'fetch("http://127.0.0.1:3190/health").then(r=>r.text()).then(t=>console.log(t))'; }
 export GIT_CONFIG_GLOBAL=/dev/null GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@localhost
@@ -88,5 +88,5 @@ bst redis status core-api-prod || true
 step "last log lines"
 bst logs core-api-prod/core-api -n 5
 
-printf '\nThe daemon keeps running. Try: node dist/src/cli/main.js -c examples/demo/bst.supervisor.json status\n' >&2
+printf '\nThe daemon keeps running. Try: node dist/src/cli/bin.cjs -c examples/demo/bst.supervisor.json status\n' >&2
 printf 'Stop it with: npm run demo:stop\n' >&2

@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('./bin.cjs', import.meta.url));
 
 /**
  * The command words that run this very bstctl from anywhere, PATH or not (pnpm scripts run under

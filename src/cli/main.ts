@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { toBstError } from '../errors.js';
 import { runProgram } from './program.js';
 import { report } from './report.js';

@@ -71,16 +71,12 @@ export async function runProgram(argv: string[]): Promise<number> {
   // the files the words name, when they are not all: `bstctl status` declares 6 commands, not 36 (the
   // whole program costs ~9 ms more here); a command line that names none gets the whole program
   const named = FILES.filter((f) => f.names.some((name) => args.includes(name, 2)));
-  const { commander, release } = loadCommander();
-  try {
-    if (named.length > 0 && named.length < FILES.length) {
-      const code = await parse(commander, await program(commander, named), args);
-      if (code !== null) return code;
-    }
-    return (await parse(commander, await program(commander, FILES), args)) ?? 0;
-  } finally {
-    release();
+  const { commander } = loadCommander();
+  if (named.length > 0 && named.length < FILES.length) {
+    const code = await parse(commander, await program(commander, named), args);
+    if (code !== null) return code;
   }
+  return (await parse(commander, await program(commander, FILES), args)) ?? 0;
 }
 
 /** The exit code, or null when a partial program did not reach a command (it did and said nothing). */

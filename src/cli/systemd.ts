@@ -9,7 +9,7 @@ export const UNIT_PATH = `/etc/systemd/system/${UNIT_NAME}`;
 
 export interface UnitInput {
   nodePath: string; // absolute path of node (process.execPath)
-  cliPath: string; // absolute path of the compiled CLI (dist/src/cli/main.js)
+  cliPath: string; // absolute path of the compiled CLI (dist/src/cli/bin.cjs)
   configPath: string; // absolute path of bst.supervisor.json
   workingDirectory: string; // the config's folder
   user: string;

@@ -19,7 +19,7 @@ import {
 import { sandbox } from '../helpers/sandbox.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
+const cli = join(root, 'dist/src/cli/bin.cjs');
 const repoConfig = join(root, 'bst.supervisor.json');
 const run = promisify(execFile);
 

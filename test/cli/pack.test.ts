@@ -24,7 +24,16 @@ test('the packed project holds the CLI, the preload and package.json, and no tes
   const r = npm(['pack', '--dry-run', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const files = (JSON.parse(r.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
-  for (const f of ['package.json', 'dist/src/cli/main.js', 'dist/src/runtime/bstctl-preload.cjs']) {
+  for (const f of [
+    'package.json',
+    'dist/src/cli/bin.cjs',
+    'dist/src/supervisor/bin.cjs',
+    'dist/src/bundle/bstctl.cjs',
+    'dist/src/bundle/bstctl.cjs.cache',
+    'dist/src/bundle/bstctld.cjs',
+    'dist/src/bundle/bstctld.cjs.cache',
+    'dist/src/runtime/bstctl-preload.cjs',
+  ]) {
     assert.ok(files.includes(f), `${f} is not in the tarball: ${files.join(', ')}`);
   }
   const stray = files.filter((f) => f.startsWith('dist/test/') || f.startsWith('src/') || f.endsWith('.map'));

@@ -9,7 +9,7 @@ import { TOPOLOGY_SCRIPTS } from '../../src/topology.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
+const cli = join(root, 'dist/src/cli/bin.cjs');
 const run = promisify(execFile);
 
 // no bstctl on PATH, as in a workspace where the CLI was never linked

@@ -11,7 +11,7 @@ import { sandbox } from '../helpers/sandbox.js';
 
 // dist/test/supervisor/systemd.test.js → the repository root is three folders up
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const CLI = join(ROOT, 'dist/src/cli/main.js');
+const CLI = join(ROOT, 'dist/src/cli/bin.cjs');
 const ANALYZE = '/usr/bin/systemd-analyze';
 const isRoot = process.getuid?.() === 0;
 

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { validConfig } from '../../src/config/cache.js';
 import { sandbox } from '../helpers/sandbox.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/bin.cjs', import.meta.url));
 
 /** A config whose state folder exists; `port` makes texts that differ. */
 function setup(t: TestContext): { file: string; cache: string; write: (port: number) => void } {

@@ -11,7 +11,7 @@ import { BstError } from '../../src/errors.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
+const cli = join(root, 'dist/src/cli/bin.cjs');
 const run = promisify(execFile);
 
 async function bstctl(args: string[], cwd = root, env: NodeJS.ProcessEnv = process.env) {

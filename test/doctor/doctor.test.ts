@@ -15,7 +15,7 @@ import { writeRecord, type BuildStatus } from '../../src/release/store.js';
 import { freePort, sandbox } from '../helpers/sandbox.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
+const cli = join(root, 'dist/src/cli/bin.cjs');
 const run = promisify(execFile);
 const SECRETS = { TOKEN: 'tok-3f9a1c-value', SECRET: 'sec-77b2e0-value' };
 const ID = '20260220T010000Z';

@@ -53,7 +53,7 @@ export function cliForAnyUser(t: TestContext): string {
     cpSync(join(ROOT, 'node_modules', name), join(box.dir, 'node_modules', name), { recursive: true });
   }
   openToAll(box.dir);
-  return join(box.dir, 'dist', 'src', 'cli', 'main.js');
+  return join(box.dir, 'dist', 'src', 'cli', 'bin.cjs');
 }
 
 /** `/a/b/c` -> `/`, `/a`, `/a/b` (the folders one must pass to reach c). */

@@ -10,7 +10,7 @@ import { isAlive, waitFor } from './wait.js';
 
 /** dist/test/helpers/daemon.js -> the repository root. */
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'bin.cjs');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
 /** argv running a fixture program with this node. */

@@ -23,8 +23,8 @@ import { refuseIfAnswers } from '../../wire.js';
 import { socketAnswers } from '../../wire.js';
 import type { Ctx } from '../context.js';
 
-// the daemon's own entry: `bstctl daemon --foreground` without the CLI's parser and declarations
-const DAEMON = fileURLToPath(new URL('../../supervisor/main.js', import.meta.url));
+// the daemon's own entry (supervisor/main.ts, bundled): `bstctl daemon --foreground` without the CLI
+const DAEMON = fileURLToPath(new URL('../../supervisor/bin.cjs', import.meta.url));
 
 /** Nothing is written into a state folder of another user (the daemon would refuse it anyway). */
 function refuseForeignDir(dir: string): void {

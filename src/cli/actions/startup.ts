@@ -13,7 +13,7 @@ import { reachProblems, type Need } from '../unitreach.js';
 import { buildUnit, isValidAccountName, stopTimeoutsOf, timeoutStopSec, UNIT_PATH } from '../systemd.js';
 import type { Ctx } from '../context.js';
 
-const CLI = fileURLToPath(new URL('../main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin.cjs', import.meta.url));
 const SYSTEM_UNIT_DIR = dirname(UNIT_PATH);
 
 export interface StartupOpts {
