@@ -7,7 +7,7 @@
 // The caches come from real runs: the CLI starting a daemon, asking it, stopping it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,10 @@ try {
   for (let i = 0; i < 500 && alive(pid); i++) execFileSync('sleep', ['0.02']);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+for (const name of ['bstctl', 'bstctld']) {
+  if (!existsSync(join(OUT, `${name}.cjs.cache`)))
+    throw new Error(`bundle: no code cache was written for ${name}`);
 }
 
 function alive(pid) {

@@ -49,8 +49,12 @@ export function runBundle(name: string, dir = join(__dirname, 'bundle')): void {
   if (process.env[WRITE_ENV] === 'write') {
     process.once('exit', () => {
       const tmp = `${cacheFile}.${process.pid}`;
-      writeFileSync(tmp, Buffer.concat([Buffer.from(stamp), script.createCachedData()]));
-      renameSync(tmp, cacheFile);
+      try {
+        writeFileSync(tmp, Buffer.concat([Buffer.from(stamp), script.createCachedData()]));
+        renameSync(tmp, cacheFile);
+      } catch (err) {
+        process.stderr.write(`bstctl: no code cache written to ${cacheFile}: ${(err as Error).message}\n`);
+      }
     });
   }
   const module = { exports: {} };
