@@ -1,3 +1,12 @@
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The daemon's own entry (src/supervisor/main.ts, bundled): what `bstctl daemon` detaches and what
+ * the systemd unit runs, `node <DAEMON_NODE_FLAGS> <DAEMON_ENTRY> <config file>`. The same daemon as
+ * `bstctl daemon --foreground`, without the CLI's parser, declarations and bundle in its memory.
+ */
+export const DAEMON_ENTRY = fileURLToPath(new URL('./supervisor/bin.cjs', import.meta.url));
+
 /**
  * V8 flags the daemon runs with. A 1 MB young generation instead of up to 16 MB keeps a long-lived,
  * IO-bound supervisor small; `--lite-mode` (no optimising compiler, feedback allocated lazily) saves

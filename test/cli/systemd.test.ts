@@ -1,13 +1,14 @@
 import { test } from 'node:test';
-import { DAEMON_NODE_FLAGS } from '../../src/daemon-flags.js';
+import { DAEMON_ENTRY, DAEMON_NODE_FLAGS } from '../../src/daemon-flags.js';
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildUnit, execWord, timeoutStopSec } from '../../src/cli/systemd.js';
 import { cliForAnyUser } from '../helpers/anyuser.js';
 import { sandbox } from '../helpers/sandbox.js';
+import { isAlive, waitFor } from '../helpers/wait.js';
 
 // dist/test/supervisor/systemd.test.js → the repository root is three folders up
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -53,7 +54,7 @@ function bstctl(
   return spawnSync(cmd, rest, { encoding: 'utf8', env: base, timeout: 30_000 });
 }
 
-test('the printed unit runs the compiled CLI with this node and config, restarts and stops in time', () => {
+test('the printed unit runs the daemon with this node and config, restarts and stops in time', () => {
   const box = sandbox();
   try {
     const cfg = writeConfig(box.dir);
@@ -61,12 +62,10 @@ test('the printed unit runs the compiled CLI with this node and config, restarts
     assert.equal(r.status, 0, r.stderr);
     const unit = r.stdout;
     assert.ok(
-      unit.includes(
-        `ExecStart=${process.execPath} ${DAEMON_NODE_FLAGS.join(' ')} ${CLI} daemon --foreground -c ${cfg}\n`,
-      ),
+      unit.includes(`ExecStart=${process.execPath} ${DAEMON_NODE_FLAGS.join(' ')} ${DAEMON_ENTRY} ${cfg}\n`),
       unit,
     );
-    assert.ok(process.execPath.startsWith('/') && CLI.startsWith('/') && cfg.startsWith('/'));
+    assert.ok(process.execPath.startsWith('/') && DAEMON_ENTRY.startsWith('/') && cfg.startsWith('/'));
     for (const line of [
       '[Unit]',
       'After=network-online.target',
@@ -100,6 +99,47 @@ test('the printed unit runs the compiled CLI with this node and config, restarts
   }
 });
 
+test("the unit's ExecStart, run as systemd runs it, is the daemon: it starts the processes and stops on SIGTERM", async (t) => {
+  const box = sandbox();
+  t.after(() => box.cleanup());
+  const cfg = join(box.dir, 'bst.supervisor.json');
+  const forever = join(ROOT, 'test', 'fixtures', 'forever.js');
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      daemon: { stateDir: './state' },
+      targets: { app: { base: './app', processes: { web: { command: ['node', forever] } } } },
+    }),
+  );
+  const r = bstctl(['startup', 'systemd', '-c', cfg, '--user', 'root']);
+  assert.equal(r.status, 0, r.stderr);
+  const line = /^ExecStart=(.*)$/m.exec(r.stdout)?.[1] ?? '';
+  const cwd = /^WorkingDirectory=(.*)$/m.exec(r.stdout)?.[1] ?? '';
+  assert.ok(!/["\\]/.test(line), `no quoting in this sandbox's paths: ${line}`);
+  const [node, ...args] = line.split(' ') as [string, ...string[]];
+  const daemon = spawn(node, args, { cwd, stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
+  t.after(() => {
+    if (daemon.exitCode === null) daemon.kill('SIGKILL');
+  });
+  const web = await waitFor(
+    () => {
+      const s = bstctl(['status', '--json', '-c', cfg]);
+      if (s.status !== 0) return null;
+      const p = (JSON.parse(s.stdout) as { processes: { id: string; state: string; pid: number | null }[] })
+        .processes[0];
+      return p?.state === 'online' ? p : null;
+    },
+    { what: 'app/web online under the daemon the unit started' },
+  );
+  assert.equal(web.id, 'app/web');
+  const ping = JSON.parse(bstctl(['ping', '--json', '-c', cfg]).stdout) as { pid: number };
+  assert.equal(ping.pid, daemon.pid, 'the process systemd started is the daemon itself');
+  daemon.kill('SIGTERM'); // KillMode=mixed: systemd signals the daemon only
+  assert.equal(await exited, 0);
+  assert.equal(isAlive(web.pid!), false, 'the daemon stopped its process before it exited');
+});
+
 test('stop timeout and ExecStart quoting follow the systemd rules', () => {
   assert.equal(timeoutStopSec([]), 30);
   assert.equal(timeoutStopSec([10_000]), 30);
@@ -109,7 +149,7 @@ test('stop timeout and ExecStart quoting follow the systemd rules', () => {
   assert.equal(execWord('/a b/50%/$HOME/"q"\\'), '"/a b/50%%/$$HOME/\\"q\\"\\\\"');
   const input = {
     nodePath: '/usr/bin/node',
-    cliPath: '/x/main.js',
+    daemonPath: '/x/bin.cjs',
     configPath: '/x/c.json',
     workingDirectory: '/x',
     user: 'root',

@@ -13,18 +13,14 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { locateDaemon } from '../../config/locate.js';
-import { DAEMON_NODE_FLAGS } from '../../daemon-flags.js';
+import { DAEMON_ENTRY, DAEMON_NODE_FLAGS } from '../../daemon-flags.js';
 import { HANDOVER_ENV, READY_FD_ENV } from '../../supervisor/config-source.js';
 import { BstError } from '../../errors.js';
 import type { PingResult } from '../../protocol.js';
 import { refuseIfAnswers } from '../../wire.js';
 import { socketAnswers } from '../../wire.js';
 import type { Ctx } from '../context.js';
-
-// the daemon's own entry (supervisor/main.ts, bundled): `bstctl daemon --foreground` without the CLI
-const DAEMON = fileURLToPath(new URL('../../supervisor/bin.cjs', import.meta.url));
 
 /** Nothing is written into a state folder of another user (the daemon would refuse it anyway). */
 function refuseForeignDir(dir: string): void {
@@ -56,7 +52,7 @@ export async function detach(ctx: Ctx): Promise<void> {
   // an invalid config, or a second daemon losing the lock, leaves the last one's output as it was
   const pending = `${early}.${process.pid}`;
   const fd = openSync(pending, 'wx', 0o600);
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON, file], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON_ENTRY, file], {
     detached: true,
     stdio: ['pipe', fd, fd, 'pipe'],
     env: { ...process.env, [HANDOVER_ENV]: '1', [READY_FD_ENV]: '3' },

@@ -10,6 +10,7 @@ import { writeBackup } from '../../env/write.js';
 import { lookupGroup, lookupUser, primaryGroup, type Account } from '../accounts.js';
 import { activeBases, ownerOfBases } from '../unitowner.js';
 import { reachProblems, type Need } from '../unitreach.js';
+import { DAEMON_ENTRY } from '../../daemon-flags.js';
 import { buildUnit, isValidAccountName, stopTimeoutsOf, timeoutStopSec, UNIT_PATH } from '../systemd.js';
 import type { Ctx } from '../context.js';
 
@@ -104,7 +105,7 @@ function plan(o: StartupOpts, { file, dir, config }: LoadedConfig): Plan {
   const stopTimeoutsMs = stopTimeoutsOf(config);
   const unit = buildUnit({
     nodePath: process.execPath,
-    cliPath: CLI,
+    daemonPath: DAEMON_ENTRY,
     configPath: file,
     workingDirectory: dir,
     user: user.name,
@@ -113,7 +114,7 @@ function plan(o: StartupOpts, { file, dir, config }: LoadedConfig): Plan {
   });
   const needs: Need[] = [
     { path: process.execPath, access: 'exec' },
-    { path: CLI, access: 'read' },
+    { path: DAEMON_ENTRY, access: 'read' },
     { path: file, access: 'read' },
     ...[...daemonFolders(file, user.home), ...activeBases(config)].map((path) => ({
       path,
