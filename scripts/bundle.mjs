@@ -1,9 +1,9 @@
 // After tsc: the CLI and the daemon each as one CommonJS script with a V8 code cache (src/boot.cts).
 //   dist/src/bundle/bstctl.cjs   <- dist/src/cli/main.js         (run by dist/src/cli/bin.cjs)
 //   dist/src/bundle/bstctld.cjs  <- dist/src/supervisor/main.js  (run by dist/src/supervisor/bin.cjs)
-// Packages stay in node_modules but commander, which every CLI start needs (zod loads only to check a
-// changed config). A module's `import.meta.url` stays its own file's URL under dist/src,
-// so the paths it names relative to itself (the preload, emit.js, package.json) are found as before.
+// commander, which every CLI start needs, is bundled; zod stays in node_modules (it loads only to check
+// a changed config). A module's `import.meta.url` stays its own file's URL under dist/src, so the
+// paths it names relative to itself (the preload, emit.js, package.json) are found as before.
 // The caches come from real runs: the CLI starting a daemon, asking it, stopping it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -8,8 +8,9 @@
  * The cache is used only for the bundle it was made from: the first line of both is the SHA-1 of the
  * bundle's code, which the build writes (V8 itself compares just the source's length; hashing here
  * would cost more than the cache saves: `node:crypto` loads in 6-17 ms), and V8 refuses it for
- * another Node or other flags. Refused or missing, the bundle is compiled as usual. `BST_CODE_CACHE=write` (the build's runs)
- * writes the cache at exit: what the run compiled, on top of the cache it started from.
+ * another Node or other flags. Refused or missing, the bundle is compiled as usual.
+ * `BST_CODE_CACHE=write` (the build's runs) writes the cache at exit: what the run compiled, on top
+ * of the cache it started from.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

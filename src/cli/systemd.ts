@@ -104,7 +104,7 @@ export function buildUnit(input: UnitInput): string {
   }
   pathValue('daemon path', input.daemonPath);
   pathValue('config path', input.configPath);
-  // `bstctl daemon --foreground -c <config>` as the daemon's own entry runs it: without the CLI
+  // the daemon's own entry: what `bstctl daemon --foreground -c <config>` runs, without the CLI
   const args = [...DAEMON_NODE_FLAGS, input.daemonPath, input.configPath].map(execWord);
   const exec = [execPath('node path', input.nodePath), ...args];
   const lines = [
