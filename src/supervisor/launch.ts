@@ -28,7 +28,7 @@ export interface LaunchContext {
   /** Config `daemon.passEnv`: the daemon's variables every child receives. */
   passEnv?: readonly string[];
   /** Pipes for the child's stdout and stderr (pipes.ts). */
-  pipes?: PipeSource | undefined;
+  pipes?: PipeSource;
 }
 
 /** The variable that names the daemon (its state folder) in the environment of every child it starts. */
@@ -96,7 +96,7 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
       return toOut(chunk);
     },
     stderr: feed(ctx.sinks.err),
-    ...(ctx.pipes ? { pipes: ctx.pipes } : {}),
+    pipes: ctx.pipes,
   });
   const prints = envPrints(ctx.target, ctx.proc);
   const spawnedWith = { envKey: keyOf(prints), envPrints: prints };

@@ -25,9 +25,9 @@ const RETRY_MS = 60_000;
  * speed. Node gives a child's stdio a socketpair, whose buffer is counted per write: a child writing
  * 100 B lines blocks after ~200 of them, so a resting reader only slows it more. A pipe holds 64 KiB
  * (~650 such lines): the daemon reads a busy pipe at most once a millisecond, 25 KiB at a time, the
- * child's writes meanwhile wake nobody, and the child writes at the speed of a file. Node has neither pipe(2) nor mknod(2): the pipes are FIFOs,
- * made by one `mkfifo` per batch in a folder of the daemon's, each unlinked once both of its ends are
- * open, an anonymous pipe from then on.
+ * child's writes meanwhile wake nobody, and the child writes at the speed of a file. Node has neither
+ * pipe(2) nor mknod(2): the pipes are FIFOs, made by one `mkfifo` per batch in a folder of the
+ * daemon's, each unlinked once both of its ends are open, an anonymous pipe from then on.
  */
 export class PipeStock implements PipeSource {
   private stock: string[] = [];

@@ -150,7 +150,7 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
     parentDeathSignal: false,
     stdout: feed(ctx.sinks.out),
     stderr: feed(ctx.sinks.err),
-    ...(ctx.pipes ? { pipes: ctx.pipes } : {}),
+    pipes: ctx.pipes,
   });
   const stop = (signal: NodeJS.Signals): void => {
     // SHUTDOWN SAVE writes the data first; a signal only when redis does not take it

@@ -55,7 +55,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     onTransition,
     supervisor,
     passEnv,
-    ...(deps.pipes ? { pipes: deps.pipes } : {}),
+    pipes: deps.pipes,
   };
   const create = (id: string): Entry => createEntry(id, loaded.config.targets, entryDeps);
   for (const id of allProcessIds(loaded.config)) entries.set(id, create(id));
