@@ -30,8 +30,10 @@ let tail = '';
 let ran = null;
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4096);
-  for (const m of tail.matchAll(/^\S+ tests (\d+)$/gm)) ran = Number(m[1]);
+  // scan before trimming: one chunk can hold the summary and a long list of failures after it
+  const text = tail + chunk.toString();
+  for (const m of text.matchAll(/^\S+ tests (\d+)$/gm)) ran = Number(m[1]);
+  tail = text.slice(-4096);
 });
 child.on('exit', (code, signal) => {
   if (ran === null || ran === 0) {
