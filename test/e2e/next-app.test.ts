@@ -38,7 +38,7 @@ test(
     writeFileSync(join(sb.base('balisnaptrip'), '.env'), 'SITE=balisnaptrip\nNEXT_TELEMETRY_DISABLED=1\n');
     await sb.start();
     let pid = (await sb.waitProc(ID, (p) => p.state === 'online', 'online', 90_000)).pid;
-    const traffic = load(port, { keepAlive: 4, fresh: 2, path: '/api/health' });
+    const traffic = load(port, { keepAlive: 4, fresh: 2, path: '/api/slow' }); // requests always in flight, as when the old stop waited out its timeout
     t.after(() => traffic.stop());
     await waitFor(() => traffic.answered() > 20, { what: 'the first answers', timeoutMs: 30_000 });
     const steps: [string, () => void][] = [
