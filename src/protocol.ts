@@ -100,6 +100,8 @@ export interface ProcessStatus {
   reason: string | null;
   /** A running child's env keys whose value in the env file or config changed since its spawn (names only). */
   envChanged?: string[];
+  /** Why the loaded config's settings for it are not applied yet (the next restart or config reload applies them). */
+  pending?: string;
 }
 
 export interface PingResult {

@@ -4,6 +4,7 @@ import { BstError } from '../errors.js';
 import { validate } from './issues.js';
 import { configSchema, type Config } from './schema.js';
 import { configPath, daemonPaths, resolvePath } from './locate.js';
+import { runnerProblem } from './runner.js';
 
 export { configPath, expandHome, resolvePath } from './locate.js';
 
@@ -87,6 +88,8 @@ function semanticProblems(c: Config): string[] {
   const ports = new Map<number, string>();
   for (const [tname, t] of Object.entries(c.targets)) {
     for (const [pname, p] of Object.entries(t.processes)) {
+      const runner = p.type !== 'redis' && p.listen ? runnerProblem(p.command) : null;
+      if (runner) problems.push(`targets.${tname}.processes.${pname}.command: ${runner}`);
       if (p.type !== 'redis' && p.listen && !p.listen.preload && p.ready && !('message' in p.ready)) {
         // both children share the socket: a probe of it may be answered by the old one
         problems.push(

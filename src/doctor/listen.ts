@@ -3,11 +3,10 @@ import { basename, resolve } from 'node:path';
 import type { AppProcessConfig, TargetConfig } from '../config/index.js';
 import { inheritedEnv } from '../env/inherit.js';
 import { findExecutable } from '../which.js';
+import { packageRunner } from '../config/runner.js';
 import { pass, warn, type Finding } from './checks.js';
 
 const NODES = new Set(['node', 'nodejs']);
-// Node scripts themselves, but they run the app's script through a shell: the server is a grandchild
-const RUNNERS = new Set(['npm', 'npx', 'pnpm', 'pnpx', 'yarn', 'corepack']);
 
 /** The first line of a file, for its `#!`; '' when it cannot be read. */
 function shebang(file: string): string {
@@ -32,7 +31,7 @@ function shebang(file: string): string {
 export function runsNode(command: string[] | string, cwd: string): boolean {
   if (typeof command === 'string') return false;
   const [cmd] = command;
-  if (!cmd || RUNNERS.has(basename(cmd))) return false;
+  if (!cmd || packageRunner(command)) return false;
   if (NODES.has(basename(cmd))) return true;
   const file = findExecutable(cmd, cwd, inheritedEnv().PATH ?? '/usr/local/bin:/usr/bin:/bin');
   return file !== undefined && /^#!.*\bnode(js)?\b/.test(shebang(file));
@@ -47,16 +46,13 @@ export function checkListen(t: TargetConfig): Finding[] {
 
 function listenFinding(name: string, p: AppProcessConfig, t: TargetConfig): Finding {
   const listen = p.listen as NonNullable<AppProcessConfig['listen']>;
-  if (!listen.preload) {
-    return pass('listen', `${name}: reads the socket from fd 3 (LISTEN_FDS=1) and says when it is ready`);
-  }
   const cwd = resolve(t.releases ? resolve(t.base, 'current') : t.base, p.cwd ?? '.');
+  const cmd = typeof p.command === 'string' ? p.command : p.command.join(' ');
+  if (!listen.preload) return withoutPreload(name, cmd, runsNode(p.command, cwd));
   if (!runsNode(p.command, cwd)) {
-    const cmd = typeof p.command === 'string' ? p.command : p.command.join(' ');
-    const runner = typeof p.command !== 'string' && RUNNERS.has(basename(p.command[0] ?? ''));
-    const what = runner
-      ? `starts the server through a shell, as a grandchild`
-      : typeof p.command === 'string'
+    // a package runner (`pnpm start`) under listen is refused by the config check itself
+    const what =
+      typeof p.command === 'string'
         ? 'runs through /bin/sh -c, not as a Node process'
         : 'is not a Node process';
     return warn(
@@ -72,4 +68,22 @@ function listenFinding(name: string, p: AppProcessConfig, t: TargetConfig): Find
     );
   }
   return pass('listen', `${name}: Node app; its listen(${listen.port}) is served without downtime`);
+}
+
+/**
+ * With "preload": false the app must take the socket from fd 3 itself, which bstctl cannot see from
+ * here: a Node server that calls listen(PORT) (Next.js, Express) does not, and every successor of it
+ * fails with EADDRINUSE. Never a pass for a claim nobody checked.
+ */
+function withoutPreload(name: string, cmd: string, node: boolean): Finding {
+  if (node) {
+    return warn(
+      'listen',
+      `${name}: "${cmd}" is a Node app without bstctl's preload ("preload": false): unless its own code listens on fd 3 (listen({fd: 3})), it binds the port itself and every successor fails with EADDRINUSE; an app that calls listen(PORT), as Next.js does, needs the preload: remove "preload": false`,
+    );
+  }
+  return pass(
+    'listen',
+    `${name}: "${cmd}" must read the socket from fd 3 (LISTEN_FDS=1) and print its ready message; bstctl cannot check that here`,
+  );
 }

@@ -8,6 +8,7 @@ import type { MachineSpec } from './machine.js';
 import { openProcessSinks } from './output.js';
 import { launchRedis } from './redis.js';
 import { splitId } from '../config/selector.js';
+import { own } from '../own.js';
 import type { PipeSource } from './pipes.js';
 import { ProcessUnit, type Transition } from './unit.js';
 
@@ -23,6 +24,8 @@ export interface Entry {
   listener: Listener | null;
   /** Wanted up but cannot start yet (a release target with no release): the first deploy starts it. */
   waiting: string | null;
+  /** Why the loaded config's settings for it are not applied yet (a successor that failed its check). */
+  pending: string | null;
 }
 
 export interface EntryDeps {
@@ -51,6 +54,7 @@ export function createEntry(id: string, targets: Record<string, TargetConfig>, d
     // a log that cannot be written is reported (logProblem), never fatal: the child runs on
     sinks: openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs),
     waiting: null,
+    pending: null,
     listener: null,
     unit: undefined as never,
   };
@@ -98,6 +102,14 @@ export function logProblem(e: Entry): string | null {
   const p = e.sinks.problem();
   return p ? `${e.id}: ${p}` : null;
 }
+
+/** What makes a process "changed": its own config and the target keys its children see. */
+export function settingsOf(t: TargetConfig | undefined, name: string): string {
+  return JSON.stringify([t?.base, t?.env.file, t?.releases ? true : false, t && own(t.processes, name)]);
+}
+
+/** The settings the entry's children are started with now (those of the config it was made from). */
+export const entrySettings = (e: Entry): string => settingsOf(e.targetConfig, e.name);
 
 export function machineSpec(config: ProcessConfig): MachineSpec {
   return { restart: config.restart, stop: config.stop };

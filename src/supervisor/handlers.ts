@@ -4,6 +4,7 @@ import { PROTOCOL_VERSION, type ConfigReloadResult, type Method } from '../proto
 import { VERSION } from '../version.js';
 import type { CallContext, Handlers } from './server.js';
 import type { Entry, Supervisor } from './supervisor.js';
+import { withPendingApplied } from './reload.js';
 
 /** Requests that change something: refused once the daemon shuts down. */
 const MUTATING = [
@@ -89,10 +90,10 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
       processes: await sup.status(selector),
       daemon: { problems: ctl.problems() },
     }),
-    start: async (p) => act(sup, p, sup.startEntries),
+    start: async (p) => act(sup, p, pendingFirst(sup, sup.startEntries, false)),
     stop: async (p) => act(sup, p, sup.stopEntries),
-    restart: async (p) => act(sup, p, sup.restartEntries),
-    reload: async (p) => act(sup, p, sup.reloadEntries),
+    restart: async (p) => act(sup, p, pendingFirst(sup, sup.restartEntries, true)),
+    reload: async (p) => act(sup, p, pendingFirst(sup, sup.reloadEntries, true)),
     ...releaseAndEnvHandlers(sup, secrets),
     configReload: () => ctl.reloadConfig(),
   };
@@ -150,7 +151,19 @@ async function act(
     throw new BstError('not_found', `no ${p.kind} process in ${p.selector ?? 'the config'}`);
   }
   await run(list);
-  return { processes: await sup.describeAll(list) };
+  // a pending config change may have put a new entry in an old one's place
+  return { processes: await sup.describeAll(list.map((e) => sup.entries.get(e.id) ?? e)) };
+}
+
+/** A config change a failed handover left pending is applied by the next start, restart or reload. */
+function pendingFirst(
+  sup: Supervisor,
+  run: (list: Entry[]) => Promise<void>,
+  replacing: boolean,
+): (list: Entry[]) => Promise<void> {
+  return async (list) => {
+    await run(await withPendingApplied(sup, list, replacing));
+  };
 }
 
 /** The daemon's own footprint, for `ping` (and the benchmark's soak). */

@@ -8,7 +8,8 @@ import { procTable } from '../proc.js';
 import { targetPaths } from '../release/layout.js';
 import { readCurrent } from '../release/switch.js';
 import { cannotSpawn } from './preflight.js';
-import { createEntry, retire, type Entry, type EntryDeps } from './entry.js';
+import { createEntry, entrySettings, retire, settingsOf, type Entry, type EntryDeps } from './entry.js';
+import { own } from '../own.js';
 import { allProcessIds, resolveSelector } from '../config/selector.js';
 import type { ProcessUnit, Transition } from './unit.js';
 import { envDrift } from './envdrift.js';
@@ -64,6 +65,11 @@ export function createSupervisor(deps: SupervisorDeps) {
     resolveSelector(loaded.config, selector).flatMap((id) => entries.get(id) ?? []);
   const start = (e: Entry): Promise<void> => startEntry(e, changed);
   const filePrints = envFilePrints();
+  // a change a failed handover left pending, or one made since (the next restart or reload applies it)
+  const pendingOf = (e: Entry): string | null =>
+    entrySettings(e) === settingsOf(own(loaded.config.targets, e.target), e.name)
+      ? null
+      : (e.pending ?? 'not applied yet');
   const startAs =
     (reason: string) =>
     (e: Entry): Promise<void> =>
@@ -84,8 +90,9 @@ export function createSupervisor(deps: SupervisorDeps) {
     stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
     restartEntries: restartAll,
     reloadEntries: (list: Entry[]) => inOrder(list, reloadEntry),
-    status: (selector?: string) => describeAll(pick(selector), deps.clock, filePrints),
-    describeAll: (list: Entry[]) => describeAll(list, deps.clock, filePrints),
+    pendingOf,
+    status: (selector?: string) => describeAll(pick(selector), deps.clock, filePrints, pendingOf),
+    describeAll: (list: Entry[]) => describeAll(list, deps.clock, filePrints, pendingOf),
     /** A want changed outside the supervisor (an entry's `waiting`): the daemon saves its state. */
     changed,
 
@@ -206,10 +213,17 @@ function describeAll(
   list: Entry[],
   clock: Clock,
   filePrints: (file: string) => EnvPrints,
+  pendingOf: (e: Entry) => string | null,
 ): Promise<ProcessStatus[]> {
   const table = sharedProcTable();
   const drift = envDrift(filePrints);
-  return Promise.all(list.map((e) => describe(e, clock, table, drift)));
+  return Promise.all(
+    list.map(async (e) => withPending(await describe(e, clock, table, drift), pendingOf(e))),
+  );
+}
+
+function withPending(s: ProcessStatus, pending: string | null): ProcessStatus {
+  return pending ? { ...s, pending } : s;
 }
 
 async function describe(

@@ -23,7 +23,10 @@ test('doctor says which listen processes bstctl can hand over, and what the othe
         processes: {
           api: { command: ['node', 'dist/main.js'], env: { PORT: '3100' }, ...listen(3100) },
           bin: { command: ['./serve'], env: { PORT: '3101' }, ...listen(3101) },
-          pnpm: { command: ['pnpm', 'start'], env: { PORT: '3102' }, ...listen(3102) },
+          next: {
+            command: ['node', 'node_modules/next/dist/bin/next', 'start'],
+            ...listen(3102, { preload: false }),
+          },
           shell: { command: 'node main.js', ...listen(3103) },
           go: { command: ['./server'], ...listen(3104, { preload: false }), ready: { message: 'ready' } },
           skew: { command: ['node', 'main.js'], env: { PORT: '3000' }, ...listen(3105) },
@@ -35,17 +38,37 @@ test('doctor says which listen processes bstctl can hand over, and what the othe
   const t0 = parseConfig(text, join(box.dir, 'bst.supervisor.json')).config.targets.web;
   assert.ok(t0);
   const found = Object.fromEntries(checkListen(t0).map((f) => [f.message.split(':')[0], f]));
-  assert.deepEqual(Object.keys(found).sort(), ['api', 'bin', 'go', 'pnpm', 'shell', 'skew']);
+  assert.deepEqual(Object.keys(found).sort(), ['api', 'bin', 'go', 'next', 'shell', 'skew']);
   assert.equal(found.api?.level, 'pass');
   assert.equal(found.bin?.level, 'pass');
   assert.equal(found.go?.level, 'pass');
-  assert.equal(found.pnpm?.level, 'warn');
-  assert.match(
-    found.pnpm?.message ?? '',
-    /"pnpm start" starts the server through a shell, as a grandchild: .*fd 3 \(LISTEN_FDS=1\).*"preload": false/,
-  );
+  assert.match(found.go?.message ?? '', /must read the socket from fd 3 .*bstctl cannot check that/);
   assert.equal(found.shell?.level, 'warn');
   assert.match(found.shell?.message ?? '', /"node main\.js" runs through \/bin\/sh -c/);
   assert.equal(found.skew?.level, 'warn');
   assert.match(found.skew?.message ?? '', /env PORT is 3000 but listen.port is 3105/);
+});
+
+test('doctor never passes a Node app without the preload as reading the socket from fd 3', (t) => {
+  const box = sandbox('bst-doctor-listen-');
+  t.after(box.cleanup);
+  const text = JSON.stringify({
+    targets: {
+      web: {
+        base: box.dir,
+        processes: {
+          next: {
+            command: ['node', 'node_modules/next/dist/bin/next', 'start'],
+            listen: { port: 3102, preload: false },
+            ready: { message: 'Ready' },
+          },
+        },
+      },
+    },
+  });
+  const web = parseConfig(text, join(box.dir, 'bst.supervisor.json')).config.targets.web;
+  const [finding] = checkListen(web as NonNullable<typeof web>);
+  assert.equal(finding?.level, 'warn', finding?.message);
+  assert.doesNotMatch(finding?.message ?? '', /reads the socket from fd 3/);
+  assert.match(finding?.message ?? '', /without bstctl's preload .*EADDRINUSE.*remove "preload": false/);
 });

@@ -12,7 +12,8 @@ function envNote(p: ProcessStatus): string {
 /** The reason of a process that is not online (an online one's is routine), then its env drift. */
 function noteOf(p: ProcessStatus, allReasons: boolean): string {
   const reason = allReasons || p.state !== 'online' ? (p.reason ?? '') : '';
-  return [reason, envNote(p)].filter((s) => s !== '').join('; ');
+  const pending = p.pending ? `config change pending: ${p.pending}` : '';
+  return [reason, pending, envNote(p)].filter((s) => s !== '').join('; ');
 }
 
 /** `allReasons`: every process's reason, as a stale snapshot's online one says it runs unsupervised. */
