@@ -13,13 +13,11 @@ test('a listen app that requires pnpm-installed packages with dependencies of th
   const ws = new Workspace(sb.dir);
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: PATH_WITH_PNPM };
   delete env.NODE_EXTRA_CA_CERTS;
+  // a registry that hangs fails this test, not the suite (pnpm's store makes later installs local)
+  const opts = { cwd: ws.dir, env, stdio: 'pipe' as const, timeout: 180_000 };
   // pnpm's default linker: chalk's own ansi-styles is reachable only through the symlinks
-  execFileSync('pnpm', ['install', '--frozen-lockfile', '--prefer-offline'], {
-    cwd: ws.dir,
-    env,
-    stdio: 'pipe',
-  });
-  execFileSync('pnpm', ['--filter', '@bst/core-api', 'build'], { cwd: ws.dir, env, stdio: 'pipe' });
+  execFileSync('pnpm', ['install', '--frozen-lockfile', '--prefer-offline'], opts);
+  execFileSync('pnpm', ['--filter', '@bst/core-api', 'build'], opts);
   sb.writeConfig({
     api: {
       base: ws.dir,
