@@ -9,6 +9,8 @@ import { encode, LineDecoder, PROTOCOL_VERSION } from './wire.js';
 export interface CallOptions {
   onProgress?: (line: string) => void;
   timeoutMs?: number; // no reply by then: give up (the daemon goes on)
+  /** The daemon's version, as its final reply names it. */
+  onVersion?: (version: string) => void;
 }
 
 export function noDaemon(socketPath: string): BstError {
@@ -92,6 +94,7 @@ export function call<M extends Method>(
           continue;
         }
         socket.end();
+        if (typeof reply.version === 'string') opts.onVersion?.(reply.version);
         if (reply.ok) return resolve(reply.result);
         const e = reply.error;
         return reject(new BstError(e.code, e.message, { hint: e.hint, details: e.details }));

@@ -72,9 +72,13 @@ export interface WireError {
   details?: string[];
 }
 
+/**
+ * A final reply names the daemon's version: a CLI of another version says so without asking (a
+ * reply from a daemon older than this field names none).
+ */
 export type Reply =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: WireError }
+  | { id: number; ok: true; result: unknown; version?: string }
+  | { id: number; ok: false; error: WireError; version?: string }
   | { id: number; progress: string };
 
 export function isMethod(name: string): name is Method {

@@ -4,6 +4,22 @@ import type { LoadedConfig, LoadOptions } from '../config/load.js';
 import type { Method, Params } from '../protocol.js';
 import { BstError } from '../errors.js';
 import { call, type CallOptions } from '../client.js';
+import { VERSION } from '../version.js';
+
+let versionSaid = false;
+
+/**
+ * A CLI of another version than the daemon's (an upgrade installed, the daemon not restarted): one
+ * line on stderr, once, never on stdout (`--json` keeps its one document). The reply names the
+ * daemon's version: no extra round-trip.
+ */
+function sayOtherVersion(daemon: string): void {
+  if (versionSaid || daemon === VERSION) return;
+  versionSaid = true;
+  process.stderr.write(
+    `bstctl: warning: the daemon runs bstctl ${daemon}, this CLI is ${VERSION}; restart the daemon to run ${VERSION} (\`bstctl shutdown && bstctl daemon\`, or \`systemctl restart bst-supervisor\`)\n`,
+  );
+}
 
 export interface GlobalOpts {
   config?: string;
@@ -44,7 +60,8 @@ export class Ctx {
   async call<M extends Method>(method: M, params: Params<M>, opts: CallOptions = {}): Promise<unknown> {
     const onProgress = opts.onProgress ?? ((line: string) => !this.json && process.stderr.write(`${line}\n`));
     try {
-      return await call((await this.daemon()).socketPath, method, params, { ...opts, onProgress });
+      const o = { ...opts, onProgress, onVersion: sayOtherVersion };
+      return await call((await this.daemon()).socketPath, method, params, o);
     } catch (err) {
       // no daemon: a broken config file is the likelier cause, so it is reported first (exit 2)
       if (err instanceof BstError && err.code === 'no_daemon') await this.config();

@@ -12,6 +12,7 @@ import type { PingResult, StatusResult } from '../protocol.js';
 import { createAdvice } from '../release/shared.js';
 import { findExecutable } from '../which.js';
 import { portListening } from '../ports.js';
+import { VERSION } from '../version.js';
 import {
   checkBase,
   checkForbidden,
@@ -167,6 +168,17 @@ async function daemonProblems(socketPath: string): Promise<Finding[]> {
   }
 }
 
+/** A daemon of another version than this CLI (upgraded, not restarted) runs the old code: say so. */
+function versionFinding(ping: PingResult | undefined): Finding[] {
+  if (!ping || ping.version === VERSION) return [];
+  return [
+    warn(
+      'version',
+      `the daemon (pid ${ping.pid}) runs bstctl ${ping.version}, this CLI is ${VERSION}; restart the daemon to run ${VERSION}`,
+    ),
+  ];
+}
+
 /** The socket's findings, and the PATH build steps get: the running daemon's, else this process's. */
 export async function checkSocket(socketPath: string): Promise<{ findings: Finding[]; tools: ToolEnv }> {
   const { finding, ping } = await pingFinding(socketPath);
@@ -175,7 +187,7 @@ export async function checkSocket(socketPath: string): Promise<{ findings: Findi
     ping?.path !== undefined
       ? { path: ping.path, whose: `the PATH of the daemon (pid ${ping.pid})` }
       : { path: process.env.PATH ?? '', whose: 'the PATH a daemon started from here would get' };
-  return { findings: [...socketModes(socketPath), finding, ...problems], tools };
+  return { findings: [...socketModes(socketPath), finding, ...versionFinding(ping), ...problems], tools };
 }
 
 /** Every check of one target, in report order; a reserved one only gets base and reserved. */

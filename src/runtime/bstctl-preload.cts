@@ -23,21 +23,29 @@ const PRIVATE_HOST = '127.0.0.1';
 type Message = { evt: string; [k: string]: unknown };
 type Tracked = { active: Set<ResLike>; idle: NodeJS.Timeout | null };
 
+/**
+ * `bigint: true` on purpose: a plain fstatSync of a socket leaves Node's one shared stat buffer saying
+ * "socket", and fs.realpathSync (the module loader's) trusts that buffer for paths it has cached and
+ * stops following symlinks — pnpm's nested dependencies are then not found (nodejs/node#51142).
+ */
 function isSocketFd(fd: number): boolean {
   try {
-    return fs.fstatSync(fd).isSocket();
+    return fs.fstatSync(fd, { bigint: true }).isSocket();
   } catch {
     return false;
   }
 }
 
+/**
+ * `--require="<path>"` as the supervisor writes it into NODE_OPTIONS (quoted: NODE_OPTIONS is split on
+ * spaces), or unquoted as an older supervisor did; the file is bstctl-preload[-<hash>].cjs.
+ */
+const SELF =
+  /(^|\s)--require=(?:"(?:[^"\\]|\\.)*bstctl-preload[-\w]*\.cjs"|[^\s"]*bstctl-preload[-\w]*\.cjs)(?=\s|$)/g;
+
 /** The app's own children (a build, a worker) must neither load this again nor touch fd 3 and 4. */
 function forgetSelf(): void {
-  const opts = process.env.NODE_OPTIONS ?? '';
-  const rest = opts
-    .split(/\s+/)
-    .filter((w) => w !== '' && !/^--require=.*bstctl-preload\.cjs"?$/.test(w))
-    .join(' ');
+  const rest = (process.env.NODE_OPTIONS ?? '').replace(SELF, '$1').trim();
   if (rest === '') delete process.env.NODE_OPTIONS;
   else process.env.NODE_OPTIONS = rest;
   delete process.env.BST_LISTEN_PORT;
@@ -158,9 +166,18 @@ function start(publicPort: number, publicHost: string): void {
     };
   }
 
+  // the app asks where it listens: the answer is the port it asked for, from before the first
+  // 'listening' handler runs (Next prints its banner there) until the server closes
+  const address = net.Server.prototype.address;
+  const publicAddress = function (this: net.Server): ReturnType<net.Server['address']> {
+    const real = address.call(this);
+    if (real === null || typeof real === 'string') return real;
+    return { address: publicHost, family: net.isIPv6(publicHost) ? 'IPv6' : 'IPv4', port: publicPort };
+  };
   net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]): net.Server {
     if (portOf(args, publicPort) !== publicPort) return listen.apply(this, args as never);
     const done = args.find((a) => typeof a === 'function') as (() => void) | undefined;
+    this.address = publicAddress;
     // a second server on the same port (Fastify's ::1 beside 127.0.0.1 for "localhost") listens
     // privately too: the port is the supervisor's, every request of it comes through the handover
     if (app) return listen.call(this, { port: 0, host: PRIVATE_HOST }, done);
@@ -169,18 +186,11 @@ function start(publicPort: number, publicHost: string): void {
     this.on('connection', track);
     // before the app's own handler, which may answer at once
     this.prependListener('request', onRequest as never);
-    listen.call(this, { port: 0, host: PRIVATE_HOST }, () => {
-      const addr = net.Server.prototype.address.call(this) as net.AddressInfo;
-      // the app asks where it listens: the answer is the port it asked for
-      this.address = () => ({
-        address: publicHost,
-        family: net.isIPv6(publicHost) ? 'IPv6' : 'IPv4',
-        port: publicPort,
-      });
-      send({ evt: 'listening', port: addr.port });
-      done?.call(this);
+    // before the app's own 'listening' handlers: the supervisor learns the private port first
+    this.prependOnceListener('listening', () => {
+      send({ evt: 'listening', port: (address.call(this) as net.AddressInfo).port });
     });
-    return this;
+    return listen.call(this, { port: 0, host: PRIVATE_HOST }, done);
   } as typeof net.Server.prototype.listen;
 }
 

@@ -17,6 +17,7 @@ import { markedStrays, redisStrays } from './orphan-scan.js';
 import { reapOrphans, reapStrays, type StopSpec } from './orphans.js';
 import { createPersistence, type Persistence } from './persist.js';
 import { PipeStock } from './pipes.js';
+import { preloadFor } from './preload-copy.js';
 import { serialReloads } from './reload.js';
 import { splitId } from '../config/selector.js';
 import { listen, prepareSocketDir } from './server.js';
@@ -104,6 +105,7 @@ async function prepare(loaded: LoadedConfig) {
   process.once('exit', () => pipes.clear());
   const sup = createSupervisor({
     pipes,
+    preload: preloadFor(stateDir, log.logger), // after reaping: no child of a previous daemon needs the old copy
     loaded,
     clock: realClock,
     logger: log.logger,

@@ -37,6 +37,8 @@ export interface EntryDeps {
   passEnv?: () => readonly string[];
   /** Pipes for the children's output (pipes.ts); without, Node's socketpairs. */
   pipes?: PipeSource;
+  /** The preload path injected into Node children with `listen` (preload-copy.ts). */
+  preload?: string;
   onTransition(t: Transition): void;
 }
 
@@ -77,6 +79,7 @@ function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
     supervisor: deps.supervisor,
     passEnv: deps.passEnv?.(),
     pipes: deps.pipes,
+    preload: deps.preload,
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;

@@ -1,14 +1,27 @@
 import type { Duplex } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { LineDecoder, MAX_LINE_BYTES } from '../wire.js';
 
 /** What the supervisor injects into a Node process with `listen` (src/runtime/bstctl-preload.cts). */
 export const PRELOAD_PATH = fileURLToPath(new URL('../runtime/bstctl-preload.cjs', import.meta.url));
 
+/**
+ * `--require="<path>"`: NODE_OPTIONS is split on spaces (an install under `/opt/my tools` would load
+ * `/opt/my`); inside double quotes Node takes a backslash as escaping the next character.
+ */
+export function requireOption(path: string): string {
+  return `--require="${path.replace(/["\\]/g, '\\$&')}"`;
+}
+
 /** The env that makes the preload take over `listen(port)` in the child; NODE_OPTIONS keeps what it had. */
-export function preloadEnv(env: Record<string, string>, port: number, host: string): Record<string, string> {
+export function preloadEnv(
+  env: Record<string, string>,
+  port: number,
+  host: string,
+  preload = PRELOAD_PATH,
+): Record<string, string> {
   const before = env.NODE_OPTIONS?.trim();
-  const require = `--require=${PRELOAD_PATH}`;
+  const require = requireOption(preload);
   return {
     ...env,
     NODE_OPTIONS: before ? `${before} ${require}` : require,
@@ -45,8 +58,7 @@ export function control(channel: Duplex): Control {
     for (const reject of failed.splice(0)) reject(failure);
   };
   channel.on('error', () => undefined);
-  const lines = createInterface({ input: channel });
-  lines.on('line', (line) => {
+  const onLine = (line: string): void => {
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(line) as Record<string, unknown>;
@@ -62,8 +74,21 @@ export function control(channel: Duplex): Control {
     const evt = String(m.evt);
     for (const resolve of waiting.get(evt) ?? []) resolve(m);
     waiting.delete(evt);
+  };
+  // bounded as the socket's requests are: an app writing its log to fd 4 must not grow the daemon
+  const lines = new LineDecoder(MAX_LINE_BYTES);
+  channel.on('data', (chunk: Buffer) => {
+    let got: string[];
+    try {
+      got = lines.push(chunk);
+    } catch {
+      fail(new Error(`the control channel sent a line over ${MAX_LINE_BYTES} bytes`));
+      channel.destroy();
+      return;
+    }
+    for (const line of got) onLine(line);
   });
-  lines.on('close', () => fail(new Error('the control channel closed')));
+  for (const e of ['end', 'close']) channel.on(e, () => fail(new Error('the control channel closed')));
   const send = (cmd: string): void =>
     void (channel.writable && channel.write(`${JSON.stringify({ cmd })}\n`));
   const listening = next('listening').then((m) => Number(m.port));

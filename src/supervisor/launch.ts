@@ -29,6 +29,8 @@ export interface LaunchContext {
   passEnv?: readonly string[];
   /** Pipes for the child's stdout and stderr (pipes.ts). */
   pipes?: PipeSource;
+  /** The preload to inject; the installed file when none is given. */
+  preload?: string;
 }
 
 /** The variable that names the daemon (its state folder) in the environment of every child it starts. */
@@ -84,7 +86,7 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
   const toOut = feed(ctx.sinks.out);
   // systemd's socket-activation convention: the socket is fd 3; a Node app's preload takes it from there
   let env = { ...childEnv(ctx, release), ...(listener ? { LISTEN_FDS: '1' } : {}) };
-  if (listen && preload) env = preloadEnv(env, listen.port, listen.host);
+  if (listen && preload) env = preloadEnv(env, listen.port, listen.host, ctx.preload);
   const handle = spawnChild({
     command: ctx.proc.command,
     cwd,

@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BstError, toBstError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { VERSION } from '../version.js';
 import { refuseIfAnswers } from '../wire.js';
 import { parse, type Shape } from '../shape.js';
 import {
@@ -157,14 +158,15 @@ async function handle(
     if (!params.ok) throw badParams(req.method, params.problems);
     const handler = handlers[req.method] as (p: unknown, c: CallContext) => Promise<unknown>;
     const result = await handler(params.data, { progress: (l) => send({ id, progress: l }) });
-    send({ id, ok: true, result });
+    send({ id, ok: true, result, version: VERSION });
   } catch (err) {
     const e =
       err instanceof SyntaxError
         ? new BstError('protocol', `malformed request: not JSON (${err.message})`)
         : toBstError(err);
     if (e.code === 'internal') logger.error({ evt: 'request-failed', err: e.message });
-    send({ id, ok: false, error: { code: e.code, message: e.message, hint: e.hint, details: e.details } });
+    const error = { code: e.code, message: e.message, hint: e.hint, details: e.details };
+    send({ id, ok: false, error, version: VERSION });
   }
 }
 

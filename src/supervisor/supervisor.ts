@@ -27,6 +27,8 @@ export interface SupervisorDeps {
   onChange?: () => void; // a want or a pid changed: the daemon saves its state
   /** Pipes for the children's output (pipes.ts). */
   pipes?: PipeSource;
+  /** The preload a Node child with `listen` loads: the daemon's own copy (preload-copy.ts). */
+  preload?: string;
 }
 
 export type Supervisor = ReturnType<typeof createSupervisor>;
@@ -57,6 +59,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     supervisor,
     passEnv,
     pipes: deps.pipes,
+    preload: deps.preload,
   };
   const create = (id: string): Entry => createEntry(id, loaded.config.targets, entryDeps);
   for (const id of allProcessIds(loaded.config)) entries.set(id, create(id));

@@ -22,9 +22,29 @@ const MAIN = 'apps/core-api/src/main.js';
 const VERSION_LINE = "const VERSION = process.env.APP_VERSION ?? '1.0.0';";
 
 /**
+ * What the real core API has and the example lacks: dependencies that have dependencies of their own
+ * (a workspace package and chalk@4, which pulls ansi-styles), installed by pnpm's isolated linker and
+ * required at start. The fixture's lockfile lists exactly these.
+ */
+const DEPENDENCIES = { '@bst/shared': 'workspace:*', chalk: '4.1.2' };
+const REQUIRES = [
+  "import { createRequire } from 'node:module';",
+  'const require = createRequire(import.meta.url);',
+  "process.stdout.write(`${require('@bst/shared').banner('core-api')} ${require('chalk').green('starts')}\\n`);",
+  '',
+].join('\n');
+
+/** The example's main.js serving `version`, requiring the workspace's dependencies first. */
+function mainSource(version: string): string {
+  const original = readFileSync(join(CORE_API, 'src', 'main.js'), 'utf8');
+  const line = `const VERSION = process.env.APP_VERSION ?? '${version}';`;
+  return REQUIRES + original.replace(VERSION_LINE, line);
+}
+
+/**
  * A git repository shaped like the server's pnpm workspace: test/fixtures/workspace (root
- * package.json, pnpm-workspace.yaml, lockfile) with examples/core-api as `apps/core-api`
- * (`@bst/core-api`), on branch main.
+ * package.json, pnpm-workspace.yaml, lockfile, `packages/shared`) with examples/core-api as
+ * `apps/core-api` (`@bst/core-api`, given DEPENDENCIES), on branch main.
  */
 export class Workspace {
   readonly dir: string;
@@ -36,6 +56,10 @@ export class Workspace {
       recursive: true,
       filter: (src) => basename(src) !== 'dist',
     });
+    const pkgPath = join(this.dir, 'apps', 'core-api', 'package.json');
+    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(pkgPath, JSON.stringify({ ...pkg, dependencies: DEPENDENCIES }, null, 2) + '\n');
+    writeFileSync(join(this.dir, MAIN), mainSource('1.0.0'));
     writeFileSync(join(this.dir, '.gitignore'), 'node_modules/\ndist/\n');
     this.git('init', '-q', '-b', 'main');
     this.git('add', '-A');
@@ -55,9 +79,7 @@ export class Workspace {
 
   /** apps/core-api serving another version. */
   setVersion(version: string): string {
-    const original = readFileSync(join(CORE_API, 'src', 'main.js'), 'utf8');
-    const line = `const VERSION = process.env.APP_VERSION ?? '${version}';`;
-    return this.commit(MAIN, () => original.replace(VERSION_LINE, line), `core-api ${version}`);
+    return this.commit(MAIN, () => mainSource(version), `core-api ${version}`);
   }
 
   /** A package build script that exits 1: `pnpm --filter @bst/core-api build` fails. */

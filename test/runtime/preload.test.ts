@@ -190,6 +190,16 @@ for (const form of ['port-host', 'options', 'string', 'fd3']) {
   });
 }
 
+test('server.address() names the port the app asked for, in a listening handler registered before listen()', async (t) => {
+  const port = await freePort();
+  const listener = bindListener('127.0.0.1', port);
+  t.after(() => listener.close());
+  const a = new Child(t, listener, port, { LISTEN_FORM: 'early' });
+  const priv = await a.privatePort();
+  await waitFor(() => /listening on \d+/.test(a.stdout), { what: "the app's banner" });
+  assert.equal(a.stdout.trim(), `listening on ${port}`, `not the private port ${priv}`);
+});
+
 for (const [name, env] of [
   ['express-app.js', {}],
   ['fastify-app.js', { HOST: '127.0.0.1' }],

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Check } from '../../src/doctor/checks.js';
+import { CLI, daemonSandbox, ordinaryApp, ROOT, type DaemonSandbox } from '../helpers/daemon.js';
+import { freePort } from '../helpers/sandbox.js';
+
+/** A copy of the built bstctl under `<sandbox>/my tools/bstctl` (a path with a space), as npm installs it. */
+function installCopy(sb: DaemonSandbox, version?: string): string {
+  const dir = join(sb.dir, 'my tools', 'bstctl');
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(ROOT, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, version: version ?? pkg.version }));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  sb.cli = join(dir, 'dist', 'src', 'cli', 'bin.cjs');
+  return dir;
+}
+
+test('a listen child crash-restarted after the daemon’s install folder lost its preload comes back online', async (t) => {
+  const port = await freePort();
+  const sb = daemonSandbox(t, { web: { processes: { app: ordinaryApp(port) } } });
+  const install = installCopy(sb);
+  await sb.start();
+  const first = await sb.waitProc('web/app', (p) => p.state === 'online' && p.pid !== null, 'online');
+  // what `npm uninstall -g bstctl`, or an upgrade's reinstall, does under the running daemon
+  rmSync(join(install, 'dist', 'src', 'runtime'), { recursive: true });
+  process.kill(first.pid as number, 'SIGKILL');
+  const again = await sb.waitProc(
+    'web/app',
+    (p) => p.state === 'online' && p.pid !== null && p.pid !== first.pid,
+    'online again with a new child',
+    20_000,
+  );
+  sb.track(again.pid);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+});
+
+test('a CLI of another version than the daemon’s warns once on stderr, and doctor says so', async (t) => {
+  const sb = daemonSandbox(t, { web: { processes: {} } });
+  installCopy(sb, '0.0.1-old');
+  await sb.start();
+  sb.cli = CLI; // the upgraded CLI, the daemon not restarted
+  const r = await sb.run('status', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { processes: unknown[] }).processes, [], 'one JSON document');
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0] as string,
+    /the daemon runs bstctl 0\.0\.1-old, this CLI is \d+\.\d+\.\d+; restart the daemon/,
+  );
+  const doctor = await sb.run('doctor', '--json');
+  const checks = (JSON.parse(doctor.stdout) as { checks: Check[] }).checks;
+  const version = checks.filter((c) => c.name === 'version');
+  assert.deepEqual(
+    version.map((c) => c.level),
+    ['warn'],
+    doctor.stdout,
+  );
+  assert.match(version[0]?.message ?? '', /runs bstctl 0\.0\.1-old/);
+  sb.cli = join(sb.dir, 'my tools', 'bstctl', 'dist', 'src', 'cli', 'bin.cjs');
+  const same = await sb.run('status', '--json');
+  assert.equal(same.stderr, '', 'the same version says nothing');
+});
