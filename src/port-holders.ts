@@ -5,6 +5,8 @@ import { listeningInodes } from './ports.js';
 export interface PortHolder {
   pid: number;
   command: string;
+  /** Its listening sockets of the port, as `socket:[inode]` (a socket shared with its children is one). */
+  sockets: string[];
 }
 
 export interface PortHolders {
@@ -12,6 +14,16 @@ export interface PortHolders {
   holders: PortHolder[];
   /** Listening sockets of the port that no readable /proc/<pid>/fd names (another user's process). */
   hidden: number;
+}
+
+/**
+ * The holders of sockets that none of `owners` holds (the daemon's own socket is shared with its
+ * children, so they are left out with it), and how many such sockets no readable process names.
+ */
+export function foreignHolders(found: PortHolders, owners: readonly number[]): PortHolders {
+  const ours = new Set(found.holders.filter((h) => owners.includes(h.pid)).flatMap((h) => h.sockets));
+  const holders = found.holders.filter((h) => h.sockets.some((s) => !ours.has(s)));
+  return { holders, hidden: found.hidden };
 }
 
 // a command line is for a human reading a status line, not a full argv dump
@@ -62,7 +74,7 @@ export function portHolders(port: number): PortHolders {
     const held = fdLinks(name).filter((l) => inodes.has(l));
     if (held.length === 0) continue;
     for (const l of held) seen.add(l);
-    holders.push({ pid: Number(name), command: commandOf(Number(name)) });
+    holders.push({ pid: Number(name), command: commandOf(Number(name)), sockets: held });
   }
   return { holders, hidden: [...inodes].filter((i) => !seen.has(i)).length };
 }
