@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { daemonSandbox, ordinaryApp, type DaemonSandbox } from '../helpers/daemon.js';
+import { PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
 import { childEnv, tagOf } from '../helpers/procs.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
@@ -95,4 +96,15 @@ test('a redis port held by a foreign process while the managed redis waits in ba
   const doctor = await sb.json<Doctor>(['doctor', 'cache'], 1);
   const named = new RegExp(`redis: port ${port} is held by pid ${holder.pid} .*not by the managed redis`);
   assert.ok(fails(doctor, 'redis', named), JSON.stringify(doctor.checks, null, 1));
+});
+
+test('a deploy whose listen port another program holds exits 1 naming it, and the process is not online', async (t) => {
+  const rs = await ReleaseSandbox.create(t, { listen: true });
+  const { child: holder } = await holdPort(t, rs.port);
+  await rs.sb.start();
+  const r = await rs.sb.run('deploy', TARGET);
+  assert.equal(r.code, 1, `deploy exits 1\n${r.stdout}${r.stderr}`);
+  assert.match(r.stdout + r.stderr, new RegExp(`port ${rs.port} is held by pid ${holder.pid} \\(`));
+  assert.doesNotMatch(r.stdout + r.stderr, /is live/);
+  await notOnline(rs.sb, PROC_ID);
 });
