@@ -16,8 +16,9 @@ test('bstctl daemon waits as long as the daemon says it needs, hears `ready`, an
   assert.deepEqual(notes, ['stopping what a previous daemon left running (up to 21 s)']);
   assert.ok(p.deadline >= before + 21_000 + QUIET_WAIT_MS, 'the wait follows what the daemon said');
   assert.equal(p.ready, false);
+  const woken = p.next(60_000);
   said.write('ready\n');
-  await p.next(60_000);
+  await woken;
   assert.equal(p.ready, true);
   said.destroy();
 });
