@@ -2,7 +2,7 @@ import type { Logger } from '../log.js';
 import { descendants, identify, readStat, type Ident } from '../proc.js';
 import type { Stray } from './orphan-scan.js';
 import { bootId, type SavedState } from './state.js';
-import { groupAndTree, terminate } from './terminate.js';
+import { groupAndTree, KILL_ROUNDS_MS, terminate } from './terminate.js';
 
 /** The live descendants of `pid` now: what a stop must not leave behind, even if they leave the group. */
 export function treeOf(pid: number): Ident[] {
@@ -65,9 +65,6 @@ export function strayLeftovers(strays: Stray[], foundBy: 'marker' | 'redis-port'
   });
   return { foundBy, list };
 }
-
-// after the grace, terminate() spends at most this long on SIGKILL rounds
-const KILL_ROUNDS_MS = 5_000;
 
 /** The longest the stop of these leftovers can take: the slowest stop timeout, then the SIGKILL rounds. */
 export function reapBoundMs(found: Found[], stopOf: (id: string) => StopSpec): number {
