@@ -1,5 +1,6 @@
 import { own } from '../own.js';
 import { checkListen } from './listen.js';
+import { checkPortOwners, type Owned } from './ports.js';
 import { checkBuildTools, type ToolEnv } from './tools.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -156,15 +157,19 @@ async function pingFinding(socketPath: string): Promise<{ finding: Finding; ping
 }
 
 /** What a running daemon reports it cannot write (its log, state.json, a process log): one fail each. */
-async function daemonProblems(socketPath: string): Promise<Finding[]> {
+async function daemonProblems(
+  socketPath: string,
+  daemonPid: number,
+): Promise<{ found: Finding[]; owned?: Owned }> {
   try {
     const r = (await call(socketPath, 'status', {}, { timeoutMs: 5_000 })) as StatusResult;
     const problems = r.daemon?.problems ?? [];
-    return problems.map((p) =>
+    const found = problems.map((p) =>
       fail('daemon', `${p}; the daemon carries on: free space or fix the permissions`),
     );
+    return { found, owned: { daemonPid, pids: new Map(r.processes.map((p) => [p.id, p.pid])) } };
   } catch {
-    return []; // the socket check already says why the daemon does not answer
+    return { found: [] }; // the socket check already says why the daemon does not answer
   }
 }
 
@@ -180,18 +185,25 @@ function versionFinding(ping: PingResult | undefined): Finding[] {
 }
 
 /** The socket's findings, and the PATH build steps get: the running daemon's, else this process's. */
-export async function checkSocket(socketPath: string): Promise<{ findings: Finding[]; tools: ToolEnv }> {
+export async function checkSocket(
+  socketPath: string,
+): Promise<{ findings: Finding[]; tools: ToolEnv; owned: Owned | null }> {
   const { finding, ping } = await pingFinding(socketPath);
-  const problems = finding.level === 'pass' ? await daemonProblems(socketPath) : [];
+  const daemon = ping ? await daemonProblems(socketPath, ping.pid) : { found: [] };
+  const problems = daemon.found;
   const tools: ToolEnv =
     ping?.path !== undefined
       ? { path: ping.path, whose: `the PATH of the daemon (pid ${ping.pid})` }
       : { path: process.env.PATH ?? '', whose: 'the PATH a daemon started from here would get' };
-  return { findings: [...socketModes(socketPath), finding, ...versionFinding(ping), ...problems], tools };
+  return {
+    findings: [...socketModes(socketPath), finding, ...versionFinding(ping), ...problems],
+    tools,
+    owned: daemon.owned ?? null,
+  };
 }
 
 /** Every check of one target, in report order; a reserved one only gets base and reserved. */
-export function targetChecks(t: TargetConfig, tools: ToolEnv): Finding[] {
+export function targetChecks(name: string, t: TargetConfig, tools: ToolEnv, owned: Owned | null): Finding[] {
   const base = checkBase(t);
   if (t.reserved) {
     return [
@@ -199,7 +211,8 @@ export function targetChecks(t: TargetConfig, tools: ToolEnv): Finding[] {
       pass('reserved', 'reserved target: known to doctor and topology, refused by every other command'),
     ];
   }
-  if (base.level !== 'pass') return [base, ...checkBuildTools(t, tools), ...checkRedis(t)];
+  const ports = checkPortOwners(name, t, owned);
+  if (base.level !== 'pass') return [base, ...checkBuildTools(t, tools), ...checkRedis(t), ...ports];
   const release = t.releases ? releaseChecks(t) : [];
   const build = checkBuildTools(t, tools);
   return [
@@ -209,6 +222,7 @@ export function targetChecks(t: TargetConfig, tools: ToolEnv): Finding[] {
     ...checkEnv(t),
     ...checkRedis(t),
     ...checkListen(t),
+    ...ports,
     checkPermissions(t),
   ];
 }
@@ -238,7 +252,7 @@ export async function runDoctor(
     ...socket.findings.map(global),
   ];
   for (const [name, t] of targets) {
-    checks.push(...targetChecks(t, socket.tools).map((f) => ({ target: name, ...f })));
+    checks.push(...targetChecks(name, t, socket.tools, socket.owned).map((f) => ({ target: name, ...f })));
   }
   return { ok: checks.every((c) => c.level !== 'fail'), checks };
 }

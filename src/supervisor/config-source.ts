@@ -23,6 +23,19 @@ export function takeReadyFd(): number | null {
   return Number.isInteger(fd) && fd >= 3 ? fd : null;
 }
 
+/**
+ * Tells the `bstctl daemon` that started this one what takes long before the socket listens, and
+ * for how long at most: it waits that much longer, instead of giving up at a fixed time.
+ */
+export function announceWait(fd: number | null, ms: number, what: string): void {
+  if (fd === null) return;
+  try {
+    writeSync(fd, `wait ${Math.ceil(ms)} ${what.replace(/\n/g, ' ')}\n`);
+  } catch {
+    // the CLI went away: nobody to tell
+  }
+}
+
 /** Tells the `bstctl daemon` that started this one that the socket listens (nothing when none waits). */
 export function announceReady(fd: number | null): void {
   if (fd === null) return;

@@ -8,13 +8,13 @@ import type { ConfigReloadResult } from '../protocol.js';
 import { recoverTarget } from '../release/recover.js';
 import { VERSION } from '../version.js';
 import { realClock } from './clock.js';
-import { announceReady, initialConfig, validatedConfig, takeReadyFd } from './config-source.js';
+import { announceReady, announceWait, initialConfig, validatedConfig, takeReadyFd } from './config-source.js';
 import { collectGarbageWhenGrown } from './idle-gc.js';
 import { acquireDaemonLock } from './exclusive.js';
 import { logProblem } from './entry.js';
 import { daemonHandlers, Gate } from './handlers.js';
 import { markedStrays, redisStrays } from './orphan-scan.js';
-import { reapOrphans, reapStrays, type StopSpec } from './orphans.js';
+import { reapBoundMs, reapLeftovers, savedLeftovers, strayLeftovers, type StopSpec } from './orphans.js';
 import { createPersistence, type Persistence } from './persist.js';
 import { PipeStock } from './pipes.js';
 import { preloadFor } from './preload-copy.js';
@@ -37,7 +37,7 @@ export async function runDaemon(
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
   const readyFd = takeReadyFd();
-  const { loaded, log, secrets, sup, store, pipes } = await prepare(await config);
+  const { loaded, log, secrets, sup, store, pipes } = await prepare(await config, readyFd);
   const { logger } = log;
   const gate = new Gate();
   let server: Server | null = null;
@@ -83,7 +83,7 @@ export async function runDaemon(
 }
 
 /** Everything before the socket: one daemon per state folder, orphans reaped, releases recovered. */
-async function prepare(loaded: LoadedConfig) {
+async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   const { stateDir } = loaded.config.daemon;
   prepareSocketDir(loaded.socketPath, stateDir);
   const lock = lockOrSay(stateDir); // before reaping: the orphans of a live daemon are its children
@@ -96,10 +96,17 @@ async function prepare(loaded: LoadedConfig) {
   });
   const saved = readState(stateDir);
   const stopOf = (id: string): StopSpec => stopSpecOf(loaded, id);
-  await reapOrphans(saved, stopOf, log.logger);
-  // state.json may be missing or torn (kill -9 mid-write, a full disk): the markers still say what is ours
-  await reapStrays(markedStrays(stateDir), stopOf, log.logger, 'marker');
-  await reapStrays(await redisStrays(loaded.config), stopOf, log.logger, 'redis-port');
+  // all found first, then stopped together: one after another, a few that ignore SIGTERM took longer
+  // than anyone waits for a daemon to answer
+  const found = [
+    savedLeftovers(saved),
+    // state.json may be missing or torn (kill -9 mid-write, a full disk): the markers still say what is ours
+    strayLeftovers(markedStrays(stateDir), 'marker'),
+    strayLeftovers(await redisStrays(loaded.config), 'redis-port'),
+  ];
+  const bound = reapBoundMs(found, stopOf);
+  if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
+  await reapLeftovers(found, stopOf, log.logger);
   const store = createPersistence(stateDir, log.logger);
   const pipes = new PipeStock(join(stateDir, 'pipes'));
   process.once('exit', () => pipes.clear());

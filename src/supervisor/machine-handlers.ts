@@ -8,18 +8,19 @@ import {
   type Step,
   type Unit,
 } from './machine-types.js';
-import { backoffDelay, isCrashLoop, pruneWindow, shouldRestart } from './policy.js';
+import { backoffDelay, isCrashLoop, portRetryDelay, pruneWindow, shouldRestart } from './policy.js';
 
 export type Ctx = { spec: MachineSpec; now: number };
 export type Handler<E extends Event = Event> = (unit: Unit, event: E, ctx: Ctx) => Step;
 export type Row = { [K in Event['type']]: Handler<Extract<Event, { type: K }>> };
 export type ExitEvent = Extract<Event, { type: 'exit' }>;
+export type PortBusyEvent = Extract<Event, { type: 'portBusy' }>;
 
 const clearTimer: Effect = { type: 'clearTimer' };
 
 // an operator start is a fresh start: earlier crashes no longer slow it down or count as a loop
-export function fresh(): Pick<Unit, 'consecutive' | 'crashes' | 'cooling'> {
-  return { consecutive: 0, crashes: [], cooling: false };
+export function fresh(): Pick<Unit, 'consecutive' | 'crashes' | 'cooling' | 'portWaits'> {
+  return { consecutive: 0, crashes: [], cooling: false, portWaits: 0 };
 }
 
 export const ignore: Handler = (unit) => ({ unit, effects: [] });
@@ -69,6 +70,7 @@ export function crash(unit: Unit, exit: ExitStatus, cause: string, failedStart: 
     ...unit,
     lastExit: exit,
     afterStop: 'none',
+    portWaits: 0, // a child ran: the port was bound
     consecutive: healthy ? 0 : unit.consecutive,
     cooling: healthy ? false : unit.cooling,
     // a healthy run ends the loop: the crashes before it stop counting
@@ -141,7 +143,7 @@ export const cancelWait: Handler = (unit, event) => ({
 });
 
 export const goOnline: Handler = (unit) => ({
-  unit: { ...unit, state: 'online', reason: 'ready' },
+  unit: { ...unit, state: 'online', reason: 'ready', portWaits: 0 },
   effects: [],
 });
 
@@ -177,9 +179,29 @@ export const exitStopping: Handler<ExitEvent> = (unit, { code, signal }, ctx) =>
 // the child ignored the stop signal for timeoutMs; its exit still comes through `exit`
 export const killChild: Handler = (unit) => ({ unit, effects: [{ type: 'kill' }] });
 
+// a wait for a port held by another program is no restart: no child of ours ran
 const autoRestart =
   (reason: string): Handler =>
   (unit, _event, ctx) =>
-    spawnChild({ ...unit, restarts: unit.restarts + 1 }, ctx, reason);
+    unit.portWaits > 0
+      ? spawnChild(unit, ctx, 'trying the port again')
+      : spawnChild({ ...unit, restarts: unit.restarts + 1 }, ctx, reason);
 export const backoffOver = autoRestart('restarted after backoff');
 export const cooldownOver = autoRestart('retrying after cooldown');
+
+/**
+ * The listen port is held by another program, so no child was spawned: never online without the
+ * supervisor's socket, never a crash (no crash loop ends it in errored); tried again with backoff.
+ */
+export const waitForPort: Handler<PortBusyEvent> = (unit, { reason }, ctx) => {
+  const portWaits = unit.portWaits + 1;
+  const ms = portRetryDelay(portWaits, ctx.spec.restart.backoff);
+  return {
+    unit: { ...unit, state: 'backoff', portWaits, reason: `${reason}; trying again in ${ms} ms` },
+    effects: [{ type: 'setTimer', ms }],
+  };
+};
+
+// stopped before the spawn found the port held: nothing runs, so the stop is over
+export const portBusyStopping: Handler<PortBusyEvent> = (unit, { reason }, ctx) =>
+  exitStopping(unit, { type: 'exit', code: null, signal: null, error: reason }, ctx);

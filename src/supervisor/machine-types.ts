@@ -25,6 +25,7 @@ export interface Unit {
   handover: 'none' | 'starting'; // a successor has been spawned and is not judged yet
   pendingExit: ExitStatus | null; // the old child's exit while its successor was being judged
   draining: number; // old children replaced by a successor and not gone yet
+  portWaits: number; // spawns in a row that found the listen port held by another program
 }
 export type Event =
   // reason: who asked, for status and logs ("started at daemon start"); the operator when absent
@@ -38,7 +39,9 @@ export type Event =
   | { type: 'replace' }
   | { type: 'successorReady' }
   | { type: 'successorFailed'; reason: string }
-  | { type: 'drained' };
+  | { type: 'drained' }
+  // the listen port is held by another program: no child ran, so no crash; retried with backoff
+  | { type: 'portBusy'; reason: string };
 export type Effect =
   | { type: 'spawn' }
   | { type: 'signal'; signal: NodeJS.Signals }
@@ -69,6 +72,7 @@ export function initialUnit(): Unit {
     handover: 'none',
     pendingExit: null,
     draining: 0,
+    portWaits: 0,
   };
 }
 

@@ -12,6 +12,8 @@
  *     stopped (policy says no) | starting (delay 0) | backoff ──timer──▶ starting
  *     errored (crash loop, or a cooldown retry died) ──timer after cooldownMs──▶ starting
  *   start/restart in backoff or errored -> starting at once; stop there -> stopped.
+ *   starting ──portBusy (the listen port is held by another program; no child ran)──▶ backoff
+ *     ──timer──▶ starting: retried with backoff, counted in portWaits, not as a crash or restart.
  *
  *   handover (a process with its own socket, online throughout):
  *     online ──replace──▶ online + successor starting ──successorReady──▶ online (successor promoted,
@@ -42,11 +44,13 @@ import {
   ignore,
   keepStopping,
   killChild,
+  portBusyStopping,
   queueRestart,
   queueStart,
   spawnRestart,
   spawnStart,
   stopChild,
+  waitForPort,
   type Ctx,
   type Row,
 } from './machine-handlers.js';
@@ -64,12 +68,12 @@ import {
 export * from './machine-types.js';
 // prettier-ignore
 const table: { [S in State]: Row } = {
-  stopped:  { start: spawnStart, stop: ignore,       restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
-  starting: { start: ignore,     stop: stopChild,    restart: cycleChild,    ready: goOnline, notReady: failStart, exit: exitRunning,  timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
-  online:   { start: ignore,     stop: stopOnline,   restart: restartOnline, ready: ignore,   notReady: ignore,    exit: exitOnline,   timer: ignore,       replace: beginHandover,  successorReady: promote,   successorFailed: rejectSuccessor, drained: drainedOne },
-  stopping: { start: queueStart, stop: keepStopping, restart: queueRestart,  ready: ignore,   notReady: ignore,    exit: exitStopping, timer: killChild,    replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
-  backoff:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: backoffOver,  replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
-  errored:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: cooldownOver, replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne },
+  stopped:  { start: spawnStart, stop: ignore,       restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: ignore },
+  starting: { start: ignore,     stop: stopChild,    restart: cycleChild,    ready: goOnline, notReady: failStart, exit: exitRunning,  timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: waitForPort },
+  online:   { start: ignore,     stop: stopOnline,   restart: restartOnline, ready: ignore,   notReady: ignore,    exit: exitOnline,   timer: ignore,       replace: beginHandover,  successorReady: promote,   successorFailed: rejectSuccessor, drained: drainedOne, portBusy: ignore },
+  stopping: { start: queueStart, stop: keepStopping, restart: queueRestart,  ready: ignore,   notReady: ignore,    exit: exitStopping, timer: killChild,    replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: portBusyStopping },
+  backoff:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: backoffOver,  replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: ignore },
+  errored:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: cooldownOver, replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: ignore },
 };
 
 // one case per event type lets each handler see its own narrowed event, without a cast
@@ -97,6 +101,8 @@ function dispatch(row: Row, unit: Unit, event: Event, ctx: Ctx): Step {
       return row.successorFailed(unit, event, ctx);
     case 'drained':
       return row.drained(unit, event, ctx);
+    case 'portBusy':
+      return row.portBusy(unit, event, ctx);
     default:
       return assertNever(event);
   }

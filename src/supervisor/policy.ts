@@ -42,3 +42,17 @@ export function pruneWindow(crashTimes: readonly number[], now: number, windowMs
 export function isCrashLoop(crashTimesInWindow: readonly number[], maxRestarts: number): boolean {
   return crashTimesInWindow.length > maxRestarts;
 }
+
+// a port held by another program is retried at least this often, and at least this slowly
+const PORT_RETRY_MIN_MS = 250;
+const PORT_RETRY_MAX_MS = 5_000;
+
+/**
+ * Delay before bind attempt number `tries` + 1 on a port another program holds: the restart backoff,
+ * at least 250 ms (no spinning on /proc), at most 5 s (the port is taken soon after it is freed).
+ */
+export function portRetryDelay(tries: number, b: BackoffSpec): number {
+  const first = Math.max(b.initialMs, PORT_RETRY_MIN_MS);
+  const cap = Math.min(Math.max(b.maxMs, PORT_RETRY_MIN_MS), PORT_RETRY_MAX_MS);
+  return Math.min(cap, first * 2 ** Math.min(Math.max(tries - 1, 0), MAX_DOUBLINGS));
+}

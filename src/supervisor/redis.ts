@@ -8,6 +8,8 @@ import { spawnChild } from './child.js';
 import { envPrints, keyOf } from './envkey.js';
 import { feed } from './output.js';
 import { portListening } from '../ports.js';
+import { describeHolders, portHolders } from '../port-holders.js';
+import { PortBusy } from './listeners.js';
 import { childEnv, markers, type LaunchContext } from './launch.js';
 import { infoField, respCall, RespError, type RespValue } from './resp.js';
 import type { Launch } from './unit.js';
@@ -131,12 +133,8 @@ export async function shutdownSave(port: number, password: string | undefined): 
 
 export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
   const { port } = ctx.proc;
-  if (portListening(port)) {
-    // someone else's listener: never PING it as if it were ours, never signal it
-    throw new BstError('failed', `port ${port} is already taken by a process bstctl did not start`, {
-      hint: `find it with \`ss -ltnp 'sport = :${port}'\`, or give this redis another port`,
-    });
-  }
+  // someone else's listener: never PING it as if it were ours, never signal it; wait for the port
+  if (portListening(port)) throw new PortBusy(port, describeHolders(portHolders(port)));
   const env = childEnv({ ...ctx, proc: { ...ctx.proc, env: {} } as never }, null);
   const PATH = env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
   const bin = findBin(ctx.proc.bin, PATH);

@@ -17,6 +17,8 @@ export interface Victims {
 // SIGKILL cannot be ignored; only a process stuck in the kernel (D state) outlives these rounds
 const KILL_ROUNDS = 5;
 const KILL_ROUND_MS = 1000;
+/** After the grace, the longest terminate() spends on SIGKILL rounds. */
+export const KILL_ROUNDS_MS = KILL_ROUNDS * KILL_ROUND_MS;
 // a stop usually ends within milliseconds: poll fast first, then gently
 const FAST_POLL_MS = 10;
 const FAST_POLL_FOR_MS = 200;

@@ -14,6 +14,7 @@ import {
   type Unit,
 } from './machine.js';
 import { killLeftovers, treeOf } from './orphans.js';
+import { PortBusy } from './listeners.js';
 import type { EnvPrints } from './envkey.js';
 
 /** One running child as the unit sees it: the OS handle, the release it runs from, its readiness. */
@@ -204,6 +205,7 @@ export class ProcessUnit {
 
   private failedSpawn(gen: number, err: unknown): void {
     if (gen !== this.gen) return;
+    if (err instanceof PortBusy) return this.send({ type: 'portBusy', reason: err.message });
     this.send({ type: 'exit', code: null, signal: null, error: describeError(err) });
   }
 

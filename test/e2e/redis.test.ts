@@ -217,7 +217,7 @@ test('a foreign listener on the port and a missing redis-server: exit 1 with the
 
   const taken = await sb.run('redis', 'start', 'cache/taken');
   assert.equal(taken.code, 1, taken.stdout);
-  assert.match(taken.stdout + taken.stderr, new RegExp(`port ${port} is already taken`));
+  assert.match(taken.stdout + taken.stderr, new RegExp(`port ${port} is held by pid ${process.pid} \\(`));
   const st = await redisStatus(sb, 'cache/taken', 1);
   assert.equal(st.instances[0]?.ping, false);
 

@@ -10,6 +10,7 @@ import {
   type Unit,
 } from '../../src/supervisor/machine.js';
 import { ProcessUnit } from '../../src/supervisor/unit.js';
+import { PortBusy } from '../../src/supervisor/listeners.js';
 import { FakeChildren } from '../helpers/fake-child.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
@@ -38,6 +39,7 @@ const ev = {
   successorReady: { type: 'successorReady' },
   successorFailed: { type: 'successorFailed', reason: 'the new child did not get ready: HTTP 500' },
   drained: { type: 'drained' },
+  portBusy: { type: 'portBusy', reason: 'port 3100 is held by pid 77 (node old.js)' },
 } satisfies { [K in Event['type']]: Extract<Event, { type: K }> };
 
 const spawn: Effect = { type: 'spawn' };
@@ -148,13 +150,21 @@ const cells: Cell[] = [
   cell('online', 'successorReady', 'promotes the successor; the old child drains', { to: 'online', effects: [{ type: 'promote' }], unit: { handover: 'none', draining: 1, startedAt: NOW, reason: 'reloaded', restarts: 2 } }, TRYING),
   cell('online', 'successorFailed', 'drops the successor; the old child stays', { to: 'online', effects: [drop], unit: { handover: 'none', restarts: 2, startedAt: NOW - 10 } }, TRYING),
   cell('online', 'drained', 'counts one old child gone', { to: 'online', effects: [], unit: { draining: 1 } }, { draining: 2 }),
+
+  // the listen port held by another program: the spawn found it so, no child ran
+  cell('starting', 'portBusy', 'waits in backoff naming the holder, no crash counted, and arms the retry', { to: 'backoff', effects: [{ type: 'setTimer', ms: 250 }], unit: { portWaits: 1, restarts: 2, consecutive: 0, crashes: [], want: 'up', reason: 'port 3100 is held by pid 77 (node old.js); trying again in 250 ms' } }),
+  cell('stopping', 'portBusy', 'a stop came first: nothing runs, so it is stopped', { to: 'stopped', effects: [clearTimer], unit: { want: 'down' } }),
+  nothing('stopped', 'portBusy', 'a stale spawn'),
+  nothing('online', 'portBusy', 'the socket is bound: a stale spawn'),
+  nothing('backoff', 'portBusy', 'a stale spawn'),
+  nothing('errored', 'portBusy', 'a stale spawn'),
 ];
 
 describe('every state x event cell', () => {
-  test('the cell tests cover all 6 x 11 pairs exactly once', () => {
+  test('the cell tests cover all 6 x 12 pairs exactly once', () => {
     const seen = cells.map((c) => `${c.from.state}/${c.event.type}`);
-    assert.equal(new Set(seen).size, 66);
-    assert.equal(seen.length, 66);
+    assert.equal(new Set(seen).size, 72);
+    assert.equal(seen.length, 72);
   });
 
   for (const c of cells) {
@@ -506,3 +516,43 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+describe('a listen port held by another program, on a fake clock', () => {
+  test('the unit waits in backoff naming the holder, retries with a growing delay, never errors, and comes online once the port is free', async () => {
+    const clock = new FakeClock();
+    const children = new FakeChildren(clock);
+    children.broken = false;
+    let held = true;
+    const transitions: string[] = [];
+    const unit = new ProcessUnit('app/web', spec, {
+      clock,
+      launch: () => {
+        if (held) throw new PortBusy(3100, 'held by pid 77 (node old.js)');
+        return children.launch();
+      },
+      stopChild: children.stopChild,
+      onTransition: (t) => transitions.push(`${clock.now()} ${t.to}`),
+    });
+    unit.send(ev.start);
+    await clock.run(0);
+    assert.equal(unit.state, 'backoff');
+    assert.equal(unit.machine.reason, 'port 3100 is held by pid 77 (node old.js); trying again in 250 ms');
+    await clock.run(60_000); // far past maxRestarts crashes and the backoff's maxMs
+    assert.equal(unit.state, 'backoff', 'still waiting, not errored');
+    assert.deepEqual([unit.machine.restarts, unit.machine.crashes, unit.machine.consecutive], [0, [], 0]);
+    held = false;
+    await clock.run(1_000 + 20); // the capped delay (maxMs), then the child gets ready
+    assert.equal(unit.state, 'online');
+    assert.equal(unit.machine.portWaits, 0);
+    // 250, 500, then the backoff's maxMs (1 000) between tries
+    assert.deepEqual(transitions.slice(0, 6), [
+      '0 starting',
+      '0 backoff',
+      '250 starting',
+      '250 backoff',
+      '750 starting',
+      '750 backoff',
+    ]);
+    assert.equal(transitions.at(-1)?.endsWith(' online'), true);
+  });
+});

@@ -21,6 +21,7 @@ import type { PingResult } from '../../protocol.js';
 import { refuseIfAnswers } from '../../wire.js';
 import { socketAnswers } from '../../wire.js';
 import type { Ctx } from '../context.js';
+import { daemonProgress } from '../daemon-progress.js';
 
 /** Nothing is written into a state folder of another user (the daemon would refuse it anyway). */
 function refuseForeignDir(dir: string): void {
@@ -76,21 +77,18 @@ export async function detach(ctx: Ctx): Promise<void> {
   }
   child.stdin?.end(JSON.stringify(loaded));
   child.unref();
-  // the daemon says `ready` on fd 3 once it listens: no waiting out a poll interval
+  // the daemon says `ready` on fd 3 once it listens (no waiting out a poll interval), and before
+  // something long how long it may take: the wait follows it
   const said = child.stdio[3] as Readable | null;
-  let isReady = false;
-  const ready = new Promise<void>((resolve) =>
-    said?.once('data', () => {
-      isReady = true;
-      resolve();
-    }),
+  const progress = daemonProgress(
+    said,
+    (line) => void (ctx.json || process.stderr.write(`bstctl: ${line}\n`)),
   );
-  said?.on('error', () => undefined);
-  const deadline = Date.now() + 15_000;
+  const started = Date.now();
   try {
-    while (Date.now() < deadline) {
+    while (Date.now() < progress.deadline) {
       if (await socketAnswers(socketPath, 200)) {
-        if (isReady) renameSync(pending, early);
+        if (progress.ready) renameSync(pending, early);
         ctx.print(
           { pid: child.pid, socket: socketPath },
           () => `daemon started (pid ${child.pid}) on ${socketPath}`,
@@ -106,12 +104,11 @@ export async function detach(ctx: Ctx): Promise<void> {
           hint: `see ${early}`,
         });
       }
-      let tick: NodeJS.Timeout | undefined;
-      await Promise.race([ready, new Promise((r) => (tick = setTimeout(r, 20)))]);
-      clearTimeout(tick); // a pending tick would keep this process up for its remaining ms
+      await progress.next(20);
     }
     renameSync(pending, early);
-    throw new BstError('failed', `the daemon did not answer on ${socketPath} within 15 s`, {
+    const waited = Math.round((Date.now() - started) / 1000);
+    throw new BstError('failed', `the daemon did not answer on ${socketPath} within ${waited} s`, {
       hint: `see ${early}`,
     });
   } finally {
