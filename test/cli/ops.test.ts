@@ -16,6 +16,7 @@ import {
   topologyOf,
   type Topology,
 } from '../../src/topology.js';
+import { pathWithout } from '../helpers/path.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -334,7 +335,7 @@ describe('scripts', () => {
   test('the scripts work from any folder without bstctl on PATH, and pnpm passes --release-id through to rollback', async (t) => {
     const { cfg } = tempConfig(t);
     // no bstctl on PATH: the scripts run through /bin/sh the way pnpm runs them
-    const env = childEnv({ PATH: '/usr/bin:/bin' });
+    const env = childEnv({ PATH: pathWithout('bstctl') });
     const scripts = scriptsOf(loadConfig(cfg), { target: 'api' });
     assert.equal(
       (await exec('/bin/sh', ['-c', 'bstctl --version'], '/', env)).code,
