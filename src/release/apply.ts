@@ -127,7 +127,7 @@ export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks):
 }
 
 export async function rollback(o: RollbackInput, hooks: ReleaseHooks): Promise<OpResult> {
-  if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
+  if (o.releaseId !== undefined) validateReleaseId(o.releaseId, o.targetName);
   const batch = o.batch === undefined ? null : validateBatch(o.batch);
   return locked(o, 'rollback', async (at) => {
     const c = releaseCtx(o, hooks, at, batch);
@@ -139,7 +139,7 @@ export async function rollback(o: RollbackInput, hooks: ReleaseHooks): Promise<O
 async function chooseBuilt(c: DeployCtx): Promise<void> {
   const { o, paths } = c;
   if (o.releaseId !== undefined) {
-    const id = chosenRelease(paths, o.releaseId);
+    const id = chosenRelease(paths, o.releaseId, o.targetName);
     return reuse(c, id, `deploy ${o.targetName}: activating the built release ${id}`);
   }
   const plan = await planDeploy(o, paths, c.log);
@@ -206,7 +206,7 @@ function chooseOlder(c: ReleaseCtx<RollbackInput>): void {
       `no successful release older than ${c.previous ?? '(none)'} to roll back to`,
     );
   if (id === c.previous) throw new BstError('invalid_input', `release ${id} is already current`);
-  assertRollbackable(c.paths, id, c.o.force === true);
+  assertRollbackable(c.paths, id, c.o.force === true, c.o.targetName);
   c.id = id;
 }
 

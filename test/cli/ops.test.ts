@@ -285,7 +285,10 @@ describe('scripts', () => {
     assert.throws(
       () => scriptsOf(loadConfig(cfg)),
       (e: BstError) =>
-        e.exitCode === 2 && /none of the topology's 16/.test(e.message) && /api, shop/.test(e.hint ?? ''),
+        e.exitCode === 2 &&
+        /none of the topology's 16/.test(e.message) &&
+        /api, shop/.test(e.hint ?? '') &&
+        /\(bstctl scripts api\)/.test(e.hint ?? ''),
     );
   });
 

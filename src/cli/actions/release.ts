@@ -88,7 +88,7 @@ export interface DeployOptions {
 
 export async function deploy(ctx: Ctx, target: string, o: DeployOptions): Promise<void> {
   if (o.batch !== undefined) validateBatch(o.batch); // exit 2 before anything is touched
-  if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
+  if (o.releaseId !== undefined) validateReleaseId(o.releaseId, target);
   if (o.releaseId !== undefined && o.ref !== undefined) {
     throw new BstError('invalid_input', '--ref and --release-id name the release twice: give one', {
       hint: 'see `bstctl deploy --help`',
@@ -110,7 +110,7 @@ export interface RollbackOptions {
 }
 
 export async function rollback(ctx: Ctx, target: string, o: RollbackOptions): Promise<void> {
-  if (o.releaseId !== undefined) validateReleaseId(o.releaseId); // exit 2 before anything is touched
+  if (o.releaseId !== undefined) validateReleaseId(o.releaseId, target); // exit 2 before anything is touched
   if (o.batch !== undefined) validateBatch(o.batch);
   const flagsOff = o.flagsOff ? true : undefined;
   const force = o.force ? true : undefined;
