@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { setFlags } from '../env/flags.js';
-import { BstError } from '../errors.js';
+import { BstError, jsonError } from '../errors.js';
 import { activate, assertRollbackable, failureOf, markFailed } from './activate.js';
 import { DeployLog } from './deploylog.js';
 import { envGate } from './envgate.js';
@@ -86,8 +86,7 @@ function result(c: ReleaseCtx, ok: boolean, error?: unknown): OpResult {
     steps: c.log.steps,
   };
   if (c.id !== null) out.log = join(c.paths.deployLogs, `${c.id}.log`);
-  if (error !== undefined) out.error = error instanceof Error ? error.message : String(error);
-  if (error instanceof BstError && error.hint) out.hint = error.hint;
+  if (error !== undefined) out.error = jsonError(error);
   return out;
 }
 

@@ -132,7 +132,10 @@ function parseDrill(file: string): DrillEvidence | null {
       startedAt: typeof v.startedAt === 'string' ? v.startedAt : null,
       steps: v.steps,
     };
-    if (typeof v.error === 'string') out.error = v.error;
+    // a drill file says its error as {code, message}; files of older versions as a string
+    const error = v.error as { message?: unknown } | string | undefined;
+    if (typeof error === 'string') out.error = error;
+    else if (typeof error?.message === 'string') out.error = error.message;
     return out;
   } catch {
     return null;
