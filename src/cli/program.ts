@@ -115,6 +115,9 @@ function missingSubcommand(p: CommandT, words: string[]): number {
     if (asked !== undefined) {
       throw new BstError('usage', `unknown command '${asked}'`, { hint: 'see `bstctl --help`' });
     }
+    // --json promises one JSON document on stdout: the help is not one
+    if (words.includes('--json'))
+      throw new BstError('usage', 'no command given', { hint: 'see `bstctl --help`' });
     p.outputHelp();
     return 0;
   }

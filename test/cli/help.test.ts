@@ -63,6 +63,9 @@ test('a bare bstctl prints its help on stdout and exits 0; config and startup wi
     assert.match(r.stdout, /^Usage: bstctl \[options\] \[command\]/);
     assert.equal(r.stderr, '');
   }
+  const json = spawnSync(process.execPath, [CLI, '--json'], { env: childEnv(), encoding: 'utf8' });
+  assert.equal(json.status, 2, 'with --json a bare bstctl has no document to print');
+  assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'usage');
   const groups: [string, RegExp][] = [
     ['config', /^bstctl: config needs a sub-command: check, schema, reload$/m],
     ['startup', /^bstctl: startup needs a sub-command: systemd$/m],
