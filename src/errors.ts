@@ -50,6 +50,19 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && value in exitCodes;
 }
 
+/** How a failure appears in every `--json` document: a usage error's shape, a failed deploy's too. */
+export interface JsonError {
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+}
+
+/** A failure of an operation as its `--json` result says it (`failed` unless the error has a code). */
+export function jsonError(err: unknown): JsonError {
+  if (err instanceof BstError) return { code: err.code, message: err.message, hint: err.hint };
+  return { code: 'failed', message: err instanceof Error ? err.message : String(err) };
+}
+
 /** Any thrown value as a BstError, so callers handle exactly one type. */
 export function toBstError(err: unknown): BstError {
   if (err instanceof BstError) return err;

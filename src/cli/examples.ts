@@ -1,10 +1,18 @@
 import type { Command } from 'commander';
 
-const SELECTOR = `
+// lifecycle commands leave a target's redis alone (SPEC §3); what only shows processes shows them all
+const LIFECYCLE = new Set(['start', 'stop', 'restart', 'reload']);
+
+function selectorHelp(command: string): string {
+  const target = LIFECYCLE.has(command)
+    ? "the target's app processes (its redis is left alone: see `bstctl redis`)"
+    : 'every process of the target, its redis included';
+  return `
 Selector:
-  <target>          the target's app processes (its redis is left alone: see \`bstctl redis\`)
+  <target>          ${target}
   <target>/<proc>   one process
   (nothing)         every process of every target`;
+}
 
 /** One example per command, by its path (`env sync`); the selector's meaning where it takes one. */
 const EXAMPLES: Record<string, string> = {
@@ -55,7 +63,8 @@ export function addExamples(program: Command): void {
   const walk = (cmd: Command): void => {
     for (const sub of cmd.commands) {
       const example = EXAMPLES[pathOf(sub)];
-      const selector = sub.registeredArguments.some((a) => a.name() === 'selector') ? SELECTOR : '';
+      const takes = sub.registeredArguments.some((a) => a.name() === 'selector');
+      const selector = takes ? selectorHelp(pathOf(sub)) : '';
       if (example) sub.addHelpText('after', `${selector ? `${selector}\n` : ''}\nExample:\n  ${example}`);
       walk(sub);
     }
@@ -63,14 +72,29 @@ export function addExamples(program: Command): void {
   walk(program);
 }
 
-/** The deepest command named by the words of `args` (`env sync --keys …` → `env sync`). */
-export function commandOf(program: Command, args: string[]): string {
+/** The deepest command named by the words of `args` (`env sync --keys …` → the `sync` of `env`). */
+export function commandAt(program: Command, args: string[]): Command {
   let cmd = program;
-  for (const word of args) {
-    if (word.startsWith('-')) continue;
+  for (const word of operands(args)) {
     const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
     if (!sub) break;
     cmd = sub;
   }
-  return pathOf(cmd);
+  return cmd;
+}
+
+/** The path of the deepest command named by the words of `args` (`env sync --keys …` → `env sync`). */
+export function commandOf(program: Command, args: string[]): string {
+  return pathOf(commandAt(program, args));
+}
+
+/** The words of a command line that are neither global options nor their values. */
+export function operands(words: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i += 1) {
+    const w = words[i] ?? '';
+    if (w === '-c' || w === '--config') i += 1;
+    else if (!w.startsWith('-')) out.push(w);
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import type { Command as CommandT } from 'commander';
 import { BstError } from '../errors.js';
 import { loadCommander, type Commander } from './commander.js';
-import { addExamples, commandOf } from './examples.js';
+import { addExamples, commandAt, commandOf, operands } from './examples.js';
 
 interface Declarations {
   register(program: CommandT): void;
@@ -51,7 +51,9 @@ async function program(
     .exitOverride()
     .configureOutput({
       writeOut: unlessPartial((s) => process.stdout.write(s)),
-      writeErr: unlessPartial((s) => process.stderr.write(s)),
+      // commander writes here only the help of a command missing its sub-command: parse() says that
+      // in one line instead (and prints the help on stdout for a bare `bstctl`)
+      writeErr: () => undefined,
       outputError: () => undefined,
     })
     .hook('preSubcommand', () => {
@@ -92,10 +94,36 @@ async function parse(
     if (!reached()) return null;
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0; // --help, --version
+      if (err.code === 'commander.help') return missingSubcommand(p, args.slice(2));
       // one message, through the same reporter as every other error (and as JSON with --json)
       const help = ['bstctl', commandOf(p, args.slice(2)), '--help'].filter(Boolean).join(' ');
       throw new BstError('usage', err.message.replace(/^error: /, ''), { hint: `see \`${help}\`` });
     }
     throw err;
   }
+}
+
+/**
+ * A bare `bstctl` asks what the program does: its help, on stdout, exit 0. A group named without its
+ * sub-command (`bstctl config`) is a command line that does nothing: exit 2 naming the sub-commands.
+ */
+function missingSubcommand(p: CommandT, words: string[]): number {
+  const cmd = commandAt(p, words);
+  if (cmd === p) {
+    // `bstctl help nope` lands here too: a command that is none is a usage error
+    const asked = operands(words).filter((w) => w !== 'help')[0];
+    if (asked !== undefined) {
+      throw new BstError('usage', `unknown command '${asked}'`, { hint: 'see `bstctl --help`' });
+    }
+    // --json promises one JSON document on stdout: the help is not one
+    if (words.includes('--json'))
+      throw new BstError('usage', 'no command given', { hint: 'see `bstctl --help`' });
+    p.outputHelp();
+    return 0;
+  }
+  const path = commandOf(p, words);
+  const subs = cmd.commands.map((c) => c.name());
+  throw new BstError('usage', `${path} needs a sub-command: ${subs.join(', ')}`, {
+    hint: `for example \`bstctl ${path} ${subs[0] ?? ''}\`; see \`bstctl ${path} --help\``,
+  });
 }

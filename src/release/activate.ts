@@ -1,7 +1,7 @@
 import type { SmokeConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
 import type { DeployLog } from './deploylog.js';
-import type { TargetPaths } from './layout.js';
+import { listCommand, type TargetPaths } from './layout.js';
 import { readRecord, writeRecord, type ReleaseRecord } from './store.js';
 import { removeCurrent, switchCurrent } from './switch.js';
 import type { ReleaseHooks } from './types.js';
@@ -81,7 +81,7 @@ async function smokeGate(checks: SmokeConfig[], envFile: string, log: DeployLog)
  */
 export async function activate(o: ActivateInput, hooks: ReleaseHooks, log: DeployLog): Promise<boolean> {
   const { targetName, paths, id, previous } = o;
-  await log.step('switch', () => switchCurrent(paths, id));
+  await log.step('switch', () => switchCurrent(paths, id, targetName));
   try {
     recordActivation(paths, id, o.kind, o.batch);
     await log.step('reload', () => hooks.reloadTarget(targetName));
@@ -120,21 +120,26 @@ async function switchBack(
     removeCurrent(o.paths);
     return hooks.stopTarget(o.targetName);
   }
-  switchCurrent(o.paths, o.previous);
+  switchCurrent(o.paths, o.previous, o.targetName);
   await hooks.reloadTarget(o.targetName);
   // bookkeeping last: it must not keep the processes on the failed release
   recordActivation(o.paths, o.previous, 'switch-back');
 }
 
 /** A rollback may only land on a release that built successfully; one a drill failed on needs `force`. */
-export function assertRollbackable(paths: TargetPaths, id: string, force = false): ReleaseRecord {
+export function assertRollbackable(
+  paths: TargetPaths,
+  id: string,
+  force = false,
+  target?: string,
+): ReleaseRecord {
   const rec = readRecord(paths, id);
   if (!rec) {
-    throw new BstError('not_found', `release ${id} does not exist`, { hint: 'see `bstctl list <target>`' });
+    throw new BstError('not_found', `release ${id} does not exist`, { hint: `see ${listCommand(target)}` });
   }
   if (rec.prunedAt) {
     throw new BstError('invalid_input', `release ${id} was pruned (${rec.prunedAt}): its folder is gone`, {
-      hint: 'pick a release listed as built or active in `bstctl list <target>`',
+      hint: `pick a release listed as built or active in ${listCommand(target)}`,
     });
   }
   if (rec.status !== 'built') {
@@ -142,9 +147,7 @@ export function assertRollbackable(paths: TargetPaths, id: string, force = false
     throw new BstError(
       'invalid_input',
       `release ${id} is ${rec.status}${rec.error ? ` (${rec.error})` : ''}: not a rollback target`,
-      {
-        hint: 'pick a release listed as built or active in `bstctl list <target>`',
-      },
+      { hint: `pick a release listed as built or active in ${listCommand(target)}` },
     );
   }
   if (rec.drillFailure && !force) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { setFlags } from '../env/flags.js';
-import { BstError } from '../errors.js';
+import { BstError, jsonError } from '../errors.js';
 import { activate, assertRollbackable, failureOf, markFailed } from './activate.js';
 import { DeployLog } from './deploylog.js';
 import { envGate } from './envgate.js';
@@ -86,8 +86,7 @@ function result(c: ReleaseCtx, ok: boolean, error?: unknown): OpResult {
     steps: c.log.steps,
   };
   if (c.id !== null) out.log = join(c.paths.deployLogs, `${c.id}.log`);
-  if (error !== undefined) out.error = error instanceof Error ? error.message : String(error);
-  if (error instanceof BstError && error.hint) out.hint = error.hint;
+  if (error !== undefined) out.error = jsonError(error);
   return out;
 }
 
@@ -127,7 +126,7 @@ export async function build(o: OpInput & { ref?: string }, hooks: ReleaseHooks):
 }
 
 export async function rollback(o: RollbackInput, hooks: ReleaseHooks): Promise<OpResult> {
-  if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
+  if (o.releaseId !== undefined) validateReleaseId(o.releaseId, o.targetName);
   const batch = o.batch === undefined ? null : validateBatch(o.batch);
   return locked(o, 'rollback', async (at) => {
     const c = releaseCtx(o, hooks, at, batch);
@@ -139,7 +138,7 @@ export async function rollback(o: RollbackInput, hooks: ReleaseHooks): Promise<O
 async function chooseBuilt(c: DeployCtx): Promise<void> {
   const { o, paths } = c;
   if (o.releaseId !== undefined) {
-    const id = chosenRelease(paths, o.releaseId);
+    const id = chosenRelease(paths, o.releaseId, o.targetName);
     return reuse(c, id, `deploy ${o.targetName}: activating the built release ${id}`);
   }
   const plan = await planDeploy(o, paths, c.log);
@@ -206,7 +205,7 @@ function chooseOlder(c: ReleaseCtx<RollbackInput>): void {
       `no successful release older than ${c.previous ?? '(none)'} to roll back to`,
     );
   if (id === c.previous) throw new BstError('invalid_input', `release ${id} is already current`);
-  assertRollbackable(c.paths, id, c.o.force === true);
+  assertRollbackable(c.paths, id, c.o.force === true, c.o.targetName);
   c.id = id;
 }
 

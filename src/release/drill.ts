@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BstError } from '../errors.js';
+import { BstError, type JsonError } from '../errors.js';
 import { ensureSafeDir, LOG_FILE_MODE, writeFileAtomic } from '../fsutil.js';
 import { activate } from './activate.js';
 import { gateInput, locked, runFlow, step, type Flow, type OpCtx } from './flow.js';
@@ -36,7 +36,7 @@ export interface DrillResult {
   finishedAt: string;
   /** Where the target stands after the drill. */
   current: string | null;
-  error?: string;
+  error?: JsonError;
 }
 
 /** `drill-<UTC stamp>[-<batch>]`: the evidence file (and the log beside it) without extension. */
@@ -164,8 +164,8 @@ function evidence(c: DrillCtx, name: string, started: Date): DrillResult {
     finishedAt: new Date().toISOString(),
     current,
   };
-  if (!ok) out.error = drillFailure(paths, steps, release, current);
-  c.log.line(`drill ${ok ? 'passed' : `failed: ${out.error}`}; current is ${current ?? '(none)'}`);
+  if (!ok) out.error = { code: 'failed', message: drillFailure(paths, steps, release, current) };
+  c.log.line(`drill ${ok ? 'passed' : `failed: ${out.error?.message}`}; current is ${current ?? '(none)'}`);
   const masked = maskStrings(out, c.hooks.mask); // only string values: keys and timings stay intact
   writeFileAtomic(out.file, `${JSON.stringify(masked, null, 2)}\n`, LOG_FILE_MODE);
   return masked;

@@ -5,7 +5,7 @@ import { checkRequired, describeMissing, type KeyCheck } from '../env/check.js';
 import { readEnvFile } from '../env/file.js';
 import { BstError } from '../errors.js';
 import { maskStrings, SecretSet } from '../log.js';
-import { targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
+import { listCommand, targetPaths, validateBatch, validateReleaseId, type TargetPaths } from './layout.js';
 import { newestEnvSync, type EnvSyncEvidence } from './envsync-evidence.js';
 import { listReleases, readRecord, type ReleaseRecord, type StepRecord } from './store.js';
 import { readCurrent } from './switch.js';
@@ -78,6 +78,7 @@ const inBatch = (r: ReleaseRecord, batch: string): boolean =>
 function pick(
   paths: TargetPaths,
   opts: EvidenceOptions,
+  target: string,
 ): { rec: ReleaseRecord; batchReleases: ReleaseRecord[] | null } {
   const current = readCurrent(paths);
   const batch = opts.batch;
@@ -86,7 +87,7 @@ function pick(
   if (id === undefined && batchReleases) {
     if (batchReleases.length === 0) {
       throw new BstError('not_found', `no release of batch ${batch}`, {
-        hint: 'deploy or rollback with --batch <label> records it; see `bstctl list <target>`',
+        hint: `deploy or rollback with --batch ${batch} records it; see ${listCommand(target)}`,
       });
     }
     id = batchReleases.find((r) => r.id === current)?.id ?? batchReleases[0]?.id;
@@ -100,7 +101,7 @@ function pick(
   const rec = readRecord(paths, id);
   if (!rec) {
     throw new BstError('not_found', `release ${id} has no readable record`, {
-      hint: 'see `bstctl list <target>`',
+      hint: `see ${listCommand(target)}`,
     });
   }
   return { rec, batchReleases };
@@ -131,7 +132,10 @@ function parseDrill(file: string): DrillEvidence | null {
       startedAt: typeof v.startedAt === 'string' ? v.startedAt : null,
       steps: v.steps,
     };
-    if (typeof v.error === 'string') out.error = v.error;
+    // a drill file says its error as {code, message}; files of older versions as a string
+    const error = v.error as { message?: unknown } | string | undefined;
+    if (typeof error === 'string') out.error = error;
+    else if (typeof error?.message === 'string') out.error = error.message;
     return out;
   } catch {
     return null;
@@ -183,7 +187,7 @@ function verdictOf(b: Omit<EvidenceBundle, 'ok' | 'verdict'>, target: TargetConf
     out.push('no passing smoke step recorded for its deploy');
   if (!b.deployLog.exists) out.push(`deploy log ${b.deployLog.file} is missing`);
   const of = `release ${r.id}${b.batch ? ` or batch ${b.batch}` : ''}`;
-  if (!b.drill) out.push(`no rollback drill for ${of}: run \`bstctl drill <target>\``);
+  if (!b.drill) out.push(`no rollback drill for ${of}: run \`bstctl drill ${b.target}\``);
   else if (!b.drill.ok) out.push(`the newest rollback drill for ${of} failed (${b.drill.file})`);
   if (!b.env.ok) out.push(`env check failed: ${b.env.error ?? describeMissing(b.env.keys)}`);
   return out;
@@ -195,12 +199,12 @@ export function evidenceBundle(
   target: TargetConfig,
   opts: EvidenceOptions = {},
 ): EvidenceBundle {
-  if (opts.releaseId !== undefined) validateReleaseId(opts.releaseId);
+  if (opts.releaseId !== undefined) validateReleaseId(opts.releaseId, targetName);
   if (opts.batch !== undefined) validateBatch(opts.batch);
   const paths = targetPaths(target.base);
   const secrets = new SecretSet();
   const env = envCheck(target, secrets);
-  const { rec, batchReleases } = pick(paths, opts);
+  const { rec, batchReleases } = pick(paths, opts, targetName);
   const batch = opts.batch ?? rec.batch ?? null;
   const logFile = join(paths.deployLogs, `${rec.id}.log`);
   const log = tail(logFile, TAIL_LINES);

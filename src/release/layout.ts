@@ -36,6 +36,11 @@ export const RELEASE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const ID_HINT = 'a release id is 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or a digit';
 
+/** The command that lists a target's releases, for hints: named when the caller knows the target. */
+export function listCommand(target?: string): string {
+  return target ? `\`bstctl list ${target}\`` : "the target's `bstctl list`";
+}
+
 function idProblem(id: string): string | null {
   if (id === '') return 'it is empty';
   if (id === '.' || id === '..') return 'it names a folder, not a release';
@@ -46,12 +51,12 @@ function idProblem(id: string): string | null {
 }
 
 /** A user-given release id, refused (exit 2) before it is ever joined into a path. */
-export function validateReleaseId(id: string): string {
+export function validateReleaseId(id: string, target?: string): string {
   const problem = idProblem(id);
   if (problem !== null) {
     const shown = JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id).slice(1, -1);
     throw new BstError('invalid_input', `release id "${shown}" is not valid: ${problem}`, {
-      hint: `${ID_HINT}; \`bstctl list <target>\` shows the existing ones`,
+      hint: `${ID_HINT}; ${listCommand(target)} shows the existing ones`,
     });
   }
   return id;

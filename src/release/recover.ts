@@ -38,7 +38,7 @@ function undoActivation(
   const previous = lock.previous ?? null;
   const current = readCurrent(paths);
   if (current === release && previous && readRecord(paths, previous)?.status === 'built') {
-    switchCurrent(paths, previous);
+    switchCurrent(paths, previous, name);
     logger.warn({ evt: 'release-switched-back', target: name, op: lock.op, from: release, to: previous });
   }
   // still current with nothing to go back to: a first deploy keeps its release rather than none

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BstError } from '../errors.js';
 import { assertRollbackable } from './activate.js';
 import type { DeployLog } from './deploylog.js';
-import { validateReleaseId, type TargetPaths } from './layout.js';
+import { listCommand, validateReleaseId, type TargetPaths } from './layout.js';
 import { resolveGitRef } from './source.js';
 import { listReleases } from './store.js';
 import { releasesOf } from './target.js';
@@ -13,12 +13,12 @@ import type { OpInput } from './types.js';
 export type DeployPlan = { reuse: string; sha: string | null } | { reuse: null; sha: string | null };
 
 /** `deploy --release-id ID`: a built release whose folder is there (else exit 2, nothing touched). */
-export function chosenRelease(paths: TargetPaths, id: string): string {
-  validateReleaseId(id);
-  const rec = assertRollbackable(paths, id, true);
+export function chosenRelease(paths: TargetPaths, id: string, target?: string): string {
+  validateReleaseId(id, target);
+  const rec = assertRollbackable(paths, id, true, target);
   if (!existsSync(join(paths.releases, id))) {
     throw new BstError('invalid_input', `release ${id} has no folder: it cannot be activated`, {
-      hint: 'pick a release listed as built in `bstctl list <target>`',
+      hint: `pick a release listed as built in ${listCommand(target)}`,
     });
   }
   return rec.id;

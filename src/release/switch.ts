@@ -10,7 +10,7 @@ import {
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { BstError } from '../errors.js';
 import { syncDir } from '../fsutil.js';
-import { RELEASE_ID_RE, validateReleaseId, type TargetPaths } from './layout.js';
+import { listCommand, RELEASE_ID_RE, validateReleaseId, type TargetPaths } from './layout.js';
 
 let tmpSeq = 0;
 
@@ -37,12 +37,12 @@ export function readCurrent(paths: TargetPaths): string | null {
 }
 
 /** Points `current` at releases/<id> with symlink(tmp) + rename(2): readers see the old link or the new one. */
-export function switchCurrent(paths: TargetPaths, id: string): void {
-  validateReleaseId(id);
+export function switchCurrent(paths: TargetPaths, id: string, target?: string): void {
+  validateReleaseId(id, target);
   const dir = join(paths.releases, id);
   if (!isDir(dir)) {
     throw new BstError('not_found', `release ${id} does not exist in ${paths.releases}`, {
-      hint: '`bstctl list <target>` shows the releases there are',
+      hint: `${listCommand(target)} shows the releases there are`,
     });
   }
   const tmp = join(paths.base, `.current.tmp-${process.pid}-${tmpSeq++}`);

@@ -1,4 +1,5 @@
 import type { TargetConfig } from '../config/index.js';
+import type { JsonError } from '../errors.js';
 import type { StepRecord } from './store.js';
 
 /** What release/ needs from the supervisor, passed in by the daemon (release never imports it). */
@@ -33,9 +34,8 @@ export interface OpResult {
   previous: string | null;
   ok: boolean;
   steps: StepRecord[];
-  error?: string;
-  /** What to do about the error, when it says (`create …/shared/.env …, then deploy again`). */
-  hint?: string;
+  /** Why it failed, and what to do about it when that is known (`create …/shared/.env …, then deploy again`). */
+  error?: JsonError;
   rolledBack?: boolean;
   /** The deploy activated a release already built (same sha, or `--release-id`) instead of building. */
   reused?: boolean;

@@ -122,7 +122,7 @@ function start(publicPort: number, publicHost: string): void {
   const serve = (): void => {
     if (!app || pub) return;
     const target = app;
-    pub = net.createServer((s) => target.emit('connection', s));
+    pub = relay.owns(target) ? relay.server() : net.createServer((s) => target.emit('connection', s));
     pub.once('error', (err) => send({ evt: 'error', message: `fd ${LISTEN_FD}: ${err.message}` }));
     listen.call(pub, { fd: LISTEN_FD }, () => send({ evt: 'serving' }));
   };
@@ -174,9 +174,16 @@ function start(publicPort: number, publicHost: string): void {
     if (real === null || typeof real === 'string') return real;
     return { address: publicHost, family: net.isIPv6(publicHost) ? 'IPv6' : 'IPv4', port: publicPort };
   };
+  const relay = workersRelay(listen, publicPort, send);
   net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]): net.Server {
     if (portOf(args, publicPort) !== publicPort) return listen.apply(this, args as never);
     const done = args.find((a) => typeof a === 'function') as (() => void) | undefined;
+    if (isRoundRobin(this)) {
+      // the first one is the server `serve` starts: through the relay, for every later one too
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the one server the supervisor steers
+      app ??= this;
+      return relay.listen(this, done);
+    }
     this.address = publicAddress;
     // a second server on the same port (Fastify's ::1 beside 127.0.0.1 for "localhost") listens
     // privately too: the port is the supervisor's, every request of it comes through the handover
@@ -192,6 +199,83 @@ function start(publicPort: number, publicHost: string): void {
     });
     return listen.call(this, { port: 0, host: PRIVATE_HOST }, done);
   } as typeof net.Server.prototype.listen;
+}
+
+/**
+ * A cluster primary listens for its workers through a round-robin handle: a server made with
+ * `net.createServer(assert.fail)` whose handle's connections go to the workers. (Its 'connection'
+ * event is never used: emitting one would throw.) Connections must reach that handle instead.
+ */
+function isRoundRobin(server: net.Server): boolean {
+  const listeners = server.listeners('connection');
+  // a worker has NODE_UNIQUE_ID; only the primary makes round-robin servers
+  return listeners.length === 1 && listeners[0]?.name === 'fail' && process.env.NODE_UNIQUE_ID === undefined;
+}
+
+interface TcpHandle {
+  getsockname(out: { port?: number; address?: string }): number;
+  close(...args: unknown[]): unknown;
+  onconnection?: (err: number, client: { close(): void } | undefined) => void;
+}
+
+/**
+ * Node's `cluster` under `listen`: the primary's round-robin server for the public port listens on a
+ * private port (the supervisor's health check reaches the workers there), and says the public port
+ * to the workers that ask (a worker refuses a handle bound to another port than it asked for:
+ * EADDRINUSE). Once serving, the connections of fd 3 go to the same round-robin distribution. When
+ * every worker died, cluster closes that server and makes a new one: it gets the same private port.
+ */
+function workersRelay(
+  listen: typeof net.Server.prototype.listen,
+  publicPort: number,
+  send: (m: Message) => void,
+): {
+  owns(s: net.Server): boolean;
+  listen(s: net.Server, done?: () => void): net.Server;
+  server(): net.Server;
+} {
+  const servers = new WeakSet<net.Server>();
+  let privatePort = 0;
+  let current: TcpHandle | null = null;
+  return {
+    owns: (s) => servers.has(s),
+    listen(server, done) {
+      servers.add(server);
+      return listen.call(server, { port: privatePort, host: PRIVATE_HOST }, () => {
+        const handle = (server as unknown as { _handle: TcpHandle })._handle;
+        const own = handle.getsockname.bind(handle);
+        const out: { port?: number } = {};
+        own(out);
+        if (privatePort === 0) send({ evt: 'listening', port: out.port });
+        privatePort = out.port ?? 0;
+        handle.getsockname = (o) => {
+          const err = own(o);
+          o.port = publicPort;
+          return err;
+        };
+        // cluster closes it once its last worker is gone; until the next one listens, fd 3 refuses
+        const close = handle.close.bind(handle);
+        handle.close = (...a) => {
+          if (current === handle) current = null;
+          return close(...a);
+        };
+        current = handle;
+        done?.call(server);
+      });
+    },
+    server() {
+      const pub = net.createServer();
+      pub.once('listening', () => {
+        // the handle cluster listens on hands each connection to a free worker
+        const h = (pub as unknown as { _handle: TcpHandle })._handle;
+        h.onconnection = (err, client) => {
+          if (current?.onconnection) current.onconnection(err, client);
+          else client?.close();
+        };
+      });
+      return pub;
+    },
+  };
 }
 
 function closeAfter(res: ResLike): void {

@@ -16,6 +16,7 @@ import {
   topologyOf,
   type Topology,
 } from '../../src/topology.js';
+import { pathWithout } from '../helpers/path.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -284,7 +285,10 @@ describe('scripts', () => {
     assert.throws(
       () => scriptsOf(loadConfig(cfg)),
       (e: BstError) =>
-        e.exitCode === 2 && /none of the topology's 16/.test(e.message) && /api, shop/.test(e.hint ?? ''),
+        e.exitCode === 2 &&
+        /none of the topology's 16/.test(e.message) &&
+        /api, shop/.test(e.hint ?? '') &&
+        /\(bstctl scripts api\)/.test(e.hint ?? ''),
     );
   });
 
@@ -334,7 +338,7 @@ describe('scripts', () => {
   test('the scripts work from any folder without bstctl on PATH, and pnpm passes --release-id through to rollback', async (t) => {
     const { cfg } = tempConfig(t);
     // no bstctl on PATH: the scripts run through /bin/sh the way pnpm runs them
-    const env = childEnv({ PATH: '/usr/bin:/bin' });
+    const env = childEnv({ PATH: pathWithout('bstctl') });
     const scripts = scriptsOf(loadConfig(cfg), { target: 'api' });
     assert.equal(
       (await exec('/bin/sh', ['-c', 'bstctl --version'], '/', env)).code,

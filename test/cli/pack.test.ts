@@ -1,14 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { daemonSandbox, ordinaryApp, ROOT } from '../helpers/daemon.js';
+import { localRegistry } from '../helpers/local-registry.js';
 import { freePort, sandbox } from '../helpers/sandbox.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
   version: string;
   scripts: Record<string, string>;
+  dependencies: Record<string, string>;
 };
 
 // dist/ is already built by the test run: packing without scripts keeps prepack from rebuilding it under us
@@ -18,6 +22,23 @@ function npm(args: string[], cwd = ROOT): SpawnSyncReturns<string> {
     encoding: 'utf8',
     timeout: 120_000,
   });
+}
+
+// async: the registry that answers npm runs in this process
+async function installGlobal(tarball: string, prefix: string, registry: string, cache: string) {
+  const args = ['install', '-g', '--prefix', prefix, '--registry', registry, '--cache', cache, tarball];
+  const opts = { cwd: ROOT, timeout: 120_000, env: { ...process.env, npm_config_update_notifier: 'false' } };
+  try {
+    const { stderr } = await promisify(execFile)(
+      'npm',
+      [...args, '--ignore-scripts', '--no-audit', '--no-fund'],
+      opts,
+    );
+    return { code: 0, stderr };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
 }
 
 test('the packed project holds the CLI, the preload and package.json, and no tests or sources', () => {
@@ -49,9 +70,12 @@ test('the tarball installed with npm install -g puts bstctl on PATH, and it runs
   assert.equal(packed.status, 0, packed.stderr);
   const tarball = join(box.dir, `bstctl-${pkg.version}.tgz`);
   const prefix = join(box.dir, 'global');
-  const installed = npm(['install', '-g', '--offline', '--prefix', prefix, tarball]);
-  // offline: `npm ci` before the tests left every dependency in npm's cache
-  assert.equal(installed.status, 0, installed.stderr);
+  // the dependencies come from the project's own node_modules through a registry on 127.0.0.1, and
+  // npm's cache is a fresh folder: the install needs neither the network nor what `npm ci` cached
+  const registry = await localRegistry(pkg, ROOT, box.dir);
+  t.after(registry.close);
+  const installed = await installGlobal(tarball, prefix, registry.url, join(box.dir, 'npm-cache'));
+  assert.equal(installed.code, 0, installed.stderr);
 
   const env = { ...process.env, PATH: `${join(prefix, 'bin')}:${process.env.PATH ?? ''}` };
   const version = spawnSync('bstctl', ['--version'], { encoding: 'utf8', env, timeout: 30_000 });
@@ -80,7 +104,11 @@ test('the tarball installed with npm install -g puts bstctl on PATH, and it runs
     'runtime',
     'bstctl-preload.cjs',
   );
-  assert.ok(environ.includes(`NODE_OPTIONS=--require=${preload}`), environ.join('\n'));
+  // the daemon runs its own copy of the installed preload, out of reach of an uninstall or upgrade
+  const option = environ.find((v) => v.startsWith('NODE_OPTIONS='));
+  const copy = /^NODE_OPTIONS=--require="(.+bstctl-preload-[0-9a-f]+\.cjs)"$/.exec(option ?? '')?.[1];
+  assert.ok(copy, environ.join('\n'));
+  assert.equal(readFileSync(copy, 'utf8'), readFileSync(preload, 'utf8'));
   const res = await fetch(`http://127.0.0.1:${port}/health`);
   assert.equal(res.status, 200);
   await res.arrayBuffer();

@@ -6,6 +6,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { TOPOLOGY_SCRIPTS } from '../../src/topology.js';
+import { pathWithout } from '../helpers/path.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -14,7 +15,7 @@ const run = promisify(execFile);
 
 // no bstctl on PATH, as in a workspace where the CLI was never linked
 const env = (): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, PATH: '/usr/bin:/bin' };
+  const e: NodeJS.ProcessEnv = { ...process.env, PATH: pathWithout('bstctl') };
   delete e.BST_CONFIG;
   delete e.NODE_EXTRA_CA_CERTS;
   return e;

@@ -74,8 +74,13 @@ test('the operator’s day on a pnpm workspace: env gate before any fetch, build
   ws.ws.setVersion('2.0.0');
   const r2 = (await ws.op('deploy', 0, '--batch', 'b2')).release as string;
   await serves(ws, r2, '2.0.0');
-  const drill = await ws.sb.json<{ ok: boolean; error?: string }>(['drill', TARGET, '--batch', 'b2']);
-  assert.equal(drill.ok, true, drill.error);
+  const drill = await ws.sb.json<{ ok: boolean; error?: { message: string } }>([
+    'drill',
+    TARGET,
+    '--batch',
+    'b2',
+  ]);
+  assert.equal(drill.ok, true, drill.error?.message);
   let last = r2;
   for (const v of ['3.0.0', '4.0.0', '5.0.0']) {
     ws.ws.setVersion(v);

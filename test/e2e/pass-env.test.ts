@@ -64,7 +64,7 @@ test("a build step receives the daemon's NODE_ENV", async (t) => {
   rs.sb.env = { NODE_ENV: 'production' };
   await rs.sb.start();
   const r = await rs.deploy();
-  assert.equal(r.ok, true, r.error);
+  assert.equal(r.ok, true, r.error?.message);
   const release = rs.current() as string;
   assert.equal(readFileSync(join(rs.paths.releases, release, 'node-env.txt'), 'utf8'), 'production');
 });

@@ -22,7 +22,7 @@ test('a fetch that fails on a full disk ends failed with its folder removed, and
   for (let i = 0; i < 3; i++) {
     const failed = await rs.deploy(1);
     assert.equal(failed.ok, false);
-    assert.match(failed.error ?? '', /No space left|ENOSPC|Wrote only/i, failed.error);
+    assert.match(failed.error?.message ?? '', /No space left|ENOSPC|Wrote only/i, failed.error?.message);
     assert.equal(rs.current(), first.release, 'current stays on the served release');
     const rec = (await rs.list()).releases.find((r) => r.id === failed.release);
     assert.equal(rec?.status, 'failed', `release ${failed.release} is failed, not building`);

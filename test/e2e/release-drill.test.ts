@@ -223,7 +223,7 @@ test('a drill whose previous release fails its health gate ends back on the curr
   assert.equal(r.code, 1, r.stderr);
   const drill = JSON.parse(r.stdout) as DrillResult;
   assert.deepEqual([drill.release, drill.previous, drill.ok, drill.current], [r2, r1, false, r2]);
-  assert.match(drill.error ?? '', new RegExp(`back on ${r2.replace(/\./g, '\\.')}`));
+  assert.match(drill.error?.message ?? '', new RegExp(`back on ${r2.replace(/\./g, '\\.')}`));
   const failed = drill.steps.find((s) => !s.ok);
   assert.equal(failed?.release, r1, 'the failed step concerns the previous release');
   assert.ok(drill.steps.some((s) => s.name === 'to-previous: switch-back' && s.ok && s.release === r2));

@@ -137,7 +137,7 @@ test('a missing or empty required env key fails the deploy naming the key, never
     const r = await rs.sb.run('deploy', TARGET, '--json');
     const res = failedOp(r);
     assert.match(r.stderr, expect);
-    assert.match(res.error ?? '', expect);
+    assert.match(res.error?.message ?? '', expect);
     assert.equal(res.steps.find((s) => !s.ok)?.name, 'env-gate');
     assert.ok(!res.steps.some((s) => s.name === 'switch'), 'never switched');
     assert.ok(!res.steps.some((s) => s.name === 'fetch'), 'refused before anything was fetched');
@@ -207,6 +207,6 @@ test('a failed build names its step and command, once on stderr, with the real d
   assert.doesNotMatch(r.stderr, /<base>/);
 
   const j = failedOp(await rs.sb.run('deploy', TARGET, '--json'));
-  assert.match(j.error ?? '', why);
+  assert.match(j.error?.message ?? '', why);
   assert.equal(j.log, join(rs.paths.deployLogs, `${j.release}.log`));
 });

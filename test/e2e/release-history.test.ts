@@ -36,7 +36,7 @@ test('evidence --batch of a batch whose releases were pruned lists its deploys a
   rs.repo.setVersion('2.0.0');
   const r2 = (await rs.deploy(0, '--batch', 'b2')).release as string;
   const drill = await rs.sb.json<DrillResult>(['drill', TARGET, '--batch', 'b2']);
-  assert.equal(drill.ok, true, drill.error);
+  assert.equal(drill.ok, true, drill.error?.message);
   for (let n = 3; n <= 7; n++) {
     rs.repo.setVersion(`${n}.0.0`);
     await rs.deploy();

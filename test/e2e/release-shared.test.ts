@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { OpResult } from '../../src/release/types.js';
 import { ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
 
-test('a deploy with no shared .env on disk says which file to create and that bstctl never creates it, and creates nothing', async (t) => {
+test("a deploy with no shared .env on disk says which file to create and that bstctl never creates it, and creates nothing; its --json error is the usage errors' {code, message, hint}", async (t) => {
   const rs = await ReleaseSandbox.create(t, { required: [] });
   const env = join(rs.paths.shared, '.env');
   rmSync(env);
@@ -24,8 +24,18 @@ test('a deploy with no shared .env on disk says which file to create and that bs
   assert.equal(json.code, 1, json.stderr);
   const res = JSON.parse(json.stdout) as OpResult;
   assert.deepEqual(
-    [res.ok, res.release, res.error, res.hint],
-    [false, null, `shared file ${env} does not exist`, advice],
+    [res.ok, res.release, res.error],
+    [false, null, { code: 'failed', message: `shared file ${env} does not exist`, hint: advice }],
+  );
+
+  // one JSON error shape: a usage error's `error` has the same fields as a failed deploy's
+  const usage = await rs.sb.run('deploy', TARGET, '--bogus', '--json');
+  assert.equal(usage.code, 2);
+  const { error } = JSON.parse(usage.stdout) as { error: Record<string, unknown> };
+  assert.deepEqual(
+    Object.keys(res.error ?? {}).every((k) => k in error),
+    true,
+    `${JSON.stringify(res.error)} vs ${JSON.stringify(error)}`,
   );
 
   assert.ok(!existsSync(env), 'bstctl did not create the .env');

@@ -49,7 +49,7 @@ test('the smoke gate passes a good release and switches back from one that rejec
   const bad = failedDeploy(run);
   const r2 = bad.release as string;
   assert.deepEqual([bad.previous, bad.rolledBack], [r1, true]);
-  assert.equal(bad.error, 'smoke: ingest-handshake got 401, expected 200');
+  assert.equal(bad.error?.message, 'smoke: ingest-handshake got 401, expected 200');
   assert.equal(bad.steps.find((s) => !s.ok)?.name, 'smoke');
   assert.ok(
     bad.steps.some((s) => s.name === 'switch-back' && s.ok),
@@ -79,7 +79,7 @@ test('a first release failing its smoke gate leaves no current release and stops
   const run = await rs.sb.run('deploy', TARGET, '--json');
   const bad = failedDeploy(run);
   assert.equal(bad.previous, null);
-  assert.equal(bad.error, 'smoke: ingest-handshake got 401, expected 200');
+  assert.equal(bad.error?.message, 'smoke: ingest-handshake got 401, expected 200');
   assert.equal(rs.current(), null);
   await rs.sb.waitProc(PROC_ID, (p) => p.state === 'stopped', 'stopped');
   assert.equal((await rs.list()).releases[0]?.status, 'failed');

@@ -86,7 +86,10 @@ test('the bundle of the current release: ok with a passing drill, a tail of 20 m
   const noDrill = evidenceBundle('core', target);
   assert.equal(noDrill.ok, false);
   assert.deepEqual(noDrill.verdict.length, 1);
-  assert.match(noDrill.verdict[0] as string, /no rollback drill for release .* or batch F/);
+  assert.match(
+    noDrill.verdict[0] as string,
+    /no rollback drill for release .* or batch F: run `bstctl drill core`$/,
+  );
 
   drillFile(paths, '2026-01-02T10:00:00Z', { release: R2, ok: false });
   const newest = drillFile(paths, '2026-01-02T11:00:00Z', { release: R2, ok: true });
@@ -160,4 +163,18 @@ test('no current release and none named: exit 1 saying so', (t) => {
     () => evidenceBundle('core', target),
     (e: BstError) => e.exitCode === 1 && /no current release/.test(e.message),
   );
+});
+
+test('the hints of a missing release or batch name the target, not a placeholder', (t) => {
+  const { target, paths } = setup(t);
+  release(paths, R1);
+  current(paths, R1);
+  const missing = (opts: { releaseId?: string; batch?: string }) =>
+    assert.throws(
+      () => evidenceBundle('core', target, opts),
+      (e: BstError) => /`bstctl list core`/.test(e.hint ?? '') && !(e.hint ?? '').includes('<'),
+    );
+  missing({ releaseId: 'nope' });
+  missing({ batch: 'B9' });
+  missing({ releaseId: '../x' });
 });

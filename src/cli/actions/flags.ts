@@ -34,7 +34,7 @@ export function parseFlagsArgs(
   if (!Object.hasOwn(config.targets, first) && isAction(first)) {
     if (first !== 'list') {
       throw new BstError('usage', `flags ${first} needs a target`, {
-        hint: `bstctl flags <target> ${first} [NAME…]`,
+        hint: flagsHint(config, first),
       });
     }
     if (second !== undefined) return parseFlagsArgs(config, [second, 'list', ...rest]);
@@ -140,4 +140,13 @@ function reloadFailure(change: FlagsChange): BstError | null {
   return new BstError('failed', `flags written, but ${first.id} is ${first.state} after the reload`, {
     hint: `see \`bstctl logs ${first.id}\``,
   });
+}
+
+/** `flags off` with no target: the command with a real target in it, and the others it could name. */
+function flagsHint(config: Config, action: string): string {
+  const all = Object.keys(config.targets).filter((t) => !config.targets[t]?.reserved);
+  const withFlags = all.filter((t) => (config.targets[t]?.env.canaryFlags.length ?? 0) > 0);
+  const list = withFlags.length > 0 ? withFlags : all;
+  const others = list.length > 1 ? `; targets with canary flags: ${list.join(', ')}` : '';
+  return `bstctl flags ${list[0] ?? 'TARGET'} ${action} [NAME…]${others}`;
 }

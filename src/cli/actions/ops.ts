@@ -46,12 +46,12 @@ export function scriptsOf(loaded: LoadedConfig, choice: ScriptsChoice = {}): Rec
   if (all) return packageScripts(loaded.config, run);
   const scripts = topologyScripts(loaded.config, run);
   if (Object.keys(scripts).length === 0) {
+    const targets = Object.keys(loaded.config.targets);
+    const one = targets[0] ? ` (bstctl scripts ${targets[0]})` : '';
     throw new BstError(
       'invalid_input',
       `none of the topology's ${TOPOLOGY_SCRIPTS.length} commands applies to ${loaded.file}`,
-      {
-        hint: `its targets: ${Object.keys(loaded.config.targets).join(', ') || '(none)'}; name one (bstctl scripts <target>) or pass --all`,
-      },
+      { hint: `its targets: ${targets.join(', ') || '(none)'}; name one${one} or pass --all` },
     );
   }
   return scripts;

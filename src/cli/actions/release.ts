@@ -15,7 +15,7 @@ async function releaseTarget(ctx: Ctx, name: string) {
 function summary(verb: string, r: OpResult): string {
   return r.ok
     ? `${verb} ${r.target}: ${r.release} is ${verb === 'build' ? 'built' : 'live'} (previous: ${r.previous ?? 'none'})`
-    : `${verb} ${r.target} failed${r.release ? ` (release ${r.release})` : ''}: ${r.error ?? 'see the deploy log'}`;
+    : `${verb} ${r.target} failed${r.release ? ` (release ${r.release})` : ''}: ${r.error?.message ?? 'see the deploy log'}`;
 }
 
 /** The daemon checks the target (unknown, reserved, no releases: exit 2) before touching anything. */
@@ -28,7 +28,7 @@ async function op(
   // a failure is said once: on stderr (with --json the document on stdout carries it too)
   if (res.ok || ctx.json) ctx.print(res, () => summary(verb, res));
   if (res.ok) return;
-  const hint = [res.hint, res.log ? `deploy log: ${res.log}` : undefined].filter(Boolean).join('; ');
+  const hint = [res.error?.hint, res.log ? `deploy log: ${res.log}` : undefined].filter(Boolean).join('; ');
   const err = new BstError('failed', summary(verb, res), { hint: hint || undefined });
   ctx.failAfterPrint(err);
 }
@@ -40,7 +40,7 @@ export async function drill(ctx: Ctx, target: string, { batch }: { batch?: strin
   ctx.print(res, () => drillSummary(res));
   if (res.ok) return;
   ctx.failAfterPrint(
-    new BstError('failed', `drill of ${res.target} failed: ${res.error ?? 'see the drill log'}`, {
+    new BstError('failed', `drill of ${res.target} failed: ${res.error?.message ?? 'see the drill log'}`, {
       hint: `drill log: ${res.log}`,
     }),
   );
@@ -52,7 +52,7 @@ function drillSummary(r: DrillResult): string {
     table(['STEP', 'RELEASE', 'MS', 'OK'], rows),
     r.ok
       ? `drill ${r.target}: ${r.release} -> ${r.previous} -> ${r.release} passed`
-      : `drill ${r.target} failed: ${r.error ?? 'see the drill log'}`,
+      : `drill ${r.target} failed: ${r.error?.message ?? 'see the drill log'}`,
     `evidence: ${r.file}`,
   ].join('\n');
 }
@@ -88,7 +88,7 @@ export interface DeployOptions {
 
 export async function deploy(ctx: Ctx, target: string, o: DeployOptions): Promise<void> {
   if (o.batch !== undefined) validateBatch(o.batch); // exit 2 before anything is touched
-  if (o.releaseId !== undefined) validateReleaseId(o.releaseId);
+  if (o.releaseId !== undefined) validateReleaseId(o.releaseId, target);
   if (o.releaseId !== undefined && o.ref !== undefined) {
     throw new BstError('invalid_input', '--ref and --release-id name the release twice: give one', {
       hint: 'see `bstctl deploy --help`',
@@ -110,7 +110,7 @@ export interface RollbackOptions {
 }
 
 export async function rollback(ctx: Ctx, target: string, o: RollbackOptions): Promise<void> {
-  if (o.releaseId !== undefined) validateReleaseId(o.releaseId); // exit 2 before anything is touched
+  if (o.releaseId !== undefined) validateReleaseId(o.releaseId, target); // exit 2 before anything is touched
   if (o.batch !== undefined) validateBatch(o.batch);
   const flagsOff = o.flagsOff ? true : undefined;
   const force = o.force ? true : undefined;

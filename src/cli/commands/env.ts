@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { BstError } from '../../errors.js';
 import type { SyncOpts } from '../actions/env.js';
 import { Ctx, withGlobals } from '../context.js';
 
@@ -27,7 +26,4 @@ export function register(program: Command): void {
         'write only: do not reload the processes whose env changed, nor smoke-test them',
       ),
   ).action(async (o: SyncOpts, cmd: Command) => (await act()).runEnvSync(new Ctx(cmd), o));
-  env.action(() => {
-    throw new BstError('usage', 'env needs a sub-command: check, sync');
-  });
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { BstError } from '../../errors.js';
 import { Ctx, withGlobals } from '../context.js';
 
 const act = () => import('../actions/redis.js');
@@ -22,7 +21,4 @@ export function register(program: Command): void {
         (await act()).lifecycle(new Ctx(cmd), verb, target),
     );
   }
-  redis.action(() => {
-    throw new BstError('usage', 'redis needs a sub-command: status, start, stop or restart');
-  });
 }
