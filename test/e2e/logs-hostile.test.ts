@@ -155,3 +155,19 @@ test('bstctl logs refuses to print logs whose env file it cannot read to mask', 
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /cannot read .*not-a-file\.env to mask its values in the logs of app/);
 });
+
+test('bstctl logs masks each line of a multi-line env value (a PEM key in double quotes)', async (t) => {
+  const sb = daemonSandbox(t, {});
+  const body = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'];
+  const pem = ['-----BEGIN PRIVATE KEY-----', ...body, '-----END PRIVATE KEY-----'].join('\n');
+  const envFile = join(sb.dir, 'app.env');
+  writeFileSync(envFile, `TLS_KEY="${pem}"\nPORT=3100\n`, { mode: 0o600 });
+  sb.writeConfig({ app: { env: { file: envFile }, processes: { p: proc(fixture('forever.js')) } } });
+  mkdirSync(join(sb.base('app'), 'logs'), { recursive: true });
+  // what an app that logs its key prints: the value, one line at a time
+  writeFileSync(join(sb.base('app'), 'logs', 'p.out.log'), `loaded key:\n${pem}\ndone\n`);
+  const r = await sb.run('logs', 'app/p', '--out');
+  assert.equal(r.code, 0, r.stderr);
+  for (const line of body) assert.ok(!r.stdout.includes(line), r.stdout);
+  assert.match(r.stdout, /^loaded key:\n.*\n\[redacted\]\n\[redacted\]\n.*\ndone\n$/);
+});
