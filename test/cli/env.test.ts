@@ -252,6 +252,24 @@ describe('bstctl env check', () => {
     assert.match(r.stderr, /empty: CORE_API_ADMIN_TOKEN/);
   });
 
+  test('a NUL byte in any value, required or not, fails the check naming the key, never the value', async (t) => {
+    const f = fixture(t, `${FULL}STRAY="${SECRETS.EXTRA_NOT_REQUIRED}\0x"\n`, 'API_KEY=\0\n');
+    const r = await bstctl(['env', 'check', '-c', f.cfg]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^app: .*: FAIL \(NUL byte in the value of: STRAY\)$/m);
+    assert.match(
+      r.stderr,
+      /app \(NUL byte in the value of: STRAY\), web \(NUL byte in the value of: API_KEY\)/,
+    );
+    assert.match(r.stderr, /remove the NUL byte/);
+    assertNoSecret(r.stdout + r.stderr, 'env check');
+    const doc = JSON.parse(
+      (await bstctl(['env', 'check', 'app', '--json', '-c', f.cfg])).stdout,
+    ) as EnvTargetCheck;
+    assert.equal(doc.ok, false);
+    assert.deepEqual(doc.nul, ['STRAY']);
+  });
+
   test('a missing env file exits 1 with every key missing and the file said to be missing', async (t) => {
     const f = fixture(t, null);
     const r = await bstctl(['env', 'check', 'app', '-c', f.cfg, '--json']);
