@@ -77,7 +77,8 @@ interface Definition {
 function definitions(lines: string[]): Definition[] {
   const out: Definition[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const m = DEFINITION.exec(lines[i] ?? '');
+    // a CRLF line ends in \r, which `.` does not match: the line would not be seen as defining its key
+    const m = DEFINITION.exec((lines[i] ?? '').replace(/\r$/, ''));
     if (!m) continue;
     const [, prefix = '', key = '', eq = '', rest = ''] = m;
     const value = rest.replace(/^\s+/, '');

@@ -91,3 +91,16 @@ test('a flag name that is not in the env file is refused with a did-you-mean, an
     'add still needs the pattern',
   );
 });
+
+test('flags off on a CRLF env file replaces the line in place, keeping CRLF', (t) => {
+  const sb = sandbox('bst-flags-');
+  t.after(sb.cleanup);
+  const file = join(sb.dir, '.env');
+  writeFileSync(file, 'A_SECRET=s3cr3t-value\r\nOPS_READ_NEW_MODEL_BOOKINGS=true\r\nOPS_WRITE_CORE_B=1\r\n');
+  const target = { env: { file, required: [], canaryFlags: PATTERNS } } as unknown as TargetConfig;
+  setFlags(target, ['OPS_READ_NEW_MODEL_BOOKINGS'], false);
+  assert.equal(
+    readFileSync(file, 'utf8'),
+    'A_SECRET=s3cr3t-value\r\nOPS_READ_NEW_MODEL_BOOKINGS=false\r\nOPS_WRITE_CORE_B=1\r\n',
+  );
+});

@@ -104,6 +104,43 @@ describe('updateEnvFile', () => {
     assert.equal(readdirSync(d).filter((n) => n.includes('.tmp-')).length, 0, 'no temp file is left behind');
   });
 
+  test('a CRLF file gets its lines replaced in place, keeping CRLF, never a second KEY= line', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    const crlf = (text: string) => text.replace(/\n/g, '\r\n');
+    writeFileSync(file, crlf(ORIGINAL));
+    const edits = {
+      OPS_DB_URL: 'postgres://ops:new@db/ops',
+      CORE_API_ADMIN_TOKEN: 'new token',
+      OPS_READ_NEW_MODEL_BOOKINGS: 'false',
+      MULTI: 'one line',
+      NEW_KEY: 'added',
+    };
+    const res = updateEnvFile(file, edits, NOW);
+    assert.equal(readFileSync(res.backup as string, 'utf8'), crlf(ORIGINAL));
+    const text = readFileSync(file, 'utf8');
+    assert.equal(
+      text,
+      crlf(
+        [
+          '# core api',
+          'OPS_DB_URL=postgres://ops:new@db/ops',
+          '',
+          'export CORE_API_ADMIN_TOKEN="new token" # rotated monthly',
+          "INGEST_SERVICE_SECRET='old secret'",
+          '# flags',
+          'OPS_READ_NEW_MODEL_BOOKINGS=false',
+          'MULTI="one line"',
+          'KEEP=me',
+          'NEW_KEY=added',
+          '',
+        ].join('\n'),
+      ),
+    );
+    assert.equal(text.match(/OPS_READ_NEW_MODEL_BOOKINGS=/g)?.length, 1);
+    assert.equal(readEnvFile(file).OPS_READ_NEW_MODEL_BOOKINGS, 'false');
+  });
+
   test('every value is written so that Node reads it back unchanged', () => {
     const values = [
       '',
