@@ -99,6 +99,6 @@ export function setFlags(
   const list = names.length > 0 ? [...new Set(names)] : present;
   const value = on ? 'true' : 'false';
   const plan = planEnvEdit(file, Object.fromEntries(list.map((n) => [n, value])));
-  const res = commitEnvEdit(plan, opts.now);
+  const res = commitEnvEdit(plan, opts.now, target.env.keepBackups);
   return { ...res, flags: targetFlags(target) };
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import type { EnvSyncTarget } from '../protocol.js';
 import { BstError } from '../errors.js';
 import { usableTarget } from '../topology.js';
+import { DEFAULT_KEEP_BACKUPS } from './backups.js';
 import { fingerprint, readEnvFile } from './file.js';
 import { commitEnvEdit, isEnvKey, planEnvEdit, type EnvEditPlan } from './write.js';
 
@@ -84,7 +85,15 @@ function same(a: string, b: string): boolean {
  */
 export function envSync(config: Config, req: SyncRequest, now = new Date()): SyncResult {
   const { keys, from, dests } = syncFiles(config, req);
-  return copyKeys(keys, from, dests, Boolean(req.dryRun), now);
+  return copyKeys(keys, from, dests, Boolean(req.dryRun), now, (file) => keepFor(config, file));
+}
+
+/** `env.keepBackups` of the target(s) whose env file `file` is (the most any asks for); else the default. */
+function keepFor(config: Config, file: string): number {
+  const keeps = Object.values(config.targets)
+    .filter((t) => !t.reserved && t.env.file && same(t.env.file, file))
+    .map((t) => t.env.keepBackups);
+  return keeps.length > 0 ? Math.max(...keeps) : DEFAULT_KEEP_BACKUPS;
 }
 
 /** The keys, the source file and the destination files of a sync; bad input throws (exit 2). */
@@ -112,7 +121,14 @@ export function syncFiles(
   return { keys, from, dests };
 }
 
-function copyKeys(keys: string[], from: string, dests: string[], dryRun: boolean, now: Date): SyncResult {
+function copyKeys(
+  keys: string[],
+  from: string,
+  dests: string[],
+  dryRun: boolean,
+  now: Date,
+  keepOf: (file: string) => number,
+): SyncResult {
   const source = readEnvFile(from);
   const missing = keys.filter((k) => !Object.hasOwn(source, k));
   const empty = keys.filter((k) => Object.hasOwn(source, k) && (source[k] ?? '').trim() === '');
@@ -133,7 +149,7 @@ function copyKeys(keys: string[], from: string, dests: string[], dryRun: boolean
     let backup: string | null = null;
     if (!dryRun) {
       try {
-        backup = commitEnvEdit(plan, now).backup;
+        backup = commitEnvEdit(plan, now, keepOf(plan.file)).backup;
       } catch (err) {
         const done =
           written.length > 0 ? `already written (with backups): ${written.join(', ')}` : 'none written';

@@ -371,6 +371,35 @@ describe('bstctl env sync', () => {
     return { ...f, other };
   }
 
+  test("env sync keeps the newest env.keepBackups backups of a target's env file, 10 of a plain path", async (t) => {
+    const f = syncFixture(t);
+    const raw = JSON.parse(readFileSync(f.cfg, 'utf8')) as {
+      targets: { web: { env: Record<string, unknown> } };
+    };
+    raw.targets.web.env.keepBackups = 2;
+    writeFileSync(f.cfg, JSON.stringify(raw));
+    for (let i = 0; i < 4; i++) {
+      writeFileSync(f.appEnv, FULL.replace(SECRETS.CORE_API_ADMIN_TOKEN, `rotated-token-${i}`));
+      const r = await bstctl([
+        'env',
+        'sync',
+        '--keys',
+        KEYS,
+        '--from',
+        'app',
+        '--to',
+        `web,${f.other}`,
+        '-c',
+        f.cfg,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const kept = backupsOf(f.webEnv).sort();
+    assert.equal(kept.length, 2, kept.join(' '));
+    assert.match(readFileSync(join(dirname(f.webEnv), kept.at(-1) as string), 'utf8'), /rotated-token-2/);
+    assert.equal(backupsOf(f.other).length, 4, 'a path of no target: the default (10)');
+  });
+
   test('copies the keys into two destinations, each backed up first; prints actions and fingerprints', async (t) => {
     const f = syncFixture(t);
     const webBefore = readFileSync(f.webEnv, 'utf8');

@@ -182,3 +182,18 @@ test('a mistyped flag name is refused with a did-you-mean, through the daemon an
   assert.equal(doc.reloaded, true);
   assert.equal(readFileSync(appEnv, 'utf8'), `${ENV}OPS_READ_NEW_MODEL_BOOKING=false\n`);
 });
+
+test('flags keeps only the newest env.keepBackups backups of the env file', async (t) => {
+  const sb = daemonSandbox(t, {
+    plain: { env: { canaryFlags: CANARY, keepBackups: 2 }, processes: {} },
+  });
+  const env = join(sb.base('plain'), '.env');
+  writeFileSync(env, ENV);
+  for (const action of ['off', 'on', 'off', 'on']) {
+    const r = await sb.run('flags', 'plain', action, 'OPS_WRITE_CORE_PAYMENTS');
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const kept = backups(sb.base('plain')).sort();
+  assert.equal(kept.length, 2, kept.join(' '));
+  assert.match(readFileSync(join(sb.base('plain'), kept.at(-1) as string), 'utf8'), /PAYMENTS=false/);
+});

@@ -12,7 +12,8 @@ import {
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { parseEnvText, readEnvFile } from '../../src/env/file.js';
-import { backupStamp, formatEnvValue, updateEnvFile } from '../../src/env/write.js';
+import { backupStamp } from '../../src/env/backups.js';
+import { formatEnvValue, updateEnvFile } from '../../src/env/write.js';
 import { BstError } from '../../src/errors.js';
 import { tinyDisk } from '../helpers/fulldisk.js';
 import { sandbox } from '../helpers/sandbox.js';
@@ -196,6 +197,46 @@ describe('updateEnvFile', () => {
     );
     assert.equal(backupStamp(new Date()).length, 16);
     assert.match(backupStamp(new Date()), /^\d{8}T\d{6}Z$/);
+  });
+
+  test('a backup is 0600 whatever the env file allows, 0640 when the env file is readable by its group', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    const cases: [number, number][] = [
+      [0o644, 0o640],
+      [0o666, 0o640],
+      [0o604, 0o600],
+      [0o600, 0o600],
+      [0o640, 0o640],
+    ];
+    for (const [i, [mode, expected]] of cases.entries()) {
+      writeFileSync(file, `A=${i}\n`);
+      chmodSync(file, mode);
+      const res = updateEnvFile(file, { A: `${i}-new` }, NOW);
+      assert.equal(statSync(res.backup as string).mode & 0o777, expected, `env file ${mode.toString(8)}`);
+      assert.equal(statSync(file).mode & 0o777, mode, 'the env file keeps its own mode');
+    }
+  });
+
+  test('only the newest keepBackups backups of an env file stay; other files beside it are left alone', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=0\n');
+    writeFileSync(join(d, '.env.bak-notes'), 'not a backup');
+    writeFileSync(join(d, '.env.production.bak-20200101T000000Z'), 'another file');
+    const later = new Date(NOW.getTime() + 1000);
+    // three in one second (-2, -3 come after the plain name), then two in the next
+    for (const [i, at] of [NOW, NOW, NOW, later, later].entries()) {
+      updateEnvFile(file, { A: String(i + 1) }, at, 3);
+    }
+    assert.deepEqual(backups(d), [
+      '.env.bak-20260220T090807Z-3',
+      '.env.bak-20260220T090808Z',
+      '.env.bak-20260220T090808Z-2',
+      '.env.bak-notes',
+    ]);
+    assert.ok(readdirSync(d).includes('.env.production.bak-20200101T000000Z'));
+    assert.equal(readFileSync(join(d, '.env.bak-20260220T090807Z-3'), 'utf8'), 'A=2\n');
   });
 
   test('a new file is created with mode 0600 and nothing to back up', (t) => {
