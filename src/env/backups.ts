@@ -36,8 +36,11 @@ export function writeBackup(
   now: Date,
   open: (name: string, flags: number, mode: number) => number = openSafe,
 ): string {
-  const base = `${file}.bak-${backupStamp(now)}`;
-  for (let n = 1; ; n++) {
+  const stamp = backupStamp(now);
+  const base = `${file}.bak-${stamp}`;
+  // after the last one of this second: a name freed by pruning must not make a newer backup look older
+  const taken = backupNames(file).filter((b) => b.stamp === stamp);
+  for (let n = Math.max(0, ...taken.map((b) => b.seq)) + 1; ; n++) {
     const name = n === 1 ? base : `${base}-${n}`;
     let fd: number;
     try {
@@ -61,16 +64,33 @@ export function writeBackup(
   }
 }
 
+interface BackupName {
+  name: string;
+  stamp: string;
+  seq: number;
+}
+
+/** The names of the backups of `file` beside it, with their stamp and `-n` (1 for none). */
+function backupNames(file: string): BackupName[] {
+  const escaped = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^${escaped}\\.bak-(\\d{8}T\\d{6}Z)(?:-(\\d+))?$`);
+  let names: string[];
+  try {
+    names = readdirSync(dirname(file));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const m = pattern.exec(name);
+    return m ? [{ name, stamp: m[1] as string, seq: Number(m[2] ?? 1) }] : [];
+  });
+}
+
 /** The backups of `file` beside it, oldest first (by stamp, then the `-n` of the same second). */
 export function backupsOf(file: string): string[] {
-  const name = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const pattern = new RegExp(`^${name}\\.bak-(\\d{8}T\\d{6}Z)(?:-(\\d+))?$`);
-  const found = readdirSync(dirname(file)).flatMap((n) => {
-    const m = pattern.exec(n);
-    return m ? [{ n, stamp: m[1] as string, seq: Number(m[2] ?? 1) }] : [];
-  });
+  const found = backupNames(file);
   found.sort((a, b) => (a.stamp === b.stamp ? a.seq - b.seq : a.stamp < b.stamp ? -1 : 1));
-  return found.map((f) => join(dirname(file), f.n));
+  return found.map((f) => join(dirname(file), f.name));
 }
 
 /**

@@ -237,6 +237,14 @@ describe('updateEnvFile', () => {
     ]);
     assert.ok(readdirSync(d).includes('.env.production.bak-20200101T000000Z'));
     assert.equal(readFileSync(join(d, '.env.bak-20260220T090807Z-3'), 'utf8'), 'A=2\n');
+
+    // within one second, a name freed by pruning is not taken again: the newest backup stays the newest
+    writeFileSync(file, 'B=0\n');
+    const second = new Date(NOW.getTime() + 5000);
+    for (const v of ['1', '2', '3', '4']) updateEnvFile(file, { B: v }, second, 2);
+    const last = backups(d).filter((n) => n.includes('T090812Z'));
+    assert.deepEqual(last, ['.env.bak-20260220T090812Z-3', '.env.bak-20260220T090812Z-4']);
+    assert.equal(readFileSync(join(d, last[1] as string), 'utf8'), 'B=3\n');
   });
 
   test('a new file is created with mode 0600 and nothing to back up', (t) => {
