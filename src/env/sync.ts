@@ -132,10 +132,13 @@ function copyKeys(
   const source = readEnvFile(from);
   const missing = keys.filter((k) => !Object.hasOwn(source, k));
   const empty = keys.filter((k) => Object.hasOwn(source, k) && (source[k] ?? '').trim() === '');
-  if (missing.length + empty.length > 0) {
+  // a NUL byte would stop every spawn of the processes reading the destination
+  const nul = keys.filter((k) => (source[k] ?? '').includes('\0'));
+  if (missing.length + empty.length + nul.length > 0) {
     const parts = [];
     if (missing.length > 0) parts.push(`missing: ${missing.join(', ')}`);
     if (empty.length > 0) parts.push(`empty: ${empty.join(', ')}`);
+    if (nul.length > 0) parts.push(`NUL byte in the value of: ${nul.join(', ')}`);
     throw new BstError('failed', `env sync: ${from} (${parts.join('; ')}); nothing was written`, {
       hint: 'fill those keys in the source file first (`bstctl env check` shows them)',
     });

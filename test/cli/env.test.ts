@@ -540,9 +540,15 @@ describe('bstctl env sync', () => {
     assertNoSecret(r.stdout + r.stderr + json.stdout + json.stderr, 'env sync --dry-run');
   });
 
-  test('a key missing or empty in the source exits 1 naming it, and nothing is written anywhere', async (t) => {
+  test('a key missing, empty or holding a NUL byte in the source exits 1 naming it, and nothing is written anywhere', async (t) => {
     const f = syncFixture(t);
-    writeFileSync(f.appEnv, FULL.replace(SECRETS.CORE_API_ADMIN_TOKEN, ''));
+    writeFileSync(
+      f.appEnv,
+      FULL.replace(SECRETS.CORE_API_ADMIN_TOKEN, '').replace(
+        SECRETS.INGEST_SERVICE_SECRET,
+        `${SECRETS.INGEST_SERVICE_SECRET}\0`,
+      ),
+    );
     const web = readFileSync(f.webEnv, 'utf8');
     const other = readFileSync(f.other, 'utf8');
     const r = await bstctl([
@@ -560,6 +566,7 @@ describe('bstctl env sync', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /missing: NOT_THERE/);
     assert.match(r.stderr, /empty: CORE_API_ADMIN_TOKEN/);
+    assert.match(r.stderr, /NUL byte in the value of: INGEST_SERVICE_SECRET/);
     assert.equal(readFileSync(f.webEnv, 'utf8'), web);
     assert.equal(readFileSync(f.other, 'utf8'), other);
     assert.deepEqual(backupsOf(f.webEnv), []);
