@@ -58,6 +58,11 @@ async function bundle(entry, name) {
   rmSync(`${file}.cache`, { force: true });
 }
 
+// the config's JSON Schema beside its loader: a config zod accepted before is rebuilt from its text
+// with these defaults, without loading zod (src/config/cache.ts)
+const { configJsonSchema } = await import(join(SRC, 'config', 'schema.js'));
+writeFileSync(join(SRC, 'config', 'config.schema.json'), JSON.stringify(configJsonSchema()));
+
 await bundle('cli/main.js', 'bstctl');
 await bundle('supervisor/main.js', 'bstctld');
 

@@ -25,9 +25,11 @@ export class SecretSet {
   addAll(env: Record<string, string>): void {
     let grew = false;
     for (const v of Object.values(env)) {
-      if (v.length < MIN_SECRET_LENGTH || this.values.has(v)) continue;
-      this.values.add(v);
-      grew = true;
+      for (const part of pieces(v)) {
+        if (part.length < MIN_SECRET_LENGTH || this.values.has(part)) continue;
+        this.values.add(part);
+        grew = true;
+      }
     }
     if (grew) this.pattern = null;
   }
@@ -44,6 +46,15 @@ export class SecretSet {
     );
     return text.replace(this.pattern, '[redacted]');
   }
+}
+
+/**
+ * A value, and each line of a multi-line one (a PEM key in quotes): logs are read and masked one line
+ * at a time, where the whole value never appears. Lines are trimmed, so an indented print matches too.
+ */
+function pieces(value: string): string[] {
+  if (!/[\r\n]/.test(value)) return [value];
+  return [value, ...value.split(/\r?\n|\r/).map((line) => line.trim())];
 }
 
 function escape(s: string): string {

@@ -1,6 +1,6 @@
 import { chmodSync, chownSync, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
-import { writeBackup } from './env/write.js';
+import { writeBackup } from './env/backups.js';
 import { BstError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { own } from './own.js';

@@ -44,7 +44,7 @@ export const methods = {
   }),
   drill: s.strictObject({ target, batch: optString }),
   redisStatus: s.strictObject({ selector: optString }),
-  flags: s.strictObject({ target, names: s.array(nonEmpty), on: s.boolean() }),
+  flags: s.strictObject({ target, names: s.array(nonEmpty), on: s.boolean(), add: optBool }),
   envSync: s.strictObject({
     keys: nonEmpty,
     from: nonEmpty,

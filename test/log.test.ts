@@ -94,3 +94,15 @@ test('daemon log lines are pino JSON: level number, time, pid, then the record, 
   assert.deepEqual(Object.keys(error), ['level', 'time', 'pid']);
   assert.equal(error.level, 50);
 });
+
+test('each line of a multi-line value (a PEM key) is masked where the lines are printed one by one', () => {
+  const secrets = new SecretSet();
+  const body = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'];
+  const pem = ['-----BEGIN PRIVATE KEY-----', ...body, '-----END PRIVATE KEY-----'].join('\n');
+  secrets.addAll({ KEY: pem, CRLF: 'first-line-one\r\n  second-line-two\r\n', SHORT: 'ab\ncd' });
+  assert.equal(secrets.mask(`key: ${pem}`), 'key: [redacted]', 'the whole value');
+  for (const line of body) assert.equal(secrets.mask(`got ${line} here`), 'got [redacted] here', line);
+  assert.equal(secrets.mask(JSON.stringify({ line: body[0] })), JSON.stringify({ line: '[redacted]' }));
+  assert.equal(secrets.mask('x second-line-two y'), 'x [redacted] y', 'trimmed, CRLF');
+  assert.equal(secrets.mask('ab cd'), 'ab cd', 'lines shorter than a secret are words');
+});

@@ -4,12 +4,12 @@ import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { BstError } from '../errors.js';
 import { rotatedPattern } from '../lognames.js';
+import { append, join as joinLines, lineText, NO_LINE, type Capped } from './lines.js';
 
 const CHUNK = 64 * 1024;
 // a log is never read through a symlink planted in its place (`sudo bstctl logs` would print its target)
 const READ = constants.O_RDONLY | constants.O_NOFOLLOW;
 const NL = 0x0a;
-const EMPTY = Buffer.alloc(0);
 
 /** Where a process's output lives (SPEC §2). */
 export function logFiles(logsDir: string, processName: string): { out: string; err: string } {
@@ -31,37 +31,40 @@ export async function rotatedCopies(file: string): Promise<string[]> {
 /** Lines collected walking backwards through the files, newest first. */
 interface Backward {
   lines: string[];
-  carry: Buffer; // bytes before the earliest newline seen: the end of a line that began further back
+  carry: Capped; // bytes before the earliest newline seen: the end of a line that began further back
   started: boolean;
 }
 
-function emit(st: Backward, line: Buffer): void {
+function emit(st: Backward, line: Capped): void {
   // the empty "line" after the final newline of the live file is not a line
-  if (st.started || line.length > 0) st.lines.push(line.toString('utf8'));
+  if (st.started || line.buf.length > 0 || line.cut > 0) st.lines.push(lineText(line));
   st.started = true;
 }
+
+/** `bytes` in front of `line`: only a line's first bytes are held, however far back it began. */
+const before = (bytes: Buffer, line: Capped): Capped => joinLines(append(NO_LINE, bytes), line);
 
 /** Feeds a chunk that precedes everything seen so far. */
 function feedBackward(st: Backward, buf: Buffer): void {
   let end = buf.length;
   let i = end > 0 ? buf.lastIndexOf(NL, end - 1) : -1;
   while (i !== -1) {
-    emit(st, Buffer.concat([buf.subarray(i + 1, end), st.carry]));
-    st.carry = EMPTY;
+    emit(st, before(buf.subarray(i + 1, end), st.carry));
+    st.carry = NO_LINE;
     end = i;
     i = end > 0 ? buf.lastIndexOf(NL, end - 1) : -1;
   }
-  st.carry = Buffer.concat([buf.subarray(0, end), st.carry]);
+  st.carry = before(buf.subarray(0, end), st.carry);
 }
 
 async function scanPlain(file: string, st: Backward, n: number): Promise<void> {
   const fh = await open(file, READ);
   try {
     let pos = (await fh.stat()).size;
+    const buf = Buffer.alloc(CHUNK); // one buffer for the whole file: what a line keeps is copied
     while (pos > 0 && st.lines.length < n) {
       const len = Math.min(CHUNK, pos);
       pos -= len;
-      const buf = Buffer.alloc(len);
       const { bytesRead } = await fh.read(buf, 0, len, pos);
       feedBackward(st, buf.subarray(0, bytesRead));
     }
@@ -72,31 +75,31 @@ async function scanPlain(file: string, st: Backward, n: number): Promise<void> {
 
 // a .gz cannot be read from its end: stream it, keeping only its first fragment and last n lines
 async function scanGzip(file: string, st: Backward, n: number): Promise<void> {
-  let head: Buffer | undefined;
-  let rest = EMPTY;
-  const ring: Buffer[] = [];
+  let head: Capped | undefined;
+  let rest = NO_LINE;
+  const ring: Capped[] = [];
   const gunzipped = (await open(file, READ)).createReadStream().pipe(createGunzip());
   for await (const chunk of gunzipped as AsyncIterable<Buffer>) {
-    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
-    for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, start)) {
-      const line = Buffer.from(buf.subarray(start, i));
+    for (let i = chunk.indexOf(NL); i !== -1; i = chunk.indexOf(NL, start)) {
+      const line = append(rest, chunk.subarray(start, i));
+      rest = NO_LINE;
       if (head === undefined) head = line;
       else if (ring.push(line) > n) ring.shift();
       start = i + 1;
     }
-    rest = Buffer.from(buf.subarray(start));
+    rest = append(rest, chunk.subarray(start));
   }
-  if (head === undefined) return void (st.carry = Buffer.concat([rest, st.carry]));
-  emit(st, Buffer.concat([rest, st.carry]));
-  for (let i = ring.length - 1; i >= 0; i--) emit(st, ring[i] ?? EMPTY);
+  if (head === undefined) return void (st.carry = joinLines(rest, st.carry));
+  emit(st, joinLines(rest, st.carry));
+  for (let i = ring.length - 1; i >= 0; i--) emit(st, ring[i] ?? NO_LINE);
   st.carry = head;
 }
 
 /** The last `n` lines of `file`, continuing into its newest rotated copies when it has fewer. */
 export async function lastLines(file: string, n: number): Promise<string[]> {
   if (n <= 0) return [];
-  const st: Backward = { lines: [], carry: EMPTY, started: false };
+  const st: Backward = { lines: [], carry: NO_LINE, started: false };
   for (const f of [file, ...(await rotatedCopies(file))]) {
     if (st.lines.length >= n) break;
     try {
@@ -112,7 +115,7 @@ export async function lastLines(file: string, n: number): Promise<string[]> {
       if (f === file && code !== 'ENOENT') throw err;
     }
   }
-  if (st.lines.length < n && st.carry.length > 0) emit(st, st.carry);
+  if (st.lines.length < n && (st.carry.buf.length > 0 || st.carry.cut > 0)) emit(st, st.carry);
   return st.lines.slice(0, n).reverse();
 }
 
@@ -126,19 +129,19 @@ interface Follower {
   file: string;
   onLine: (line: string) => void;
   cur?: Followed;
-  partial: Buffer; // a line still waiting for its newline
+  partial: Capped; // a line still waiting for its newline
   atEnd: boolean; // only the first file found is joined at its end
   stopped: boolean;
 }
 
 function deliver(fl: Follower, buf: Buffer): void {
-  const data = fl.partial.length > 0 ? Buffer.concat([fl.partial, buf]) : buf;
   let start = 0;
-  for (let i = data.indexOf(NL); i !== -1; i = data.indexOf(NL, start)) {
-    fl.onLine(data.subarray(start, i).toString('utf8'));
+  for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, start)) {
+    fl.onLine(lineText(append(fl.partial, buf.subarray(start, i))));
+    fl.partial = NO_LINE;
     start = i + 1;
   }
-  fl.partial = Buffer.from(data.subarray(start));
+  fl.partial = append(fl.partial, buf.subarray(start));
 }
 
 async function drain(fl: Follower, f: Followed): Promise<void> {
@@ -236,7 +239,7 @@ export function follow(
   onLine: (line: string) => void,
   opts: FollowOptions = {},
 ): { stop(): void; ready: Promise<void> } {
-  const fl: Follower = { file, onLine, partial: EMPTY, atEnd: opts.fromEnd ?? true, stopped: false };
+  const fl: Follower = { file, onLine, partial: NO_LINE, atEnd: opts.fromEnd ?? true, stopped: false };
   const run = serialized(() => step(fl).catch((err: Error) => opts.onError?.(err)));
   const watcher = watchFolder(file, () => void run());
   const timer = setInterval(() => {

@@ -4,8 +4,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../fsutil.js';
 import { VERSION } from '../version.js';
-import type { LoadedConfig, LoadOptions } from './load.js';
+import { withDefaults, type JsonSchema } from './defaults.js';
+import type { LoadOptions } from './load.js';
 import { configPath, daemonPathsIn } from './locate.js';
+import { loadedFrom, type LoadedConfig } from './resolve.js';
+import type { Config } from './schema.js';
 
 /** The config file as read: its absolute path and its text. */
 export interface ConfigText {
@@ -23,6 +26,8 @@ interface Key {
 
 const CACHE_NAME = 'config-check.json';
 const LOADER_DIR = dirname(fileURLToPath(import.meta.url));
+/** The config's JSON Schema, written beside the loader by the build (scripts/bundle.mjs). */
+export const SCHEMA_FILE = join(LOADER_DIR, 'config.schema.json');
 
 /** The file `-c`/$BST_CONFIG/./bst.supervisor.json names, or null when it cannot be read (the loader says why). */
 export function readConfigText(flag?: string): ConfigText | null {
@@ -36,7 +41,7 @@ export function readConfigText(flag?: string): ConfigText | null {
 
 /** This version of bstctl and the modification stamps of its config loader's modules. */
 function codeStamp(): string {
-  const files = readdirSync(LOADER_DIR).filter((f) => f.endsWith('.js') || f.endsWith('.ts'));
+  const files = readdirSync(LOADER_DIR).filter((f) => /\.(js|ts|json)$/.test(f));
   const stamps = files.sort().map((f) => {
     const st = statSync(join(LOADER_DIR, f));
     return `${f}:${st.size}:${st.mtimeMs}`;
@@ -55,10 +60,21 @@ function cachePath(c: ConfigText): string | null {
 }
 
 /**
- * The config as the loader validated it before, when nothing it depends on changed since: the same
- * text at the same path, the same $HOME, the same loader. zod takes ~85 ms to load and check a config
- * on this machine; a remembered check is one read. Trusted only when this user wrote it: a file of
- * another user (a state folder of bonk read by root) is not taken for a validated config.
+ * The config built from the file's own text without zod: its JSON with the schema's defaults, its paths
+ * resolved. Only used for a text zod checked and found to give exactly this (`rememberConfig`).
+ */
+export function quickConfig(c: ConfigText): LoadedConfig {
+  const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as JsonSchema;
+  return loadedFrom(withDefaults(JSON.parse(c.text), schema) as Config, c.file);
+}
+
+/**
+ * The config of a file zod checked before, when nothing the check depends on changed since: the same
+ * text at the same path, the same $HOME, the same loader. The remembered check holds only what proves
+ * that (the inputs), never a config: what runs is always built from the file's text (`quickConfig`),
+ * so an edit of the remembered check cannot make the daemon run anything the file does not say. zod
+ * takes ~55 ms to load and check a config on this machine; this is a read and a JSON parse. Taken only
+ * when this user wrote it: a file of another user (a state folder of bonk read by root) is not.
  */
 export function cachedConfig(c: ConfigText): LoadedConfig | null {
   const path = cachePath(c);
@@ -72,14 +88,14 @@ export function cachedConfig(c: ConfigText): LoadedConfig | null {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) return null;
-    const saved = JSON.parse(readFileSync(fd, 'utf8')) as { key?: Key; loaded?: LoadedConfig };
+    const saved = JSON.parse(readFileSync(fd, 'utf8')) as { key?: Key };
     const key = keyOf(c);
     const same =
       saved.key?.file === key.file &&
       saved.key.home === key.home &&
       saved.key.code === key.code &&
       saved.key.text === key.text;
-    return same && saved.loaded ? saved.loaded : null;
+    return same ? quickConfig(c) : null;
   } catch {
     return null; // torn or foreign: validated again
   } finally {
@@ -87,17 +103,27 @@ export function cachedConfig(c: ConfigText): LoadedConfig | null {
   }
 }
 
+/** Whether the config built without zod is exactly zod's, key order included; then it may stand in. */
+function quickIsSame(c: ConfigText, loaded: LoadedConfig): boolean {
+  try {
+    return JSON.stringify(quickConfig(c)) === JSON.stringify(loaded);
+  } catch {
+    return false; // no schema file beside the loader (a bare tsc build): always zod
+  }
+}
+
 /**
- * Remembers a validation in the state folder when it exists (a first start makes it) and is this
- * user's: root's CLI leaves no file of its own in the folder of bonk's daemon. A failure changes nothing.
+ * Remembers that zod accepted this text, when the config built from it without zod is the same, in the
+ * state folder when it exists (a first start makes it) and is this user's: root's CLI leaves no file
+ * of its own in the folder of bonk's daemon. A failure changes nothing.
  */
 export function rememberConfig(c: ConfigText, loaded: LoadedConfig): void {
   const path = cachePath(c);
-  if (!path) return;
+  if (!path || !quickIsSame(c, loaded)) return;
   try {
     const dir = statSync(dirname(path));
     if (!dir.isDirectory() || dir.uid !== process.geteuid?.()) return;
-    writeFileAtomic(path, JSON.stringify({ key: keyOf(c), loaded }), 0o600);
+    writeFileAtomic(path, JSON.stringify({ key: keyOf(c) }), 0o600);
   } catch {
     // no folder yet, or not ours to write: the next command validates again
   }

@@ -1,20 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { BstError } from '../errors.js';
 import { validate } from './issues.js';
 import { configSchema, type Config } from './schema.js';
-import { configPath, daemonPaths, resolvePath } from './locate.js';
+import { configPath } from './locate.js';
+import { loadedFrom, type LoadedConfig } from './resolve.js';
 import { runnerProblem } from './runner.js';
 
 export { configPath, expandHome, resolvePath } from './locate.js';
 
-export interface LoadedConfig {
-  file: string;
-  dir: string;
-  socketPath: string;
-  stateDir: string;
-  config: Config; // every path in it is absolute
-}
+export type { LoadedConfig } from './resolve.js';
 
 /** `checking`: the caller is `bstctl config check`, which is not to be pointed at itself. */
 export interface LoadOptions {
@@ -47,12 +41,10 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   }
   const parsed = validate(configSchema, raw);
   if (!parsed.ok) throw invalid(file, parsed.problems, opts);
-  const dir = dirname(file);
-  const config = resolveConfigPaths(parsed.data, dir);
-  const problems = semanticProblems(config);
+  const loaded = loadedFrom(parsed.data, file);
+  const problems = semanticProblems(loaded.config);
   if (problems.length > 0) throw invalid(file, problems, opts);
-  const { socketPath } = daemonPaths(file, config.daemon);
-  return { file, dir, socketPath, stateDir: config.daemon.stateDir, config };
+  return loaded;
 }
 
 function invalid(file: string, problems: string[], opts: LoadOptions): BstError {
@@ -62,25 +54,6 @@ function invalid(file: string, problems: string[], opts: LoadOptions): BstError 
       ? 'fix the keys above, then check again'
       : 'fix the keys above; `bstctl config check` lists every problem',
   });
-}
-
-function resolveConfigPaths(c: Config, dir: string): Config {
-  c.daemon.stateDir = resolvePath(c.daemon.stateDir, dir);
-  if (c.daemon.socket) c.daemon.socket = resolvePath(c.daemon.socket, dir);
-  c.forbiddenPaths = c.forbiddenPaths.map((p) => resolvePath(p, dir));
-  for (const t of Object.values(c.targets)) {
-    t.base = resolvePath(t.base, dir);
-    const src = t.releases?.source;
-    if (src && 'git' in src) src.git = resolvePath(src.git, dir);
-    if (src && 'path' in src) src.path = resolvePath(src.path, dir);
-    t.env.file = resolvePath(t.env.file ?? (t.releases ? 'shared/.env' : '.env'), t.base);
-    for (const p of Object.values(t.processes)) {
-      if (p.type !== 'redis') continue;
-      p.dataDir = resolvePath(p.dataDir, t.base);
-      if (p.conf) p.conf = resolvePath(p.conf, t.base);
-    }
-  }
-  return c;
 }
 
 function semanticProblems(c: Config): string[] {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_KEEP_BACKUPS } from '../env/backups.js';
 import { expects } from './issues.js';
 import {
   appProcessSchema,
@@ -113,6 +114,14 @@ export const envSchema = z
       )
       .default([])
       .describe('The flag keys `bstctl flags` may turn on and off. Default [].'),
+    keepBackups: z
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULT_KEEP_BACKUPS)
+      .describe(
+        `Backups of the env file (<file>.bak-<UTC stamp>) kept after a flags or env sync write; older ones are removed, each being a full copy of the secrets. Default ${DEFAULT_KEEP_BACKUPS}.`,
+      ),
   })
   .describe("The target's env file and the keys it must hold.");
 

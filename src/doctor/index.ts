@@ -44,10 +44,10 @@ function keysFinding(file: string, required: string[]): Finding {
   } catch (err) {
     return fail('env', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  if (required.length === 0) return pass('env', `${file} is present (no required keys)`);
   const res = checkRequired(env, required);
-  if (res.ok) return pass('env', `${file}: all ${res.keys.length} required keys are set`);
-  return fail('env', `${file}: ${describeMissing(res.keys)}`);
+  if (!res.ok) return fail('env', `${file}: ${describeMissing(res.keys, res.nul)}`);
+  if (required.length === 0) return pass('env', `${file} is present (no required keys)`);
+  return pass('env', `${file}: all ${res.keys.length} required keys are set`);
 }
 
 /** env: the file exists, others cannot read it, required keys are present and non-empty. */

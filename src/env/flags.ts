@@ -1,4 +1,5 @@
 import type { TargetConfig } from '../config/index.js';
+import { closest } from '../config/suggest.js';
 import { BstError } from '../errors.js';
 import { fingerprint, readEnvFile } from './file.js';
 import { planEnvEdit, commitEnvEdit, type EnvWriteResult } from './write.js';
@@ -49,32 +50,55 @@ export interface SetFlagsResult extends EnvWriteResult {
   flags: Flag[];
 }
 
+/** A name that matches no `env.canaryFlags` pattern: refused before anything is read or written. */
+function refuseNonFlags(names: string[], patterns: string[], known: string[]): void {
+  const isFlag = flagMatcher(patterns);
+  const bad = names.filter((n) => !isFlag(n));
+  const first = bad[0];
+  if (first === undefined) return;
+  const near = closest(first, known);
+  throw new BstError('invalid_input', `not a canary flag of this target: ${bad.join(', ')}`, {
+    hint: near
+      ? `did you mean ${near}?`
+      : patterns.length > 0
+        ? `its env.canaryFlags patterns: ${patterns.join(', ')}`
+        : 'the target has no env.canaryFlags in the config',
+  });
+}
+
 /**
- * Sets flags of a target to `true`/`false` through `updateEnvFile` (backup first). `names` empty: every
- * flag the env file holds. A name that matches no `env.canaryFlags` pattern is refused (exit 2) before
- * anything is written; a name that matches but is not in the file yet is added.
+ * A flag name not in the env file is a typo far more often than a new flag: turning the wrong name off
+ * would leave the real flag on, so adding one must be asked for (`--add`).
+ */
+function refuseMissing(file: string, names: string[], present: string[]): void {
+  const missing = names.filter((n) => !present.includes(n));
+  const first = missing[0];
+  if (first === undefined) return;
+  const near = closest(first, present);
+  throw new BstError('invalid_input', `no flag ${missing.join(', ')} in ${file}; nothing was written`, {
+    hint: `${near ? `did you mean ${near}? ` : ''}to add a new flag, run it again with --add`,
+  });
+}
+
+/**
+ * Sets flags of a target to `true`/`false` through `commitEnvEdit` (backup first). `names` empty: every
+ * flag the env file holds. A name that matches no `env.canaryFlags` pattern, or (without `add`) one
+ * that is not in the file yet, is refused (exit 2) before anything is written.
  */
 export function setFlags(
   target: TargetConfig,
   names: string[],
   on: boolean,
-  now = new Date(),
+  opts: { add?: boolean; now?: Date } = {},
 ): SetFlagsResult {
   const file = target.env.file as string;
   const patterns = target.env.canaryFlags;
-  const isFlag = flagMatcher(patterns);
-  const bad = names.filter((n) => !isFlag(n));
-  if (bad.length > 0) {
-    throw new BstError('invalid_input', `not a canary flag of this target: ${bad.join(', ')}`, {
-      hint:
-        patterns.length > 0
-          ? `its env.canaryFlags patterns: ${patterns.join(', ')}`
-          : 'the target has no env.canaryFlags in the config',
-    });
-  }
-  const list = names.length > 0 ? [...new Set(names)] : targetFlags(target).map((f) => f.name);
+  const present = canaryFlags(readEnvFile(file), patterns).map((f) => f.name);
+  refuseNonFlags(names, patterns, present);
+  if (!opts.add) refuseMissing(file, names, present);
+  const list = names.length > 0 ? [...new Set(names)] : present;
   const value = on ? 'true' : 'false';
   const plan = planEnvEdit(file, Object.fromEntries(list.map((n) => [n, value])));
-  const res = commitEnvEdit(plan, now);
+  const res = commitEnvEdit(plan, opts.now, target.env.keepBackups);
   return { ...res, flags: targetFlags(target) };
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import type { EnvSyncTarget } from '../protocol.js';
 import { BstError } from '../errors.js';
 import { usableTarget } from '../topology.js';
+import { DEFAULT_KEEP_BACKUPS } from './backups.js';
 import { fingerprint, readEnvFile } from './file.js';
 import { commitEnvEdit, isEnvKey, planEnvEdit, type EnvEditPlan } from './write.js';
 
@@ -84,7 +85,15 @@ function same(a: string, b: string): boolean {
  */
 export function envSync(config: Config, req: SyncRequest, now = new Date()): SyncResult {
   const { keys, from, dests } = syncFiles(config, req);
-  return copyKeys(keys, from, dests, Boolean(req.dryRun), now);
+  return copyKeys(keys, from, dests, Boolean(req.dryRun), now, (file) => keepFor(config, file));
+}
+
+/** `env.keepBackups` of the target(s) whose env file `file` is (the most any asks for); else the default. */
+function keepFor(config: Config, file: string): number {
+  const keeps = Object.values(config.targets)
+    .filter((t) => !t.reserved && t.env.file && same(t.env.file, file))
+    .map((t) => t.env.keepBackups);
+  return keeps.length > 0 ? Math.max(...keeps) : DEFAULT_KEEP_BACKUPS;
 }
 
 /** The keys, the source file and the destination files of a sync; bad input throws (exit 2). */
@@ -112,14 +121,24 @@ export function syncFiles(
   return { keys, from, dests };
 }
 
-function copyKeys(keys: string[], from: string, dests: string[], dryRun: boolean, now: Date): SyncResult {
+function copyKeys(
+  keys: string[],
+  from: string,
+  dests: string[],
+  dryRun: boolean,
+  now: Date,
+  keepOf: (file: string) => number,
+): SyncResult {
   const source = readEnvFile(from);
   const missing = keys.filter((k) => !Object.hasOwn(source, k));
   const empty = keys.filter((k) => Object.hasOwn(source, k) && (source[k] ?? '').trim() === '');
-  if (missing.length + empty.length > 0) {
+  // a NUL byte would stop every spawn of the processes reading the destination
+  const nul = keys.filter((k) => (source[k] ?? '').includes('\0'));
+  if (missing.length + empty.length + nul.length > 0) {
     const parts = [];
     if (missing.length > 0) parts.push(`missing: ${missing.join(', ')}`);
     if (empty.length > 0) parts.push(`empty: ${empty.join(', ')}`);
+    if (nul.length > 0) parts.push(`NUL byte in the value of: ${nul.join(', ')}`);
     throw new BstError('failed', `env sync: ${from} (${parts.join('; ')}); nothing was written`, {
       hint: 'fill those keys in the source file first (`bstctl env check` shows them)',
     });
@@ -133,7 +152,7 @@ function copyKeys(keys: string[], from: string, dests: string[], dryRun: boolean
     let backup: string | null = null;
     if (!dryRun) {
       try {
-        backup = commitEnvEdit(plan, now).backup;
+        backup = commitEnvEdit(plan, now, keepOf(plan.file)).backup;
       } catch (err) {
         const done =
           written.length > 0 ? `already written (with backups): ${written.join(', ')}` : 'none written';

@@ -1,16 +1,7 @@
-import {
-  chmodSync,
-  chownSync,
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  readFileSync,
-  realpathSync,
-  statSync,
-} from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, chownSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { BstError } from '../errors.js';
-import { CREATE_FLAGS, openSafe, syncDir, unlinkQuietly, writeAll, writeFileAtomic } from '../fsutil.js';
+import { writeFileAtomic } from '../fsutil.js';
+import { backupMode, DEFAULT_KEEP_BACKUPS, pruneBackups, writeBackup } from './backups.js';
 import { parseEnvText } from './file.js';
 
 /** key → new value, or null to remove the key. */
@@ -77,7 +68,8 @@ interface Definition {
 function definitions(lines: string[]): Definition[] {
   const out: Definition[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const m = DEFINITION.exec(lines[i] ?? '');
+    // a CRLF line ends in \r, which `.` does not match: the line would not be seen as defining its key
+    const m = DEFINITION.exec((lines[i] ?? '').replace(/\r$/, ''));
     if (!m) continue;
     const [, prefix = '', key = '', eq = '', rest = ''] = m;
     const value = rest.replace(/^\s+/, '');
@@ -204,72 +196,38 @@ function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean 
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }
 
-/** `YYYYMMDDTHHMMSSZ` in UTC. */
-export function backupStamp(now: Date): string {
-  return now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}Z$/, 'Z');
-}
-
 /**
- * `<file>.bak-<stamp>` (then `-2`, `-3`… within the same second) holding `text`, with `mode`,
- * created exclusively and never through a symlink, so an existing backup (or a planted link) is never
- * written, and fsynced. A backup that could not be written completely (ENOSPC) is removed: a partial
- * copy would pass for the old content. `open` is `openSafe` (the folder checked too) unless the caller
- * writes a file that holds no secret in a folder that may well be group-writable.
+ * The second phase: backup of the old content (see `backupMode`), then the new content by temp file +
+ * rename; then only the newest `keepBackups` backups stay.
  */
-export function writeBackup(
-  file: string,
-  text: string,
-  mode: number,
-  now: Date,
-  open: (name: string, flags: number, mode: number) => number = openSafe,
-): string {
-  const base = `${file}.bak-${backupStamp(now)}`;
-  for (let n = 1; ; n++) {
-    const name = n === 1 ? base : `${base}-${n}`;
-    let fd: number;
-    try {
-      fd = open(name, CREATE_FLAGS, mode);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw err;
-    }
-    try {
-      fchmodSync(fd, mode); // the umask may have narrowed it
-      writeAll(fd, Buffer.from(text));
-      fsyncSync(fd);
-    } catch (err) {
-      closeSync(fd);
-      unlinkQuietly(name);
-      throw err;
-    }
-    closeSync(fd);
-    syncDir(dirname(name));
-    return name;
-  }
-}
-
-/** The second phase: backup of the old content, then the new content by temp file + rename. */
-export function commitEnvEdit(plan: EnvEditPlan, now = new Date()): EnvWriteResult {
+export function commitEnvEdit(
+  plan: EnvEditPlan,
+  now = new Date(),
+  keepBackups = DEFAULT_KEEP_BACKUPS,
+): EnvWriteResult {
   if (plan.changed.length === 0) return { file: plan.file, backup: null, changed: [] };
-  const backup = plan.exists ? writeBackup(plan.realFile, plan.oldText, plan.mode, now) : null;
+  const backup = plan.exists ? writeBackup(plan.realFile, plan.oldText, backupMode(plan.mode), now) : null;
   writeFileAtomic(plan.realFile, plan.newText, plan.mode);
   if ((statSync(plan.realFile).mode & 0o7777) !== plan.mode) chmodSync(plan.realFile, plan.mode); // umask
   if (plan.uid !== null && plan.gid !== null && process.getuid?.() === 0) {
     // run as root: the processes reading the file keep owning it (and its backup)
     for (const f of backup ? [plan.realFile, backup] : [plan.realFile]) chownSync(f, plan.uid, plan.gid);
   }
+  if (backup) pruneBackups(plan.realFile, keepBackups);
   return { file: plan.file, backup, changed: plan.changed };
 }
 
 /**
  * Sets (or, with null, removes) keys of an env file, keeping every other line, comment and the order;
- * new keys go at the end. Before writing, the current file is copied to `<file>.bak-<UTC stamp>` with
- * its mode; the new content replaces the file atomically with the same mode (0600 for a new file).
- * No change: no backup, no write.
+ * new keys go at the end. Before writing, the current file is copied to `<file>.bak-<UTC stamp>`
+ * (0600, or 0640 when the env file's group may read it); the new content replaces the file atomically
+ * with the same mode (0600 for a new file). No change: no backup, no write.
  */
-export function updateEnvFile(file: string, edits: EnvEdits, now = new Date()): EnvWriteResult {
-  return commitEnvEdit(planEnvEdit(file, edits), now);
+export function updateEnvFile(
+  file: string,
+  edits: EnvEdits,
+  now = new Date(),
+  keepBackups = DEFAULT_KEEP_BACKUPS,
+): EnvWriteResult {
+  return commitEnvEdit(planEnvEdit(file, edits), now, keepBackups);
 }

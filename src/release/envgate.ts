@@ -9,6 +9,7 @@ import type { OpInput } from './types.js';
 export function envGate(o: OpInput): void {
   const file = o.target.env.file ?? '';
   const required = o.target.env.required;
+  // with no required key the gate still reads the file: a NUL byte in any value stops every spawn
   if (required.length > 0 && !existsSync(file)) {
     // the file itself is missing, not some keys: say which file to create
     throw new BstError('failed', `env gate: ${file} does not exist`, {
@@ -19,9 +20,9 @@ export function envGate(o: OpInput): void {
   if (!res.ok) {
     throw new BstError(
       'failed',
-      `env gate: ${o.target.env.file} is not ready (${describeMissing(res.keys)})`,
+      `env gate: ${o.target.env.file} is not ready (${describeMissing(res.keys, res.nul)})`,
       {
-        hint: 'fill those keys (see `bstctl env check`), then deploy again; nothing was switched',
+        hint: 'fix those keys (see `bstctl env check`), then deploy again; nothing was switched',
       },
     );
   }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backupStamp } from '../env/write.js';
+import { backupStamp } from '../env/backups.js';
 import { ensureSafeDir, LOG_FILE_MODE, writeFileAtomic } from '../fsutil.js';
 import type { SmokeSummary } from '../protocol.js';
 import type { TargetPaths } from './layout.js';

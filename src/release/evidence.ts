@@ -50,7 +50,7 @@ export interface EvidenceBundle {
   };
   deployLog: { file: string; exists: boolean; tail: string[] };
   drill: DrillEvidence | null;
-  env: { ok: boolean; file: string; keys: KeyCheck[]; error?: string };
+  env: { ok: boolean; file: string; keys: KeyCheck[]; nul?: string[]; error?: string };
   /** The newest env change applied to the target (`env sync`): reloaded processes and smoke checks. */
   envSync: EnvSyncEvidence | null;
   /** With --batch: every release of the batch, newest first. */
@@ -189,7 +189,7 @@ function verdictOf(b: Omit<EvidenceBundle, 'ok' | 'verdict'>, target: TargetConf
   const of = `release ${r.id}${b.batch ? ` or batch ${b.batch}` : ''}`;
   if (!b.drill) out.push(`no rollback drill for ${of}: run \`bstctl drill ${b.target}\``);
   else if (!b.drill.ok) out.push(`the newest rollback drill for ${of} failed (${b.drill.file})`);
-  if (!b.env.ok) out.push(`env check failed: ${b.env.error ?? describeMissing(b.env.keys)}`);
+  if (!b.env.ok) out.push(`env check failed: ${b.env.error ?? describeMissing(b.env.keys, b.env.nul)}`);
   return out;
 }
 

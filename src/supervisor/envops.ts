@@ -28,11 +28,11 @@ function changedEnv(sup: Supervisor, target: string): Entry[] {
 /** Env edits in the daemon, the one writer while it runs: each under the locks of the targets it writes. */
 export function envHandlers(sup: Supervisor): Pick<Handlers, 'flags' | 'envSync'> {
   return {
-    flags: async ({ target, names, on }): Promise<FlagsResult> => {
+    flags: async ({ target, names, on, add }): Promise<FlagsResult> => {
       const { config } = sup.loaded;
       const t = usableTarget(config, target);
       return underEnvLocks(config, [t.env.file as string], 'flags', async () => {
-        const write = setFlags(t, names, on);
+        const write = setFlags(t, names, on, { add: add ?? false });
         const res: FlagsResult = { target, ...write, reloaded: false };
         const list = changedEnv(sup, target);
         if (list.length === 0) return res;

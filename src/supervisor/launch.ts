@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { AppProcessConfig, ReadyConfig, TargetConfig } from '../config/index.js';
+import { nulKeys } from '../env/check.js';
 import { readEnvFile } from '../env/file.js';
 import { inheritedEnv } from '../env/inherit.js';
 import { BstError } from '../errors.js';
@@ -63,10 +64,20 @@ export function runRoot(target: TargetConfig): { root: string; release: string |
   return { root: join(target.base, 'releases', release), release };
 }
 
+/** spawn's own error for a NUL byte quotes the value: the key is named here instead, never the value. */
+function refuseNul(file: string, env: Record<string, string>): void {
+  const keys = nulKeys(env);
+  if (keys.length === 0) return;
+  throw new BstError('failed', `${file}: NUL byte in the value of ${keys.join(', ')}`, {
+    hint: 'remove the NUL byte from that value (see `bstctl env check`)',
+  });
+}
+
 /** The child's whole environment, read afresh from the env file at every spawn. */
 export function childEnv(ctx: LaunchContext, release: string | null): Record<string, string> {
   const fromFile = readEnvFile(ctx.target.env.file ?? '');
   ctx.secrets.addAll(fromFile);
+  refuseNul(ctx.target.env.file ?? '', fromFile);
   return {
     ...inheritedEnv(ctx.passEnv),
     ...fromFile,

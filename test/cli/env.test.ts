@@ -252,6 +252,24 @@ describe('bstctl env check', () => {
     assert.match(r.stderr, /empty: CORE_API_ADMIN_TOKEN/);
   });
 
+  test('a NUL byte in any value, required or not, fails the check naming the key, never the value', async (t) => {
+    const f = fixture(t, `${FULL}STRAY="${SECRETS.EXTRA_NOT_REQUIRED}\0x"\n`, 'API_KEY=\0\n');
+    const r = await bstctl(['env', 'check', '-c', f.cfg]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^app: .*: FAIL \(NUL byte in the value of: STRAY\)$/m);
+    assert.match(
+      r.stderr,
+      /app \(NUL byte in the value of: STRAY\), web \(NUL byte in the value of: API_KEY\)/,
+    );
+    assert.match(r.stderr, /remove the NUL byte/);
+    assertNoSecret(r.stdout + r.stderr, 'env check');
+    const doc = JSON.parse(
+      (await bstctl(['env', 'check', 'app', '--json', '-c', f.cfg])).stdout,
+    ) as EnvTargetCheck;
+    assert.equal(doc.ok, false);
+    assert.deepEqual(doc.nul, ['STRAY']);
+  });
+
   test('a missing env file exits 1 with every key missing and the file said to be missing', async (t) => {
     const f = fixture(t, null);
     const r = await bstctl(['env', 'check', 'app', '-c', f.cfg, '--json']);
@@ -352,6 +370,35 @@ describe('bstctl env sync', () => {
     chmodSync(other, 0o640);
     return { ...f, other };
   }
+
+  test("env sync keeps the newest env.keepBackups backups of a target's env file, 10 of a plain path", async (t) => {
+    const f = syncFixture(t);
+    const raw = JSON.parse(readFileSync(f.cfg, 'utf8')) as {
+      targets: { web: { env: Record<string, unknown> } };
+    };
+    raw.targets.web.env.keepBackups = 2;
+    writeFileSync(f.cfg, JSON.stringify(raw));
+    for (let i = 0; i < 4; i++) {
+      writeFileSync(f.appEnv, FULL.replace(SECRETS.CORE_API_ADMIN_TOKEN, `rotated-token-${i}`));
+      const r = await bstctl([
+        'env',
+        'sync',
+        '--keys',
+        KEYS,
+        '--from',
+        'app',
+        '--to',
+        `web,${f.other}`,
+        '-c',
+        f.cfg,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const kept = backupsOf(f.webEnv).sort();
+    assert.equal(kept.length, 2, kept.join(' '));
+    assert.match(readFileSync(join(dirname(f.webEnv), kept.at(-1) as string), 'utf8'), /rotated-token-2/);
+    assert.equal(backupsOf(f.other).length, 4, 'a path of no target: the default (10)');
+  });
 
   test('copies the keys into two destinations, each backed up first; prints actions and fingerprints', async (t) => {
     const f = syncFixture(t);
@@ -493,9 +540,15 @@ describe('bstctl env sync', () => {
     assertNoSecret(r.stdout + r.stderr + json.stdout + json.stderr, 'env sync --dry-run');
   });
 
-  test('a key missing or empty in the source exits 1 naming it, and nothing is written anywhere', async (t) => {
+  test('a key missing, empty or holding a NUL byte in the source exits 1 naming it, and nothing is written anywhere', async (t) => {
     const f = syncFixture(t);
-    writeFileSync(f.appEnv, FULL.replace(SECRETS.CORE_API_ADMIN_TOKEN, ''));
+    writeFileSync(
+      f.appEnv,
+      FULL.replace(SECRETS.CORE_API_ADMIN_TOKEN, '').replace(
+        SECRETS.INGEST_SERVICE_SECRET,
+        `${SECRETS.INGEST_SERVICE_SECRET}\0`,
+      ),
+    );
     const web = readFileSync(f.webEnv, 'utf8');
     const other = readFileSync(f.other, 'utf8');
     const r = await bstctl([
@@ -513,6 +566,7 @@ describe('bstctl env sync', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /missing: NOT_THERE/);
     assert.match(r.stderr, /empty: CORE_API_ADMIN_TOKEN/);
+    assert.match(r.stderr, /NUL byte in the value of: INGEST_SERVICE_SECRET/);
     assert.equal(readFileSync(f.webEnv, 'utf8'), web);
     assert.equal(readFileSync(f.other, 'utf8'), other);
     assert.deepEqual(backupsOf(f.webEnv), []);

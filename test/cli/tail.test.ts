@@ -167,3 +167,25 @@ test('lastLines refuses a symlink planted at the log name; follow never reads th
     stop();
     assert.deepEqual(seen, []);
   }));
+
+test('a line longer than 16 KiB shows its first 16 KiB and how many bytes were cut: live file, gzip copy, follow', () =>
+  withBox(async (dir) => {
+    const long = `${'a'.repeat(16 * 1024)}${'b'.repeat(5 * 1024 * 1024)}`;
+    const shown = `${'a'.repeat(16 * 1024)}… [bstctl: ${5 * 1024 * 1024} more bytes of this line not shown]`;
+    const file = join(dir, 'big.out.log');
+    writeFileSync(file, `before\n${long}\nafter\n`);
+    assert.deepEqual(await lastLines(file, 3), ['before', shown, 'after']);
+
+    const rotated = join(dir, 'gz.out.log');
+    writeFileSync(`${rotated}.20240101-000000-1.gz`, gzipSync(`first\n${long}\n${long}\nlast`));
+    writeFileSync(rotated, ' line\n');
+    assert.deepEqual(await lastLines(rotated, 4), ['first', shown, shown, 'last line']);
+
+    const c = collector(file, { fromEnd: false, pollMs: 50 });
+    await c.until(3, 'the lines of the file');
+    appendFileSync(file, `${long.slice(0, 100_000)}`);
+    appendFileSync(file, `${long.slice(100_000)}\nend\n`);
+    await c.until(5, 'the appended lines');
+    c.stop();
+    assert.deepEqual(c.seen, ['before', shown, 'after', shown, 'end']);
+  }));

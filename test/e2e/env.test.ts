@@ -48,3 +48,15 @@ test('the env file is read afresh at every spawn, and its values never reach the
   }
   assert.match(readFileSync(join(sb.stateDir, 'daemon.log'), 'utf8'), /"evt":"transition"/);
 });
+
+test('a NUL byte in an env value stops the spawn with a reason naming the key, never the value', async (t) => {
+  const sb = daemonSandbox(t, {
+    app: { env: { file: 'app.env' }, processes: { env: proc(fixture('print-env.js')) } },
+  });
+  writeFileSync(join(sb.base('app'), 'app.env'), `GOOD=fine-value\nBAD_KEY="nul-secret\0-tail"\n`);
+  await sb.start();
+  const p = await sb.waitProc('app/env', (s) => /NUL byte/.test(s.reason ?? ''), 'refused for the NUL');
+  assert.match(p.reason ?? '', /app\.env: NUL byte in the value of BAD_KEY/);
+  const status = await sb.run('status', 'app/env', '--json');
+  assert.equal(status.stdout.includes('nul-secret'), false, 'the value is never shown');
+});

@@ -150,3 +150,50 @@ test('flags off <target> writes the file and reloads the process, whose new env 
   assert.notEqual(now.pid, pid, 'a new process');
   assert.equal(r.stdout.includes(SECRET) || r.stderr.includes(SECRET), false);
 });
+
+test('a mistyped flag name is refused with a did-you-mean, through the daemon and without one; --add adds it', async (t) => {
+  const sb = setup(t);
+  const appEnv = join(sb.base('app'), '.env');
+  const typo = ['flags', 'app', 'off', 'OPS_READ_NEW_MODEL_BOOKING'];
+  const refusedAsTypo = async (label: string) => {
+    const r = await sb.run(...typo);
+    assert.equal(r.code, 2, `${label}: ${r.stderr}`);
+    assert.match(r.stderr, /no flag OPS_READ_NEW_MODEL_BOOKING in .*\.env; nothing was written/);
+    assert.match(r.stderr, /did you mean OPS_READ_NEW_MODEL_BOOKINGS\?.*--add/);
+    assert.equal(readFileSync(appEnv, 'utf8'), ENV, `${label}: the file is as it was`);
+    assert.equal(backups(sb.base('app')).length, 0, `${label}: no backup`);
+  };
+  await refusedAsTypo('no daemon');
+
+  await sb.start();
+  const pid = (await sb.waitProc('app/env', (p) => p.state === 'online', 'online')).pid;
+  await refusedAsTypo('through the daemon');
+  const still = await sb.proc('app/env');
+  assert.equal(still.pid, pid, 'not reloaded');
+
+  const usage = await sb.run('flags', 'app', 'off', '--add');
+  assert.equal(usage.code, 2, usage.stderr);
+  assert.match(usage.stderr, /--add needs the names/);
+
+  const added = await sb.run(...typo, '--add', '--json');
+  assert.equal(added.code, 0, added.stderr);
+  const doc = JSON.parse(added.stdout) as { changed: string[]; reloaded: boolean };
+  assert.deepEqual(doc.changed, ['OPS_READ_NEW_MODEL_BOOKING']);
+  assert.equal(doc.reloaded, true);
+  assert.equal(readFileSync(appEnv, 'utf8'), `${ENV}OPS_READ_NEW_MODEL_BOOKING=false\n`);
+});
+
+test('flags keeps only the newest env.keepBackups backups of the env file', async (t) => {
+  const sb = daemonSandbox(t, {
+    plain: { env: { canaryFlags: CANARY, keepBackups: 2 }, processes: {} },
+  });
+  const env = join(sb.base('plain'), '.env');
+  writeFileSync(env, ENV);
+  for (const action of ['off', 'on', 'off', 'on']) {
+    const r = await sb.run('flags', 'plain', action, 'OPS_WRITE_CORE_PAYMENTS');
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const kept = backups(sb.base('plain')).sort();
+  assert.equal(kept.length, 2, kept.join(' '));
+  assert.match(readFileSync(join(sb.base('plain'), kept.at(-1) as string), 'utf8'), /PAYMENTS=false/);
+});

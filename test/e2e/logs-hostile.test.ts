@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
@@ -154,4 +154,48 @@ test('bstctl logs refuses to print logs whose env file it cannot read to mask', 
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /cannot read .*not-a-file\.env to mask its values in the logs of app/);
+});
+
+test('bstctl logs masks each line of a multi-line env value (a PEM key in double quotes)', async (t) => {
+  const sb = daemonSandbox(t, {});
+  const body = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'];
+  const pem = ['-----BEGIN PRIVATE KEY-----', ...body, '-----END PRIVATE KEY-----'].join('\n');
+  const envFile = join(sb.dir, 'app.env');
+  writeFileSync(envFile, `TLS_KEY="${pem}"\nPORT=3100\n`, { mode: 0o600 });
+  sb.writeConfig({ app: { env: { file: envFile }, processes: { p: proc(fixture('forever.js')) } } });
+  mkdirSync(join(sb.base('app'), 'logs'), { recursive: true });
+  // what an app that logs its key prints: the value, one line at a time
+  writeFileSync(join(sb.base('app'), 'logs', 'p.out.log'), `loaded key:\n${pem}\ndone\n`);
+  const r = await sb.run('logs', 'app/p', '--out');
+  assert.equal(r.code, 0, r.stderr);
+  for (const line of body) assert.ok(!r.stdout.includes(line), r.stdout);
+  assert.match(r.stdout, /^loaded key:\n.*\n\[redacted\]\n\[redacted\]\n.*\ndone\n$/);
+});
+
+test('bstctl logs on a terminal shows an app’s control sequences as \\x1b…; piped and --json it passes them as written', async (t) => {
+  const script = spawnSync('script', ['--version']);
+  if (script.status !== 0) return t.skip('util-linux script is not installed');
+  const sb = daemonSandbox(t, {});
+  sb.writeConfig({ app: { processes: { p: proc(fixture('forever.js')) } } });
+  mkdirSync(join(sb.base('app'), 'logs'), { recursive: true });
+  const hostile = '\x1b]0;pwned\x07\x1b[2Jcleared 10%\r100%';
+  writeFileSync(join(sb.base('app'), 'logs', 'p.out.log'), `${hostile}\n`);
+  const argv = [process.execPath, CLI, 'logs', 'app/p', '--out', '-c', sb.cfg];
+  // script(1) runs the CLI on a pseudo-terminal, as an operator's shell would
+  const tty = spawnSync('script', ['-qec', argv.map((a) => `'${a}'`).join(' '), '/dev/null'], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: undefined },
+    timeout: 60_000,
+  });
+  assert.equal(tty.status, 0, tty.stderr);
+  assert.ok(
+    tty.stdout.includes('\\x1b]0;pwned\\x07\\x1b[2Jcleared 10%\\x0d100%'),
+    JSON.stringify(tty.stdout),
+  );
+  assert.equal(tty.stdout.includes('\x1b'), false, 'no raw ESC reaches the terminal');
+
+  const piped = await sb.run('logs', 'app/p', '--out');
+  assert.equal(piped.stdout, `${hostile}\n`);
+  const json = await sb.json<{ lines: { line: string }[] }>(['logs', 'app/p', '--out']);
+  assert.equal(json.lines[0]?.line, hostile);
 });

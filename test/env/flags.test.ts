@@ -43,7 +43,7 @@ test('setFlags: off turns every flag off (backup first), on sets the names, a no
   const again = setFlags(target, [], false);
   assert.equal(again.backup, null, 'already off: nothing written');
 
-  const on = setFlags(target, ['OPS_WRITE_CORE_B', 'OPS_WRITE_CORE_NEW'], true);
+  const on = setFlags(target, ['OPS_WRITE_CORE_B', 'OPS_WRITE_CORE_NEW'], true, { add: true });
   assert.deepEqual(on.flags, [
     { name: 'OPS_READ_NEW_MODEL_A', value: 'false' },
     { name: 'OPS_WRITE_CORE_B', value: 'true' },
@@ -58,4 +58,49 @@ test('setFlags: off turns every flag off (backup first), on sets the names, a no
   );
   assert.equal(readFileSync(file, 'utf8'), before);
   assert.equal(readdirSync(sb.dir).length, backups);
+});
+
+test('a flag name that is not in the env file is refused with a did-you-mean, and added only with add', (t) => {
+  const sb = sandbox('bst-flags-');
+  t.after(sb.cleanup);
+  const file = join(sb.dir, '.env');
+  const text = 'OPS_READ_NEW_MODEL_BOOKINGS=true\r\nOPS_WRITE_CORE_B=1\r\n';
+  writeFileSync(file, text);
+  const target = { env: { file, required: [], canaryFlags: PATTERNS } } as unknown as TargetConfig;
+  const refused = (names: string[], message: RegExp, hint: RegExp) =>
+    assert.throws(
+      () => setFlags(target, names, false),
+      (err: BstError) => err.exitCode === 2 && message.test(err.message) && hint.test(err.hint ?? ''),
+    );
+  refused(
+    ['OPS_READ_NEW_MODEL_BOOKING'],
+    /no flag OPS_READ_NEW_MODEL_BOOKING in .*nothing was written/,
+    /did you mean OPS_READ_NEW_MODEL_BOOKINGS\?.*--add/,
+  );
+  refused(['OPS_WRITE_CORE_B', 'OPS_WRITE_CORE_BRAND_NEW'], /no flag OPS_WRITE_CORE_BRAND_NEW/, /^to add/);
+  refused(['OPS_READ_NEW_MODL_BOOKINGS'], /not a canary flag/, /did you mean OPS_READ_NEW_MODEL_BOOKINGS\?/);
+  assert.equal(readFileSync(file, 'utf8'), text, 'nothing written');
+  assert.deepEqual(readdirSync(sb.dir), ['.env'], 'no backup');
+
+  const added = setFlags(target, ['OPS_READ_NEW_MODEL_BOOKING'], false, { add: true });
+  assert.deepEqual(added.changed, ['OPS_READ_NEW_MODEL_BOOKING']);
+  assert.equal(readFileSync(file, 'utf8'), `${text}OPS_READ_NEW_MODEL_BOOKING=false\r\n`);
+  assert.throws(
+    () => setFlags(target, ['SECRET_KEY'], true, { add: true }),
+    (err: BstError) => err.exitCode === 2 && /not a canary flag/.test(err.message),
+    'add still needs the pattern',
+  );
+});
+
+test('flags off on a CRLF env file replaces the line in place, keeping CRLF', (t) => {
+  const sb = sandbox('bst-flags-');
+  t.after(sb.cleanup);
+  const file = join(sb.dir, '.env');
+  writeFileSync(file, 'A_SECRET=s3cr3t-value\r\nOPS_READ_NEW_MODEL_BOOKINGS=true\r\nOPS_WRITE_CORE_B=1\r\n');
+  const target = { env: { file, required: [], canaryFlags: PATTERNS } } as unknown as TargetConfig;
+  setFlags(target, ['OPS_READ_NEW_MODEL_BOOKINGS'], false);
+  assert.equal(
+    readFileSync(file, 'utf8'),
+    'A_SECRET=s3cr3t-value\r\nOPS_READ_NEW_MODEL_BOOKINGS=false\r\nOPS_WRITE_CORE_B=1\r\n',
+  );
 });

@@ -12,7 +12,8 @@ import {
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { parseEnvText, readEnvFile } from '../../src/env/file.js';
-import { backupStamp, formatEnvValue, updateEnvFile } from '../../src/env/write.js';
+import { backupStamp } from '../../src/env/backups.js';
+import { formatEnvValue, updateEnvFile } from '../../src/env/write.js';
 import { BstError } from '../../src/errors.js';
 import { tinyDisk } from '../helpers/fulldisk.js';
 import { sandbox } from '../helpers/sandbox.js';
@@ -104,6 +105,43 @@ describe('updateEnvFile', () => {
     assert.equal(readdirSync(d).filter((n) => n.includes('.tmp-')).length, 0, 'no temp file is left behind');
   });
 
+  test('a CRLF file gets its lines replaced in place, keeping CRLF, never a second KEY= line', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    const crlf = (text: string) => text.replace(/\n/g, '\r\n');
+    writeFileSync(file, crlf(ORIGINAL));
+    const edits = {
+      OPS_DB_URL: 'postgres://ops:new@db/ops',
+      CORE_API_ADMIN_TOKEN: 'new token',
+      OPS_READ_NEW_MODEL_BOOKINGS: 'false',
+      MULTI: 'one line',
+      NEW_KEY: 'added',
+    };
+    const res = updateEnvFile(file, edits, NOW);
+    assert.equal(readFileSync(res.backup as string, 'utf8'), crlf(ORIGINAL));
+    const text = readFileSync(file, 'utf8');
+    assert.equal(
+      text,
+      crlf(
+        [
+          '# core api',
+          'OPS_DB_URL=postgres://ops:new@db/ops',
+          '',
+          'export CORE_API_ADMIN_TOKEN="new token" # rotated monthly',
+          "INGEST_SERVICE_SECRET='old secret'",
+          '# flags',
+          'OPS_READ_NEW_MODEL_BOOKINGS=false',
+          'MULTI="one line"',
+          'KEEP=me',
+          'NEW_KEY=added',
+          '',
+        ].join('\n'),
+      ),
+    );
+    assert.equal(text.match(/OPS_READ_NEW_MODEL_BOOKINGS=/g)?.length, 1);
+    assert.equal(readEnvFile(file).OPS_READ_NEW_MODEL_BOOKINGS, 'false');
+  });
+
   test('every value is written so that Node reads it back unchanged', () => {
     const values = [
       '',
@@ -159,6 +197,54 @@ describe('updateEnvFile', () => {
     );
     assert.equal(backupStamp(new Date()).length, 16);
     assert.match(backupStamp(new Date()), /^\d{8}T\d{6}Z$/);
+  });
+
+  test('a backup is 0600 whatever the env file allows, 0640 when the env file is readable by its group', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    const cases: [number, number][] = [
+      [0o644, 0o640],
+      [0o666, 0o640],
+      [0o604, 0o600],
+      [0o600, 0o600],
+      [0o640, 0o640],
+    ];
+    for (const [i, [mode, expected]] of cases.entries()) {
+      writeFileSync(file, `A=${i}\n`);
+      chmodSync(file, mode);
+      const res = updateEnvFile(file, { A: `${i}-new` }, NOW);
+      assert.equal(statSync(res.backup as string).mode & 0o777, expected, `env file ${mode.toString(8)}`);
+      assert.equal(statSync(file).mode & 0o777, mode, 'the env file keeps its own mode');
+    }
+  });
+
+  test('only the newest keepBackups backups of an env file stay; other files beside it are left alone', (t) => {
+    const d = dir(t);
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=0\n');
+    writeFileSync(join(d, '.env.bak-notes'), 'not a backup');
+    writeFileSync(join(d, '.env.production.bak-20200101T000000Z'), 'another file');
+    const later = new Date(NOW.getTime() + 1000);
+    // three in one second (-2, -3 come after the plain name), then two in the next
+    for (const [i, at] of [NOW, NOW, NOW, later, later].entries()) {
+      updateEnvFile(file, { A: String(i + 1) }, at, 3);
+    }
+    assert.deepEqual(backups(d), [
+      '.env.bak-20260220T090807Z-3',
+      '.env.bak-20260220T090808Z',
+      '.env.bak-20260220T090808Z-2',
+      '.env.bak-notes',
+    ]);
+    assert.ok(readdirSync(d).includes('.env.production.bak-20200101T000000Z'));
+    assert.equal(readFileSync(join(d, '.env.bak-20260220T090807Z-3'), 'utf8'), 'A=2\n');
+
+    // within one second, a name freed by pruning is not taken again: the newest backup stays the newest
+    writeFileSync(file, 'B=0\n');
+    const second = new Date(NOW.getTime() + 5000);
+    for (const v of ['1', '2', '3', '4']) updateEnvFile(file, { B: v }, second, 2);
+    const last = backups(d).filter((n) => n.includes('T090812Z'));
+    assert.deepEqual(last, ['.env.bak-20260220T090812Z-3', '.env.bak-20260220T090812Z-4']);
+    assert.equal(readFileSync(join(d, last[1] as string), 'utf8'), 'B=3\n');
   });
 
   test('a new file is created with mode 0600 and nothing to back up', (t) => {

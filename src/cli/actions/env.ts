@@ -20,6 +20,8 @@ export interface EnvTargetCheck {
   fileState: 'present' | 'missing' | 'unreadable';
   fileError?: string;
   keys: KeyCheck[];
+  /** Keys (required or not) whose value holds a NUL byte (no process can start with them); only when some do. */
+  nul?: string[];
 }
 
 export interface EnvCheckAll {
@@ -44,7 +46,7 @@ export function checkTarget(name: string, target: TargetConfig): EnvTargetCheck 
     if (code === 'ENOENT') fileState = 'missing';
     else [fileState, fileError] = ['unreadable', code];
   }
-  const { ok, keys } = checkRequired(env, target.env.required);
+  const { ok, keys, nul } = checkRequired(env, target.env.required);
   // an unreadable file fails even with no required key: the processes could not read it either
   return {
     target: name,
@@ -53,6 +55,7 @@ export function checkTarget(name: string, target: TargetConfig): EnvTargetCheck 
     fileState,
     ...(fileError ? { fileError } : {}),
     keys,
+    ...(nul.length > 0 ? { nul } : {}),
   };
 }
 
@@ -75,7 +78,7 @@ function status(k: KeyCheck): string {
 
 /** What is wrong with one target, names only ('' when nothing is). */
 function problem(c: EnvTargetCheck): string {
-  const keys = describeMissing(c.keys);
+  const keys = describeMissing(c.keys, c.nul);
   if (c.fileState === 'present') return keys;
   // what an unreadable file holds is unknown: its keys are not "missing"
   if (c.fileState === 'unreadable') return `env file unreadable (${c.fileError})`;
@@ -95,7 +98,7 @@ export function renderEnvCheck(checks: EnvTargetCheck[], reserved: string[] = []
   const parts: string[] = [];
   if (rows.length > 0) parts.push(table(['TARGET', 'KEY', 'STATUS', 'FINGERPRINT'], rows), '');
   for (const c of checks) {
-    const verdict = c.keys.length === 0 ? 'no required keys' : c.ok ? 'ok' : 'FAIL';
+    const verdict = !c.ok ? 'FAIL' : c.keys.length === 0 ? 'no required keys' : 'ok';
     const what = problem(c);
     parts.push(`${c.target}: ${c.file}: ${verdict}${what ? ` (${what})` : ''}`);
   }
@@ -110,7 +113,11 @@ export function envCheckFailure(checks: EnvTargetCheck[]): BstError | null {
   return new BstError(
     'failed',
     `env check failed: ${failing.map((c) => `${c.target} (${problem(c)})`).join(', ')}`,
-    { hint: 'fill those keys in the env file (`bstctl env sync` copies them from another target)' },
+    {
+      hint: failing.some((c) => c.nul)
+        ? 'remove the NUL byte from those values: no process can be started with one'
+        : 'fill those keys in the env file (`bstctl env sync` copies them from another target)',
+    },
   );
 }
 

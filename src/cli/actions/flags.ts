@@ -80,16 +80,22 @@ function renderChange(c: FlagsChange): string {
   return parts.join('\n');
 }
 
-/** `bstctl flags [target] [list|off|on NAME…]`. */
+/** `bstctl flags [target] [list|off|on NAME…] [--add]`. */
 export async function runFlags(ctx: Ctx, words: string[]): Promise<void> {
   const { config } = await ctx.config();
   const { target, action, names } = parseFlagsArgs(config, words);
+  const add = ctx.opts.add === true;
+  if (add && names.length === 0) {
+    throw new BstError('usage', 'flags --add needs the names of the flags to add', {
+      hint: `bstctl flags ${target ?? '<target>'} off|on NAME… --add`,
+    });
+  }
   if (action === 'list' || target === undefined) {
     const res = listFlags(config, target);
     ctx.print(res, () => renderFlags(res.targets));
     return;
   }
-  const { change, noDaemon } = await writeFlags(ctx, config, target, names, action === 'on');
+  const { change, noDaemon } = await writeFlags(ctx, config, target, names, action === 'on', add);
   const t = usableTarget(config, target);
   const unreloaded = noDaemon && change.changed.length > 0 && Object.keys(t.processes).length > 0;
   const failure = unreloaded
@@ -110,16 +116,21 @@ async function writeFlags(
   target: string,
   names: string[],
   on: boolean,
+  add: boolean,
 ): Promise<{ change: FlagsChange; noDaemon: BstError | null }> {
   let noDaemon: BstError;
+  // `add` only when asked: a daemon of the previous version refuses a param it does not know
+  const params = { target, names, on, ...(add ? { add } : {}) };
   try {
-    return { change: (await ctx.call('flags', { target, names, on })) as FlagsChange, noDaemon: null };
+    return { change: (await ctx.call('flags', params)) as FlagsChange, noDaemon: null };
   } catch (err) {
     if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
     noDaemon = err;
   }
   const t = usableTarget(config, target);
-  const write = await underEnvLocks(config, [t.env.file as string], 'flags', () => setFlags(t, names, on));
+  const write = await underEnvLocks(config, [t.env.file as string], 'flags', () =>
+    setFlags(t, names, on, { add }),
+  );
   return { change: { target, ...write, reloaded: false }, noDaemon };
 }
 

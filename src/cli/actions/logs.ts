@@ -85,8 +85,11 @@ export async function logs(ctx: Ctx, selector: string | undefined, o: LogsOption
   const list = await sources(config, ids, streams);
   const mask = await maskFor(config, ids);
   const { follow, lastLines } = await import('../tail.js'); // zlib and the tail code only when reading logs
+  const { visible } = await import('../lines.js');
   const label = labeller(ids, streams);
-  const human = (s: Source, line: string): string => `${label(s)}${line}`;
+  // on a terminal an app's escape sequences would be obeyed (retitle, clear, overwrite): shown instead
+  const safe = process.stdout.isTTY ? visible : (line: string) => line;
+  const human = (s: Source, line: string): string => `${label(s)}${safe(line)}`;
   const record = (s: Source, line: string) => ({ id: s.id, stream: s.stream, line });
   // -f --json prints one object per line (a stream cannot be one document); without -f, one document
   const show = (s: Source, line: string): boolean =>

@@ -6,7 +6,7 @@ import { BstError } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { daemonPaths } from '../../config/locate.js';
 import type { LoadedConfig } from '../../config/load.js';
-import { writeBackup } from '../../env/write.js';
+import { writeBackup } from '../../env/backups.js';
 import { lookupGroup, lookupUser, primaryGroup, type Account } from '../accounts.js';
 import { activeBases, ownerOfBases } from '../unitowner.js';
 import { reachProblems, type Need } from '../unitreach.js';
