@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { ProcessConfig, TargetConfig } from '../config/index.js';
 import type { SecretSet } from '../log.js';
 import type { Clock } from './clock.js';
-import { launchApp } from './launch.js';
+import { launchApp, type ServeGate } from './launch.js';
 import { bindListener, type Listener } from './listeners.js';
 import type { MachineSpec } from './machine.js';
 import { openProcessSinks } from './output.js';
@@ -23,6 +23,8 @@ export interface Entry {
   listener: Listener | null;
   /** Wanted up but cannot start yet (a release target with no release): the first deploy starts it. */
   waiting: string | null;
+  /** Checks a successor must pass on its private port before it serves (a release's smoke), while a release op runs. */
+  serveGate: ServeGate | null;
 }
 
 export interface EntryDeps {
@@ -52,6 +54,7 @@ export function createEntry(id: string, targets: Record<string, TargetConfig>, d
     sinks: openProcessSinks(join(targetConfig.base, 'logs'), name, config.logs),
     waiting: null,
     listener: null,
+    serveGate: null,
     unit: undefined as never,
   };
   entry.unit = new ProcessUnit(id, machineSpec(config), {
@@ -73,6 +76,7 @@ function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
     supervisor: deps.supervisor,
     passEnv: deps.passEnv?.(),
     pipes: deps.pipes,
+    beforeServe: () => entry.serveGate,
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { PIPE_CLOSED } from './not-ready.js';
 
 /** What the supervisor injects into a Node process with `listen` (src/runtime/bstctl-preload.cts). */
 export const PRELOAD_PATH = fileURLToPath(new URL('../runtime/bstctl-preload.cjs', import.meta.url));
@@ -63,7 +64,7 @@ export function control(channel: Duplex): Control {
     for (const resolve of waiting.get(evt) ?? []) resolve(m);
     waiting.delete(evt);
   });
-  lines.on('close', () => fail(new Error('the control channel closed')));
+  lines.on('close', () => fail(new Error(PIPE_CLOSED)));
   const send = (cmd: string): void =>
     void (channel.writable && channel.write(`${JSON.stringify({ cmd })}\n`));
   const listening = next('listening').then((m) => Number(m.port));
