@@ -49,10 +49,6 @@ test('a release whose health is 200 but whose smoke check fails never gets a req
   rs.repo.editMain('2.0.0', bookings(requests, 500), 'bookings fail');
   const bad = await rs.deploy(1);
   assert.equal(bad.ok, false);
-  assert.match(bad.error ?? '', /smoke before serving: booking got 500, expected 200/);
-  assert.equal(rs.current(), r1);
-  rs.sb.track((await rs.serves(r1, '1.0.0')).pid);
-  assert.equal((await rs.list()).releases.find((r) => r.id === bad.release)?.status, 'failed');
   const seen = readFileSync(requests, 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('2.0.0 '));
@@ -62,6 +58,10 @@ test('a release whose health is 200 but whose smoke check fails never gets a req
   );
   const customers = seen.filter((l) => l.split(' ')[1] === String(rs.port));
   assert.deepEqual(customers, [], 'no request reached the new release on the public port');
+  assert.match(bad.error ?? '', /smoke before serving: booking got 500, expected 200/);
+  assert.equal(rs.current(), r1);
+  rs.sb.track((await rs.serves(r1, '1.0.0')).pid);
+  assert.equal((await rs.list()).releases.find((r) => r.id === bad.release)?.status, 'failed');
   assert.match(deployLog(rs, bad.release as string), /✗ booking: 500 \(expected 200\)/);
 });
 
