@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { OpResult } from '../../src/release/types.js';
@@ -91,6 +91,32 @@ test('a release that exits shortly after going live is switched back and marked 
   const listed = (await rs.list()).releases.find((r) => r.id === bad.release);
   assert.equal(listed?.status, 'failed');
   assert.match(deployLog(rs, bad.release as string), /✗ settle \(\d+ ms\): settle: .*exited with code 3/);
+});
+
+test('a rollback to a release that crashes in its settle window switches back to where it came from', async (t) => {
+  const rs = await liveSandbox(t, { settleMs: 8_000 });
+  // 1.0.0 crashes 2.5 s after its start, but only once the test creates `flag`
+  const flag = join(rs.sb.dir, 'crash-now');
+  const crash = [
+    `if ((await import('node:fs')).existsSync(${JSON.stringify(flag)})) {`,
+    "  setTimeout(() => { process.stderr.write('fatal: schema too new\\n'); process.exit(4); }, 2500);",
+    '}',
+  ].join('\n');
+  rs.repo.editMain('1.0.0', crash, 'crash on a flag');
+  await rs.sb.start();
+  const r1 = (await rs.deploy()).release as string;
+  rs.repo.setVersion('2.0.0');
+  const r2 = (await rs.deploy()).release as string;
+  rs.sb.track((await rs.serves(r2, '2.0.0')).pid);
+
+  writeFileSync(flag, '');
+  const bad = await rs.rollback(1);
+  assert.equal(bad.release, r1);
+  assert.equal(bad.steps.find((s) => !s.ok)?.name, 'settle');
+  assert.match(bad.error ?? '', /settle: .*exited with code 4; last stderr: fatal: schema too new/);
+  assert.equal(rs.current(), r2);
+  rs.sb.track((await rs.serves(r2, '2.0.0')).pid);
+  assert.equal((await rs.list()).releases.find((r) => r.id === r1)?.status, 'failed');
 });
 
 test('an app that exits at start is described by its exit code and its last stderr line, never by a channel', async (t) => {
