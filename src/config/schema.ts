@@ -83,6 +83,11 @@ export const releasesSchema = z
       .min(1)
       .default(5)
       .describe('Built releases kept by prune (current and the one before it always stay). Default 5.'),
+    settleMs: ms
+      .default(10_000)
+      .describe(
+        'Milliseconds a release is watched after a deploy, rollback or drill leg passed its gates: a crash or failed readiness in that window switches back and fails the operation. 0 turns the watch off. Default 10000.',
+      ),
     stepTimeoutMs: ms
       .default(600_000)
       .describe('Milliseconds each build step may take. Default 600000 (10 minutes).'),

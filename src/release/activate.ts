@@ -1,6 +1,7 @@
 import type { SmokeConfig } from '../config/index.js';
 import { BstError } from '../errors.js';
 import type { DeployLog } from './deploylog.js';
+import { beforeServing, GateFailed, smokeGate } from './gates.js';
 import { listCommand, type TargetPaths } from './layout.js';
 import { readRecord, writeRecord, type ReleaseRecord } from './store.js';
 import { removeCurrent, switchCurrent } from './switch.js';
@@ -51,50 +52,34 @@ export interface ActivateInput {
   envFile?: string;
   /** The deploy batch this activation belongs to (`--batch`), kept with the activation. */
   batch?: string;
-}
-
-/** A failed smoke gate; its message is the release's failure reason as is. */
-class SmokeFailed extends Error {}
-
-/** One log line per check; throws `smoke: <name> got <status>, expected <n>` when any fails. */
-async function smokeGate(checks: SmokeConfig[], envFile: string, log: DeployLog): Promise<void> {
-  const { runSmoke } = await import('./smoke.js'); // http, https and tls only once a smoke check runs
-  const res = await runSmoke(checks, envFile);
-  for (const c of res.checks) {
-    const got = c.status === null ? 'no status' : String(c.status);
-    log.line(
-      `  ${c.ok ? '✓' : '✗'} ${c.name}: ${got} (expected ${c.expected}) in ${c.ms} ms${c.ok ? '' : ` — ${c.error}`}`,
-    );
-  }
-  const failed = res.checks.filter((c) => !c.ok);
-  if (failed.length === 0) return;
-  const why = failed.map((c) =>
-    c.status === null ? `${c.name}: ${c.error}` : `${c.name} got ${c.status}, expected ${c.expected}`,
-  );
-  throw new SmokeFailed(`smoke: ${why.join('; ')}`);
+  /** `releases.settleMs`: how long the release is watched after its gates before it counts as live. */
+  settleMs?: number;
 }
 
 /**
- * Switch, reload, health gate, smoke gate; on any failure after the switch, mark `id` failed, then
+ * Switch, reload (each new child passes the smoke checks on its private port before it serves),
+ * health gate, smoke gate, settle window; on any failure after the switch, mark `id` failed, then
  * switch back to `previous` (or take the release away when there is none) and reload. Resolves true
  * when `id` is live; a false leaves the reason in the record (see `failureOf`).
  */
 export async function activate(o: ActivateInput, hooks: ReleaseHooks, log: DeployLog): Promise<boolean> {
   const { targetName, paths, id, previous } = o;
+  const smoke = o.smoke ?? [];
+  const early = beforeServing(smoke, o.envFile ?? '', log);
   await log.step('switch', () => switchCurrent(paths, id, targetName));
   try {
     recordActivation(paths, id, o.kind, o.batch);
-    await log.step('reload', () => hooks.reloadTarget(targetName));
+    await log.step('reload', () => hooks.reloadTarget(targetName, early.gate));
     await log.step('health', () => hooks.healthTarget(targetName, id, (l) => log.line(l)));
-    const smoke = o.smoke ?? [];
     if (smoke.length > 0) await log.step('smoke', () => smokeGate(smoke, o.envFile ?? '', log));
+    if (o.settleMs) await log.step('settle', () => settle(hooks, targetName, o.settleMs ?? 0));
     clearDrillFailure(paths, id);
     return true;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     try {
       // first: a switch-back that throws must not leave this release looking good
-      const reason = err instanceof SmokeFailed ? why : `health gate: ${why}`;
+      const reason = err instanceof GateFailed ? why : (early.failure() ?? `health gate: ${why}`);
       if (o.kind === 'drill') markDrillFailure(paths, id, reason);
       else markFailed(paths, id, reason);
     } finally {
@@ -104,6 +89,12 @@ export async function activate(o: ActivateInput, hooks: ReleaseHooks, log: Deplo
     log.line(`release ${id} ${mark}; current is ${previous ?? '(none)'}`);
     return false;
   }
+}
+
+/** The release must stay up for `ms` after its gates: a crash or a failed readiness fails it. */
+async function settle(hooks: ReleaseHooks, target: string, ms: number): Promise<void> {
+  const why = await hooks.settleTarget(target, ms);
+  if (why) throw new GateFailed(`settle: ${why}`);
 }
 
 /** Why an activation of `id` failed, as recorded (`health gate: …` or `smoke: …`). */

@@ -117,5 +117,6 @@ export function gateInput(
   const envFile = c.o.target.env.file ?? join(c.paths.shared, '.env');
   const { targetName, target } = c.o;
   const batch = c.batch ? { batch: c.batch } : {};
-  return { targetName, paths: c.paths, id, previous, kind, smoke: target.smoke, envFile, ...batch };
+  const { settleMs } = c.releases;
+  return { targetName, paths: c.paths, id, previous, kind, smoke: target.smoke, envFile, settleMs, ...batch };
 }

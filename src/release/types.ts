@@ -4,8 +4,19 @@ import type { StepRecord } from './store.js';
 
 /** What release/ needs from the supervisor, passed in by the daemon (release never imports it). */
 export interface ReleaseHooks {
-  /** Restarts every process of the target that runs from a release, readiness-gated; starts waiting ones. */
-  reloadTarget(target: string): Promise<void>;
+  /**
+   * Restarts every process of the target that runs from a release, readiness-gated; starts waiting
+   * ones. A `listen` process's new child also passes `beforeServe` on its private port before it serves.
+   */
+  reloadTarget(
+    target: string,
+    beforeServe?: (port: number, privatePort: number) => Promise<void>,
+  ): Promise<void>;
+  /**
+   * Watches the target's release processes for `ms`: resolves with why one crashed or went unready
+   * (its exit and last stderr lines), or null when all stayed online.
+   */
+  settleTarget(target: string, ms: number): Promise<string | null>;
   /**
    * Throws with the reason when a process of the target is not online, ready and on `release`;
    * `note` tells the deploy log what it skipped.

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { ProcessConfig, TargetConfig } from '../config/index.js';
 import type { SecretSet } from '../log.js';
 import type { Clock } from './clock.js';
-import { launchApp } from './launch.js';
+import { launchApp, type ServeGate } from './launch.js';
 import { bindListener, type Listener } from './listeners.js';
 import type { MachineSpec } from './machine.js';
 import { openProcessSinks } from './output.js';
@@ -26,6 +26,8 @@ export interface Entry {
   waiting: string | null;
   /** Why the loaded config's settings for it are not applied yet (a successor that failed its check). */
   pending: string | null;
+  /** Checks a successor must pass on its private port before it serves (a release's smoke), while a release op runs. */
+  serveGate: ServeGate | null;
 }
 
 export interface EntryDeps {
@@ -58,6 +60,7 @@ export function createEntry(id: string, targets: Record<string, TargetConfig>, d
     waiting: null,
     pending: null,
     listener: null,
+    serveGate: null,
     unit: undefined as never,
   };
   entry.unit = new ProcessUnit(id, machineSpec(config), {
@@ -80,6 +83,7 @@ function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
     passEnv: deps.passEnv?.(),
     pipes: deps.pipes,
     preload: deps.preload,
+    beforeServe: () => entry.serveGate,
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;

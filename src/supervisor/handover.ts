@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { LineDecoder, MAX_LINE_BYTES } from '../wire.js';
+import { PIPE_CLOSED } from './not-ready.js';
 
 /** What the supervisor injects into a Node process with `listen` (src/runtime/bstctl-preload.cts). */
 export const PRELOAD_PATH = fileURLToPath(new URL('../runtime/bstctl-preload.cjs', import.meta.url));
@@ -82,13 +83,13 @@ export function control(channel: Duplex): Control {
     try {
       got = lines.push(chunk);
     } catch {
-      fail(new Error(`the control channel sent a line over ${MAX_LINE_BYTES} bytes`));
+      fail(new Error(`the app wrote a line over ${MAX_LINE_BYTES} bytes to bstctl's preload pipe (fd 4)`));
       channel.destroy();
       return;
     }
     for (const line of got) onLine(line);
   });
-  for (const e of ['end', 'close']) channel.on(e, () => fail(new Error('the control channel closed')));
+  for (const e of ['end', 'close']) channel.on(e, () => fail(new Error(PIPE_CLOSED)));
   const send = (cmd: string): void =>
     void (channel.writable && channel.write(`${JSON.stringify({ cmd })}\n`));
   const listening = next('listening').then((m) => Number(m.port));

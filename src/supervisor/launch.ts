@@ -12,6 +12,8 @@ import { envPrints, keyOf } from './envkey.js';
 import { control, preloadEnv, type Control } from './handover.js';
 import { lineWatcher, probeHttp, probeTcp, withDeadline } from './readiness.js';
 import { feed, type Sink } from './output.js';
+import { notReady } from './not-ready.js';
+import { stderrTail } from './stderr-tail.js';
 import type { Launch } from './unit.js';
 import type { Listener } from './listeners.js';
 import type { PipeSource } from './pipes.js';
@@ -32,7 +34,15 @@ export interface LaunchContext {
   pipes?: PipeSource;
   /** The preload to inject; the installed file when none is given. */
   preload?: string;
+  /**
+   * What must pass on the app's private port before it serves the shared socket (a release's smoke
+   * checks), read at each spawn; it rejects with why.
+   */
+  beforeServe?: () => ServeGate | null;
 }
+
+/** Run with the port the app listens on (`listen.port`) and the private port it listens on now. */
+export type ServeGate = (port: number, privatePort: number) => Promise<void>;
 
 /** The variable that names the daemon (its state folder) in the environment of every child it starts. */
 export const SUPERVISOR_MARKER = 'BST_SUPERVISOR';
@@ -95,6 +105,9 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
   const listen = listener ? ctx.proc.listen : undefined;
   const preload = listen?.preload === true;
   const toOut = feed(ctx.sinks.out);
+  const toErr = feed(ctx.sinks.err);
+  const tail = stderrTail();
+  const stderr = (): string[] => tail.lines().map((l) => ctx.secrets.mask(l));
   // systemd's socket-activation convention: the socket is fd 3; a Node app's preload takes it from there
   let env = { ...childEnv(ctx, release), ...(listener ? { LISTEN_FDS: '1' } : {}) };
   if (listen && preload) env = preloadEnv(env, listen.port, listen.host, ctx.preload);
@@ -108,20 +121,26 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
       watcher?.feed(chunk);
       return toOut(chunk);
     },
-    stderr: feed(ctx.sinks.err),
+    stderr: (chunk) => {
+      tail.feed(chunk);
+      return toErr(chunk);
+    },
     pipes: ctx.pipes,
   });
   const prints = envPrints(ctx.target, ctx.proc);
-  const spawnedWith = { envKey: keyOf(prints), envPrints: prints };
+  const spawnedWith = { envKey: keyOf(prints), envPrints: prints, stderr };
+  const why = (err: unknown): Promise<never> => notReady(err, handle, stderr);
   const ctl = handle.control ? control(handle.control) : null;
   if (ctl && listen) {
     // a ready message may come as a line of output or as PM2's process.send('ready')
     const said = ctx.proc.ready && 'message' in ctx.proc.ready ? ctl.said(ctx.proc.ready.message) : undefined;
     const message = watcher && said ? Promise.race([watcher.ready, said]) : watcher?.ready;
-    const ready = servedWhenHealthy(ctx.proc.ready, listen.port, ctl, handle, message, abort);
-    return { handle, release, ready, drain: () => ctl.drain(), ...spawnedWith };
+    const gate = ctx.beforeServe?.() ?? null;
+    const served = servedWhenHealthy(ctx.proc.ready, listen.port, ctl, handle, { message, gate }, abort);
+    return { handle, release, ready: served.catch(why), drain: () => ctl.drain(), ...spawnedWith };
   }
-  return { handle, release, ready: readiness(ctx.proc.ready, handle, watcher?.ready, abort), ...spawnedWith };
+  const ready = readiness(ctx.proc.ready, handle, watcher?.ready, abort).catch(why);
+  return { handle, release, ready, ...spawnedWith };
 }
 
 /**
@@ -133,7 +152,7 @@ async function servedWhenHealthy(
   port: number,
   ctl: Control,
   handle: ChildHandle,
-  message: Promise<void> | undefined,
+  { message, gate }: { message: Promise<void> | undefined; gate: ServeGate | null },
   signal: AbortSignal,
 ): Promise<void> {
   if (handle.pid === undefined) throw new Error((await handle.exited).error ?? 'not started');
@@ -148,14 +167,13 @@ async function servedWhenHealthy(
   aborted.catch(() => undefined);
   const until = <T>(p: Promise<T>, what: string): Promise<T> =>
     withDeadline(Promise.race([p, gone, aborted]), left(), what);
-  const privatePort = await until(
-    ctl.listening,
-    `listen(${port}) (the app must listen on process.env.PORT, or set listen.preload to false)`,
-  );
+  const privatePort = await until(ctl.listening, `listen(${port}) (the app must listen on process.env.PORT)`);
   const o = { timeoutMs: left(), signal };
   if (ready && 'http' in ready) await until(probeHttp(privateUrl(ready.http, privatePort), o), 'health');
   else if (ready && 'tcp' in ready) await until(probeTcp(privatePort, '127.0.0.1', o), 'tcp check');
   else if (message) await until(message, 'the ready message');
+  // the smoke checks have their own timeouts; the app must not die meanwhile
+  if (gate) await Promise.race([gate(port, privatePort), gone, aborted]);
   await until(ctl.serve(), `serving port ${port}`);
 }
 

@@ -9,6 +9,7 @@ import {
   type Unit,
 } from './machine-types.js';
 import { backoffDelay, isCrashLoop, portRetryDelay, pruneWindow, shouldRestart } from './policy.js';
+import { withStderr } from './stderr-tail.js';
 
 export type Ctx = { spec: MachineSpec; now: number };
 export type Handler<E extends Event = Event> = (unit: Unit, event: E, ctx: Ctx) => Step;
@@ -151,9 +152,9 @@ export const goOnline: Handler = (unit) => ({
 export const failStart: Handler<Extract<Event, { type: 'notReady' }>> = (unit, event, ctx) =>
   beginStop(unit, ctx, { want: unit.want, afterStop: 'crash', reason: event.reason });
 
-export const exitRunning: Handler<ExitEvent> = (unit, { code, signal, error }, ctx) => {
+export const exitRunning: Handler<ExitEvent> = (unit, { code, signal, error, stderr }, ctx) => {
   const exit = { code, signal };
-  const cause = error ?? describeExit(exit);
+  const cause = error ?? withStderr(describeExit(exit), stderr);
   if (unit.want === 'up') return crash(unit, exit, cause, false, ctx);
   return { unit: { ...unit, state: 'stopped', lastExit: exit, reason: cause }, effects: [] };
 };

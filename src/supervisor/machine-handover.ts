@@ -15,6 +15,7 @@ import {
   type Handler,
 } from './machine-handlers.js';
 
+const FAILED_REPLACEMENT = '; the last replacement failed: ';
 export const drop: Effect = { type: 'dropSuccessor' };
 const noHandover = { handover: 'none', pendingExit: null } as const;
 
@@ -34,9 +35,12 @@ export const promote: Handler = (unit, _event, ctx) => {
 };
 
 // the successor never got healthy: it goes; an old child that died meanwhile was a crash after all
-export const rejectSuccessor: Handler = (unit, _event, ctx) => {
+export const rejectSuccessor: Handler = (unit, event, ctx) => {
   if (unit.handover !== 'starting') return { unit, effects: [drop] };
-  const base: Unit = { ...unit, ...noHandover };
+  // the old child serves on, and status says why its replacement did not take over (the latest only)
+  const before = (unit.reason ?? 'ready').split(FAILED_REPLACEMENT)[0];
+  const why = event.type === 'successorFailed' ? `${FAILED_REPLACEMENT}${event.reason}` : '';
+  const base: Unit = { ...unit, ...noHandover, reason: `${before}${why}` };
   if (!unit.pendingExit) return { unit: base, effects: [drop] };
   const next = crash(base, unit.pendingExit, describeExit(unit.pendingExit), false, ctx);
   return { unit: next.unit, effects: [drop, ...next.effects] };

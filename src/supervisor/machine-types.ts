@@ -34,7 +34,8 @@ export type Event =
   | { type: 'restart' }
   | { type: 'ready' }
   | { type: 'notReady'; reason: string }
-  | { type: 'exit'; code: number | null; signal: string | null; error?: string } // error: why it never ran
+  // error: why it never ran; stderr: its last stderr lines (masked), which say why it died
+  | { type: 'exit'; code: number | null; signal: string | null; error?: string; stderr?: string[] }
   | { type: 'timer' }
   | { type: 'replace' }
   | { type: 'successorReady' }

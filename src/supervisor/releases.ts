@@ -13,7 +13,7 @@ const running = (e: Entry): boolean => e.unit.pid !== null && e.unit.state !== '
 export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks {
   const of = (target: string): Entry[] => [...sup.entries.values()].filter((e) => e.target === target);
   return {
-    async reloadTarget(target) {
+    async reloadTarget(target, beforeServe) {
       const list = of(target).filter((e) => runsFromRelease(e) && sup.wantOf(e) === 'up');
       // a child already running the release current names (a switch back) keeps serving as it is
       const current = list[0] ? readCurrent(targetPaths(list[0].targetConfig.base)) : null;
@@ -22,10 +22,28 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
       await sup.startEntries(
         of(target).filter((e) => !runsFromRelease(e) && sup.wantOf(e) === 'up' && !running(e)),
       );
-      await sup.reloadEntries(live);
-      await sup.startEntries(idle);
+      // only the children this reload starts are gated: never a crash restart after it
+      for (const e of list) e.serveGate = beforeServe ?? null;
+      try {
+        await sup.reloadEntries(live);
+        await sup.startEntries(idle);
+      } finally {
+        for (const e of list) e.serveGate = null;
+      }
       // a successor that never got ready fails the reload itself, with its reason (not a 0 ms health)
       for (const e of [...live, ...idle]) assertOn(e, current);
+    },
+    async settleTarget(target, ms) {
+      const list = of(target).filter((e) => runsFromRelease(e) && sup.wantOf(e) === 'up');
+      const done = new AbortController();
+      const watches = list.map((e) =>
+        e.unit.settle(ms, done.signal).then((why) => (why === null ? null : `${e.id} ${why}`)),
+      );
+      try {
+        return await firstFailure(watches);
+      } finally {
+        done.abort();
+      }
     },
     async healthTarget(target, release, note) {
       for (const e of of(target)) {
@@ -52,6 +70,14 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
     },
     mask: (text) => secrets.mask(text),
   };
+}
+
+/** The first of `watches` to say why, or null once all of them said nothing. */
+function firstFailure(watches: Promise<string | null>[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    for (const w of watches) void w.then((why) => why !== null && resolve(why));
+    void Promise.all(watches).then(() => resolve(null));
+  });
 }
 
 function assertOn(e: Entry, release: string | null): void {

@@ -28,6 +28,8 @@ export interface Launch {
   envKey?: string;
   /** envPrints() of the process when this child was spawned: which keys changed since. */
   envPrints?: EnvPrints;
+  /** The child's last stderr lines, masked: they say why it died. */
+  stderr?: () => string[];
   /** After a successor took over: stop accepting and end keep-alive connections; resolves when none is left. */
   drain?: () => Promise<void>;
 }
@@ -140,6 +142,34 @@ export class ProcessUnit {
     });
   }
 
+  /**
+   * Watches the online child for `ms` on the unit's clock (a release's settle window): resolves with
+   * why it did not stay (its exit and last stderr lines, a failed readiness), or null.
+   */
+  settle(ms: number, signal?: AbortSignal): Promise<string | null> {
+    const pid = this.pid;
+    const left = (): string | null =>
+      this.m.state === 'online' && this.pid === pid
+        ? null
+        : `went ${this.m.state} within the settle window of ${ms} ms: ${this.m.reason ?? 'no reason given'}`;
+    const now = left();
+    if (now !== null || signal?.aborted) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const finish = (why: string | null): void => {
+        this.waiters.delete(check);
+        this.deps.clock.clearTimeout(timer);
+        resolve(why);
+      };
+      const check = (): void => {
+        const why = left();
+        if (why !== null) finish(why);
+      };
+      const timer = this.deps.clock.setTimeout(() => finish(null), ms);
+      this.waiters.add(check);
+      signal?.addEventListener('abort', () => finish(null), { once: true });
+    });
+  }
+
   private perform(effect: Effect): void {
     switch (effect.type) {
       case 'spawn':
@@ -223,7 +253,8 @@ export class ProcessUnit {
     }
     if (this.current !== cur) return;
     this.current = null;
-    this.send({ type: 'exit', code: info.code, signal: info.signal, error: info.error });
+    const stderr = cur.launch.stderr?.();
+    this.send({ type: 'exit', code: info.code, signal: info.signal, error: info.error, stderr });
   }
 
   /**

@@ -123,7 +123,8 @@ test('batch, drill, evidence and rollback --flags-off on a target with two deplo
     [drill.target, drill.release, drill.previous, drill.ok, drill.batch],
     [TARGET, r2, r1, true, 'F'],
   );
-  const expected = ['switch', 'reload', 'health', 'smoke'];
+  // each leg is watched for its settle window after its gates, as a deploy is
+  const expected = ['switch', 'reload', 'health', 'smoke', 'settle'];
   assert.deepEqual(
     drill.steps.map((s) => [s.name, s.release]),
     [...expected.map((n) => [`to-previous: ${n}`, r1]), ...expected.map((n) => [`to-current: ${n}`, r2])],

@@ -119,7 +119,8 @@ export class GitRepo {
     return this.editMain(version, `process.env.${key} = ${JSON.stringify(value)};`, `override ${key}`);
   }
 
-  private editMain(version: string, extra: string, message: string): string {
+  /** main.js of `version` with `extra` code run before the server is created. */
+  editMain(version: string, extra: string, message: string): string {
     const original = readFileSync(join(CORE_API, 'src', 'main.js'), 'utf8');
     const line = `const VERSION = process.env.APP_VERSION ?? '${version}';\n${extra}`;
     return this.commit('src/main.js', () => original.replace(VERSION_LINE, line), message);
@@ -127,6 +128,9 @@ export class GitRepo {
 }
 
 export const TARGET = 'core';
+
+/** The settle window of the test targets: short, so that a deploy costs little more than its gates. */
+export const SETTLE_MS = 300;
 
 /** The signed ingest handshake against the app on `port`, as the real config writes it. */
 export function handshakeSmoke(port: number): Record<string, unknown>[] {
@@ -166,6 +170,8 @@ export interface ReleaseOptions {
   smoke?: Record<string, unknown>[];
   /** More env of the default `core-api` process (over the env file), beside PORT. */
   appEnv?: Record<string, string>;
+  /** releases.settleMs; a short 300 ms unless given, so that deploys stay fast. */
+  settleMs?: number;
 }
 
 /** A daemon sandbox with a git repository of core-api and a release target `core` built from it. */
@@ -203,6 +209,7 @@ export class ReleaseSandbox {
         build: opts.build ?? ['node build.mjs'],
         shared: opts.shared ?? ['.env'],
         keep: opts.keep ?? 5,
+        settleMs: opts.settleMs ?? SETTLE_MS,
       },
       env: {
         required: opts.required ?? ['API_TOKEN'],

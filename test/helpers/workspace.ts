@@ -5,7 +5,7 @@ import type { TestContext } from 'node:test';
 import { targetPaths, type TargetPaths } from '../../src/release/layout.js';
 import type { OpResult } from '../../src/release/types.js';
 import { daemonSandbox, FIXTURES, proc, ROOT, type DaemonSandbox } from './daemon.js';
-import { CORE_API, GIT_ENV, handshakeSmoke } from './gitrepo.js';
+import { CORE_API, GIT_ENV, handshakeSmoke, SETTLE_MS } from './gitrepo.js';
 import { freePort } from './sandbox.js';
 
 /** The core API's required keys in the real config, and values for them (none shorter than 6 characters). */
@@ -119,6 +119,7 @@ export class WorkspaceSandbox {
           build: ['pnpm install --frozen-lockfile', 'pnpm --filter @bst/core-api build'],
           shared: ['.env'],
           keep,
+          settleMs: SETTLE_MS,
         },
         env: { file: 'shared/.env', required: REQUIRED },
         processes: {

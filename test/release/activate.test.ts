@@ -28,7 +28,9 @@ function target(t: TestContext): TargetPaths {
 }
 
 /** Hooks that record every call; `fail` names the calls that throw (by call number). */
-function hooks(fail: { reload?: number[]; health?: boolean } = {}): ReleaseHooks & { calls: string[] } {
+function hooks(
+  fail: { reload?: number[]; health?: boolean; settle?: string } = {},
+): ReleaseHooks & { calls: string[] } {
   const calls: string[] = [];
   let reloads = 0;
   return {
@@ -44,14 +46,18 @@ function hooks(fail: { reload?: number[]; health?: boolean } = {}): ReleaseHooks
     async stopTarget() {
       calls.push('stop');
     },
+    async settleTarget(_target, ms) {
+      calls.push(`settle ${ms}`);
+      return fail.settle ?? null;
+    },
     runningReleases: () => new Set(),
     mask: (s) => s,
   };
 }
 
-const run = (paths: TargetPaths, h: ReleaseHooks) =>
+const run = (paths: TargetPaths, h: ReleaseHooks, settleMs?: number) =>
   activate(
-    { targetName: 'core', paths, id: 'r2', previous: 'r1', kind: 'deploy' },
+    { targetName: 'core', paths, id: 'r2', previous: 'r1', kind: 'deploy', settleMs },
     h,
     new DeployLog(join(paths.logs, 'deploy'), () => undefined),
   );
@@ -101,6 +107,26 @@ test('a failed health gate switches back, reloads and marks the release failed',
   assert.equal(readCurrent(paths), 'r1');
   assert.equal(readRecord(paths, 'r2')?.status, 'failed');
   assert.equal(readRecord(paths, 'r1')?.status, 'built');
+});
+
+test('a release that crashes in its settle window is switched back and marked failed with the crash', async (t) => {
+  const paths = target(t);
+  const crash = 'core/core-api went backoff within the settle window of 500 ms: exited with code 3';
+  const h = hooks({ settle: crash });
+  assert.equal(await run(paths, h, 500), false);
+  assert.deepEqual(h.calls, ['reload', 'health', 'settle 500', 'reload']);
+  assert.equal(readCurrent(paths), 'r1');
+  const r2 = readRecord(paths, 'r2');
+  assert.equal(r2?.status, 'failed');
+  assert.equal(r2?.error, `settle: ${crash}`);
+});
+
+test('a release that stays up through its settle window is live', async (t) => {
+  const paths = target(t);
+  const h = hooks();
+  assert.equal(await run(paths, h, 500), true);
+  assert.deepEqual(h.calls, ['reload', 'health', 'settle 500']);
+  assert.equal(readCurrent(paths), 'r2');
 });
 
 test('a rollback to a failed release is bad input (exit 2)', (t) => {

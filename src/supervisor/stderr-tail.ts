@@ -1,0 +1,40 @@
+import { StringDecoder } from 'node:string_decoder';
+
+const MAX_LINES = 10;
+const MAX_BYTES = 2048;
+// a reason is one line in status: the tail shown there is shorter than the tail kept
+const SHOWN_LINES = 5;
+const SHOWN_CHARS = 600;
+
+/**
+ * The last lines a child wrote to stderr (at most 10 lines, 2 KiB), kept in the daemon to say why
+ * the child failed: its log file holds the rest.
+ */
+export function stderrTail(): { feed(chunk: Buffer): void; lines(): string[] } {
+  const decoder = new StringDecoder('utf8');
+  let text = '';
+  return {
+    feed(chunk) {
+      text += decoder.write(chunk.length > MAX_BYTES ? chunk.subarray(-MAX_BYTES) : chunk);
+      if (text.length <= MAX_BYTES) return;
+      // cut at a line start, so that no half line is shown as if it were whole
+      const cut = text.slice(-MAX_BYTES);
+      const nl = cut.indexOf('\n');
+      text = nl === -1 ? cut : cut.slice(nl + 1);
+    },
+    lines: () =>
+      text
+        .split(/\r?\n/)
+        .map((l) => l.trimEnd())
+        .filter((l) => l.length > 0)
+        .slice(-MAX_LINES),
+  };
+}
+
+/** `exited with code 1` plus the child's last stderr lines, on one line: what status and errors show. */
+export function withStderr(what: string, lines: readonly string[] | undefined): string {
+  if (!lines || lines.length === 0) return what;
+  let shown = lines.slice(-SHOWN_LINES).join(' | ');
+  if (shown.length > SHOWN_CHARS) shown = `…${shown.slice(-SHOWN_CHARS)}`;
+  return `${what}; last stderr: ${shown}`;
+}
