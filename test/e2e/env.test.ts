@@ -41,10 +41,11 @@ test('the env file is read afresh at every spawn, and its values never reach the
     for (const s of SECRETS) assert.equal(text.includes(s), false, `CLI output shows ${s}`);
   }
   await sb.run('shutdown'); // the daemon's last words are in its files too
-  for (const name of readdirSync(sb.stateDir)) {
-    if (name.endsWith('.sock')) continue;
-    const text = readFileSync(join(sb.stateDir, name), 'utf8');
-    for (const s of SECRETS) assert.equal(text.includes(s), false, `${name} contains ${s}`);
+  // every file below the state folder (the preload's copy sits in runtime/)
+  for (const name of readdirSync(sb.stateDir, { recursive: true, withFileTypes: true })) {
+    if (!name.isFile()) continue;
+    const text = readFileSync(join(name.parentPath, name.name), 'utf8');
+    for (const s of SECRETS) assert.equal(text.includes(s), false, `${name.name} contains ${s}`);
   }
   assert.match(readFileSync(join(sb.stateDir, 'daemon.log'), 'utf8'), /"evt":"transition"/);
 });
