@@ -3,9 +3,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { EnvSyncEvidence } from '../../src/release/envsync-evidence.js';
-import { handshakeSmoke, PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
+import { PROC_ID, ReleaseSandbox } from '../helpers/gitrepo.js';
 import { load } from '../helpers/load.js';
 import { waitFor } from '../helpers/wait.js';
+import { FULL_ENV, WorkspaceSandbox } from '../helpers/workspace.js';
+
+const WS_TARGET = WorkspaceSandbox.TARGET;
 
 const ENV = [
   'API_TOKEN=token-value-1',
@@ -15,39 +18,36 @@ const ENV = [
   '',
 ].join('\n');
 
-test('deploy, rollback, drill, flags and env sync of the unmodified core API fail no request under load', async (t) => {
-  const rs = await ReleaseSandbox.create(t, {
-    listen: true,
-    envFile: ENV,
-    canaryFlags: ['OPS_WRITE_CORE_*'],
-  });
-  rs.configure({ smoke: handshakeSmoke(rs.port) });
-  await rs.sb.start();
-  const r1 = (await rs.deploy()).release as string;
-  await rs.serves(r1, '1.0.0');
-  const traffic = load(rs.port, { keepAlive: 4, fresh: 4, path: '/health' });
+test('deploy, rollback, drill, flags and env sync of the unmodified core API in a pnpm workspace (nested dependencies, pnpm’s own linker) fail no request under load', async (t) => {
+  const ws = await WorkspaceSandbox.create(t, 5, ['OPS_WRITE_CORE_*']);
+  const ID = `${WS_TARGET}/core-api`;
+  ws.writeEnv(`${FULL_ENV}OPS_WRITE_CORE_BOOKINGS=true\n`);
+  await ws.sb.start();
+  const r1 = (await ws.op('deploy', 0)).release as string;
+  await serves(ws.port, r1, '1.0.0');
+  const traffic = load(ws.port, { keepAlive: 4, fresh: 4, path: '/health' });
   t.after(() => traffic.stop());
-  const other = join(rs.sb.dir, 'other.env');
-  writeFileSync(other, 'API_TOKEN=token-value-2\n');
+  const other = join(ws.sb.dir, 'other.env');
+  writeFileSync(other, 'OPS_DB_URL=ops-db-url-value-5678\n');
 
-  rs.repo.setVersion('2.0.0');
+  ws.ws.setVersion('2.0.0');
   const steps: [string, string[]][] = [
-    ['deploy', ['deploy', TARGET]],
-    ['rollback', ['rollback', TARGET]],
-    ['rollback forward', ['rollback', TARGET, '--release-id', 'LATEST']],
-    ['drill', ['drill', TARGET]],
-    ['flags off', ['flags', TARGET, 'off']],
-    ['env sync', ['env', 'sync', '--keys', 'API_TOKEN', '--from', other, '--to', TARGET]],
+    ['deploy', ['deploy', WS_TARGET]],
+    ['rollback', ['rollback', WS_TARGET]],
+    ['rollback forward', ['rollback', WS_TARGET, '--release-id', 'LATEST']],
+    ['drill', ['drill', WS_TARGET]],
+    ['flags off', ['flags', WS_TARGET, 'off']],
+    ['env sync', ['env', 'sync', '--keys', 'OPS_DB_URL', '--from', other, '--to', WS_TARGET]],
   ];
   let latest = '';
   for (const [what, raw] of steps) {
     const args = raw.map((a) => (a === 'LATEST' ? latest : a));
     const before = traffic.answered();
-    const pid = (await rs.sb.proc(PROC_ID)).pid;
-    const r = await rs.sb.run(...args);
+    const pid = (await ws.sb.proc(ID)).pid;
+    const r = await ws.sb.run(...args);
     assert.equal(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
-    if (what === 'deploy') latest = rs.current() as string;
-    assert.notEqual((await rs.sb.proc(PROC_ID)).pid, pid, `${what} replaced the app`);
+    if (what === 'deploy') latest = ws.current() as string;
+    assert.notEqual((await ws.sb.proc(ID)).pid, pid, `${what} replaced the app`);
     await waitFor(() => traffic.answered() > before + 50, { what: `traffic after ${what}` });
   }
   const res = await traffic.stop();
@@ -55,18 +55,33 @@ test('deploy, rollback, drill, flags and env sync of the unmodified core API fai
   assert.ok(res.byPid.size >= 7, `every replacement answered: ${res.byPid.size} pids`);
 
   // the env change, its reload and its smoke checks are in the target's evidence; no value is
-  const ev = await rs.sb.json<{ envSync: EnvSyncEvidence | null }>(['evidence', TARGET]);
+  const ev = await ws.sb.json<{ envSync: EnvSyncEvidence | null }>(['evidence', WS_TARGET]);
   assert.ok(ev.envSync, 'the bundle names the env change');
   assert.deepEqual(
     [ev.envSync.ok, ev.envSync.reloaded, ev.envSync.smoke?.ok, ev.envSync.keys.map((k) => k.name)],
-    [true, [PROC_ID], true, ['API_TOKEN']],
+    [true, [ID], true, ['OPS_DB_URL']],
   );
   assert.match(ev.envSync.keys[0]?.fingerprint ?? '', /^[0-9a-f]{8}$/);
   assert.ok(
-    !readFileSync(ev.envSync.file as string, 'utf8').includes('token-value-2'),
+    !readFileSync(ev.envSync.file as string, 'utf8').includes('ops-db-url-value-5678'),
     'no value in the file',
   );
 });
+
+/** Waits until /health on `port` names `release` and `version`. */
+function serves(port: number, release: string, version: string): Promise<unknown> {
+  return waitFor(
+    async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) }).catch(
+        () => null,
+      );
+      if (r?.status !== 200) return null;
+      const h = (await r.json()) as { release?: string; version?: string };
+      return h.release === release && h.version === version ? h : null;
+    },
+    { what: `/health serving ${release} ${version}` },
+  );
+}
 
 test('a deploy whose new release never gets healthy switches back, and not one request reaches it', async (t) => {
   const rs = await ReleaseSandbox.create(t, { listen: true, envFile: ENV });

@@ -109,6 +109,7 @@ export class WorkspaceSandbox {
     readonly sb: DaemonSandbox,
     readonly port: number,
     keep: number,
+    canaryFlags: string[],
   ) {
     this.ws = new Workspace(sb.dir);
     this.paths = targetPaths(sb.base(WorkspaceSandbox.TARGET));
@@ -121,7 +122,7 @@ export class WorkspaceSandbox {
           keep,
           settleMs: SETTLE_MS,
         },
-        env: { file: 'shared/.env', required: REQUIRED },
+        env: { file: 'shared/.env', required: REQUIRED, canaryFlags },
         processes: {
           'core-api': proc(['node', 'dist/main.js'], {
             cwd: 'apps/core-api',
@@ -138,8 +139,8 @@ export class WorkspaceSandbox {
     sb.env = { PATH: PATH_WITH_PNPM, NODE_ENV: 'production' };
   }
 
-  static async create(t: TestContext, keep = 5): Promise<WorkspaceSandbox> {
-    return new WorkspaceSandbox(daemonSandbox(t, {}), await freePort(), keep);
+  static async create(t: TestContext, keep = 5, canaryFlags: string[] = []): Promise<WorkspaceSandbox> {
+    return new WorkspaceSandbox(daemonSandbox(t, {}), await freePort(), keep, canaryFlags);
   }
 
   writeEnv(text: string): void {
