@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from './helpers/daemon.js';
+import { promisify } from 'node:util';
+import { CLI, ROOT } from './helpers/daemon.js';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
@@ -45,4 +49,41 @@ test('the install lines of the README run as root (where sudo may be missing) an
   const shell = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').join('\n');
   assert.doesNotMatch(shell, /(^|[;&|]\s*)sudo\s/m, 'a bare sudo fails where the operator is root');
   assert.doesNotMatch(readme, /`sudo (npm|bstctl)/, 'nor in the text');
+});
+
+test('no cell of the README tables runs longer than two lines; longer text goes in bullets under the table', () => {
+  for (const line of readme.split('\n').filter((l) => l.startsWith('|'))) {
+    for (const cell of cells(line)) {
+      assert.ok(
+        cell.trim().length <= 160,
+        `a cell of ${cell.trim().length} characters: ${cell.trim().slice(0, 80)}`,
+      );
+    }
+  }
+});
+
+test("the README is an operator's guide first, then the reference, and links the internals", () => {
+  const guide = readme.indexOf("\n# Operator's guide\n");
+  const reference = readme.indexOf('\n# Reference\n');
+  assert.ok(guide > 0 && reference > guide, 'the guide, then the reference');
+  for (const part of ['## A minimal config of your own', '## Coming from PM2', '## Upgrading bstctl']) {
+    const at = readme.indexOf(`\n${part}\n`);
+    assert.ok(at > guide && at < reference, `${part} is in the guide`);
+  }
+  assert.ok(readme.includes('](docs/INTERNALS.md)'), 'the internals are linked');
+});
+
+test("the README's minimal config passes `bstctl config check`", async () => {
+  const from = readme.indexOf('\n## A minimal config of your own\n');
+  const block = /```json\n([\s\S]*?)```/.exec(readme.slice(from));
+  assert.ok(from > 0 && block?.[1], 'the section holds a json block');
+  const dir = await mkdtemp(join(tmpdir(), 'bst-readme-'));
+  try {
+    const file = join(dir, 'my.supervisor.json');
+    await writeFile(file, block[1]);
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'config', 'check', '-c', file]);
+    assert.match(stdout, /ok \(1 targets, 1 processes\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
