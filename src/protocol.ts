@@ -16,6 +16,13 @@ const optBool = s.optional(s.boolean());
 const selector = s.strictObject({ selector: optString, kind: s.optional(s.oneOf(['redis'] as const)) });
 const none = s.strictObject({});
 const target = nonEmpty;
+/**
+ * Who asks, as the CLI says: its uid and login. The socket is its owner's only (0600), so this names
+ * the person behind a shared account (sudo), for the release timeline; it grants nothing.
+ */
+const by = s.optional(
+  s.strictObject({ uid: s.integer(), user: s.nullable(s.string()), sudoUser: optString }),
+);
 
 /** Every method and its params; the daemon's handler table is keyed by this, so none can be missing. */
 export const methods = {
@@ -33,6 +40,7 @@ export const methods = {
     batch: optString,
     releaseId: optString,
     rebuild: optBool,
+    by,
   }),
   build: s.strictObject({ target, ref: s.optional(nonEmpty) }),
   rollback: s.strictObject({
@@ -41,10 +49,11 @@ export const methods = {
     batch: optString,
     flagsOff: optBool,
     force: optBool,
+    by,
   }),
-  drill: s.strictObject({ target, batch: optString }),
+  drill: s.strictObject({ target, batch: optString, by }),
   redisStatus: s.strictObject({ selector: optString }),
-  flags: s.strictObject({ target, names: s.array(nonEmpty), on: s.boolean(), add: optBool }),
+  flags: s.strictObject({ target, names: s.array(nonEmpty), on: s.boolean(), add: optBool, by }),
   envSync: s.strictObject({
     keys: nonEmpty,
     from: nonEmpty,

@@ -4,6 +4,7 @@ import type { LoadedConfig, LoadOptions } from '../config/load.js';
 import type { Method, Params } from '../protocol.js';
 import { BstError } from '../errors.js';
 import { call, type CallOptions } from '../client.js';
+import { refusedBy } from './asker.js';
 import { VERSION } from '../version.js';
 
 let versionSaid = false;
@@ -61,7 +62,13 @@ export class Ctx {
     const onProgress = opts.onProgress ?? ((line: string) => !this.json && process.stderr.write(`${line}\n`));
     try {
       const o = { ...opts, onProgress, onVersion: sayOtherVersion };
-      return await call((await this.daemon()).socketPath, method, params, o);
+      const socket = (await this.daemon()).socketPath;
+      return await call(socket, method, params, o).catch(async (err: unknown) => {
+        // a daemon older than this CLI refuses the asker before doing anything: ask again without it
+        if (!(err instanceof BstError) || !('by' in params) || !refusedBy(method, err.message)) throw err;
+        const { by: _unknownThere, ...older } = params as Params<M> & { by?: unknown };
+        return call(socket, method, older as Params<M>, o);
+      });
     } catch (err) {
       // no daemon: a broken config file is the likelier cause, so it is reported first (exit 2)
       if (err instanceof BstError && err.code === 'no_daemon') await this.config();

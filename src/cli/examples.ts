@@ -50,6 +50,8 @@ const EXAMPLES: Record<string, string> = {
   scripts: 'bstctl scripts --write ~/src/bst/package.json',
   evidence: 'bstctl evidence core-api-prod --batch b2 --format md',
   smoke: 'bstctl smoke core-api-prod',
+  history: 'bstctl history core-api-prod --json',
+  report: 'bstctl report core-api-prod --out /tmp/core-api-prod.html',
 };
 
 function pathOf(cmd: Command): string {

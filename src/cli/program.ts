@@ -28,6 +28,7 @@ export const FILES: { names: string[]; load: () => Promise<Declarations> }[] = [
   { names: ['doctor'], load: () => import('./commands/doctor.js') },
   { names: ['topology', 'scripts'], load: () => import('./commands/ops.js') },
   { names: ['evidence', 'smoke'], load: () => import('./commands/gate.js') },
+  { names: ['history', 'report'], load: () => import('./commands/report.js') },
 ];
 
 /**

@@ -3,18 +3,12 @@ import { BstError } from '../errors.js';
 import type { DeployLog } from './deploylog.js';
 import { beforeServing, GateFailed, smokeGate } from './gates.js';
 import { listCommand, type TargetPaths } from './layout.js';
-import { readRecord, writeRecord, type ReleaseRecord } from './store.js';
+import { recordActivation, settleActivation } from './activation.js';
+import { readRecord, writeRecord, type Asker, type ReleaseRecord } from './store.js';
 import { removeCurrent, switchCurrent } from './switch.js';
 import type { ReleaseHooks } from './types.js';
 
 type Kind = ReleaseRecord['activations'][number]['kind'];
-
-function recordActivation(paths: TargetPaths, id: string, kind: Kind, batch?: string): void {
-  const rec = readRecord(paths, id);
-  if (!rec) return;
-  rec.activations.push({ at: new Date().toISOString(), kind, ...(batch ? { batch } : {}) });
-  writeRecord(paths, rec);
-}
 
 /** A drill leg that failed: the release stays built (it was live before), marked with the reason. */
 function markDrillFailure(paths: TargetPaths, id: string, reason: string): void {
@@ -54,6 +48,8 @@ export interface ActivateInput {
   batch?: string;
   /** `releases.settleMs`: how long the release is watched after its gates before it counts as live. */
   settleMs?: number;
+  /** Who asked for the operation (kept with the activation for `bstctl history`). */
+  by?: Asker;
 }
 
 /**
@@ -67,16 +63,19 @@ export async function activate(o: ActivateInput, hooks: ReleaseHooks, log: Deplo
   const smoke = o.smoke ?? [];
   const early = beforeServing(smoke, o.envFile ?? '', log);
   await log.step('switch', () => switchCurrent(paths, id, targetName));
+  let at: string | null = null;
   try {
-    recordActivation(paths, id, o.kind, o.batch);
+    at = recordActivation(paths, id, o.kind, { batch: o.batch, by: o.by });
     await log.step('reload', () => hooks.reloadTarget(targetName, early.gate));
     await log.step('health', () => hooks.healthTarget(targetName, id, (l) => log.line(l)));
     if (smoke.length > 0) await log.step('smoke', () => smokeGate(smoke, o.envFile ?? '', log));
     if (o.settleMs) await log.step('settle', () => settle(hooks, targetName, o.settleMs ?? 0));
     clearDrillFailure(paths, id);
+    settleActivation(paths, id, at, true);
     return true;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
+    if (at !== null) settleActivation(paths, id, at, false);
     try {
       // first: a switch-back that throws must not leave this release looking good
       const reason = err instanceof GateFailed ? why : (early.failure() ?? `health gate: ${why}`);
@@ -114,7 +113,7 @@ async function switchBack(
   switchCurrent(o.paths, o.previous, o.targetName);
   await hooks.reloadTarget(o.targetName);
   // bookkeeping last: it must not keep the processes on the failed release
-  recordActivation(o.paths, o.previous, 'switch-back');
+  recordActivation(o.paths, o.previous, 'switch-back', { ok: true });
 }
 
 /** A rollback may only land on a release that built successfully; one a drill failed on needs `force`. */

@@ -4,6 +4,7 @@ import { BstError, jsonError } from '../errors.js';
 import { activate, assertRollbackable, failureOf, markFailed } from './activate.js';
 import { DeployLog } from './deploylog.js';
 import { envGate } from './envgate.js';
+import { recordFlagsChange } from './flagmark.js';
 import { gateInput, locked, logged, nameRelease, runFlow, step } from './flow.js';
 import type { Flow, Locked, ReleaseCtx } from './flow.js';
 import { validateBatch, validateReleaseId } from './layout.js';
@@ -220,10 +221,13 @@ function flagsOff(c: ReleaseCtx<RollbackInput>): void {
   const { o, log } = c;
   if (!o.target.env.file) throw new BstError('failed', `target ${o.targetName} has no env file`);
   const res = setFlags(o.target, [], false);
+  recordFlagsChange(o.target, { on: false, changed: res.changed, ok: true, by: o.by, ...batchOf(c) });
   const names = res.flags.map((f) => f.name);
   log.line(`  canary flags off: ${names.length > 0 ? names.join(', ') : '(none)'}`);
   log.line(`  backup: ${res.backup ?? '(nothing changed, none written)'}`);
 }
+
+const batchOf = (c: ReleaseCtx): { batch?: string } => (c.batch ? { batch: c.batch } : {});
 
 function nothingSwitched(c: ReleaseCtx, err: unknown): 'end' {
   c.failure = `${c.hooks.mask(String((err as Error).message))}; nothing switched`;

@@ -142,8 +142,17 @@ function parseDrill(file: string): DrillEvidence | null {
   }
 }
 
-/** The newest drill evidence of `id`, or of `batch` when given; null when there is none. */
-export function newestDrill(paths: TargetPaths, id: string, batch: string | null): DrillEvidence | null {
+/** The newest drill evidence of the target, whichever release it drilled; null when there is none. */
+export function latestDrill(paths: TargetPaths): DrillEvidence | null {
+  return newestDrill(paths, null, null);
+}
+
+/** The newest drill evidence of `id`, or of `batch` when given (any when both are null); null when none. */
+export function newestDrill(
+  paths: TargetPaths,
+  id: string | null,
+  batch: string | null,
+): DrillEvidence | null {
   let names: string[];
   try {
     names = readdirSync(paths.evidence);
@@ -157,7 +166,8 @@ export function newestDrill(paths: TargetPaths, id: string, batch: string | null
     .reverse();
   for (const name of files) {
     const d = parseDrill(join(paths.evidence, name));
-    if (d && (d.release === id || (batch !== null && d.batch === batch))) return d;
+    const any = id === null && batch === null;
+    if (d && (any || d.release === id || (batch !== null && d.batch === batch))) return d;
   }
   return null;
 }

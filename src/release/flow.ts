@@ -117,6 +117,11 @@ export function gateInput(
   const envFile = c.o.target.env.file ?? join(c.paths.shared, '.env');
   const { targetName, target } = c.o;
   const batch = c.batch ? { batch: c.batch } : {};
+  const by = c.o.by ? { by: c.o.by } : {};
   const { settleMs } = c.releases;
-  return { targetName, paths: c.paths, id, previous, kind, smoke: target.smoke, envFile, settleMs, ...batch };
+  return {
+    ...{ targetName, paths: c.paths, id, previous, kind, smoke: target.smoke, envFile, settleMs },
+    ...batch,
+    ...by,
+  };
 }

@@ -11,7 +11,34 @@ export interface StepRecord {
   ok: boolean;
   ms: number;
 }
-export type ActivationKind = 'deploy' | 'rollback' | 'switch-back' | 'drill';
+export type ActivationKind = 'deploy' | 'rollback' | 'switch-back' | 'drill' | 'flags-off' | 'flags-on';
+export const ACTIVATION_KINDS = [
+  'deploy',
+  'rollback',
+  'switch-back',
+  'drill',
+  'flags-off',
+  'flags-on',
+] as const;
+
+/** Who asked for an operation, as the CLI said over the owner-only socket (its uid, its login). */
+export interface Asker {
+  uid: number;
+  user: string | null;
+  /** `SUDO_USER` when the CLI ran under sudo: the person behind a shared account. */
+  sudoUser?: string;
+}
+
+/** One switch of `current` (or a flags change on the release current pointed at). */
+export interface Activation {
+  at: string;
+  kind: ActivationKind;
+  batch?: string;
+  /** Its outcome, once known; absent on records written before outcomes were kept, or when cut short. */
+  ok?: boolean;
+  /** Absent on records written before askers were kept, and on switch-backs the daemon made itself. */
+  by?: Asker;
+}
 export interface ReleaseRecord {
   id: string;
   status: BuildStatus;
@@ -22,7 +49,7 @@ export interface ReleaseRecord {
   source: string;
   steps: StepRecord[];
   error: string | null;
-  activations: { at: string; kind: ActivationKind; batch?: string }[];
+  activations: Activation[];
   pid: number | null;
   /** The deploy batch label (`deploy --batch`); absent on records written before batches existed. */
   batch?: string | null;
@@ -35,6 +62,10 @@ export interface ReleaseRecord {
 // parse at the boundary: a hand-edited or truncated record must not reach the prune rules
 const str = s.string();
 const optNullString = s.optional(s.nullable(str));
+export const askerShape: s.Shape<Asker> = s.object(
+  { uid: s.integer(), user: s.nullable(str), sudoUser: s.optional(str) },
+  { strict: false },
+);
 const recordShape: s.Shape<ReleaseRecord> = s.object(
   {
     id: s.matching(RELEASE_ID_RE, 'a release id'),
@@ -50,8 +81,10 @@ const recordShape: s.Shape<ReleaseRecord> = s.object(
       s.object(
         {
           at: str,
-          kind: s.oneOf(['deploy', 'rollback', 'switch-back', 'drill'] as const),
+          kind: s.oneOf(ACTIVATION_KINDS),
           batch: s.optional(str),
+          ok: s.optional(s.boolean()),
+          by: s.optional(askerShape),
         },
         { strict: false },
       ),
@@ -188,7 +221,8 @@ export function listView(paths: TargetPaths): { current: string | null; releases
 
 /** True when `r` was live before: built (a failed activation marks it failed) and activated at least once. */
 export function wasLive(r: ReleaseRecord): boolean {
-  return r.status === 'built' && !r.prunedAt && r.activations.length > 0;
+  // a flags change is kept on the release that was current then: it switched nothing
+  return r.status === 'built' && !r.prunedAt && r.activations.some((a) => !a.kind.startsWith('flags'));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { TargetConfig } from '../config/index.js';
 import type { JsonError } from '../errors.js';
-import type { StepRecord } from './store.js';
+import type { Asker, StepRecord } from './store.js';
 
 /** What release/ needs from the supervisor, passed in by the daemon (release never imports it). */
 export interface ReleaseHooks {
@@ -36,6 +36,8 @@ export interface OpInput {
   progress: (line: string) => void;
   /** Config `daemon.passEnv`: the daemon's variables every build step receives. */
   passEnv?: readonly string[];
+  /** Who asked (the CLI's uid and login), kept with each activation. */
+  by?: Asker;
 }
 
 /** SPEC §5 deploy/rollback --json. */

@@ -4,6 +4,7 @@ import { envSync, syncFiles, type SyncResult } from '../env/sync.js';
 import type { EnvSyncTarget, FlagsResult } from '../protocol.js';
 import type { TargetConfig } from '../config/index.js';
 import { writeEnvSyncEvidence, type EnvSyncEvidence } from '../release/envsync-evidence.js';
+import { recordFlagsChange } from '../release/flagmark.js';
 import { targetPaths } from '../release/layout.js';
 import { runSmoke } from '../release/smoke.js';
 import { usableTarget } from '../topology.js';
@@ -28,21 +29,23 @@ function changedEnv(sup: Supervisor, target: string): Entry[] {
 /** Env edits in the daemon, the one writer while it runs: each under the locks of the targets it writes. */
 export function envHandlers(sup: Supervisor): Pick<Handlers, 'flags' | 'envSync'> {
   return {
-    flags: async ({ target, names, on, add }): Promise<FlagsResult> => {
+    flags: async ({ target, names, on, add, by }): Promise<FlagsResult> => {
       const { config } = sup.loaded;
       const t = usableTarget(config, target);
       return underEnvLocks(config, [t.env.file as string], 'flags', async () => {
         const write = setFlags(t, names, on, { add: add ?? false });
         const res: FlagsResult = { target, ...write, reloaded: false };
         const list = changedEnv(sup, target);
-        if (list.length === 0) return res;
-        try {
-          await sup.reloadEntries(list); // still under the lock: no deploy starts halfway through
-          res.reloaded = true;
-        } catch (err) {
-          res.reloadError = (err as Error).message;
+        if (list.length > 0) {
+          try {
+            await sup.reloadEntries(list); // still under the lock: no deploy starts halfway through
+            res.reloaded = true;
+          } catch (err) {
+            res.reloadError = (err as Error).message;
+          }
         }
-        return { ...res, processes: await sup.describeAll(list) };
+        recordFlagsChange(t, { on, changed: write.changed, ok: !res.reloadError, ...(by ? { by } : {}) });
+        return list.length === 0 ? res : { ...res, processes: await sup.describeAll(list) };
       });
     },
     envSync: async (req): Promise<SyncResult> => {

@@ -21,12 +21,12 @@ export function opHandlers(sup: Supervisor, secrets: SecretSet): OpHandlers {
     return { targetName, target, progress, passEnv: sup.loaded.config.daemon.passEnv };
   };
   return {
-    deploy: async ({ target, ref, batch, releaseId, rebuild }, ctx) =>
-      deploy({ ...input(target, ctx.progress), ref, batch, releaseId, rebuild }, hooks),
+    deploy: async ({ target, ref, batch, releaseId, rebuild, by }, ctx) =>
+      deploy({ ...input(target, ctx.progress), ref, batch, releaseId, rebuild, by }, hooks),
     build: async ({ target, ref }, ctx) => build({ ...input(target, ctx.progress), ref }, hooks),
-    rollback: async ({ target, releaseId, batch, flagsOff, force }, ctx) =>
-      rollback({ ...input(target, ctx.progress), releaseId, batch, flagsOff, force }, hooks),
-    drill: async ({ target, batch }, ctx) => drill({ ...input(target, ctx.progress), batch }, hooks),
+    rollback: async ({ target, releaseId, batch, flagsOff, force, by }, ctx) =>
+      rollback({ ...input(target, ctx.progress), releaseId, batch, flagsOff, force, by }, hooks),
+    drill: async ({ target, batch, by }, ctx) => drill({ ...input(target, ctx.progress), batch, by }, hooks),
     redisStatus: async ({ selector }): Promise<RedisStatusResult> => {
       const list = sup.pick(selector).filter((e) => e.config.type === 'redis');
       if (list.length === 0) {

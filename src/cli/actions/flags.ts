@@ -3,7 +3,9 @@ import { setFlags, targetFlags, type Flag } from '../../env/flags.js';
 import { BstError } from '../../errors.js';
 import type { FlagsResult } from '../../protocol.js';
 import { underEnvLocks } from '../../env/locked.js';
+import { recordFlagsChange } from '../../release/flagmark.js';
 import { usableTarget } from '../../topology.js';
+import { asker } from '../asker.js';
 import type { Ctx } from '../context.js';
 import { table } from '../format.js';
 import { waitingForRelease } from './process.js';
@@ -120,7 +122,7 @@ async function writeFlags(
 ): Promise<{ change: FlagsChange; noDaemon: BstError | null }> {
   let noDaemon: BstError;
   // `add` only when asked: a daemon of the previous version refuses a param it does not know
-  const params = { target, names, on, ...(add ? { add } : {}) };
+  const params = { target, names, on, ...(add ? { add } : {}), by: asker() };
   try {
     return { change: (await ctx.call('flags', params)) as FlagsChange, noDaemon: null };
   } catch (err) {
@@ -128,9 +130,11 @@ async function writeFlags(
     noDaemon = err;
   }
   const t = usableTarget(config, target);
-  const write = await underEnvLocks(config, [t.env.file as string], 'flags', () =>
-    setFlags(t, names, on, { add }),
-  );
+  const write = await underEnvLocks(config, [t.env.file as string], 'flags', () => {
+    const res = setFlags(t, names, on, { add });
+    recordFlagsChange(t, { on, changed: res.changed, ok: true, by: params.by });
+    return res;
+  });
   return { change: { target, ...write, reloaded: false }, noDaemon };
 }
 

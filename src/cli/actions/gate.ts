@@ -1,4 +1,5 @@
 import { BstError } from '../../errors.js';
+import type { EvidenceBundle } from '../../release/evidence.js';
 import type { SmokeCheckResult } from '../../release/smoke.js';
 import { releaseTargetOf } from '../../release/target.js';
 import { usableTarget } from '../../topology.js';
@@ -38,18 +39,23 @@ export interface EvidenceOpts {
   format?: string;
 }
 
+/** The bundle as asked: `--json` wins over `--format`, as it does for every command. */
+async function evidenceText(b: EvidenceBundle, format: string, json: boolean): Promise<string> {
+  if (format === 'json' || json) return JSON.stringify(b, null, 2);
+  if (format === 'html') return (await import('../../report/evidence-html.js')).evidenceHtml(b);
+  return (await import('../../release/evidence-md.js')).evidenceMarkdown(b);
+}
+
 /** `bstctl evidence <target>`: the release-gate bundle, read from disk only (no daemon needed). */
 export async function evidence(ctx: Ctx, name: string, o: EvidenceOpts): Promise<void> {
   const format = o.format ?? (ctx.json ? 'json' : 'md');
-  if (format !== 'md' && format !== 'json') {
-    throw new BstError('usage', `evidence: unknown format "${format}"`, { hint: 'md or json' });
+  if (format !== 'md' && format !== 'json' && format !== 'html') {
+    throw new BstError('usage', `evidence: unknown format "${format}"`, { hint: 'md, json or html' });
   }
   const target = releaseTargetOf((await ctx.config()).config, name); // unknown, reserved, no releases: exit 2
   const { evidenceBundle } = await import('../../release/evidence.js');
-  const { evidenceMarkdown } = await import('../../release/evidence-md.js');
   const b = evidenceBundle(name, target, { releaseId: o.releaseId, batch: o.batch });
-  const text = format === 'json' || ctx.json ? JSON.stringify(b, null, 2) : evidenceMarkdown(b);
-  process.stdout.write(`${text}\n`);
+  process.stdout.write(`${await evidenceText(b, format, ctx.json)}\n`);
   if (b.ok) return;
   // printed first: the bundle stays the one document on stdout, the failure goes to stderr (exit 1)
   ctx.failAfterPrint(

@@ -4,6 +4,7 @@ import { validateBatch, validateReleaseId } from '../../release/layout.js';
 import { releaseTargetOf } from '../../release/target.js';
 import type { OpResult } from '../../release/types.js';
 import type { Ctx } from '../context.js';
+import { asker } from '../asker.js';
 import { table } from '../format.js';
 
 /** A release command's target must be known, not reserved, and have releases (else exit 2). */
@@ -24,7 +25,9 @@ async function op(
   verb: 'deploy' | 'build' | 'rollback',
   params: Record<string, string | boolean | undefined>,
 ) {
-  const res = (await ctx.call(verb, params as never)) as OpResult;
+  // who asks goes with what changes the timeline; a build switches nothing
+  const by = verb === 'build' ? {} : { by: asker() };
+  const res = (await ctx.call(verb, { ...params, ...by } as never)) as OpResult;
   // a failure is said once: on stderr (with --json the document on stdout carries it too)
   if (res.ok || ctx.json) ctx.print(res, () => summary(verb, res));
   if (res.ok) return;
@@ -36,7 +39,7 @@ async function op(
 /** `bstctl drill <target>`: to the previous release and back, under the daemon's lock for the target. */
 export async function drill(ctx: Ctx, target: string, { batch }: { batch?: string }): Promise<void> {
   if (batch !== undefined) validateBatch(batch); // exit 2 before anything is touched
-  const res = (await ctx.call('drill', { target, batch })) as DrillResult;
+  const res = (await ctx.call('drill', { target, batch, by: asker() })) as DrillResult;
   ctx.print(res, () => drillSummary(res));
   if (res.ok) return;
   ctx.failAfterPrint(

@@ -12,7 +12,10 @@ export function register(program: Command): void {
   )
     .option('--release-id <id>', 'release to gather (default: the current one)')
     .option('--batch <label>', 'the releases and drills of this deploy batch')
-    .option('--format <format>', 'md or json (default: md; json with --json)')
+    .option(
+      '--format <format>',
+      'md, json or html: one self-contained page to attach to the batch (default: md; json with --json)',
+    )
     .action(async (target: string, o: EvidenceOpts, cmd: Command) =>
       (await act()).evidence(new Ctx(cmd), target, o),
     );

@@ -1,0 +1,111 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { BstError } from '../../errors.js';
+import { writeFileAtomic } from '../../fsutil.js';
+import type { ProcessStatus, StatusResult } from '../../protocol.js';
+import { idStamp, targetPaths } from '../../release/layout.js';
+import { releaseTargetOf } from '../../release/target.js';
+import { askerText } from '../../report/asker-text.js';
+import type { HistoryEntry } from '../../report/history.js';
+import { usableTarget } from '../../topology.js';
+import type { Ctx } from '../context.js';
+import { table } from '../format.js';
+
+/** Local time for the terminal, as `events` prints it (`--json` keeps ISO UTC). */
+function local(iso: string): string {
+  const d = new Date(iso);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+const outcome = (ok: boolean | null): string => (ok === null ? '-' : ok ? 'ok' : 'FAILED');
+
+function historyTable(target: string, list: HistoryEntry[]): string {
+  if (list.length === 0) return `${target}: no activation recorded yet`;
+  const rows = list.map((e) => [
+    local(e.time),
+    e.kind,
+    e.release,
+    e.sha?.slice(0, 12) ?? '-',
+    e.batch ?? '-',
+    outcome(e.ok),
+    askerText(e.by),
+  ]);
+  return table(['TIME', 'KIND', 'RELEASE', 'SHA', 'BATCH', 'OUTCOME', 'BY'], rows);
+}
+
+/** `bstctl history <target>`: the release timeline from the records on disk (no daemon needed). */
+export async function history(ctx: Ctx, name: string): Promise<void> {
+  const target = releaseTargetOf((await ctx.config()).config, name); // unknown, reserved, no releases: exit 2
+  const { historyOf } = await import('../../report/history.js');
+  const h = historyOf(name, targetPaths(target.base));
+  ctx.print(h, () => historyTable(name, h.activations));
+}
+
+export interface ReportOpts {
+  out?: string;
+}
+
+/** The daemon's status, else its last snapshot checked against the running pids (marked stale). */
+async function processes(
+  ctx: Ctx,
+  selector: string | undefined,
+): Promise<{ list: ProcessStatus[]; staleSince: string | null }> {
+  try {
+    return { list: ((await ctx.call('status', { selector })) as StatusResult).processes, staleSince: null };
+  } catch (err) {
+    if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
+    const [{ readSnapshot }, { asObservedNow }] = await Promise.all([
+      import('../../snapshot.js'),
+      import('../stale.js'),
+    ]);
+    const snap = readSnapshot((await ctx.daemon()).stateDir);
+    const list = (snap?.processes ?? []).filter((p) => !selector || p.target === selector).map(asObservedNow);
+    return { list, staleSince: snap?.savedAt ?? new Date(0).toISOString() };
+  }
+}
+
+/** `--out`, else `<base>/logs/report-<UTC>.html` of the target, else `<stateDir>/reports/report-<UTC>.html`. */
+function outFile(o: ReportOpts, base: string | null, stateDir: string, now: Date): string {
+  if (o.out) return resolve(o.out);
+  const dir = base ? targetPaths(base).logs : join(stateDir, 'reports');
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  return join(dir, `report-${idStamp(now)}.html`);
+}
+
+/** `bstctl report [target] [--out FILE]`: one self-contained HTML page. */
+export async function report(ctx: Ctx, name: string | undefined, o: ReportOpts): Promise<void> {
+  const { config } = await ctx.config();
+  const target = name === undefined ? null : usableTarget(config, name); // unknown or reserved: exit 2
+  const now = new Date();
+  const { list, staleSince } = await processes(ctx, name);
+  const [{ gatherReport }, { renderReport }] = await Promise.all([
+    import('../../report/gather.js'),
+    import('../../report/page.js'),
+  ]);
+  const data = gatherReport({
+    config,
+    target: name ?? null,
+    processes: list,
+    staleSince,
+    now: now.getTime(),
+  });
+  const html = renderReport(data);
+  if (o.out === '-') {
+    process.stdout.write(html);
+    return;
+  }
+  const file = outFile(o, target?.base ?? null, (await ctx.daemon()).stateDir, now);
+  try {
+    writeFileAtomic(file, html, 0o640);
+  } catch (err) {
+    throw new BstError(
+      'invalid_input',
+      `--out ${file}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      {
+        hint: `give a file in a folder that exists and you may write (${dirname(file)})`,
+      },
+    );
+  }
+  ctx.print({ target: name ?? null, file }, () => `report written: ${file}`);
+}
