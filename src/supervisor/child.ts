@@ -6,7 +6,7 @@ import { identify, readStat } from '../proc.js';
 import { findExecutable } from '../which.js';
 import { noteOutput } from './idle-gc.js';
 import type { PipeEnds, PipeSource } from './pipes.js';
-import { groupAndTree, signalGroup, terminate } from './terminate.js';
+import { groupAndTree, signalGroup, terminate } from '../terminate.js';
 
 export interface ChildSpec {
   command: string[] | string;

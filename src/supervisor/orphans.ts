@@ -2,7 +2,7 @@ import type { Logger } from '../log.js';
 import { descendants, identify, readStat, type Ident } from '../proc.js';
 import type { Stray } from './orphan-scan.js';
 import { bootId, type SavedState } from './state.js';
-import { groupAndTree, KILL_ROUNDS_MS, terminate } from './terminate.js';
+import { groupAndTree, KILL_ROUNDS_MS, terminate } from '../terminate.js';
 
 /** The live descendants of `pid` now: what a stop must not leave behind, even if they leave the group. */
 export function treeOf(pid: number): Ident[] {

@@ -1,9 +1,10 @@
-import { descendantsIn, isLive, procTable, readStat, type Ident, type ProcStat } from '../proc.js';
+import type { ChildProcess } from 'node:child_process';
+import { descendantsIn, isLive, procTable, readStat, type Ident, type ProcStat } from './proc.js';
 
 /**
  * The one place a set of processes is ended: signal, grace, SIGKILL, wait. Every stop goes through
  * it — a child's stop, a child killed outright, what is left of a group after its leader exited, the
- * orphans a killed daemon left behind.
+ * orphans a killed daemon left behind, a release's build step, the git and tar that fetch a source.
  */
 export interface Victims {
   /** The live pids still to end, asked again at every poll (a member may fork while it dies). */
@@ -32,8 +33,10 @@ export async function terminate(v: Victims, signal: NodeJS.Signals, graceMs: num
     if (await until(() => gone() && (v.settled?.() ?? true), graceMs)) return false;
   }
   for (let round = 0; round < KILL_ROUNDS; round++) {
+    // asked before the leader dies: what escaped its group is found only through it, as its child
+    const pids = v.left();
     v.send?.('SIGKILL');
-    signalAll(v.left(), 'SIGKILL');
+    signalAll(pids, 'SIGKILL');
     if (await until(gone, KILL_ROUND_MS)) break;
   }
   return true;
@@ -90,4 +93,22 @@ export function signalGroup(leader: number, start: number | null, sig: NodeJS.Si
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw err;
   }
+}
+
+/** A process group by its leader's pid and start time, with what escaped below the leader. */
+export function groupOf(leader: number, leaderStart: number | null): Victims {
+  return {
+    left: () => groupAndTree(leader, leaderStart),
+    send: (sig) => void signalGroup(leader, leaderStart, sig),
+  };
+}
+
+/** One child of ours: node knows when it is reaped, so a reused pid is never signalled. */
+export function childOf(child: ChildProcess): Victims {
+  const running = (): boolean =>
+    child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+  return {
+    left: () => (running() ? [child.pid as number] : []),
+    send: (sig) => void (running() && child.kill(sig)),
+  };
 }

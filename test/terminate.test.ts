@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { identify } from '../../src/proc.js';
-import { groupAndTree, terminate } from '../../src/supervisor/terminate.js';
-import { isAlive, waitFor } from '../helpers/wait.js';
+import { identify } from '../src/proc.js';
+import { groupAndTree, terminate } from '../src/terminate.js';
+import { isAlive, waitFor } from './helpers/wait.js';
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures');
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures');
 
 /** A fixture as leader of its own group, started once it printed its first line; killed by pid after the test. */
 async function leader(t: TestContext, fixture: string): Promise<number> {
