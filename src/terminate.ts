@@ -1,5 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import { descendantsIn, isLive, procTable, readStat, type Ident, type ProcStat } from './proc.js';
+import {
+  descendants,
+  descendantsIn,
+  identify,
+  isLive,
+  procTable,
+  readStat,
+  type Ident,
+  type ProcStat,
+} from './proc.js';
 
 /**
  * The one place a set of processes is ended: signal, grace, SIGKILL, wait. Every stop goes through
@@ -111,4 +120,27 @@ export function childOf(child: ChildProcess): Victims {
     left: () => (running() ? [child.pid as number] : []),
     send: (sig) => void (running() && child.kill(sig)),
   };
+}
+
+/** The live descendants of `pid` now: what a stop must not leave behind, even if they leave the group. */
+export function treeOf(pid: number): Ident[] {
+  return identify(descendants(pid));
+}
+
+/**
+ * KillMode=control-group: once a leader has exited, what is left of its group (and of the tree seen
+ * when it was asked to stop) gets `signal`, then SIGKILL after `graceMs`. Resolves when none is left,
+ * with the pids found and whether any of them needed the SIGKILL.
+ */
+export async function killLeftovers(
+  leader: number,
+  leaderStart: number,
+  tracked: Ident[],
+  signal: NodeJS.Signals,
+  graceMs: number,
+): Promise<{ pids: number[]; killed: boolean }> {
+  const left = (): number[] => groupAndTree(leader, leaderStart, tracked);
+  const pids = left();
+  if (pids.length === 0) return { pids, killed: false };
+  return { pids, killed: await terminate({ left }, signal, graceMs) };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ActivateInput } from './activate.js';
 import type { DeployLog } from './deploylog.js';
 import { targetPaths, type TargetPaths } from './layout.js';
-import { acquireLock, type LockHandle, type LockMark } from './lock.js';
+import { acquireLock, type LockHandle, type LockMark } from '../target-lock.js';
 import { releasesOf, type Releases } from './target.js';
 import type { OpInput, ReleaseHooks } from './types.js';
 

@@ -2,7 +2,7 @@ import type { TargetConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { markFailed } from './activate.js';
 import { targetPaths, type TargetPaths } from './layout.js';
-import { holderAlive, procStartTime, readLock, type LockInfo } from './lock.js';
+import { holderAlive, procStartTime, readLock, type LockInfo } from '../target-lock.js';
 import { groupOf, terminate } from '../terminate.js';
 import { markInterrupted, readRecord } from './store.js';
 import { readCurrent, switchCurrent } from './switch.js';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { BstError } from '../errors.js';
 import { join } from 'node:path';
-import { acquireLockAt, readLockAt, type LockHandle } from '../release/lock.js';
+import { acquireLockAt, readLockAt, type LockHandle } from '../target-lock.js';
 
 /**
  * One daemon per state folder, even when two start at the same instant: `<stateDir>/.lock`, made by

@@ -1,31 +1,8 @@
 import type { Logger } from '../log.js';
-import { descendants, identify, readStat, type Ident } from '../proc.js';
+import { readStat, type Ident } from '../proc.js';
 import type { Stray } from './orphan-scan.js';
 import { bootId, type SavedState } from './state.js';
-import { groupAndTree, KILL_ROUNDS_MS, terminate } from '../terminate.js';
-
-/** The live descendants of `pid` now: what a stop must not leave behind, even if they leave the group. */
-export function treeOf(pid: number): Ident[] {
-  return identify(descendants(pid));
-}
-
-/**
- * KillMode=control-group: once a leader has exited, what is left of its group (and of the tree seen
- * when it was asked to stop) gets `signal`, then SIGKILL after `graceMs`. Resolves when none is left,
- * with the pids found and whether any of them needed the SIGKILL.
- */
-export async function killLeftovers(
-  leader: number,
-  leaderStart: number,
-  tracked: Ident[],
-  signal: NodeJS.Signals,
-  graceMs: number,
-): Promise<{ pids: number[]; killed: boolean }> {
-  const left = (): number[] => groupAndTree(leader, leaderStart, tracked);
-  const pids = left();
-  if (pids.length === 0) return { pids, killed: false };
-  return { pids, killed: await terminate({ left }, signal, graceMs) };
-}
+import { groupAndTree, killLeftovers, KILL_ROUNDS_MS } from '../terminate.js';
 
 export type StopSpec = { signal: NodeJS.Signals; timeoutMs: number };
 

@@ -13,7 +13,7 @@ import {
   type State,
   type Unit,
 } from './machine.js';
-import { killLeftovers, treeOf } from './orphans.js';
+import { killLeftovers, treeOf } from '../terminate.js';
 import { PortBusy } from './listeners.js';
 import type { EnvPrints } from './envkey.js';
 

@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
-import { BstError } from '../../src/errors.js';
-import { targetPaths, type TargetPaths } from '../../src/release/layout.js';
-import { acquireLock, lockFile, procStartTime, readLock, type LockInfo } from '../../src/release/lock.js';
-import { sandbox } from '../helpers/sandbox.js';
-import { isAlive } from '../helpers/wait.js';
+import { BstError } from '../src/errors.js';
+import { targetPaths, type TargetPaths } from '../src/target-paths.js';
+import { acquireLock, lockFile, procStartTime, readLock, type LockInfo } from '../src/target-lock.js';
+import { sandbox } from './helpers/sandbox.js';
+import { isAlive } from './helpers/wait.js';
 
 function target(t: TestContext): TargetPaths {
   const box = sandbox('bst-lock-');

@@ -1,9 +1,10 @@
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { BstError } from '../errors.js';
-import { readStat, startTime } from '../proc.js';
-import { writeFileAtomic } from '../fsutil.js';
-import type { TargetPaths } from './layout.js';
+import type { TargetConfig } from './config/index.js';
+import { BstError } from './errors.js';
+import { readStat, startTime } from './proc.js';
+import { writeFileAtomic } from './fsutil.js';
+import { targetPaths, type TargetPaths } from './target-paths.js';
 
 /**
  * Where an operation under the lock stands: its steps' marks write it (the flows of apply.ts and
@@ -42,6 +43,12 @@ let seq = 0;
 
 export function lockFile(paths: TargetPaths): string {
   return join(paths.releases, '.lock');
+}
+
+/** The one lock of a target: a release target shares it with deploy, rollback and drill. */
+export function targetLockFile(target: TargetConfig): string {
+  const paths = targetPaths(target.base);
+  return target.releases ? lockFile(paths) : join(paths.logs, '.lock');
 }
 
 /** Kernel start time (clock ticks since boot, field 22 of /proc/<pid>/stat); null when the pid is gone. */

@@ -1,4 +1,4 @@
-import type { BstError } from '../errors.js';
+import type { BstError } from './errors.js';
 
 /** The one place that turns errors into a message, a hint and an exit code. */
 export function report(err: BstError, json: boolean): number {
