@@ -26,11 +26,11 @@ export const ROOMS = [
   'process',
   'output',
   'socket',
-  'state',
   'unit',
   'redis',
+  'entries',
+  'state',
   'orphans',
-  'core',
   'requests',
   'daemon',
 ];

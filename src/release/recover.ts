@@ -21,7 +21,7 @@ export function recoverTarget(name: string, target: TargetConfig, logger: Logger
   const lock = readLock(paths);
   if (!lock || holderAlive(lock)) return;
   stopStep(lock.step, name, logger);
-  // which step writes each phase, and what it asks of recovery: Phase in lock.ts
+  // which step writes each phase, and what it asks of recovery: Phase in src/target-lock.ts
   if (lock.release && lock.phase === 'activating') undoActivation(paths, name, lock, lock.release, logger);
 }
 

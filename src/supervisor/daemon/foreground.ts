@@ -1,5 +1,5 @@
-import { initialConfig, READY_FD_ENV } from '../config-source.js';
-import { closeInheritedFds } from '../inherited-fds.js';
+import { initialConfig, READY_FD_ENV } from './config-source.js';
+import { closeInheritedFds } from './inherited-fds.js';
 
 /**
  * `bstctl daemon --foreground`: the daemon itself (systemd runs it; `bstctl daemon` detaches it). Its
@@ -11,5 +11,5 @@ export async function runForeground(configFlag: string | undefined): Promise<voi
   closeInheritedFds([Number(process.env[READY_FD_ENV])]);
   const config = initialConfig(configFlag);
   config.catch(() => undefined); // awaited by runDaemon; not unhandled meanwhile
-  await (await import('../daemon.js')).runDaemon(configFlag, config);
+  await (await import('./daemon.js')).runDaemon(configFlag, config);
 }
