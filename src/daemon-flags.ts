@@ -12,7 +12,7 @@ export const DAEMON_ENTRY = fileURLToPath(new URL('./supervisor/bin.cjs', import
  * IO-bound supervisor small; `--lite-mode` (no optimising compiler, feedback allocated lazily) saves
  * another ~8 MB of a daemon whose hot paths are Buffer copies and syscalls, not JavaScript
  * (`npm run bench memory`, `logs`); wasm, which lite mode cannot run, is not exposed, so V8 does not
- * warn about it on every start. `gc()` is exposed for src/supervisor/idle-gc.ts: V8 gives back the
+ * warn about it on every start. `gc()` is exposed for src/supervisor/process/idle-gc.ts: V8 gives back the
  * garbage of a busy moment only slowly, a full collection when the heap grew returns it.
  */
 export const DAEMON_NODE_FLAGS = [

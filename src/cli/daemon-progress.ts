@@ -15,7 +15,7 @@ export interface DaemonProgress {
 }
 
 /**
- * What a starting daemon says on its fd 3 (config-source.ts): `wait <ms> <what>` before something
+ * What a starting daemon says on its fd 3 (supervisor/daemon/config-source.ts): `wait <ms> <what>` before something
  * long (stopping a dead daemon's leftovers), then `ready`. The wait follows what it says instead of
  * a fixed time, so a daemon that did start is never reported as failed for being slow.
  */

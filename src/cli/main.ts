@@ -1,6 +1,6 @@
 import { toBstError } from '../errors.js';
 import { runProgram } from './program.js';
-import { report } from './report.js';
+import { report } from '../report.js';
 
 async function main(argv: string[]): Promise<number> {
   try {

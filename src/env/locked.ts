@@ -1,14 +1,7 @@
 import { mkdirSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Config, TargetConfig } from '../config/index.js';
-import { targetPaths } from '../release/layout.js';
-import { acquireLockAt, lockFile, type LockHandle } from '../release/lock.js';
-
-/** The one lock of a target: a release target shares it with deploy, rollback and drill. */
-export function targetLockFile(target: TargetConfig): string {
-  const paths = targetPaths(target.base);
-  return target.releases ? lockFile(paths) : join(paths.logs, '.lock');
-}
+import { acquireLockAt, targetLockFile, type LockHandle } from '../target-lock.js';
 
 function same(a: string, b: string): boolean {
   try {

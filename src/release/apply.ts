@@ -27,7 +27,7 @@ interface DeployCtx extends BuildCtx<DeployInput> {
 
 /**
  * A deploy, in order. A step's mark goes into the target's lock just before it runs (see Phase in
- * lock.ts). A step that throws ends the deploy failed (bad input before a release was named: an
+ * src/target-lock.ts). A step that throws ends the deploy failed (bad input before a release was named: an
  * error, nothing changed); a failed activation ends it rolled back.
  */
 const DEPLOY: Flow<DeployCtx> = [

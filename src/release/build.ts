@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
+import { readStat } from '../proc.js';
+import { groupOf, terminate, type Victims } from '../terminate.js';
 
 export interface StepResult {
   name: string;
@@ -59,13 +61,12 @@ function lineSink(log: (line: string) => void): { push: (c: Buffer) => void; end
   };
 }
 
-function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // the group is already empty
-  }
+/** The step's group, named by its leader's pid and start time; nothing when it never started. */
+function groupOfStep(child: ChildProcess): Victims {
+  const pid = child.pid;
+  if (pid === undefined) return { left: () => [] };
+  // read before the event loop turns: the leader cannot be reaped yet, at worst it is a zombie
+  return groupOf(pid, readStat(pid)?.start ?? null);
 }
 
 function outcome(
@@ -79,14 +80,12 @@ function outcome(
 }
 
 /** Timeout and abort: SIGTERM to the group, SIGKILL after the grace period; remembers why. */
-function stopper(child: ChildProcess, opts: StepOptions): { why: () => string | null; dispose: () => void } {
+function stopper(group: Victims, opts: StepOptions): { why: () => string | null; dispose: () => void } {
   let why: string | null = null;
-  let killTimer: NodeJS.Timeout | undefined;
   const stop = (reason: string): void => {
     if (why !== null) return;
     why = reason;
-    signalGroup(child.pid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), opts.killGraceMs ?? DEFAULT_GRACE_MS);
+    void terminate(group, 'SIGTERM', opts.killGraceMs ?? DEFAULT_GRACE_MS);
   };
   const timer = setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs);
   const onAbort = (): void => stop('aborted');
@@ -95,7 +94,6 @@ function stopper(child: ChildProcess, opts: StepOptions): { why: () => string | 
     why: () => why,
     dispose: () => {
       clearTimeout(timer);
-      clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
     },
   };
@@ -115,7 +113,8 @@ function runStep(cmd: string, opts: StepOptions): Promise<StepResult> {
   const err = lineSink(opts.log);
   child.stdout?.on('data', out.push);
   child.stderr?.on('data', err.push);
-  const stop = stopper(child, opts);
+  const group = groupOfStep(child);
+  const stop = stopper(group, opts);
   let drainTimer: NodeJS.Timeout | undefined;
   let exit: { code: number | null; sig: NodeJS.Signals | null } = { code: null, sig: null };
   let settled = false;
@@ -136,7 +135,7 @@ function runStep(cmd: string, opts: StepOptions): Promise<StepResult> {
     child.once('exit', (code, sig) => {
       exit = { code, sig };
       // whatever the step left running in its group has no business outliving it
-      signalGroup(child.pid, 'SIGKILL');
+      void terminate(group, 'SIGKILL', 0);
       drainTimer = setTimeout(() => [child.stdout, child.stderr].forEach((s) => s?.destroy()), DRAIN_MS);
     });
   });

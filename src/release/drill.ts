@@ -57,7 +57,7 @@ interface DrillCtx extends OpCtx {
 /**
  * A drill, in order: from R to P, then forward to R, each leg switched and gated like a deploy. A
  * leg's mark names where it goes and where the daemon after this one returns should this one die in
- * it (see Phase in lock.ts); a drill never condemns either release.
+ * it (see Phase in src/target-lock.ts); a drill never condemns either release.
  */
 const DRILL: Flow<DrillCtx> = [
   step('to-previous', (c) => leg(c, 'to-previous', c.previous, c.release), {

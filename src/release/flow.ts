@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ActivateInput } from './activate.js';
 import type { DeployLog } from './deploylog.js';
 import { targetPaths, type TargetPaths } from './layout.js';
-import { acquireLock, type LockHandle, type LockMark } from './lock.js';
+import { acquireLock, type LockHandle, type LockMark } from '../target-lock.js';
 import { releasesOf, type Releases } from './target.js';
 import type { OpInput, ReleaseHooks } from './types.js';
 
@@ -19,7 +19,7 @@ export interface Step<C> {
   when?: (c: C) => boolean;
   /**
    * Written into the target's lock just before the step runs: what the daemon after this one finds
-   * should this one die from there on (see Phase in lock.ts for what recovery does with it).
+   * should this one die from there on (see Phase in src/target-lock.ts for what recovery does with it).
    */
   mark?: (c: C) => LockMark;
   /** 'end': the operation is over (its outcome is in the context), no later step runs. */

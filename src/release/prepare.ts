@@ -4,7 +4,7 @@ import { inheritedEnv } from '../env/inherit.js';
 import { runSteps } from './build.js';
 import { logged, nameRelease, runFlow, step, type Flow, type ReleaseCtx } from './flow.js';
 import { newReleaseId } from './layout.js';
-import { procStartTime, type LockHandle } from './lock.js';
+import { procStartTime, type LockHandle } from '../target-lock.js';
 import { checkShared, linkShared } from './shared.js';
 import { fetchGit, fetchPath, resolveGitRef } from './source.js';
 import { writeRecord, type ReleaseRecord } from './store.js';

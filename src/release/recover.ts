@@ -2,7 +2,8 @@ import type { TargetConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { markFailed } from './activate.js';
 import { targetPaths, type TargetPaths } from './layout.js';
-import { holderAlive, procStartTime, readLock, type LockInfo } from './lock.js';
+import { holderAlive, procStartTime, readLock, type LockInfo } from '../target-lock.js';
+import { groupOf, terminate } from '../terminate.js';
 import { markInterrupted, readRecord } from './store.js';
 import { readCurrent, switchCurrent } from './switch.js';
 
@@ -20,7 +21,7 @@ export function recoverTarget(name: string, target: TargetConfig, logger: Logger
   const lock = readLock(paths);
   if (!lock || holderAlive(lock)) return;
   stopStep(lock.step, name, logger);
-  // which step writes each phase, and what it asks of recovery: Phase in lock.ts
+  // which step writes each phase, and what it asks of recovery: Phase in src/target-lock.ts
   if (lock.release && lock.phase === 'activating') undoActivation(paths, name, lock, lock.release, logger);
 }
 
@@ -50,10 +51,7 @@ function undoActivation(
 /** The build step a dead daemon left running (same pid and start time): SIGKILL its whole group. */
 function stopStep(step: LockInfo['step'], target: string, logger: Logger): void {
   if (!step || step.startTime === null || procStartTime(step.pid) !== step.startTime) return;
-  try {
-    process.kill(-step.pid, 'SIGKILL');
-    logger.warn({ evt: 'build-step-stopped', target, pid: step.pid });
-  } catch {
-    // gone meanwhile
-  }
+  // the first SIGKILL goes out before terminate() first waits; the rounds after it end in the background
+  void terminate(groupOf(step.pid, step.startTime), 'SIGKILL', 0);
+  logger.warn({ evt: 'build-step-stopped', target, pid: step.pid });
 }

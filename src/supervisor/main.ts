@@ -1,5 +1,5 @@
-import { report } from '../cli/report.js';
-import { runForeground } from '../cli/actions/daemon-foreground.js';
+import { report } from '../report.js';
+import { runForeground } from './daemon/foreground.js';
 import { toBstError } from '../errors.js';
 
 /**

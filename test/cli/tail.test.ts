@@ -4,7 +4,7 @@ import { appendFileSync, readdirSync, renameSync, symlinkSync, truncateSync, wri
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { follow, lastLines, logFiles } from '../../src/cli/tail.js';
-import { openSink, type LogSpec } from '../../src/supervisor/output.js';
+import { openSink, type LogSpec } from '../../src/supervisor/output/sinks.js';
 import { sandbox } from '../helpers/sandbox.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { call } from '../../src/client.js';
 import { BstError } from '../../src/errors.js';
 import type { ProcessStatus } from '../../src/protocol.js';
-import { readState } from '../../src/supervisor/state.js';
+import { readState } from '../../src/supervisor/state/state-file.js';
 import { daemonSandbox, fixture, proc, type DaemonSandbox, type Targets } from '../helpers/daemon.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProcessStatus } from '../../src/protocol.js';
-import { readState, statePath } from '../../src/supervisor/state.js';
+import { readState, statePath } from '../../src/supervisor/state/state-file.js';
 import { socketAnswers } from '../../src/wire.js';
 import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 import { PROC_ID, ReleaseSandbox } from '../helpers/gitrepo.js';

@@ -5,7 +5,7 @@ import { get } from 'node:http';
 import { test } from 'node:test';
 import type { ProcessStatus } from '../../src/protocol.js';
 import { readSnapshot } from '../../src/snapshot.js';
-import { readState, statePath } from '../../src/supervisor/state.js';
+import { readState, statePath } from '../../src/supervisor/state/state-file.js';
 import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 import { childEnv, events, instances, startTimeOf, tagOf } from '../helpers/procs.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { acquireLock, readLock } from '../../src/release/lock.js';
+import { acquireLock, readLock } from '../../src/target-lock.js';
 import { PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
 import { waitFor } from '../helpers/wait.js';
 

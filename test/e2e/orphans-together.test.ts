@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeState } from '../../src/supervisor/state.js';
+import { writeState } from '../../src/supervisor/state/state-file.js';
 import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { childEnv, startTimeOf, tagOf } from '../helpers/procs.js';
 import { isAlive, waitFor } from '../helpers/wait.js';

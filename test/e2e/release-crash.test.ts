@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readLock } from '../../src/release/lock.js';
+import { readLock } from '../../src/target-lock.js';
 import type { OpResult } from '../../src/release/types.js';
 import { CLI, type RunResult } from '../helpers/daemon.js';
 import { PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';

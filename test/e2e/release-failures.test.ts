@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { waitFor } from '../helpers/wait.js';
-import { readLock } from '../../src/release/lock.js';
+import { readLock } from '../../src/target-lock.js';
 import type { OpResult } from '../../src/release/types.js';
 import type { RunResult } from '../helpers/daemon.js';
 import { ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';

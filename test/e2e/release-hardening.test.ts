@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { OpResult } from '../../src/release/types.js';
-import { readState } from '../../src/supervisor/state.js';
+import { readState } from '../../src/supervisor/state/state-file.js';
 import { fixture, proc } from '../helpers/daemon.js';
 import { PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
 import { isAlive, waitFor } from '../helpers/wait.js';

@@ -1,5 +1,5 @@
-import type { ChildHandle, ExitInfo } from '../../src/supervisor/child.js';
-import type { Launch } from '../../src/supervisor/unit.js';
+import type { ChildHandle, ExitInfo } from '../../src/supervisor/process/child.js';
+import type { Launch } from '../../src/supervisor/unit/unit.js';
 import type { FakeClock } from './fake-clock.js';
 
 /**

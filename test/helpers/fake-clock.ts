@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/supervisor/clock.js';
+import type { Clock } from '../../src/supervisor/machine/clock.js';
 
 interface Timer {
   id: number;

@@ -73,6 +73,18 @@ test('a step that ignores SIGTERM is killed with SIGKILL after the grace period'
   }
 });
 
+test('a timed-out step is ended with what it moved out of its group, as every stop is (terminate)', async (t) => {
+  const r = setup(t, { timeoutMs: 200, killGraceMs: 200 });
+  // setsid leaves the group: only the tree below the step's leader still finds it
+  const step = 'trap "" TERM; echo $$ > sh.pid; setsid sleep 600 & echo $! > child.pid; wait';
+  const [res] = await within(runSteps([step], r.opts), 60_000, 'the timed-out step');
+  assert.equal(res?.error, 'timed out after 200 ms');
+  for (const f of ['sh.pid', 'child.pid']) {
+    const pid = pidIn(r.dir, f);
+    await waitFor(() => !isAlive(pid), { what: `${f} ${pid} to die`, timeoutMs: 10_000 });
+  }
+});
+
 test('what a finished step left running in its group is killed, and does not hold the build up', async (t) => {
   const r = setup(t);
   // waiting for the 10-minute leftover would miss the 60 s deadline by far

@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import type { TargetConfig } from '../../src/config/index.js';
 import type { Logger } from '../../src/log.js';
 import { targetPaths, type TargetPaths } from '../../src/release/layout.js';
-import { lockFile, type LockInfo } from '../../src/release/lock.js';
+import { lockFile, type LockInfo } from '../../src/target-lock.js';
 import { readRecord, writeRecord } from '../../src/release/store.js';
 import { readCurrent, switchCurrent } from '../../src/release/switch.js';
 import { recoverTarget } from '../../src/release/recover.js';

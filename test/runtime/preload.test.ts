@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
 import { test, type TestContext } from 'node:test';
-import { bindListener, type Listener } from '../../src/supervisor/listeners.js';
+import { bindListener, type Listener } from '../../src/supervisor/process/listeners.js';
 import { FIXTURES, ROOT } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 import { waitFor } from '../helpers/wait.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { locateDaemon } from '../../config/locate.js';
 import { DAEMON_ENTRY, DAEMON_NODE_FLAGS } from '../../daemon-flags.js';
-import { HANDOVER_ENV, READY_FD_ENV } from '../../supervisor/config-source.js';
+import { HANDOVER_ENV, READY_FD_ENV } from '../../supervisor/daemon/config-source.js';
 import { BstError } from '../../errors.js';
 import type { PingResult } from '../../protocol.js';
 import { refuseIfAnswers } from '../../wire.js';

@@ -10,7 +10,7 @@ export function register(program: Command): void {
       const ctx = new Ctx(cmd);
       // the daemon itself loads none of the CLI's actions
       if (o.foreground)
-        await (await import('../actions/daemon-foreground.js')).runForeground(ctx.opts.config);
+        await (await import('../../supervisor/daemon/foreground.js')).runForeground(ctx.opts.config);
       else await (await act()).detach(ctx);
     });
 

@@ -1,0 +1,15 @@
+import { initialConfig, READY_FD_ENV } from './config-source.js';
+import { closeInheritedFds } from './inherited-fds.js';
+
+/**
+ * `bstctl daemon --foreground`: the daemon itself (systemd runs it; `bstctl daemon` detaches it). Its
+ * config, handed over or validated by a child, arrives while the supervisor's modules load.
+ */
+export async function runForeground(configFlag: string | undefined): Promise<void> {
+  // before anything is spawned (the config's validation is a child): what the daemon inherited
+  // without close-on-exec would reach every child; the `ready` pipe of `bstctl daemon` is its own
+  closeInheritedFds([Number(process.env[READY_FD_ENV])]);
+  const config = initialConfig(configFlag);
+  config.catch(() => undefined); // awaited by runDaemon; not unhandled meanwhile
+  await (await import('./daemon.js')).runDaemon(configFlag, config);
+}

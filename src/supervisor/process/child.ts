@@ -1,0 +1,207 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Duplex, Readable } from 'node:stream';
+import { identify, readStat } from '../../proc.js';
+import { findExecutable } from '../../which.js';
+import { noteOutput } from './idle-gc.js';
+import type { PipeEnds, PipeSource } from './pipes.js';
+import { groupAndTree, signalGroup, terminate } from '../../terminate.js';
+
+export interface ChildSpec {
+  command: string[] | string;
+  cwd: string;
+  env: Record<string, string>;
+  extraFds?: number[];
+  /** One more fd after extraFds: a duplex channel to the child (a Node app's preload talks on it). */
+  control?: boolean;
+  /**
+   * A sink that lags returns a waiter: the pipe is not read (the child blocks on its writes) until
+   * the waiter calls `resume` — backpressure instead of unbounded memory in the daemon.
+   */
+  stdout: (chunk: Buffer) => Waiter | void;
+  stderr: (chunk: Buffer) => Waiter | void;
+  /** Where the pipes of stdout and stderr come from (pipes.ts); without it, or when it has none, Node's socketpairs. */
+  pipes?: PipeSource;
+  parentDeathSignal?: boolean;
+  /** How long `exited` waits for the pipes after the process is gone (a descendant may hold them). */
+  drainTimeoutMs?: number;
+}
+export type Waiter = (resume: () => void) => void;
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  error?: string;
+}
+export interface ChildHandle {
+  readonly pid: number | undefined;
+  readonly startTime: number | null;
+  readonly exited: Promise<ExitInfo>;
+  /** The supervisor's end of the control channel, when the spec asked for one. */
+  readonly control?: Duplex | null;
+  /** Returns whether the signal was sent (false when the pid no longer names our process). */
+  signal(sig: NodeJS.Signals): boolean | void;
+  kill(): Promise<void>;
+}
+/** Test seams; not for production callers. */
+export interface SpawnInternals {
+  fakeStartTime?: number;
+}
+
+// a chunk under half a pipe's 64 KiB: the child is not about to fill it, so the next read waits this long
+const REST_MS = 1;
+const REST_BELOW = 32 * 1024;
+
+/**
+ * Reads `from` into `sink`, paused while the sink lags. A pipe of ours (`rests`) is read at most once a
+ * millisecond while it gets small chunks: what the child writes meanwhile waits in the pipe, which
+ * wakes nobody, instead of waking the daemon once per line.
+ */
+function pipe(from: Readable | null, sink: (chunk: Buffer) => Waiter | void, rests: boolean): void {
+  if (!from) return;
+  let holds = 0;
+  const hold = (): void => void (holds++ === 0 && from.pause());
+  const release = (): void => void (--holds === 0 && from.resume());
+  from.on('data', (chunk: Buffer) => {
+    noteOutput(chunk.length);
+    const wait = sink(chunk);
+    if (wait) {
+      hold();
+      wait(release);
+    } else if (rests && holds === 0 && chunk.length < REST_BELOW) {
+      hold();
+      setTimeout(release, REST_MS).unref();
+    }
+  });
+}
+
+/** The daemon's end of a pipe of ours; a high-water mark of 0, so a pause stops the reads at once. */
+function readEnd(fd: number): Readable {
+  // Node's Socket hands its options to Duplex, which takes readableHighWaterMark (@types omit it)
+  const opts = { fd, readable: true, writable: false, readableHighWaterMark: 0 };
+  return new Socket(opts as ConstructorParameters<typeof Socket>[0]);
+}
+
+const SETPRIV = '/usr/bin/setpriv';
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+const DEFAULT_DRAIN_MS = 1000;
+let setprivPresent: boolean | undefined;
+
+/** The argv to exec, or an error message; checked up front because setpriv would hide ENOENT as exit 127. */
+function buildArgv(spec: ChildSpec): string[] | string {
+  if (!existsSync(spec.cwd) || !statSync(spec.cwd).isDirectory()) return `cwd ${spec.cwd} is not a directory`;
+  const [cmd, ...args] = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : spec.command;
+  if (!cmd) return 'empty command';
+  const file = findExecutable(cmd, spec.cwd, spec.env.PATH ?? DEFAULT_PATH);
+  if (!file) return `spawn ${cmd} ENOENT: not found or not executable`;
+  setprivPresent ??= existsSync(SETPRIV);
+  const guard = spec.parentDeathSignal !== false && setprivPresent;
+  return guard ? [SETPRIV, '--pdeathsig', 'KILL', '--', file, ...args] : [file, ...args];
+}
+
+/** The child's output streams: pipes of ours when `ends` are given, else Node's. */
+function watchExit(cp: ChildProcess, spec: ChildSpec, ends: (PipeEnds | null)[]): Promise<ExitInfo> {
+  const [out, err] = ends.map((e) => (e ? readEnd(e.read) : null));
+  const streams = [out ?? cp.stdout, err ?? cp.stderr];
+  pipe(streams[0] ?? null, spec.stdout, Boolean(out));
+  pipe(streams[1] ?? null, spec.stderr, Boolean(err));
+  // a read error on a pipe must not crash the daemon; 'exit' and 'close' still follow
+  for (const s of streams) s?.on('error', () => {});
+  // Node's 'close' waits for its own stdio; ours are waited for here
+  const closed = [cp, ...[out, err].filter((s) => s)].map(
+    (s) => new Promise<void>((resolve) => (s as NodeJS.EventEmitter).once('close', () => resolve())),
+  );
+  return new Promise((settle) => {
+    let info: ExitInfo | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    cp.on('error', (e) => {
+      if (cp.pid !== undefined) return;
+      for (const s of streams) s?.destroy();
+      settle({ code: null, signal: null, error: e.message });
+    });
+    cp.once('exit', (code, signal) => {
+      info = { code, signal };
+      // a descendant that inherited our pipes can keep them open long after the child is gone
+      timer = setTimeout(() => {
+        for (const s of streams) s?.destroy();
+        settle({ code, signal });
+      }, spec.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
+    });
+    void Promise.all(closed).then(() => {
+      clearTimeout(timer);
+      // 'close' follows 'exit' in Node: info is set
+      settle(info ?? { code: cp.exitCode, signal: cp.signalCode });
+    });
+  });
+}
+
+function failedHandle(error: string): ChildHandle {
+  const exited = Promise.resolve({ code: null, signal: null, error });
+  return { pid: undefined, startTime: null, exited, signal: () => false, kill: async () => {} };
+}
+
+/** Spawns as leader of a new process group; never throws: a failed spawn resolves `exited` with `error`. */
+export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): ChildHandle {
+  const argv = buildArgv(spec);
+  if (typeof argv === 'string') return failedHandle(argv);
+  const ends = [spec.pipes?.take() ?? null, spec.pipes?.take() ?? null];
+  let cp: ChildProcess;
+  try {
+    cp = spawn(argv[0] ?? '', argv.slice(1), {
+      cwd: spec.cwd,
+      env: spec.env,
+      detached: true,
+      stdio: [
+        'ignore',
+        ends[0]?.write ?? 'pipe',
+        ends[1]?.write ?? 'pipe',
+        ...(spec.extraFds ?? []),
+        ...(spec.control ? ['pipe' as const] : []),
+      ],
+    });
+  } catch (err) {
+    for (const e of ends) if (e) closeSync(e.read);
+    return failedHandle((err as Error).message);
+  } finally {
+    for (const e of ends) if (e) closeSync(e.write); // the child has its copy
+  }
+  const pid = cp.pid;
+  // a leader that exited at once is a zombie that still names its group: its start time counts
+  const startTime = pid === undefined ? null : (internals.fakeStartTime ?? readStat(pid)?.start ?? null);
+  return {
+    pid,
+    startTime,
+    exited: watchExit(cp, spec, ends),
+    control: spec.control ? (cp.stdio[3 + (spec.extraFds?.length ?? 0)] as Duplex) : null,
+    signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
+    kill: async () => {
+      if (pid === undefined) return;
+      const tracked = identify(groupAndTree(pid, startTime));
+      await terminate({ left: () => groupAndTree(pid, startTime, tracked) }, 'SIGKILL', 0);
+    },
+  };
+}
+
+/** Signals the group, waits up to timeoutMs, then kills; resolves once the child and its tree at signal time are gone. */
+export async function stopChild(
+  h: ChildHandle,
+  signal: NodeJS.Signals,
+  timeoutMs: number,
+): Promise<ExitInfo> {
+  const { pid, startTime } = h;
+  if (pid === undefined) return h.exited;
+  // what is ours at signal time may leave both group and tree later (reparented, setsid)
+  const tracked = identify(groupAndTree(pid, startTime));
+  let exited = false;
+  void h.exited.then(() => (exited = true));
+  await terminate(
+    {
+      left: () => groupAndTree(pid, startTime, tracked),
+      send: (sig) => void h.signal(sig),
+      settled: () => exited,
+    },
+    signal,
+    timeoutMs,
+  );
+  return h.exited;
+}

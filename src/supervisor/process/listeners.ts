@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import { getSystemErrorName } from 'node:util';
+import { BstError } from '../../errors.js';
+import { describeHolders, portHolders } from '../../port-holders.js';
+
+/** A TCP socket the supervisor owns: bound and listening, never accepted on here, handed to each child as fd 3. */
+export interface Listener {
+  readonly fd: number;
+  close(): void;
+}
+
+interface RawHandle {
+  fd: number;
+  close(): void;
+  getsockname(out: { port?: number }): number;
+}
+
+/** The port is taken by another program: the process waits for it (machine/machine.ts `portBusy`), it is no crash. */
+export class PortBusy extends BstError {
+  constructor(
+    readonly port: number,
+    why: string,
+  ) {
+    super('failed', `port ${port} is ${why}`, {
+      hint: `stop that program (or move it off port ${port}); bstctl binds the port as soon as it is free`,
+    });
+  }
+}
+
+// Node's cluster module makes its shared sockets the same way; a listening net.Server in the
+// daemon would accept connections itself and steal them from the children
+const createServerHandle = (
+  net as unknown as { _createServerHandle: (h: string, p: number, t: number) => RawHandle | number }
+)._createServerHandle;
+
+// listen(2) and exit before the event loop first polls: the socket listens from then on (connections
+// wait in its backlog) while no process but a child ever accepts on it
+const LISTEN_ONLY = "require('net').createServer().listen({ fd: 3 }); process.exit(0)";
+
+/** listen(2) on the socket in a short-lived process that never accepts; the first child's listen does it too. */
+function listenWithoutAccepting(fd: number): void {
+  try {
+    const helper = spawn(process.execPath, ['-e', LISTEN_ONLY], {
+      stdio: ['ignore', 'ignore', 'ignore', fd],
+      env: {},
+    });
+    helper.on('error', () => undefined); // no process: the first child's own listen() still makes it listen
+  } catch {
+    // as above
+  }
+}
+
+export function bindListener(host: string, port: number): Listener {
+  const handle = createServerHandle(host, port, host.includes(':') ? 6 : 4);
+  if (typeof handle === 'number') throw bindError(host, port, handle);
+  // libuv keeps a bind's EADDRINUSE until listen(); getsockname reports it now
+  const err = handle.getsockname({});
+  if (err !== 0) {
+    handle.close();
+    throw bindError(host, port, err);
+  }
+  listenWithoutAccepting(handle.fd);
+  return { fd: handle.fd, close: () => handle.close() };
+}
+
+function bindError(host: string, port: number, errno: number): BstError {
+  if (getSystemErrorName(errno) === 'EADDRINUSE')
+    return new PortBusy(port, describeHolders(portHolders(port)));
+  return new BstError('failed', `cannot bind ${host}:${port} for the process: ${getSystemErrorName(errno)}`);
+}

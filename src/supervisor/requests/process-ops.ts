@@ -1,0 +1,173 @@
+import { BstError } from '../../errors.js';
+import type { SecretSet } from '../../log.js';
+import { PROTOCOL_VERSION, type ConfigReloadResult, type Method } from '../../protocol.js';
+import { VERSION } from '../../version.js';
+import type { CallContext, Handlers } from '../socket/server.js';
+import type { Entry, Supervisor } from '../entries/supervisor.js';
+import { withPendingApplied } from './config-reload.js';
+
+/** Requests that change something: refused once the daemon shuts down. */
+const MUTATING = [
+  'start',
+  'stop',
+  'restart',
+  'reload',
+  'deploy',
+  'build',
+  'rollback',
+  'drill',
+  'configReload',
+  'flags',
+  'envSync',
+] as const satisfies readonly Method[];
+
+/** Work that changes something: refused once the daemon shuts down, and what runs then is waited for. */
+export class Gate {
+  private closed = false;
+  private readonly running = new Set<Promise<unknown>>();
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) {
+      throw new BstError('failed', 'the daemon is shutting down', {
+        hint: 'start it again with `bstctl daemon` once it has stopped',
+      });
+    }
+    const p = work();
+    this.running.add(p);
+    try {
+      return await p;
+    } finally {
+      this.running.delete(p);
+    }
+  }
+
+  /** Refuses new work from now on; resolves true once what runs has ended, false after `ms`. */
+  async close(ms: number): Promise<boolean> {
+    this.closed = true;
+    if (this.running.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const done = Promise.allSettled([...this.running]).then(() => true);
+    try {
+      return await Promise.race([done, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export interface DaemonControl {
+  gate: Gate;
+  startedAt: number;
+  /** Stops everything, then the daemon; returns at once. */
+  shutdown(why: string): void;
+  reloadConfig(): Promise<ConfigReloadResult>;
+  /** What the daemon cannot do now and carries on without (its log, state.json, a process log). */
+  problems(): string[];
+}
+
+/** The daemon's handler table: one handler per method, the mutating ones behind the gate. */
+export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonControl): Handlers {
+  const handlers: Handlers = {
+    ping: async () => ({
+      pid: process.pid,
+      version: VERSION,
+      uptimeMs: Date.now() - ctl.startedAt,
+      protocol: PROTOCOL_VERSION,
+      config: sup.loaded.file,
+      memory: daemonMemory(),
+      path: process.env.PATH,
+    }),
+    shutdown: async () => {
+      ctl.shutdown('request');
+      return { stopping: true };
+    },
+    status: async ({ selector }) => ({
+      processes: await sup.status(selector),
+      daemon: { problems: ctl.problems() },
+    }),
+    start: async (p) => act(sup, p, pendingFirst(sup, sup.startEntries, false)),
+    stop: async (p) => act(sup, p, sup.stopEntries),
+    restart: async (p) => act(sup, p, pendingFirst(sup, sup.restartEntries, true)),
+    reload: async (p) => act(sup, p, pendingFirst(sup, sup.reloadEntries, true)),
+    ...releaseAndEnvHandlers(sup, secrets),
+    configReload: () => ctl.reloadConfig(),
+  };
+  const guarded: Record<string, unknown> = { ...handlers };
+  for (const m of MUTATING) {
+    const handler = handlers[m] as (p: unknown, c: CallContext) => Promise<unknown>;
+    guarded[m] = (p: unknown, c: CallContext) => ctl.gate.run(() => handler(p, c));
+  }
+  return guarded as Handlers;
+}
+
+type Lazy = 'deploy' | 'build' | 'rollback' | 'drill' | 'redisStatus' | 'flags' | 'envSync';
+
+/**
+ * Releases, redis status and env edits are loaded at their first request: a daemon that only
+ * supervises never holds their code (and http, tls, the build and evidence machinery) in memory.
+ */
+function releaseAndEnvHandlers(sup: Supervisor, secrets: SecretSet): Pick<Handlers, Lazy> {
+  let loaded: Promise<Pick<Handlers, Lazy>> | undefined;
+  const load = () => {
+    loaded ??= Promise.all([import('./release-ops.js'), import('./env-ops.js')]).then(([ops, env]) => ({
+      ...ops.opHandlers(sup, secrets),
+      ...env.envHandlers(sup),
+    }));
+    loaded.catch(() => (loaded = undefined)); // a failed load is tried again by the next request
+    return loaded;
+  };
+  const lazy =
+    <M extends Lazy>(m: M) =>
+    async (p: Parameters<Handlers[M]>[0], c: CallContext): Promise<unknown> =>
+      ((await load())[m] as (p: unknown, c: CallContext) => Promise<unknown>)(p, c);
+  return {
+    deploy: lazy('deploy'),
+    build: lazy('build'),
+    rollback: lazy('rollback'),
+    drill: lazy('drill'),
+    redisStatus: lazy('redisStatus'),
+    flags: lazy('flags'),
+    envSync: lazy('envSync'),
+  };
+}
+
+/** A lifecycle request: an unknown selector fails before anything changes; `kind` narrows to redis. */
+async function act(
+  sup: Supervisor,
+  p: { selector?: string; kind?: 'redis' },
+  run: (list: Entry[]) => Promise<void>,
+) {
+  // a target means its app processes: its redis is reached by its full id or through `bstctl redis`
+  const byTarget = p.selector !== undefined && !p.selector.includes('/');
+  const list = sup
+    .pick(p.selector)
+    .filter((e) => (p.kind ? e.config.type === p.kind : !(byTarget && e.config.type === 'redis')));
+  if (list.length === 0 && p.kind) {
+    throw new BstError('not_found', `no ${p.kind} process in ${p.selector ?? 'the config'}`);
+  }
+  await run(list);
+  // a pending config change may have put a new entry in an old one's place
+  return { processes: await sup.describeAll(list.map((e) => sup.entries.get(e.id) ?? e)) };
+}
+
+/** A config change a failed handover left pending is applied by the next start, restart or reload. */
+function pendingFirst(
+  sup: Supervisor,
+  run: (list: Entry[]) => Promise<void>,
+  replacing: boolean,
+): (list: Entry[]) => Promise<void> {
+  return async (list) => {
+    await run(await withPendingApplied(sup, list, replacing));
+  };
+}
+
+/** The daemon's own footprint, for `ping` (and the benchmark's soak). */
+function daemonMemory(): { rss: number; heapUsed: number; heapTotal: number; external: number } {
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external };
+}
