@@ -32,6 +32,7 @@ export const ROOMS = [
   'state',
   'orphans',
   'requests',
+  'events',
   'daemon',
 ];
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_KEEP_BACKUPS } from '../env/backups.js';
 import { expects } from './issues.js';
+import { hookSchema } from './hooks-schema.js';
 import {
   appProcessSchema,
   logsSchema,
@@ -241,6 +242,12 @@ export const configSchema = z
       .default([])
       .describe(
         'Paths that must not exist, nor lead to a target; `bstctl doctor` fails when one does. Default [].',
+      ),
+    hooks: z
+      .array(hookSchema)
+      .default([])
+      .describe(
+        'Commands run on chosen events (`bstctl events` lists what happened), e.g. a webhook. Default [].',
       ),
     targets: z
       .record(name, targetSchema)

@@ -30,9 +30,13 @@ import { listen, prepareSocketDir } from '../socket/server.js';
 import { readState } from '../state/state-file.js';
 import { createSupervisor, type Supervisor } from '../entries/supervisor.js';
 import { own } from '../../own.js';
+import { openEvents, type Events } from '../events/wire.js';
+import { journaledHandlers, journaledReload } from '../events/requests.js';
 
 /** At shutdown, how long a running deploy, rollback or lifecycle request may still take. */
 const DRAIN_MS = 60_000;
+/** At shutdown, how long the hooks the last events started may still take. */
+const HOOKS_WAIT_MS = 5_000;
 
 /** The composition root: the only place that wires the real clock, fs, spawn and logger. */
 export async function runDaemon(
@@ -43,32 +47,32 @@ export async function runDaemon(
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
   const readyFd = takeReadyFd();
-  const { loaded, log, secrets, sup, store, pipes } = await prepare(await config, readyFd);
-  const { logger } = log;
+  const { loaded, log, secrets, sup, store, pipes, events } = await prepare(await config, readyFd);
+  const { logger } = events;
   const gate = new Gate();
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
   const shutdown = (why: string): Promise<void> =>
-    (stopping ??= stopAll(sup, gate, store, why, logger).finally(() => {
+    (stopping ??= stopAll(sup, gate, store, why, events).finally(() => {
       server?.close();
       log.flush();
     }));
   const reload = serialReloads(sup, logger);
-  const reloadConfig = (): Promise<ConfigReloadResult> => reload(() => validatedConfig(sup.loaded.file));
+  const reloadConfig = journaledReload(
+    (): Promise<ConfigReloadResult> => reload(() => validatedConfig(sup.loaded.file)),
+    events.record,
+  );
   const exitAfter = (why: string): void => void shutdown(why).then(() => setImmediate(() => process.exit(0)));
   const startedAt = Date.now();
   const problems = (): string[] => [
-    ...[log.problem()].filter((p): p is string => p !== null),
+    ...[log.problem(), events.journal.problem()].filter((p): p is string => p !== null),
     ...store.problems(),
     ...[...sup.entries.values()].flatMap((e) => logProblem(e) ?? []),
   ];
-  const handlers = daemonHandlers(sup, secrets, {
-    gate,
-    startedAt,
-    shutdown: exitAfter,
-    reloadConfig,
-    problems,
-  });
+  const handlers = journaledHandlers(
+    daemonHandlers(sup, secrets, { gate, startedAt, shutdown: exitAfter, reloadConfig, problems }),
+    events.record,
+  );
 
   server = await listen(loaded.socketPath, handlers, logger);
   announceReady(readyFd);
@@ -100,6 +104,13 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
     level: loaded.config.daemon.logLevel,
     secrets,
   });
+  let sup: Supervisor | null = null;
+  // the hooks of the config in force: a config reload swaps them with the rest
+  const events = openEvents(stateDir, secrets, log.logger, {
+    hooks: () => (sup ?? { loaded }).loaded.config.hooks,
+    dir: () => (sup ?? { loaded }).loaded.dir,
+  });
+  const logger = events.logger;
   const saved = readState(stateDir);
   const stopOf = (id: string): StopSpec => stopSpecOf(loaded, id);
   // all found first, then stopped together: one after another, a few that ignore SIGTERM took longer
@@ -112,22 +123,22 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   ];
   const bound = reapBoundMs(found, stopOf);
   if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
-  await reapLeftovers(found, stopOf, log.logger);
-  const store = createPersistence(stateDir, log.logger);
+  await reapLeftovers(found, stopOf, logger);
+  const store = createPersistence(stateDir, logger);
   const pipes = new PipeStock(join(stateDir, 'pipes'));
   process.once('exit', () => pipes.clear());
-  const sup = createSupervisor({
+  sup = createSupervisor({
     pipes,
-    preload: preloadFor(stateDir, log.logger), // after reaping: no child of a previous daemon needs the old copy
+    preload: preloadFor(stateDir, logger), // after reaping: no child of a previous daemon needs the old copy
     loaded,
     clock: realClock,
-    logger: log.logger,
+    logger,
     secrets,
     onChange: store.changed,
   });
   store.attach(sup, saved?.processes ?? {});
-  recoverEach(sup, log.logger);
-  return { loaded, log, secrets, sup, store, pipes };
+  recoverEach(sup, logger);
+  return { loaded, log, secrets, sup, store, pipes, events };
 }
 
 /** The daemon lock, or an error that says what could not be written (a full disk) instead of a stack trace. */
@@ -143,12 +154,15 @@ function lockOrSay(stateDir: string): ReturnType<typeof acquireDaemonLock> {
 }
 
 /** Refuses new work, lets running work end (bounded), then stops every process; the wants are kept. */
-async function stopAll(sup: Supervisor, gate: Gate, store: Persistence, why: string, logger: Logger) {
+async function stopAll(sup: Supervisor, gate: Gate, store: Persistence, why: string, events: Events) {
+  const { logger } = events;
   logger.info({ evt: 'shutdown', why });
   if (!(await gate.close(DRAIN_MS))) logger.warn({ evt: 'shutdown-drain-timeout', ms: DRAIN_MS });
   store.freeze();
   await sup.shutdown();
   await store.close();
+  await events.hooks.close(HOOKS_WAIT_MS);
+  events.journal.close();
 }
 
 /**

@@ -1,0 +1,70 @@
+import type { Logger, SecretSet } from '../../log.js';
+import type { JournalEvent } from '../../events/journal.js';
+import { Journal, type NewEvent } from '../../events/write.js';
+import type { Transition } from '../unit/unit.js';
+import { HookRunner, type HookConfig } from './hooks.js';
+import { eventsOfTransition } from './transition.js';
+
+export interface Events {
+  /** Writes one event to the journal (and runs the hooks that match it). */
+  record(ev: NewEvent): void;
+  /** The daemon's logger, journaling what its records tell (transitions, start, shutdown). */
+  logger: Logger;
+  journal: Journal;
+  hooks: HookRunner;
+}
+
+/**
+ * The journal beside the daemon log. Transitions and the daemon's own records already reach the
+ * logger: the journal listens there, so no call site says the same thing twice.
+ */
+export function openEvents(
+  stateDir: string,
+  secrets: SecretSet,
+  logger: Logger,
+  config: { hooks: () => readonly HookConfig[]; dir: () => string },
+): Events {
+  const journal = new Journal(stateDir, (text) => secrets.mask(text));
+  const record = (ev: NewEvent): void => journal.append(ev);
+  const hooks = new HookRunner(config.hooks, record, config.dir);
+  journal.onEvent((ev: JournalEvent) => hooks.handle(ev));
+  const tell = (rec: object): void => {
+    for (const ev of eventsOfRecord(rec)) record(ev);
+  };
+  const wrapped: Logger = {
+    debug: (r) => logger.debug(r),
+    info: (r) => (logger.info(r), tell(r)),
+    warn: (r) => (logger.warn(r), tell(r)),
+    error: (r) => (logger.error(r), tell(r)),
+  };
+  return { record, logger: wrapped, journal, hooks };
+}
+
+/** The daemon-log records that are events for an operator too. */
+function eventsOfRecord(rec: object): NewEvent[] {
+  const r = rec as { evt?: unknown } & Record<string, unknown>;
+  switch (r.evt) {
+    case 'transition':
+      return eventsOfTransition(rec as unknown as Transition);
+    case 'daemon-started':
+      return [
+        {
+          id: 'daemon',
+          type: 'daemon-started',
+          message: `daemon ${String(r.version)} started, pid ${String(r.pid)}`,
+        },
+      ];
+    case 'shutdown':
+      return [{ id: 'daemon', type: 'daemon-stopping', message: `shutting down (${String(r.why)})` }];
+    case 'release-switched-back':
+      return [
+        {
+          id: String(r.target),
+          type: 'switched-back',
+          message: `${String(r.op)} interrupted by the daemon's end: current switched back from ${String(r.from)} to ${String(r.to)}`,
+        },
+      ];
+    default:
+      return [];
+  }
+}
