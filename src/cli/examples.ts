@@ -25,6 +25,7 @@ const EXAMPLES: Record<string, string> = {
   restart: 'bstctl restart core-api-prod/core-api',
   reload: 'bstctl reload core-api-prod',
   logs: 'bstctl logs core-api-prod/core-api -n 100 --err',
+  events: 'bstctl events core-api-prod --since 1h',
   config: 'bstctl config check',
   'config check': 'bstctl config check -c bst.supervisor.json',
   'config schema': 'bstctl config schema > bst.supervisor.schema.json',

@@ -19,6 +19,7 @@ export const FILES: { names: string[]; load: () => Promise<Declarations> }[] = [
     load: () => import('./commands/process.js'),
   },
   { names: ['logs'], load: () => import('./commands/logs.js') },
+  { names: ['events'], load: () => import('./commands/events.js') },
   { names: ['config'], load: () => import('./commands/config.js') },
   { names: ['startup'], load: () => import('./commands/startup.js') },
   { names: ['deploy', 'build', 'rollback', 'drill', 'list'], load: () => import('./commands/release.js') },
