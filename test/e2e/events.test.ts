@@ -34,7 +34,7 @@ function waitEvent(
   });
 }
 
-test('a crash is journaled with its exit code and last stderr line, masked, and logs shows it as a [bstctl] line', async (t) => {
+test('a crash is journaled with its exit code and last stderr line, masked, and events prints it in local time', async (t) => {
   const crash = proc(fixture('says-then-exits.js'), {
     env: { SAY: `boom: cannot connect to db with ${SECRET}`, EXIT_AFTER_MS: '300' },
     restart: { policy: 'never' },
@@ -60,13 +60,6 @@ test('a crash is journaled with its exit code and last stderr line, masked, and 
     human.stdout,
     /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}app\/crash {2}crashed {2}exited with code 1/m,
   );
-  const logs = await sb.run('logs', 'app/crash');
-  assert.equal(logs.code, 0, logs.stderr);
-  assert.match(
-    logs.stdout,
-    /\d{4}-\d\d-\d\dT[\d:.]+Z \[bstctl\] crashed: exited with code 1; last stderr: boom/,
-  );
-  assert.ok(!logs.stdout.includes(SECRET));
 });
 
 test('kill -9 of a child is journaled with its signal, and the journal survives a daemon restart', async (t) => {

@@ -9,7 +9,7 @@ type Stream = 'out' | 'err';
 
 interface Source {
   id: string;
-  stream: Stream | 'bstctl'; // bstctl: the process's own events, from the journal
+  stream: Stream;
   file: string;
 }
 
@@ -37,8 +37,7 @@ function pickStreams(o: LogsOptions): Stream[] {
 /** `<id> <stream> | `: the id when several processes are shown, the stream when both are. */
 function labeller(ids: string[], streams: Stream[]): (s: Source) => string {
   return (s) => {
-    const stream = streams.length > 1 && s.stream !== 'bstctl' ? [s.stream] : [];
-    const parts = [...(ids.length > 1 ? [s.id] : []), ...stream];
+    const parts = [...(ids.length > 1 ? [s.id] : []), ...(streams.length > 1 ? [s.stream] : [])];
     return parts.length > 0 ? `${parts.join(' ')} | ` : '';
   };
 }
@@ -81,7 +80,7 @@ export async function logs(ctx: Ctx, selector: string | undefined, o: LogsOption
     throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
   }
   const streams = pickStreams(o);
-  const { config, stateDir } = await ctx.config();
+  const { config } = await ctx.config();
   const ids = resolveSelector(config, selector);
   const list = await sources(config, ids, streams);
   const mask = await maskFor(config, ids);
@@ -95,20 +94,15 @@ export async function logs(ctx: Ctx, selector: string | undefined, o: LogsOption
   // -f --json prints one object per line (a stream cannot be one document); without -f, one document
   const show = (s: Source, line: string): boolean =>
     process.stdout.write(`${ctx.json ? JSON.stringify(record(s, mask(line))) : human(s, mask(line))}\n`);
-  const logged: { s: Source; line: string }[] = [];
-  for (const s of list) for (const line of await lastLines(s.file, n)) logged.push({ s, line });
-  const journal = await import('../log-events.js');
-  const past = journal.withEvents(logged, stateDir, ids, n);
+  const past: { s: Source; line: string }[] = [];
+  for (const s of list) for (const line of await lastLines(s.file, n)) past.push({ s, line });
   if (ctx.json && !o.follow) {
     const lines = past.map(({ s, line }) => record(s, mask(line)));
     return void process.stdout.write(`${JSON.stringify({ lines }, null, 2)}\n`);
   }
   for (const { s, line } of past) show(s, line);
   if (!o.follow) return;
-  const followers = [
-    ...list.map((s) => follow(s.file, (line) => show(s, line), { fromEnd: true })),
-    journal.followEvents(stateDir, ids, (id, line) => show({ id, stream: 'bstctl', file: '' }, line)),
-  ];
+  const followers = list.map((s) => follow(s.file, (line) => show(s, line), { fromEnd: true }));
   await new Promise<void>((resolve) => {
     const end = (): void => {
       for (const f of followers) f.stop();
