@@ -10,7 +10,8 @@ import { launchRedis } from '../redis/launch.js';
 import { splitId } from '../../config/selector.js';
 import { own } from '../../own.js';
 import type { PipeSource } from '../process/pipes.js';
-import { ProcessUnit, type Transition } from '../unit/unit.js';
+import type { Transition } from '../unit/types.js';
+import { ProcessUnit } from '../unit/unit.js';
 
 export interface Entry {
   id: string;

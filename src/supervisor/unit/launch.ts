@@ -14,7 +14,7 @@ import { lineWatcher, probeHttp, probeTcp, withDeadline } from '../process/readi
 import { feed, type Sink } from '../output/sinks.js';
 import { notReady } from '../process/not-ready.js';
 import { stderrTail } from '../machine/stderr-tail.js';
-import type { Launch } from './unit.js';
+import type { Launch } from './types.js';
 import type { Listener } from '../process/listeners.js';
 import type { PipeSource } from '../process/pipes.js';
 
