@@ -45,7 +45,7 @@ export async function runDaemon(
   const readyFd = takeReadyFd();
   const { loaded, log, secrets, sup, store, pipes } = await prepare(await config, readyFd);
   const { logger } = log;
-  const gate = new Gate();
+  const gate = new Gate(sup.clock);
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
   const shutdown = (why: string): Promise<void> =>
@@ -56,7 +56,7 @@ export async function runDaemon(
   const reload = serialReloads(sup, logger);
   const reloadConfig = (): Promise<ConfigReloadResult> => reload(() => validatedConfig(sup.loaded.file));
   const exitAfter = (why: string): void => void shutdown(why).then(() => setImmediate(() => process.exit(0)));
-  const startedAt = Date.now();
+  const startedAt = sup.clock.now();
   const problems = (): string[] => [
     ...[log.problem()].filter((p): p is string => p !== null),
     ...store.problems(),
@@ -113,14 +113,15 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   const bound = reapBoundMs(found, stopOf);
   if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
   await reapLeftovers(found, stopOf, log.logger);
-  const store = createPersistence(stateDir, log.logger);
+  const clock = realClock; // the daemon's one clock: everything that waits or times reads it
+  const store = createPersistence(stateDir, log.logger, clock);
   const pipes = new PipeStock(join(stateDir, 'pipes'));
   process.once('exit', () => pipes.clear());
   const sup = createSupervisor({
     pipes,
     preload: preloadFor(stateDir, log.logger), // after reaping: no child of a previous daemon needs the old copy
     loaded,
-    clock: realClock,
+    clock,
     logger: log.logger,
     secrets,
     onChange: store.changed,

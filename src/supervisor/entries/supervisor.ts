@@ -81,6 +81,8 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   return {
     wantOf: (e: Entry): 'up' | 'down' => (e.waiting ? 'up' : e.unit.want),
+    /** The daemon's one clock, for what the supervisor's users time. */
+    clock: deps.clock,
     get loaded() {
       return loaded;
     },

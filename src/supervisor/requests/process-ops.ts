@@ -2,6 +2,7 @@ import { BstError } from '../../errors.js';
 import type { SecretSet } from '../../log.js';
 import { PROTOCOL_VERSION, type ConfigReloadResult, type Method } from '../../protocol.js';
 import { VERSION } from '../../version.js';
+import type { Clock } from '../machine/clock.js';
 import type { CallContext, Handlers } from '../socket/server.js';
 import type { Entry, Supervisor } from '../entries/supervisor.js';
 import { withPendingApplied } from './config-reload.js';
@@ -26,6 +27,8 @@ export class Gate {
   private closed = false;
   private readonly running = new Set<Promise<unknown>>();
 
+  constructor(private readonly clock: Clock) {}
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -49,13 +52,13 @@ export class Gate {
   async close(ms: number): Promise<boolean> {
     this.closed = true;
     if (this.running.size === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    let timer: unknown;
+    const late = new Promise<boolean>((resolve) => (timer = this.clock.setTimeout(() => resolve(false), ms)));
     const done = Promise.allSettled([...this.running]).then(() => true);
     try {
       return await Promise.race([done, late]);
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
   }
 }
@@ -76,7 +79,7 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
     ping: async () => ({
       pid: process.pid,
       version: VERSION,
-      uptimeMs: Date.now() - ctl.startedAt,
+      uptimeMs: sup.clock.now() - ctl.startedAt,
       protocol: PROTOCOL_VERSION,
       config: sup.loaded.file,
       memory: daemonMemory(),
