@@ -27,8 +27,11 @@ export interface Entry {
   waiting: string | null;
   /** Why the loaded config's settings for it are not applied yet (a successor that failed its check). */
   pending: string | null;
-  /** Checks a successor must pass on its private port before it serves (a release's smoke), while a release op runs. */
-  serveGate: ServeGate | null;
+  /**
+   * While a release op reloads the target: the release its children run from (the one it switched
+   * to), and what a successor must pass on its private port before it serves (the release's smoke).
+   */
+  deploy: { release: string; serveGate: ServeGate | null } | null;
 }
 
 export interface EntryDeps {
@@ -61,7 +64,7 @@ export function createEntry(id: string, targets: Record<string, TargetConfig>, d
     waiting: null,
     pending: null,
     listener: null,
-    serveGate: null,
+    deploy: null,
     unit: undefined as never,
   };
   entry.unit = new ProcessUnit(id, machineSpec(config), {
@@ -84,7 +87,8 @@ function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
     passEnv: deps.passEnv?.(),
     pipes: deps.pipes,
     preload: deps.preload,
-    beforeServe: () => entry.serveGate,
+    beforeServe: () => entry.deploy?.serveGate ?? null,
+    release: () => entry.deploy?.release ?? null,
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;

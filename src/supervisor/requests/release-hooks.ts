@@ -1,7 +1,5 @@
 import type { TargetConfig } from '../../config/index.js';
 import type { SecretSet } from '../../log.js';
-import { targetPaths } from '../../release/layout.js';
-import { readCurrent } from '../../release/switch.js';
 import { releaseTargetOf } from '../../release/target.js';
 import type { ReleaseHooks } from '../../release/types.js';
 import type { Entry, Supervisor } from '../entries/supervisor.js';
@@ -13,25 +11,24 @@ const running = (e: Entry): boolean => e.unit.pid !== null && e.unit.state !== '
 export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks {
   const of = (target: string): Entry[] => [...sup.entries.values()].filter((e) => e.target === target);
   return {
-    async reloadTarget(target, beforeServe) {
+    async reloadTarget(target, release, beforeServe) {
       const list = of(target).filter((e) => runsFromRelease(e) && sup.wantOf(e) === 'up');
-      // a child already running the release current names (a switch back) keeps serving as it is
-      const current = list[0] ? readCurrent(targetPaths(list[0].targetConfig.base)) : null;
-      const live = list.filter((e) => running(e) && e.unit.release !== current);
+      // a child already running the release (a switch back) keeps serving as it is
+      const live = list.filter((e) => running(e) && e.unit.release !== release);
       const idle = list.filter((e) => !running(e));
       await sup.startEntries(
         of(target).filter((e) => !runsFromRelease(e) && sup.wantOf(e) === 'up' && !running(e)),
       );
       // only the children this reload starts are gated: never a crash restart after it
-      for (const e of list) e.serveGate = beforeServe ?? null;
+      for (const e of list) e.deploy = { release, serveGate: beforeServe ?? null };
       try {
         await sup.reloadEntries(live);
         await sup.startEntries(idle);
       } finally {
-        for (const e of list) e.serveGate = null;
+        for (const e of list) e.deploy = null;
       }
       // a successor that never got ready fails the reload itself, with its reason (not a 0 ms health)
-      for (const e of [...live, ...idle]) assertOn(e, current);
+      for (const e of [...live, ...idle]) assertOn(e, release);
     },
     async settleTarget(target, ms) {
       const list = of(target).filter((e) => runsFromRelease(e) && sup.wantOf(e) === 'up');
@@ -55,7 +52,8 @@ export function releaseHooks(sup: Supervisor, secrets: SecretSet): ReleaseHooks 
         if (runsFromRelease(e) && release && e.unit.release !== release) {
           throw new Error(`${e.id} runs release ${e.unit.release}, not ${release}`);
         }
-        if (runsFromRelease(e) && e.config.type !== 'redis' && !e.config.ready) await staysUp(e);
+        if (runsFromRelease(e) && e.config.type !== 'redis' && !e.config.ready)
+          await staysUp(e, sup.clock.now());
       }
     },
     async stopTarget(target) {
@@ -97,10 +95,10 @@ function assertOnline(e: Entry): void {
 const STAY_UP_MS = 1_000;
 
 /** Online at spawn says nothing without a `ready` key: the same child must stay up a while. */
-async function staysUp(e: Entry): Promise<void> {
+async function staysUp(e: Entry, now: number): Promise<void> {
   const pid = e.unit.pid;
   const need = Math.min(e.config.restart.minUptimeMs, STAY_UP_MS);
-  const up = Date.now() - (e.unit.machine.startedAt ?? Date.now());
+  const up = now - (e.unit.machine.startedAt ?? now);
   const left = Math.max(0, Math.min(need, need - up));
   // woken by every event of the unit; the timeout is the deadline, reached only by a child that stayed up
   await e.unit.until((u) => u.state !== 'online' || u.pid !== pid, left);

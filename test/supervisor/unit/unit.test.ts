@@ -189,3 +189,14 @@ test('a child runs only from the release `current` names: missing, dangling or o
   pointAt('releases/r1');
   assert.deepEqual(runRoot(target), { root: join(base, 'releases', 'r1'), release: 'r1' });
 });
+
+test('a release passed down by a release op is what a child runs from, whatever current names', (t) => {
+  const box = sandbox();
+  t.after(box.cleanup);
+  const base = join(box.dir, 't');
+  for (const r of ['r1', 'r2']) mkdirSync(join(base, 'releases', r), { recursive: true });
+  symlinkSync('releases/r1', join(base, 'current'));
+  const target = { base, releases: {} } as unknown as TargetConfig;
+  assert.deepEqual(runRoot(target, 'r2'), { root: join(base, 'releases', 'r2'), release: 'r2' });
+  assert.deepEqual(runRoot(target), { root: join(base, 'releases', 'r1'), release: 'r1' }, 'else current');
+});
