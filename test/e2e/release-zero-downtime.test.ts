@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { EnvSyncEvidence } from '../../src/release/envsync-evidence.js';
 import { handshakeSmoke, PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
-import { load } from '../helpers/load.js';
+import { load } from '../../bench/load.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ENV = [
