@@ -172,7 +172,7 @@ async function bootstrap(sup: Supervisor, booting: Set<string>, stopped: () => b
     if (stopped()) return; // shut down mid-boot: the rest stay wanted up for the next start
     booting.delete(id);
     const e = sup.entries.get(id); // gone when a reload removed it meanwhile
-    if (e) await sup.startEntries([e], 'started at daemon start');
+    if (e) await sup.start([e], 'started at daemon start');
   }
 }
 

@@ -4,7 +4,7 @@ import type { SecretSet } from '../../log.js';
 import type { Clock } from '../machine/clock.js';
 import { launchApp, type ServeGate } from '../unit/launch.js';
 import { bindListener, type Listener } from '../process/listeners.js';
-import type { MachineSpec } from '../machine/machine.js';
+import type { MachineSpec, State } from '../machine/machine.js';
 import { openProcessSinks } from '../output/sinks.js';
 import { launchRedis } from '../redis/launch.js';
 import { splitId } from '../../config/selector.js';
@@ -32,6 +32,33 @@ export interface Entry {
    * to), and what a successor must pass on its private port before it serves (the release's smoke).
    */
   deploy: { release: string; serveGate: ServeGate | null } | null;
+}
+
+/** One process as release hooks and persistence read it: a copy taken now, never its unit. */
+export interface EntryView {
+  readonly id: string;
+  readonly state: State;
+  readonly pid: number | null;
+  readonly startTime: number | null;
+  /** The release its child runs from; null for none. */
+  readonly release: string | null;
+  readonly reason: string | null;
+  /** When its child was last spawned, on the daemon's clock. */
+  readonly startedAt: number | null;
+}
+
+export function viewOf(e: Entry): EntryView {
+  const { unit } = e;
+  const { reason, startedAt } = unit.machine;
+  return {
+    id: e.id,
+    state: unit.state,
+    pid: unit.pid,
+    startTime: unit.startTime,
+    release: unit.release,
+    reason,
+    startedAt,
+  };
 }
 
 export interface EntryDeps {

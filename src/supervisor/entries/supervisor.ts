@@ -8,7 +8,16 @@ import { procTable } from '../../proc.js';
 import { targetPaths } from '../../release/layout.js';
 import { readCurrent } from '../../release/switch.js';
 import { cannotSpawn } from './preflight.js';
-import { createEntry, entrySettings, retire, settingsOf, type Entry, type EntryDeps } from './entry.js';
+import {
+  createEntry,
+  entrySettings,
+  retire,
+  settingsOf,
+  viewOf,
+  type Entry,
+  type EntryDeps,
+  type EntryView,
+} from './entry.js';
 import { own } from '../../own.js';
 import { allProcessIds, resolveSelector } from '../../config/selector.js';
 import type { Transition } from '../unit/types.js';
@@ -17,7 +26,7 @@ import { envDrift } from './env-drift.js';
 import type { PipeSource } from '../process/pipes.js';
 import { envFilePrints, type EnvPrints } from '../unit/envkey.js';
 
-export type { Entry } from './entry.js';
+export type { Entry, EntryView } from './entry.js';
 export { machineSpec } from './entry.js';
 
 export interface SupervisorDeps {
@@ -87,19 +96,39 @@ export function createSupervisor(deps: SupervisorDeps) {
       return loaded;
     },
     entries,
+    /** The entries a selector names, in config order: what every verb below takes. */
     pick,
-    start: (selector?: string) => inOrder(pick(selector), start),
-    stop: (selector?: string) => inOrder(pick(selector), stopEntry, true),
-    restart: (selector?: string) => restartAll(pick(selector)),
     /** `reason` says who asked when it is not the operator ("started at daemon start"). */
-    startEntries: (list: Entry[], reason?: string) => inOrder(list, reason ? startAs(reason) : start),
-    stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
-    restartEntries: restartAll,
-    reloadEntries: (list: Entry[]) => inOrder(list, reloadEntry),
+    start: (list: Entry[], reason?: string) => inOrder(list, reason ? startAs(reason) : start),
+    stop: (list: Entry[]) => inOrder(list, stopEntry, true),
+    restart: restartAll,
+    reload: (list: Entry[]) => inOrder(list, reloadEntry),
     pendingOf,
-    status: (selector?: string) => describeAll(pick(selector), deps.clock, filePrints, pendingOf),
-    describeAll: (list: Entry[]) => describeAll(list, deps.clock, filePrints, pendingOf),
-    /** A want changed outside the supervisor (an entry's `waiting`): the daemon saves its state. */
+    status: (list: Entry[] = pick()) => describeAll(list, deps.clock, filePrints, pendingOf),
+    /** Stopped, yet wanted up: each starts once `why` is over (the next deploy); the want is saved. */
+    waitFor(list: Entry[], why: string): void {
+      for (const e of list) e.waiting = why;
+      changed();
+    },
+    /** While `work` runs, the children of `list` run from `deploy.release`, gated by its serveGate. */
+    async underDeploy<T>(
+      list: Entry[],
+      deploy: NonNullable<Entry['deploy']>,
+      work: () => Promise<T>,
+    ): Promise<T> {
+      for (const e of list) e.deploy = deploy;
+      try {
+        return await work();
+      } finally {
+        for (const e of list) e.deploy = null;
+      }
+    },
+    /** Resolves with why `e` did not stay online for `ms` (see ProcessUnit.settle), or null. */
+    settle: (e: Entry, ms: number, signal?: AbortSignal) => e.unit.settle(ms, signal),
+    /** Resolves once `done` holds for `e` (asked after each of its events), false after `timeoutMs`. */
+    until: (e: Entry, done: (v: EntryView) => boolean, timeoutMs: number) =>
+      e.unit.until(() => done(viewOf(e)), timeoutMs),
+    /** The config changed outside a verb (an entry added or removed): the daemon saves its state. */
     changed,
 
     /** Swaps the config in; `create` and the caller do the starting and stopping. */

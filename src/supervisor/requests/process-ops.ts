@@ -90,13 +90,13 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
       return { stopping: true };
     },
     status: async ({ selector }) => ({
-      processes: await sup.status(selector),
+      processes: await sup.status(sup.pick(selector)),
       daemon: { problems: ctl.problems() },
     }),
-    start: async (p) => act(sup, p, pendingFirst(sup, sup.startEntries, false)),
-    stop: async (p) => act(sup, p, sup.stopEntries),
-    restart: async (p) => act(sup, p, pendingFirst(sup, sup.restartEntries, true)),
-    reload: async (p) => act(sup, p, pendingFirst(sup, sup.reloadEntries, true)),
+    start: async (p) => act(sup, p, pendingFirst(sup, sup.start, false)),
+    stop: async (p) => act(sup, p, sup.stop),
+    restart: async (p) => act(sup, p, pendingFirst(sup, sup.restart, true)),
+    reload: async (p) => act(sup, p, pendingFirst(sup, sup.reload, true)),
     ...releaseAndEnvHandlers(sup, secrets),
     configReload: () => ctl.reloadConfig(),
   };
@@ -155,7 +155,7 @@ async function act(
   }
   await run(list);
   // a pending config change may have put a new entry in an old one's place
-  return { processes: await sup.describeAll(list.map((e) => sup.entries.get(e.id) ?? e)) };
+  return { processes: await sup.status(list.map((e) => sup.entries.get(e.id) ?? e)) };
 }
 
 /** A config change a failed handover left pending is applied by the next start, restart or reload. */

@@ -3,6 +3,7 @@ import { statusSnapshot, type SnapshotProcess } from '../../snapshot.js';
 import { writeProblem } from '../../daemonlog.js';
 import type { ProcessStatus } from '../../protocol.js';
 import { statePath, writeState, type SavedProcess } from './state-file.js';
+import { viewOf } from '../entries/entry.js';
 import { SHUTDOWN_REASON, type Supervisor } from '../entries/supervisor.js';
 import type { Clock } from '../machine/clock.js';
 import type { State } from '../machine/machine.js';
@@ -45,8 +46,9 @@ export function createPersistence(stateDir: string, logger: Logger, clock: Clock
   };
   // only when the child is still the one the status named: a respawn meanwhile has another start time
   const withStartTime = (p: ProcessStatus): SnapshotProcess => {
-    const unit = sup?.entries.get(p.id)?.unit;
-    return { ...p, startTime: p.pid !== null && unit?.pid === p.pid ? unit.startTime : null };
+    const e = sup?.entries.get(p.id);
+    const now = e ? viewOf(e) : null;
+    return { ...p, startTime: p.pid !== null && now?.pid === p.pid ? now.startTime : null };
   };
   const snapshot = async (): Promise<void> => {
     if (!sup) return;
@@ -91,7 +93,7 @@ export function createPersistence(stateDir: string, logger: Logger, clock: Clock
       clock.clearTimeout(timer);
       if (!sup) return;
       frozen = savedProcesses(sup, booting);
-      before = Object.fromEntries([...sup.entries.values()].map((e) => [e.id, e.unit.state]));
+      before = Object.fromEntries([...sup.entries.values()].map((e) => [e.id, viewOf(e).state]));
     },
     /** Shutdown ends: the frozen wants, and the last status (everything stopped). */
     async close(): Promise<void> {
@@ -137,7 +139,8 @@ function savedProcesses(sup: Supervisor, booting: Set<string>): Record<string, S
   const out: Record<string, SavedProcess> = {};
   for (const e of sup.entries.values()) {
     const want = booting.has(e.id) ? 'up' : sup.wantOf(e);
-    out[e.id] = { want, pid: e.unit.pid, startTime: e.unit.startTime };
+    const { pid, startTime } = viewOf(e);
+    out[e.id] = { want, pid, startTime };
   }
   return out;
 }
