@@ -1,10 +1,7 @@
 import type { LoadedConfig, ProcessConfig, TargetConfig } from '../../config/index.js';
 import type { Logger, SecretSet } from '../../log.js';
-import type { ProcessStatus } from '../../protocol.js';
 import type { Clock } from '../machine/clock.js';
 import { BstError } from '../../errors.js';
-import { sharedProcTable, treeUsage } from '../process/metrics.js';
-import { procTable } from '../../proc.js';
 import { targetPaths } from '../../release/layout.js';
 import { readCurrent } from '../../release/switch.js';
 import { cannotSpawn } from './preflight.js';
@@ -22,9 +19,9 @@ import { own } from '../../own.js';
 import { allProcessIds, resolveSelector } from '../../config/selector.js';
 import type { Transition } from '../unit/types.js';
 import type { ProcessUnit } from '../unit/unit.js';
-import { envDrift } from './env-drift.js';
+import { describeAll } from './describe.js';
 import type { PipeSource } from '../process/pipes.js';
-import { envFilePrints, type EnvPrints } from '../unit/envkey.js';
+import { envFilePrints } from '../unit/envkey.js';
 
 export type { Entry, EntryView } from './entry.js';
 export { machineSpec } from './entry.js';
@@ -239,56 +236,4 @@ function hasRelease(t: TargetConfig): boolean {
 
 function readyTimeout(config: ProcessConfig): number {
   return config.ready?.timeoutMs ?? 0;
-}
-
-type Drift = ReturnType<typeof envDrift>;
-
-/** One walk of /proc and one look at each env file for the whole request, not one per process. */
-function describeAll(
-  list: Entry[],
-  clock: Clock,
-  filePrints: (file: string) => EnvPrints,
-  pendingOf: (e: Entry) => string | null,
-): Promise<ProcessStatus[]> {
-  const table = sharedProcTable();
-  const drift = envDrift(filePrints);
-  return Promise.all(
-    list.map(async (e) => withPending(await describe(e, clock, table, drift), pendingOf(e))),
-  );
-}
-
-function withPending(s: ProcessStatus, pending: string | null): ProcessStatus {
-  return pending ? { ...s, pending } : s;
-}
-
-async function describe(
-  e: Entry,
-  clock: Clock,
-  table: ReturnType<typeof procTable>,
-  drift: Drift,
-): Promise<ProcessStatus> {
-  // all read at one instant: the child may exit while the usage is read, and a status must not
-  // then say errored with a pid
-  const { pid, machine: m, release, envPrints: spawnedWith } = e.unit;
-  const waiting = e.waiting;
-  const now = clock.now();
-  const running = pid !== null && m.state !== 'stopped';
-  const envChanged = running && spawnedWith ? drift(e, spawnedWith) : null;
-  const usage = running ? await treeUsage(pid, table) : { cpu: 0, memory: 0 };
-  return {
-    id: e.id,
-    target: e.target,
-    name: e.name,
-    type: e.config.type,
-    state: m.state,
-    want: waiting ? 'up' : m.want,
-    pid: running ? pid : null,
-    uptimeMs: running && m.startedAt !== null ? now - m.startedAt : null,
-    restarts: m.restarts,
-    cpu: usage.cpu,
-    memory: usage.memory,
-    release: running ? release : null,
-    reason: waiting ?? m.reason,
-    ...(envChanged ? { envChanged } : {}),
-  };
 }
