@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { load } from '../test/helpers/load.js';
+import { load } from './load.js';
 import { CLI, freePort, get, gitRepo, run, until } from './lib.js';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;

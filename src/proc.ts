@@ -7,6 +7,7 @@ export interface ProcStat {
   pgrp: number;
   state: string; // 'Z' zombie, 'X' dead
   start: number; // kernel start time, clock ticks since boot (field 22)
+  ticks: number; // CPU used so far, utime + stime in clock ticks (fields 14, 15)
 }
 
 /** A process by pid and kernel start time, so a recycled pid is never mistaken for it. */
@@ -22,9 +23,10 @@ export function readStat(pid: number): ProcStat | null {
   } catch {
     return null;
   }
-  // comm (field 2) may hold spaces and parens; everything after the last ')' is positional
+  // comm (field 2) may hold spaces and parens; everything after the last ')' is positional, from field 3
   const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: f[0] ?? '', ppid: Number(f[1]), pgrp: Number(f[2]), start: Number(f[19]) };
+  const [state, ppid, pgrp, start] = [f[0] ?? '', Number(f[1]), Number(f[2]), Number(f[19])];
+  return { pid, state, ppid, pgrp, start, ticks: Number(f[11]) + Number(f[12]) };
 }
 
 /** Every process in /proc now; one that vanishes while it is read is left out. */

@@ -66,7 +66,7 @@ export async function activate(o: ActivateInput, hooks: ReleaseHooks, log: Deplo
   let at: string | null = null;
   try {
     at = recordActivation(paths, id, o.kind, { batch: o.batch, by: o.by });
-    await log.step('reload', () => hooks.reloadTarget(targetName, early.gate));
+    await log.step('reload', () => hooks.reloadTarget(targetName, id, early.gate));
     await log.step('health', () => hooks.healthTarget(targetName, id, (l) => log.line(l)));
     if (smoke.length > 0) await log.step('smoke', () => smokeGate(smoke, o.envFile ?? '', log));
     if (o.settleMs) await log.step('settle', () => settle(hooks, targetName, o.settleMs ?? 0));
@@ -111,7 +111,7 @@ async function switchBack(
     return hooks.stopTarget(o.targetName);
   }
   switchCurrent(o.paths, o.previous, o.targetName);
-  await hooks.reloadTarget(o.targetName);
+  await hooks.reloadTarget(o.targetName, o.previous);
   // bookkeeping last: it must not keep the processes on the failed release
   recordActivation(o.paths, o.previous, 'switch-back', { ok: true });
 }

@@ -5,11 +5,13 @@ import type { Asker, StepRecord } from './store.js';
 /** What release/ needs from the supervisor, passed in by the daemon (release never imports it). */
 export interface ReleaseHooks {
   /**
-   * Restarts every process of the target that runs from a release, readiness-gated; starts waiting
-   * ones. A `listen` process's new child also passes `beforeServe` on its private port before it serves.
+   * Restarts every process of the target that runs from a release onto `release` (the one just
+   * switched to), readiness-gated; starts waiting ones. A `listen` process's new child also passes
+   * `beforeServe` on its private port before it serves.
    */
   reloadTarget(
     target: string,
+    release: string,
     beforeServe?: (port: number, privatePort: number) => Promise<void>,
   ): Promise<void>;
   /**

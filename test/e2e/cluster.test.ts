@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { daemonSandbox, fixture, ordinaryApp } from '../helpers/daemon.js';
-import { load } from '../helpers/load.js';
+import { load } from '../../bench/load.js';
 import { freePort } from '../helpers/sandbox.js';
 import { waitFor } from '../helpers/wait.js';
 

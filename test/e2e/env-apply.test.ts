@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { EnvSyncTarget } from '../../src/protocol.js';
 import { daemonSandbox, ordinaryApp } from '../helpers/daemon.js';
-import { load } from '../helpers/load.js';
+import { load } from '../../bench/load.js';
 import { freePort } from '../helpers/sandbox.js';
 
 const APP = 'web/app';

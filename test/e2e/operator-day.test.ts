@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { EvidenceBundle } from '../../src/release/evidence.js';
-import { load } from '../helpers/load.js';
+import { load } from '../../bench/load.js';
 import { waitFor } from '../helpers/wait.js';
 import { FULL_ENV, PATH_WITH_PNPM, WorkspaceSandbox } from '../helpers/workspace.js';
 

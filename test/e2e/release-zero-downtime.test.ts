@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { EnvSyncEvidence } from '../../src/release/envsync-evidence.js';
 import { PROC_ID, ReleaseSandbox } from '../helpers/gitrepo.js';
-import { load } from '../helpers/load.js';
+import { load } from '../../bench/load.js';
 import { waitFor } from '../helpers/wait.js';
 import { FULL_ENV, WorkspaceSandbox } from '../helpers/workspace.js';
 

@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
 import { test, type TestContext } from 'node:test';
+import { control, preloadEnv, type Control } from '../../src/supervisor/process/handover.js';
 import { bindListener, type Listener } from '../../src/supervisor/process/listeners.js';
 import { FIXTURES, ROOT } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
@@ -35,44 +35,28 @@ function get(port: number, path: string, agent: Agent | false = false): Promise<
 
 const pidOf = (r: Reply): number => (JSON.parse(r.body) as { pid: number }).pid;
 
-/** One app child the way the supervisor starts it: the shared socket as fd 3, the control channel as fd 4. */
+/**
+ * One app child the way the supervisor starts it: the shared socket as fd 3, the control channel as
+ * fd 4, its env and its end of the channel from handover.ts (the supervisor's half).
+ */
 class Child {
   readonly cp: ChildProcess;
-  readonly events: { evt: string; port?: number }[] = [];
+  readonly ctl: Control;
   stdout = '';
 
   constructor(t: TestContext, listener: Listener, port: number, env: Record<string, string> = {}, app = APP) {
+    const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: String(port), ...env };
     this.cp = spawn(process.execPath, [app], {
       stdio: ['ignore', 'pipe', 'inherit', listener.fd, 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        PORT: String(port),
-        BST_LISTEN_PORT: String(port),
-        BST_LISTEN_HOST: '127.0.0.1',
-        NODE_OPTIONS: `--require=${PRELOAD}`,
-        ...env,
-      },
+      env: preloadEnv(base, port, '127.0.0.1', PRELOAD),
     });
     t.after(() => void this.cp.kill('SIGKILL'));
     this.cp.stdout?.on('data', (c: Buffer) => (this.stdout += c.toString('utf8')));
-    const rl = createInterface({ input: this.control });
-    rl.on('line', (line) => this.events.push(JSON.parse(line) as { evt: string }));
+    this.ctl = control(this.cp.stdio[4] as Duplex);
   }
 
-  get control(): Duplex {
-    return this.cp.stdio[4] as Duplex;
-  }
-
-  send(cmd: 'serve' | 'drain'): void {
-    this.control.write(`${JSON.stringify({ cmd })}\n`);
-  }
-
-  event(evt: string): Promise<{ evt: string; port?: number }> {
-    return waitFor(() => this.events.find((e) => e.evt === evt), { what: `event ${evt}` });
-  }
-
-  async privatePort(): Promise<number> {
-    return (await this.event('listening')).port as number;
+  privatePort(): Promise<number> {
+    return this.ctl.listening;
   }
 }
 
@@ -83,8 +67,7 @@ async function serving(t: TestContext): Promise<{ port: number; listener: Listen
   t.after(() => listener.close());
   const a = new Child(t, listener, port);
   await a.privatePort();
-  a.send('serve');
-  await a.event('serving');
+  await a.ctl.serve();
   return { port, listener, a };
 }
 
@@ -96,8 +79,7 @@ test('the app listens privately until told to serve; only then does it get the s
   const privA = await a.privatePort();
   assert.notEqual(privA, port);
   assert.equal((await get(privA, '/health')).status, 200, 'health reaches it privately');
-  a.send('serve');
-  await a.event('serving');
+  await a.ctl.serve();
   assert.equal(pidOf(await get(port, '/whoami')), a.cp.pid);
   await waitFor(() => a.stdout.includes(`listening on ${port}`), {
     what: 'address() names the port asked for',
@@ -113,10 +95,8 @@ test('the app listens privately until told to serve; only then does it get the s
     'the successor saw its health check and this, nothing else',
   );
 
-  b.send('serve');
-  await b.event('serving');
-  a.send('drain');
-  await a.event('drained');
+  await b.ctl.serve();
+  await a.ctl.drain();
   for (let i = 0; i < 10; i++) assert.equal(pidOf(await get(port, '/whoami')), b.cp.pid);
 });
 
@@ -140,10 +120,8 @@ test('a keep-alive client sees no reset across a handover: the old child closes 
   await waitFor(() => seen.length > 20, { what: 'traffic to the first child' });
   const b = new Child(t, listener, port);
   await b.privatePort();
-  b.send('serve');
-  await b.event('serving');
-  a.send('drain');
-  await a.event('drained');
+  await b.ctl.serve();
+  await a.ctl.drain();
   const mark = seen.length;
   await waitFor(() => seen.slice(mark).filter((r) => pidOf(r) === b.cp.pid).length > 20, {
     what: 'traffic to the successor',
@@ -169,11 +147,11 @@ test('a request in flight when the drain begins is answered, with Connection: cl
   await waitFor(async () => Number((await get(await a.privatePort(), '/served')).body) >= 2, {
     what: 'the slow request reached the app',
   });
-  a.send('drain');
+  const drained = a.ctl.drain();
   const r = await slow;
   assert.equal(r.status, 200);
   assert.equal(r.headers.connection, 'close');
-  await a.event('drained');
+  await drained;
 });
 
 for (const form of ['port-host', 'options', 'string', 'fd3']) {
@@ -184,8 +162,7 @@ for (const form of ['port-host', 'options', 'string', 'fd3']) {
     const a = new Child(t, listener, port, { LISTEN_FORM: form });
     const priv = await a.privatePort();
     assert.equal((await get(priv, '/health')).status, 200);
-    a.send('serve');
-    await a.event('serving');
+    await a.ctl.serve();
     assert.equal(pidOf(await get(port, '/whoami')), a.cp.pid);
   });
 }
@@ -212,15 +189,12 @@ for (const [name, env] of [
     const a = new Child(t, listener, port, env, join(FIXTURES, name));
     const priv = await a.privatePort();
     assert.equal((await get(priv, '/health')).status, 200);
-    a.send('serve');
-    await a.event('serving');
+    await a.ctl.serve();
     assert.equal(pidOf(await get(port, '/whoami')), a.cp.pid);
     const b = new Child(t, listener, port, env, join(FIXTURES, name));
     await b.privatePort();
-    b.send('serve');
-    await b.event('serving');
-    a.send('drain');
-    await a.event('drained');
+    await b.ctl.serve();
+    await a.ctl.drain();
     assert.equal(pidOf(await get(port, '/whoami')), b.cp.pid);
     // nothing of the app listens on the port beside the supervisor's socket (no ::1 side door)
     assert.deepEqual(await connectable('::1', port), false, 'no listener of its own on ::1');
@@ -244,8 +218,7 @@ test('a second server on the same port (::1 beside 127.0.0.1) gets no side door:
   t.after(() => listener.close());
   const a = new Child(t, listener, port, { LISTEN_FORM: 'dual' });
   await a.privatePort();
-  a.send('serve');
-  await a.event('serving');
+  await a.ctl.serve();
   assert.equal(pidOf(await get(port, '/whoami')), a.cp.pid);
   assert.equal(await connectable('::1', port), false, 'nothing of the app listens on ::1 itself');
 });

@@ -49,7 +49,7 @@ export async function runDaemon(
   const readyFd = takeReadyFd();
   const { loaded, log, secrets, sup, store, pipes, events } = await prepare(await config, readyFd);
   const { logger } = events;
-  const gate = new Gate();
+  const gate = new Gate(sup.clock);
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
   const shutdown = (why: string): Promise<void> =>
@@ -63,7 +63,7 @@ export async function runDaemon(
     events.record,
   );
   const exitAfter = (why: string): void => void shutdown(why).then(() => setImmediate(() => process.exit(0)));
-  const startedAt = Date.now();
+  const startedAt = sup.clock.now();
   const problems = (): string[] => [
     ...[log.problem(), events.journal.problem()].filter((p): p is string => p !== null),
     ...store.problems(),
@@ -124,14 +124,15 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   const bound = reapBoundMs(found, stopOf);
   if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
   await reapLeftovers(found, stopOf, logger);
-  const store = createPersistence(stateDir, logger);
+  const clock = realClock; // the daemon's one clock: everything that waits or times reads it
+  const store = createPersistence(stateDir, logger, clock);
   const pipes = new PipeStock(join(stateDir, 'pipes'));
   process.once('exit', () => pipes.clear());
   sup = createSupervisor({
     pipes,
     preload: preloadFor(stateDir, logger), // after reaping: no child of a previous daemon needs the old copy
     loaded,
-    clock: realClock,
+    clock,
     logger,
     secrets,
     onChange: store.changed,
@@ -185,7 +186,7 @@ async function bootstrap(sup: Supervisor, booting: Set<string>, stopped: () => b
     if (stopped()) return; // shut down mid-boot: the rest stay wanted up for the next start
     booting.delete(id);
     const e = sup.entries.get(id); // gone when a reload removed it meanwhile
-    if (e) await sup.startEntries([e], 'started at daemon start');
+    if (e) await sup.start([e], 'started at daemon start');
   }
 }
 

@@ -4,13 +4,14 @@ import type { SecretSet } from '../../log.js';
 import type { Clock } from '../machine/clock.js';
 import { launchApp, type ServeGate } from '../unit/launch.js';
 import { bindListener, type Listener } from '../process/listeners.js';
-import type { MachineSpec } from '../machine/machine.js';
+import type { MachineSpec, State } from '../machine/machine.js';
 import { openProcessSinks } from '../output/sinks.js';
 import { launchRedis } from '../redis/launch.js';
 import { splitId } from '../../config/selector.js';
 import { own } from '../../own.js';
 import type { PipeSource } from '../process/pipes.js';
-import { ProcessUnit, type Transition } from '../unit/unit.js';
+import type { Transition } from '../unit/types.js';
+import { ProcessUnit } from '../unit/unit.js';
 
 export interface Entry {
   id: string;
@@ -26,8 +27,38 @@ export interface Entry {
   waiting: string | null;
   /** Why the loaded config's settings for it are not applied yet (a successor that failed its check). */
   pending: string | null;
-  /** Checks a successor must pass on its private port before it serves (a release's smoke), while a release op runs. */
-  serveGate: ServeGate | null;
+  /**
+   * While a release op reloads the target: the release its children run from (the one it switched
+   * to), and what a successor must pass on its private port before it serves (the release's smoke).
+   */
+  deploy: { release: string; serveGate: ServeGate | null } | null;
+}
+
+/** One process as release hooks and persistence read it: a copy taken now, never its unit. */
+export interface EntryView {
+  readonly id: string;
+  readonly state: State;
+  readonly pid: number | null;
+  readonly startTime: number | null;
+  /** The release its child runs from; null for none. */
+  readonly release: string | null;
+  readonly reason: string | null;
+  /** When its child was last spawned, on the daemon's clock. */
+  readonly startedAt: number | null;
+}
+
+export function viewOf(e: Entry): EntryView {
+  const { unit } = e;
+  const { reason, startedAt } = unit.machine;
+  return {
+    id: e.id,
+    state: unit.state,
+    pid: unit.pid,
+    startTime: unit.startTime,
+    release: unit.release,
+    reason,
+    startedAt,
+  };
 }
 
 export interface EntryDeps {
@@ -60,7 +91,7 @@ export function createEntry(id: string, targets: Record<string, TargetConfig>, d
     waiting: null,
     pending: null,
     listener: null,
-    serveGate: null,
+    deploy: null,
     unit: undefined as never,
   };
   entry.unit = new ProcessUnit(id, machineSpec(config), {
@@ -83,7 +114,8 @@ function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
     passEnv: deps.passEnv?.(),
     pipes: deps.pipes,
     preload: deps.preload,
-    beforeServe: () => entry.serveGate,
+    beforeServe: () => entry.deploy?.serveGate ?? null,
+    release: () => entry.deploy?.release ?? null,
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;

@@ -1,22 +1,29 @@
 import type { LoadedConfig, ProcessConfig, TargetConfig } from '../../config/index.js';
 import type { Logger, SecretSet } from '../../log.js';
-import type { ProcessStatus } from '../../protocol.js';
 import type { Clock } from '../machine/clock.js';
 import { BstError } from '../../errors.js';
-import { sharedProcTable, treeUsage } from '../process/metrics.js';
-import { procTable } from '../../proc.js';
 import { targetPaths } from '../../release/layout.js';
 import { readCurrent } from '../../release/switch.js';
 import { cannotSpawn } from './preflight.js';
-import { createEntry, entrySettings, retire, settingsOf, type Entry, type EntryDeps } from './entry.js';
+import {
+  createEntry,
+  entrySettings,
+  retire,
+  settingsOf,
+  viewOf,
+  type Entry,
+  type EntryDeps,
+  type EntryView,
+} from './entry.js';
 import { own } from '../../own.js';
 import { allProcessIds, resolveSelector } from '../../config/selector.js';
-import type { ProcessUnit, Transition } from '../unit/unit.js';
-import { envDrift } from './env-drift.js';
+import type { Transition } from '../unit/types.js';
+import type { ProcessUnit } from '../unit/unit.js';
+import { describeAll } from './describe.js';
 import type { PipeSource } from '../process/pipes.js';
-import { envFilePrints, type EnvPrints } from '../unit/envkey.js';
+import { envFilePrints } from '../unit/envkey.js';
 
-export type { Entry } from './entry.js';
+export type { Entry, EntryView } from './entry.js';
 export { machineSpec } from './entry.js';
 
 export interface SupervisorDeps {
@@ -80,23 +87,45 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   return {
     wantOf: (e: Entry): 'up' | 'down' => (e.waiting ? 'up' : e.unit.want),
+    /** The daemon's one clock, for what the supervisor's users time. */
+    clock: deps.clock,
     get loaded() {
       return loaded;
     },
     entries,
+    /** The entries a selector names, in config order: what every verb below takes. */
     pick,
-    start: (selector?: string) => inOrder(pick(selector), start),
-    stop: (selector?: string) => inOrder(pick(selector), stopEntry, true),
-    restart: (selector?: string) => restartAll(pick(selector)),
     /** `reason` says who asked when it is not the operator ("started at daemon start"). */
-    startEntries: (list: Entry[], reason?: string) => inOrder(list, reason ? startAs(reason) : start),
-    stopEntries: (list: Entry[]) => inOrder(list, stopEntry, true),
-    restartEntries: restartAll,
-    reloadEntries: (list: Entry[]) => inOrder(list, reloadEntry),
+    start: (list: Entry[], reason?: string) => inOrder(list, reason ? startAs(reason) : start),
+    stop: (list: Entry[]) => inOrder(list, stopEntry, true),
+    restart: restartAll,
+    reload: (list: Entry[]) => inOrder(list, reloadEntry),
     pendingOf,
-    status: (selector?: string) => describeAll(pick(selector), deps.clock, filePrints, pendingOf),
-    describeAll: (list: Entry[]) => describeAll(list, deps.clock, filePrints, pendingOf),
-    /** A want changed outside the supervisor (an entry's `waiting`): the daemon saves its state. */
+    status: (list: Entry[] = pick()) => describeAll(list, deps.clock, filePrints, pendingOf),
+    /** Stopped, yet wanted up: each starts once `why` is over (the next deploy); the want is saved. */
+    waitFor(list: Entry[], why: string): void {
+      for (const e of list) e.waiting = why;
+      changed();
+    },
+    /** While `work` runs, the children of `list` run from `deploy.release`, gated by its serveGate. */
+    async underDeploy<T>(
+      list: Entry[],
+      deploy: NonNullable<Entry['deploy']>,
+      work: () => Promise<T>,
+    ): Promise<T> {
+      for (const e of list) e.deploy = deploy;
+      try {
+        return await work();
+      } finally {
+        for (const e of list) e.deploy = null;
+      }
+    },
+    /** Resolves with why `e` did not stay online for `ms` (see ProcessUnit.settle), or null. */
+    settle: (e: Entry, ms: number, signal?: AbortSignal) => e.unit.settle(ms, signal),
+    /** Resolves once `done` holds for `e` (asked after each of its events), false after `timeoutMs`. */
+    until: (e: Entry, done: (v: EntryView) => boolean, timeoutMs: number) =>
+      e.unit.until(() => done(viewOf(e)), timeoutMs),
+    /** The config changed outside a verb (an entry added or removed): the daemon saves its state. */
     changed,
 
     /** Swaps the config in; `create` and the caller do the starting and stopping. */
@@ -207,56 +236,4 @@ function hasRelease(t: TargetConfig): boolean {
 
 function readyTimeout(config: ProcessConfig): number {
   return config.ready?.timeoutMs ?? 0;
-}
-
-type Drift = ReturnType<typeof envDrift>;
-
-/** One walk of /proc and one look at each env file for the whole request, not one per process. */
-function describeAll(
-  list: Entry[],
-  clock: Clock,
-  filePrints: (file: string) => EnvPrints,
-  pendingOf: (e: Entry) => string | null,
-): Promise<ProcessStatus[]> {
-  const table = sharedProcTable();
-  const drift = envDrift(filePrints);
-  return Promise.all(
-    list.map(async (e) => withPending(await describe(e, clock, table, drift), pendingOf(e))),
-  );
-}
-
-function withPending(s: ProcessStatus, pending: string | null): ProcessStatus {
-  return pending ? { ...s, pending } : s;
-}
-
-async function describe(
-  e: Entry,
-  clock: Clock,
-  table: ReturnType<typeof procTable>,
-  drift: Drift,
-): Promise<ProcessStatus> {
-  // all read at one instant: the child may exit while the usage is read, and a status must not
-  // then say errored with a pid
-  const { pid, machine: m, release, envPrints: spawnedWith } = e.unit;
-  const waiting = e.waiting;
-  const now = clock.now();
-  const running = pid !== null && m.state !== 'stopped';
-  const envChanged = running && spawnedWith ? drift(e, spawnedWith) : null;
-  const usage = running ? await treeUsage(pid, table) : { cpu: 0, memory: 0 };
-  return {
-    id: e.id,
-    target: e.target,
-    name: e.name,
-    type: e.config.type,
-    state: m.state,
-    want: waiting ? 'up' : m.want,
-    pid: running ? pid : null,
-    uptimeMs: running && m.startedAt !== null ? now - m.startedAt : null,
-    restarts: m.restarts,
-    cpu: usage.cpu,
-    memory: usage.memory,
-    release: running ? release : null,
-    reason: waiting ?? m.reason,
-    ...(envChanged ? { envChanged } : {}),
-  };
 }

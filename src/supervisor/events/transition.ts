@@ -1,5 +1,5 @@
 import type { NewEvent } from '../../events/write.js';
-import type { Transition } from '../unit/unit.js';
+import type { Transition } from '../unit/types.js';
 
 /** A port held by another program (the portBusy path): `port 3100 is … ; trying again in 200 ms`. */
 const PORT_WAIT = /^port \d+ is .*; trying again in \d+ ms$/;

@@ -1,7 +1,7 @@
 import type { Logger, SecretSet } from '../../log.js';
 import type { JournalEvent } from '../../events/journal.js';
 import { Journal, type NewEvent } from '../../events/write.js';
-import type { Transition } from '../unit/unit.js';
+import type { Transition } from '../unit/types.js';
 import { HookRunner, type HookConfig } from './hooks.js';
 import { eventsOfTransition } from './transition.js';
 

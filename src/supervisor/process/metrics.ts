@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { descendantsIn, procTable, type ProcStat } from '../../proc.js';
+import { descendantsIn, procTable, readStat, type ProcStat } from '../../proc.js';
 
 export interface Usage {
   cpu: number;
@@ -64,13 +64,11 @@ function uptimeSeconds(): number {
  */
 function read(pid: number): { start: number; ticks: number; rss: number } | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (f[0] === 'Z' || f[0] === 'X') return null;
+    const stat = readStat(pid);
+    if (!stat || stat.state === 'Z' || stat.state === 'X') return null;
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = /^VmRSS:\s+(\d+)/m.exec(status);
-    // utime, stime, start time: fields 14, 15, 22 of stat (index 11, 12, 19 after the comm)
-    return { ticks: Number(f[11]) + Number(f[12]), start: Number(f[19]), rss: kb ? Number(kb[1]) * 1024 : 0 };
+    return { ticks: stat.ticks, start: stat.start, rss: kb ? Number(kb[1]) * 1024 : 0 };
   } catch {
     return null; // gone while read
   }

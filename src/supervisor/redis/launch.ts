@@ -12,7 +12,7 @@ import { describeHolders, portHolders } from '../../port-holders.js';
 import { PortBusy } from '../process/listeners.js';
 import { childEnv, markers, type LaunchContext } from '../unit/launch.js';
 import { infoField, respCall, RespError, type RespValue } from './resp.js';
-import type { Launch } from '../unit/unit.js';
+import type { Launch } from '../unit/types.js';
 
 export type RedisContext = Omit<LaunchContext, 'proc'> & { proc: RedisProcessConfig };
 

@@ -33,7 +33,7 @@ export async function applyConfig(
     if (why) failures.push(why);
   }
   const toStart = added.map((id) => sup.add(id)).filter((e) => e.config.autostart);
-  await sup.startEntries(toStart, 'started with the reloaded config');
+  await sup.start(toStart, 'started with the reloaded config');
   logger.info({ evt: 'config-reloaded', added, changed, removed, failures });
   if (failures.length > 0) {
     throw new BstError('failed', `config loaded, but ${failures.join('; ')}`, {
@@ -55,10 +55,10 @@ function isStaleId(sup: Supervisor, id: string): boolean {
 export async function applyChange(sup: Supervisor, e: Entry): Promise<string | null> {
   if (canHandOver(e, sup.loaded)) return handOver(sup, e);
   const wasUp = sup.wantOf(e) === 'up';
-  await sup.stopEntries([e]);
+  await sup.stop([e]);
   await sup.retire(e);
   const fresh = sup.add(e.id);
-  if (wasUp) await sup.startEntries([fresh], 'started with the reloaded config');
+  if (wasUp) await sup.start([fresh], 'started with the reloaded config');
   return null;
 }
 
@@ -106,11 +106,11 @@ function canHandOver(e: Entry, next: LoadedConfig): boolean {
 async function handOver(sup: Supervisor, old: Entry): Promise<string | null> {
   const fresh = sup.add(old.id);
   fresh.listener = old.listener;
-  await sup.startEntries([fresh], 'started with the reloaded config');
+  await sup.start([fresh], 'started with the reloaded config');
   if (fresh.unit.state !== 'online') {
     const why = `${old.id} with the new settings did not get ready (${fresh.unit.machine.reason ?? fresh.unit.state})`;
     fresh.listener = null; // the old entry keeps the socket
-    await sup.stopEntries([fresh]);
+    await sup.stop([fresh]);
     await sup.retire(fresh);
     old.pending = why;
     sup.entries.set(old.id, old);

@@ -38,14 +38,14 @@ export function envHandlers(sup: Supervisor): Pick<Handlers, 'flags' | 'envSync'
         const list = changedEnv(sup, target);
         if (list.length > 0) {
           try {
-            await sup.reloadEntries(list); // still under the lock: no deploy starts halfway through
+            await sup.reload(list); // still under the lock: no deploy starts halfway through
             res.reloaded = true;
           } catch (err) {
             res.reloadError = (err as Error).message;
           }
         }
         recordFlagsChange(t, { on, changed: write.changed, ok: !res.reloadError, ...(by ? { by } : {}) });
-        return list.length === 0 ? res : { ...res, processes: await sup.describeAll(list) };
+        return list.length === 0 ? res : { ...res, processes: await sup.status(list) };
       });
     },
     envSync: async (req): Promise<SyncResult> => {
@@ -72,7 +72,7 @@ async function applyEnv(sup: Supervisor, name: string, res: SyncResult): Promise
   const list = changedEnv(sup, name);
   const out: EnvSyncTarget = { target: name, reloaded: list.map((e) => e.id), smoke: null };
   try {
-    await sup.reloadEntries(list);
+    await sup.reload(list);
   } catch (err) {
     out.error = (err as Error).message;
   }

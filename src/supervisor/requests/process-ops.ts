@@ -2,6 +2,7 @@ import { BstError } from '../../errors.js';
 import type { SecretSet } from '../../log.js';
 import { PROTOCOL_VERSION, type ConfigReloadResult, type Method } from '../../protocol.js';
 import { VERSION } from '../../version.js';
+import type { Clock } from '../machine/clock.js';
 import type { CallContext, Handlers } from '../socket/server.js';
 import type { Entry, Supervisor } from '../entries/supervisor.js';
 import { withPendingApplied } from './config-reload.js';
@@ -26,6 +27,8 @@ export class Gate {
   private closed = false;
   private readonly running = new Set<Promise<unknown>>();
 
+  constructor(private readonly clock: Clock) {}
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -49,13 +52,13 @@ export class Gate {
   async close(ms: number): Promise<boolean> {
     this.closed = true;
     if (this.running.size === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    let timer: unknown;
+    const late = new Promise<boolean>((resolve) => (timer = this.clock.setTimeout(() => resolve(false), ms)));
     const done = Promise.allSettled([...this.running]).then(() => true);
     try {
       return await Promise.race([done, late]);
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
   }
 }
@@ -76,7 +79,7 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
     ping: async () => ({
       pid: process.pid,
       version: VERSION,
-      uptimeMs: Date.now() - ctl.startedAt,
+      uptimeMs: sup.clock.now() - ctl.startedAt,
       protocol: PROTOCOL_VERSION,
       config: sup.loaded.file,
       memory: daemonMemory(),
@@ -87,13 +90,13 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
       return { stopping: true };
     },
     status: async ({ selector }) => ({
-      processes: await sup.status(selector),
+      processes: await sup.status(sup.pick(selector)),
       daemon: { problems: ctl.problems() },
     }),
-    start: async (p) => act(sup, p, pendingFirst(sup, sup.startEntries, false)),
-    stop: async (p) => act(sup, p, sup.stopEntries),
-    restart: async (p) => act(sup, p, pendingFirst(sup, sup.restartEntries, true)),
-    reload: async (p) => act(sup, p, pendingFirst(sup, sup.reloadEntries, true)),
+    start: async (p) => act(sup, p, pendingFirst(sup, sup.start, false)),
+    stop: async (p) => act(sup, p, sup.stop),
+    restart: async (p) => act(sup, p, pendingFirst(sup, sup.restart, true)),
+    reload: async (p) => act(sup, p, pendingFirst(sup, sup.reload, true)),
     ...releaseAndEnvHandlers(sup, secrets),
     configReload: () => ctl.reloadConfig(),
   };
@@ -152,7 +155,7 @@ async function act(
   }
   await run(list);
   // a pending config change may have put a new entry in an old one's place
-  return { processes: await sup.describeAll(list.map((e) => sup.entries.get(e.id) ?? e)) };
+  return { processes: await sup.status(list.map((e) => sup.entries.get(e.id) ?? e)) };
 }
 
 /** A config change a failed handover left pending is applied by the next start, restart or reload. */

@@ -3,7 +3,9 @@ import { statusSnapshot, type SnapshotProcess } from '../../snapshot.js';
 import { writeProblem } from '../../daemonlog.js';
 import type { ProcessStatus } from '../../protocol.js';
 import { statePath, writeState, type SavedProcess } from './state-file.js';
+import { viewOf } from '../entries/entry.js';
 import { SHUTDOWN_REASON, type Supervisor } from '../entries/supervisor.js';
+import type { Clock } from '../machine/clock.js';
 import type { State } from '../machine/machine.js';
 
 /** How long after a transition the status snapshot is written: one write per burst of changes. */
@@ -17,15 +19,15 @@ export type Persistence = ReturnType<typeof createPersistence>;
  * What the daemon keeps on disk: state.json (wants, pids) at every change, and within a second the
  * status snapshot, so that a daemon killed outright leaves a recent status behind for `bstctl status`.
  */
-export function createPersistence(stateDir: string, logger: Logger) {
+export function createPersistence(stateDir: string, logger: Logger, clock: Clock) {
   let sup: Supervisor | null = null;
   let frozen: Record<string, SavedProcess> | null = null; // from shutdown on: the wants for the next start
   let before: Record<string, State> = {}; // each process's state when the shutdown began
-  let timer: NodeJS.Timeout | null = null;
+  let timer: unknown = null;
   const booting = new Set<string>(); // wanted up, not started yet: saved as up should the daemon die first
   let stateProblem: string | null = null;
   let snapshotProblem: string | null = null;
-  let retry: NodeJS.Timeout | null = null;
+  let retry: unknown = null;
   const save = (): void => {
     if (!sup) return;
     try {
@@ -44,8 +46,9 @@ export function createPersistence(stateDir: string, logger: Logger) {
   };
   // only when the child is still the one the status named: a respawn meanwhile has another start time
   const withStartTime = (p: ProcessStatus): SnapshotProcess => {
-    const unit = sup?.entries.get(p.id)?.unit;
-    return { ...p, startTime: p.pid !== null && unit?.pid === p.pid ? unit.startTime : null };
+    const e = sup?.entries.get(p.id);
+    const now = e ? viewOf(e) : null;
+    return { ...p, startTime: p.pid !== null && now?.pid === p.pid ? now.startTime : null };
   };
   const snapshot = async (): Promise<void> => {
     if (!sup) return;
@@ -55,14 +58,15 @@ export function createPersistence(stateDir: string, logger: Logger) {
   // a full disk must not leave a stale state.json behind once space returns, even with no change
   const scheduleRetry = (): void => {
     if (!stateProblem && !snapshotProblem) {
-      clearInterval(retry ?? undefined);
+      clock.clearTimeout(retry);
       retry = null;
       return;
     }
-    retry ??= setInterval(() => {
+    retry ??= clock.setTimeout(() => {
+      retry = null; // armed again by the writes below while the disk still refuses
       if (stateProblem) save();
       if (snapshotProblem && !frozen) void snapshot();
-    }, RETRY_MS).unref();
+    }, RETRY_MS);
   };
   return {
     booting,
@@ -73,7 +77,7 @@ export function createPersistence(stateDir: string, logger: Logger) {
     },
     changed(): void {
       save();
-      timer ??= setTimeout(() => {
+      timer ??= clock.setTimeout(() => {
         timer = null;
         void sup?.status().then(
           (list) => frozen || writeSnapshot(list),
@@ -86,16 +90,16 @@ export function createPersistence(stateDir: string, logger: Logger) {
     problems: (): string[] => [stateProblem, snapshotProblem].filter((p): p is string => p !== null),
     /** Shutdown begins: the wants as they are now survive the stopping, for the next start. */
     freeze(): void {
-      clearTimeout(timer ?? undefined);
+      clock.clearTimeout(timer);
       if (!sup) return;
       frozen = savedProcesses(sup, booting);
-      before = Object.fromEntries([...sup.entries.values()].map((e) => [e.id, e.unit.state]));
+      before = Object.fromEntries([...sup.entries.values()].map((e) => [e.id, viewOf(e).state]));
     },
     /** Shutdown ends: the frozen wants, and the last status (everything stopped). */
     async close(): Promise<void> {
       save();
       await snapshot();
-      clearInterval(retry ?? undefined);
+      clock.clearTimeout(retry);
       retry = null;
     },
   };
@@ -135,7 +139,8 @@ function savedProcesses(sup: Supervisor, booting: Set<string>): Record<string, S
   const out: Record<string, SavedProcess> = {};
   for (const e of sup.entries.values()) {
     const want = booting.has(e.id) ? 'up' : sup.wantOf(e);
-    out[e.id] = { want, pid: e.unit.pid, startTime: e.unit.startTime };
+    const { pid, startTime } = viewOf(e);
+    out[e.id] = { want, pid, startTime };
   }
   return out;
 }

@@ -14,7 +14,7 @@ import { lineWatcher, probeHttp, probeTcp, withDeadline } from '../process/readi
 import { feed, type Sink } from '../output/sinks.js';
 import { notReady } from '../process/not-ready.js';
 import { stderrTail } from '../machine/stderr-tail.js';
-import type { Launch } from './unit.js';
+import type { Launch } from './types.js';
 import type { Listener } from '../process/listeners.js';
 import type { PipeSource } from '../process/pipes.js';
 
@@ -39,6 +39,8 @@ export interface LaunchContext {
    * checks), read at each spawn; it rejects with why.
    */
   beforeServe?: () => ServeGate | null;
+  /** The release a running release op asks for, read at each spawn; else the one `current` names. */
+  release?: () => string | null;
 }
 
 /** Run with the port the app listens on (`listen.port`) and the private port it listens on now. */
@@ -61,11 +63,17 @@ export function markers(
   };
 }
 
-/** The folder a process of this target runs from: the release `current` names at spawn, or the base. */
-export function runRoot(target: TargetConfig): { root: string; release: string | null } {
+/**
+ * The folder a process of this target runs from: the release a release op passed down (`given`),
+ * else the one `current` names at spawn (a crash restart, a start), or the base.
+ */
+export function runRoot(
+  target: TargetConfig,
+  given: string | null = null,
+): { root: string; release: string | null } {
   if (!target.releases) return { root: target.base, release: null };
   // a `current` that points outside releases/ or at nothing is no release: never run from there
-  const release = readCurrent(targetPaths(target.base));
+  const release = given ?? readCurrent(targetPaths(target.base));
   if (release === null) {
     throw new BstError('failed', 'no release: current is missing or does not point at a release', {
       hint: 'deploy the target first',
@@ -98,7 +106,7 @@ export function childEnv(ctx: LaunchContext, release: string | null): Record<str
 }
 
 export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
-  const { root, release } = runRoot(ctx.target);
+  const { root, release } = runRoot(ctx.target, ctx.release?.() ?? null);
   const cwd = resolve(root, ctx.proc.cwd ?? '.');
   const watcher = ctx.proc.ready && 'message' in ctx.proc.ready ? lineWatcher(ctx.proc.ready.message) : null;
   const listener = ctx.listener?.() ?? null;

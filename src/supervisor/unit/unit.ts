@@ -1,7 +1,6 @@
 import { BstError } from '../../errors.js';
 import type { Ident } from '../../proc.js';
-import { stopChild, type ChildHandle, type ExitInfo } from '../process/child.js';
-import type { Clock } from '../machine/clock.js';
+import type { ExitInfo } from '../process/child.js';
 import {
   assertNever,
   initialUnit,
@@ -16,43 +15,8 @@ import {
 import { killLeftovers, treeOf } from '../../terminate.js';
 import { PortBusy } from '../process/listeners.js';
 import type { EnvPrints } from './envkey.js';
-
-/** One running child as the unit sees it: the OS handle, the release it runs from, its readiness. */
-export interface Launch {
-  handle: ChildHandle;
-  release: string | null;
-  ready: Promise<void>; // rejects with the reason the child did not get ready
-  /** A gentler stop than a signal (redis: SHUTDOWN); it falls back to the signal itself. */
-  stop?: (signal: NodeJS.Signals) => void;
-  /** envKey() of the process when this child was spawned. */
-  envKey?: string;
-  /** envPrints() of the process when this child was spawned: which keys changed since. */
-  envPrints?: EnvPrints;
-  /** The child's last stderr lines, masked: they say why it died. */
-  stderr?: () => string[];
-  /** After a successor took over: stop accepting and end keep-alive connections; resolves when none is left. */
-  drain?: () => Promise<void>;
-}
-
-export interface Transition extends ExitStatus {
-  id: string;
-  from: State;
-  to: State;
-  reason: string | null;
-  pid: number | null;
-}
-
-/** One child of the unit; `exiting` once it is gone and only its leftovers are being stopped. */
-type Generation = { launch: Launch; abort: AbortController; gen: number; exiting: boolean };
-
-export interface UnitDeps {
-  clock: Clock;
-  /** Starts a child; throws (no release, unreadable env file...) when there is nothing to start. */
-  launch(abort: AbortSignal): Launch;
-  onTransition(t: Transition): void;
-  /** Ends a child replaced by a reload (signal, grace, SIGKILL): `stopChild` unless a test plays the OS. */
-  stopChild?: (h: ChildHandle, signal: NodeJS.Signals, timeoutMs: number) => Promise<ExitInfo>;
-}
+import { drainedChild, message, Successor } from './successor.js';
+import type { Generation, Launch, UnitDeps } from './types.js';
 
 /**
  * The IO shell around the pure machine for one configured process: it feeds events in,
@@ -66,16 +30,24 @@ export class ProcessUnit {
   private lastPid: number | null = null; // the exit transition still names the child that exited
   private tree: Ident[] = []; // the child's descendants when it was asked to stop
   private waiters = new Set<() => void>();
-  private successor: Generation | null = null; // spawned beside the child, not judged yet
-  private successorFailure: string | null = null;
-  private replaced: ((why: string | null) => void) | null = null; // the caller of replace()
-  private draining = new Set<Promise<unknown>>(); // old children replaced by a reload, still stopping
+  private readonly successor: Successor;
 
   constructor(
     readonly id: string,
     public spec: MachineSpec,
     private readonly deps: UnitDeps,
-  ) {}
+  ) {
+    this.successor = new Successor(
+      {
+        send: (event) => this.send(event),
+        nextGen: () => ++this.gen,
+        adopt: (next) => this.adopt(next),
+        stopSpec: () => this.spec.stop,
+        state: () => this.m.state,
+      },
+      deps,
+    );
+  }
 
   get state(): State {
     return this.m.state;
@@ -131,13 +103,13 @@ export class ProcessUnit {
     return new Promise((resolve) => {
       const finish = (ok: boolean): void => {
         this.waiters.delete(check);
-        clearTimeout(t);
+        this.deps.clock.clearTimeout(t);
         resolve(ok);
       };
       const check = (): void => {
         if (done(this)) finish(true);
       };
-      const t = setTimeout(() => finish(false), timeoutMs);
+      const t = this.deps.clock.setTimeout(() => finish(false), timeoutMs);
       this.waiters.add(check);
     });
   }
@@ -176,7 +148,7 @@ export class ProcessUnit {
         return this.spawn();
       case 'signal': {
         const launch = this.current?.launch;
-        if (launch?.handle.pid !== undefined) this.tree = treeOf(launch.handle.pid);
+        if (launch?.handle.pid !== undefined) this.tree = (this.deps.treeOf ?? treeOf)(launch.handle.pid);
         if (launch?.stop) launch.stop(effect.signal);
         else launch?.handle.signal(effect.signal);
         return;
@@ -194,11 +166,11 @@ export class ProcessUnit {
       case 'clearTimer':
         return this.clearTimer();
       case 'spawnSuccessor':
-        return this.spawnSuccessor();
+        return this.successor.spawn();
       case 'promote':
-        return this.promote();
+        return this.successor.promote();
       case 'dropSuccessor':
-        return this.dropSuccessor();
+        return this.successor.drop();
       default:
         return assertNever(effect);
     }
@@ -249,7 +221,8 @@ export class ProcessUnit {
     const { pid, startTime } = cur.launch.handle;
     if (pid !== undefined && startTime != null) {
       const { signal, timeoutMs } = this.spec.stop;
-      await killLeftovers(pid, startTime, this.tree, signal, timeoutMs).catch(() => undefined);
+      const kill = this.deps.killLeftovers ?? killLeftovers;
+      await kill(pid, startTime, this.tree, signal, timeoutMs).catch(() => undefined);
     }
     if (this.current !== cur) return;
     this.current = null;
@@ -258,117 +231,46 @@ export class ProcessUnit {
   }
 
   /**
-   * Zero-downtime replace of an online child (it shares the supervisor's listening socket), as the
-   * machine's handover path: a successor is spawned, judged by its readiness, then promoted (the old
-   * child drains in the background) or dropped (the old child stays). Resolves with why it failed, or null.
+   * Zero-downtime replace of an online child (successor.ts). Resolves with why it failed, or null.
    */
   replace(): Promise<string | null> {
     // a child that already exited is respawned by the machine, not handed over
     const alive = this.current !== null && !this.current.exiting;
-    if (!alive || this.m.state !== 'online' || this.m.handover !== 'none' || this.replaced) {
+    if (!alive || this.m.state !== 'online' || this.m.handover !== 'none' || this.successor.busy) {
       return Promise.resolve('not online');
     }
-    const done = new Promise<string | null>((resolve) => (this.replaced = resolve));
-    this.successorFailure = null;
-    this.send({ type: 'replace' });
-    return done;
-  }
-
-  private settleReplace(why: string | null): void {
-    const resolve = this.replaced;
-    this.replaced = null;
-    resolve?.(why);
-  }
-
-  private spawnSuccessor(): void {
-    const gen = ++this.gen;
-    const abort = new AbortController();
-    const fail = (err: unknown): void => {
-      this.successorFailure = `the new child did not get ready: ${message(err)}`;
-      this.send({ type: 'successorFailed', reason: this.successorFailure });
-    };
-    let launch: Launch;
-    try {
-      launch = this.deps.launch(abort.signal);
-    } catch (err) {
-      queueMicrotask(() => fail(err)); // events never re-enter step() while effects are performed
-      return;
-    }
-    this.successor = { launch, abort, gen, exiting: false };
-    launch.ready.then(
-      () => this.successor?.gen === gen && this.send({ type: 'successorReady' }),
-      (err: unknown) => this.successor?.gen === gen && fail(err),
-    );
+    return this.successor.begin();
   }
 
   /** The ready successor becomes the child: online stays online, with a transition in the log. */
-  private promote(): void {
-    const next = this.successor;
+  private adopt(next: Generation): Generation | null {
     const old = this.current;
-    this.successor = null;
-    if (!next) return this.settleReplace('the new child is gone');
     this.current = next;
     this.lastPid = next.launch.handle.pid ?? null;
     void next.launch.handle.exited.then((info) => this.exited(next.gen, info));
     this.report('online', null);
-    if (old && !old.exiting) {
-      old.abort.abort();
-      // it gets no new connection: it ends its own in the background, as nginx's old workers do
-      const { signal, timeoutMs } = this.spec.stop;
-      const stop = this.deps.stopChild ?? stopChild;
-      const drain = this.drainedChild(old.launch, timeoutMs).then(() =>
-        stop(old.launch.handle, signal, timeoutMs),
-      );
-      this.draining.add(drain);
-      void drain.finally(() => {
-        this.draining.delete(drain);
-        this.send({ type: 'drained' });
-      });
-    }
-    this.settleReplace(null);
-  }
-
-  private dropSuccessor(): void {
-    const s = this.successor;
-    this.successor = null;
-    const why = this.successorFailure ?? `the process went ${this.m.state} meanwhile`;
-    if (!s) return this.settleReplace(why);
-    s.abort.abort();
-    void s.launch.handle.kill().finally(() => this.settleReplace(why));
+    return old;
   }
 
   /** Its successor runs outside this unit (a config reload): the child ends its connections, then stops. */
   async drainThenStop(): Promise<void> {
     const cur = this.current;
-    if (cur && !cur.exiting) await this.drainedChild(cur.launch, this.spec.stop.timeoutMs);
+    if (cur && !cur.exiting) await drainedChild(cur.launch, this.spec.stop.timeoutMs, this.deps.clock);
     this.send({ type: 'stop' });
     await this.until((u) => u.state === 'stopped', this.spec.stop.timeoutMs + 5_000);
   }
 
   /** Resolves once every child replaced by a reload is gone. */
-  async drained(): Promise<void> {
-    await Promise.all([...this.draining]);
-  }
-
-  /** Its connections are gone (or `ms` passed, or it cannot say): it may be stopped now. */
-  private async drainedChild(launch: Launch, ms: number): Promise<void> {
-    if (!launch.drain) return;
-    let timer: unknown = null;
-    const late = new Promise<void>((resolve) => (timer = this.deps.clock.setTimeout(resolve, ms)));
-    await Promise.race([launch.drain().catch(() => undefined), late]);
-    this.deps.clock.clearTimeout(timer);
+  drained(): Promise<void> {
+    return this.successor.drained();
   }
 
   /** Drops timers so the unit can be forgotten (after it is stopped). */
   dispose(): void {
     this.clearTimer();
     this.current?.abort.abort();
-    this.successor?.abort.abort();
+    this.successor.dispose();
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Why a launch failed, with its hint unless the message already carries it (status shows one line). */

@@ -11,7 +11,7 @@ import {
 } from '../../../src/supervisor/machine/machine.js';
 import { ProcessUnit } from '../../../src/supervisor/unit/unit.js';
 import { PortBusy } from '../../../src/supervisor/process/listeners.js';
-import { FakeChildren } from '../../helpers/fake-child.js';
+import { FakeChildren, FIRST_PID, TERM_MS } from '../../helpers/fake-child.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
 const spec: MachineSpec = {
@@ -554,5 +554,56 @@ describe('a listen port held by another program, on a fake clock', () => {
       '750 backoff',
     ]);
     assert.equal(transitions.at(-1)?.endsWith(' online'), true);
+  });
+});
+
+describe('an exited child’s leftovers, on a fake clock', () => {
+  test('the unit ends what is left of the child through its deps, and is stopped only once that is done', async () => {
+    const clock = new FakeClock();
+    const children = new FakeChildren(clock);
+    children.broken = false;
+    children.pids = true;
+    const asked: string[] = [];
+    const transitions: string[] = [];
+    const unit = new ProcessUnit('app/web', spec, {
+      clock,
+      launch: children.launch,
+      stopChild: children.stopChild,
+      onTransition: (t) => transitions.push(`${clock.now()} ${t.to}`),
+      treeOf: (pid) => [{ pid: pid + 1, start: 7 }],
+      killLeftovers: (leader, start, tracked, signal, graceMs) => {
+        asked.push(
+          `${clock.now()} ${leader} ${start} ${tracked.map((p) => p.pid).join()} ${signal} ${graceMs}`,
+        );
+        // the leftover takes 300 ms to end
+        return new Promise((resolve) =>
+          clock.setTimeout(() => resolve({ pids: [leader + 1], killed: false }), 300),
+        );
+      },
+    });
+    unit.send(ev.start);
+    await clock.run(100);
+    assert.equal(unit.state, 'online');
+    unit.send(ev.stop);
+    await clock.run(TERM_MS + 100);
+    assert.deepEqual(asked, [`${TERM_MS + 100} ${FIRST_PID} 1 ${FIRST_PID + 1} SIGTERM 5000`]);
+    assert.equal(unit.state, 'stopping', 'not stopped while a leftover runs');
+    await clock.run(300);
+    assert.equal(unit.state, 'stopped');
+    assert.equal(transitions.at(-1), `${TERM_MS + 100 + 300} stopped`);
+    assert.equal(clock.pending, 0);
+  });
+
+  test('until() times out on the unit’s clock, not the wall clock', async () => {
+    const clock = new FakeClock();
+    const unit = new ProcessUnit('app/web', spec, {
+      clock,
+      launch: new FakeChildren(clock).launch,
+      onTransition: () => {},
+    });
+    let result: boolean | null = null;
+    void unit.until((u) => u.state === 'online', 60_000).then((ok) => (result = ok));
+    await clock.run(60_000);
+    assert.equal(result, false, 'given up once the fake clock passed the timeout');
   });
 });

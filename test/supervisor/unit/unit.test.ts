@@ -10,7 +10,8 @@ import { readiness, runRoot } from '../../../src/supervisor/unit/launch.js';
 import type { MachineSpec } from '../../../src/supervisor/machine/machine.js';
 import type { RestartPolicy } from '../../../src/supervisor/machine/policy.js';
 import { lineWatcher } from '../../../src/supervisor/process/readiness.js';
-import { ProcessUnit, type Launch, type Transition } from '../../../src/supervisor/unit/unit.js';
+import type { Launch, Transition } from '../../../src/supervisor/unit/types.js';
+import { ProcessUnit } from '../../../src/supervisor/unit/unit.js';
 import { fixture } from '../../helpers/daemon.js';
 import { freePort, sandbox } from '../../helpers/sandbox.js';
 import { isAlive, waitFor } from '../../helpers/wait.js';
@@ -187,4 +188,15 @@ test('a child runs only from the release `current` names: missing, dangling or o
   assert.throws(() => runRoot(target), /no release/, 'a release that does not exist');
   pointAt('releases/r1');
   assert.deepEqual(runRoot(target), { root: join(base, 'releases', 'r1'), release: 'r1' });
+});
+
+test('a release passed down by a release op is what a child runs from, whatever current names', (t) => {
+  const box = sandbox();
+  t.after(box.cleanup);
+  const base = join(box.dir, 't');
+  for (const r of ['r1', 'r2']) mkdirSync(join(base, 'releases', r), { recursive: true });
+  symlinkSync('releases/r1', join(base, 'current'));
+  const target = { base, releases: {} } as unknown as TargetConfig;
+  assert.deepEqual(runRoot(target, 'r2'), { root: join(base, 'releases', 'r2'), release: 'r2' });
+  assert.deepEqual(runRoot(target), { root: join(base, 'releases', 'r1'), release: 'r1' }, 'else current');
 });
