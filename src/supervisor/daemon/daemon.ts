@@ -30,6 +30,8 @@ import { listen, prepareSocketDir } from '../socket/server.js';
 import { readState } from '../state/state-file.js';
 import { createSupervisor, type Supervisor } from '../entries/supervisor.js';
 import { own } from '../../own.js';
+import { ExitLog } from '../record/exits.js';
+import { recordSeries } from '../record/series.js';
 
 /** At shutdown, how long a running deploy, rollback or lifecycle request may still take. */
 const DRAIN_MS = 60_000;
@@ -43,16 +45,24 @@ export async function runDaemon(
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
   const readyFd = takeReadyFd();
-  const { loaded, log, secrets, sup, store, pipes } = await prepare(await config, readyFd);
+  const { loaded, log, secrets, sup, store, pipes, exits } = await prepare(await config, readyFd);
+  const series = recordSeries({
+    stateDir: loaded.config.daemon.stateDir,
+    clock: realClock,
+    logger: log.logger,
+    entries: () => sup.entries.values(),
+  });
   const { logger } = log;
   const gate = new Gate();
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
   const shutdown = (why: string): Promise<void> =>
-    (stopping ??= stopAll(sup, gate, store, why, logger).finally(() => {
-      server?.close();
-      log.flush();
-    }));
+    (stopping ??= stopAll(sup, gate, store, why, logger)
+      .finally(() => series.stop())
+      .finally(() => {
+        server?.close();
+        log.flush();
+      }));
   const reload = serialReloads(sup, logger);
   const reloadConfig = (): Promise<ConfigReloadResult> => reload(() => validatedConfig(sup.loaded.file));
   const exitAfter = (why: string): void => void shutdown(why).then(() => setImmediate(() => process.exit(0)));
@@ -60,6 +70,7 @@ export async function runDaemon(
   const problems = (): string[] => [
     ...[log.problem()].filter((p): p is string => p !== null),
     ...store.problems(),
+    ...[series.problem()].filter((p): p is string => p !== null),
     ...[...sup.entries.values()].flatMap((e) => logProblem(e) ?? []),
   ];
   const handlers = daemonHandlers(sup, secrets, {
@@ -68,6 +79,7 @@ export async function runDaemon(
     shutdown: exitAfter,
     reloadConfig,
     problems,
+    records: { series, exits, now: () => realClock.now() },
   });
 
   server = await listen(loaded.socketPath, handlers, logger);
@@ -115,6 +127,8 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   await reapLeftovers(found, stopOf, log.logger);
   const store = createPersistence(stateDir, log.logger);
   const pipes = new PipeStock(join(stateDir, 'pipes'));
+  const minUptimeOf = (id: string): number => sup.entries.get(id)?.config.restart.minUptimeMs ?? 0;
+  const exits = new ExitLog(() => realClock.now(), minUptimeOf);
   process.once('exit', () => pipes.clear());
   const sup = createSupervisor({
     pipes,
@@ -124,10 +138,11 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
     logger: log.logger,
     secrets,
     onChange: store.changed,
+    onTransition: (t) => exits.record(t),
   });
   store.attach(sup, saved?.processes ?? {});
   recoverEach(sup, log.logger);
-  return { loaded, log, secrets, sup, store, pipes };
+  return { loaded, log, secrets, sup, store, pipes, exits };
 }
 
 /** The daemon lock, or an error that says what could not be written (a full disk) instead of a stack trace. */

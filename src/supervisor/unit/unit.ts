@@ -40,6 +40,8 @@ export interface Transition extends ExitStatus {
   to: State;
   reason: string | null;
   pid: number | null;
+  /** An exit's last stderr lines, masked: what `describe` shows of it. */
+  stderr?: string[];
 }
 
 /** One child of the unit; `exiting` once it is gone and only its leftovers are being stopped. */
@@ -113,7 +115,7 @@ export class ProcessUnit {
   }
 
   /** One record per transition, into the state the unit is in now. */
-  private report(from: State, exit: ExitStatus | null): void {
+  private report(from: State, exit: (ExitStatus & { stderr?: string[] }) | null): void {
     this.deps.onTransition({
       id: this.id,
       from,
@@ -122,6 +124,7 @@ export class ProcessUnit {
       pid: this.pid ?? (exit ? this.lastPid : null),
       code: exit?.code ?? null,
       signal: exit?.signal ?? null,
+      ...(exit?.stderr?.length ? { stderr: exit.stderr } : {}),
     });
   }
 
