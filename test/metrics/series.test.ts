@@ -23,10 +23,16 @@ test('the last hour keeps every 10 s sample, the day 1-minute buckets, the week 
   const hour = points.filter((p) => p.t > now - HOUR_MS);
   assert.equal(hour.length, 360);
   assert.ok(hour.every((p, i) => i === 0 || p.t - (hour[i - 1]?.t ?? 0) === 10_000));
-  assert.ok(hour.every((p) => p.min === p.avg && p.avg === p.max), 'one sample per 10 s bucket');
+  assert.ok(
+    hour.every((p) => p.min === p.avg && p.avg === p.max),
+    'one sample per 10 s bucket',
+  );
   const minutes = points.filter((p) => p.t <= now - HOUR_MS && p.t > now - DAY_MS);
   assert.ok(minutes.every((p) => p.t % 60_000 === 0));
-  assert.ok(minutes.every((p) => p.min === 0 && p.max === 50 && p.avg === 25), 'min/avg/max of a minute');
+  assert.ok(
+    minutes.every((p) => p.min === 0 && p.max === 50 && p.avg === 25),
+    'min/avg/max of a minute',
+  );
   const tens = points.filter((p) => p.t <= now - DAY_MS);
   assert.ok(tens.length > 800 && tens.every((p) => p.t % 600_000 === 0));
   assert.ok(tens[0] && tens[0].t >= now - 7 * DAY_MS);
@@ -76,9 +82,15 @@ test('a clock set back by less than the span drops the sample; by more, the ring
   const r = new Ring(10_000, 360);
   r.add(T0 + HOUR_MS, 1);
   r.add(T0 + HOUR_MS - 20_000, 2);
-  assert.deepEqual(r.buckets().map((b) => b.avg), [1]);
+  assert.deepEqual(
+    r.buckets().map((b) => b.avg),
+    [1],
+  );
   r.add(T0 - DAY_MS, 3);
-  assert.deepEqual(r.buckets().map((b) => [b.t, b.avg]), [[T0 - DAY_MS, 3]]);
+  assert.deepEqual(
+    r.buckets().map((b) => [b.t, b.avg]),
+    [[T0 - DAY_MS, 3]],
+  );
 });
 
 test('a sparkline of the last hour averages the samples into columns and leaves a gap blank', () => {
