@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Described } from '../../src/cli/actions/describe.js';
+import type { Described } from '../../src/cli/actions/describe-text.js';
 import type { MetricsResult } from '../../src/protocol.js';
 import { CLI, daemonSandbox, FIXTURES, proc } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,6 +1,28 @@
-import type { MetricView } from '../../protocol.js';
+import type { DescribeResult, MetricView } from '../../protocol.js';
 import { bytes, duration } from '../format.js';
-import type { Described } from './describe.js';
+
+/** `describe --json` for one process (SPEC §5), with the config's side beside the daemon's. */
+export interface Described {
+  id: string;
+  state: string;
+  reason: string | null;
+  pid: number | null;
+  release: string | null;
+  sha: string | null;
+  startedAt: string | null;
+  uptimeMs: number | null;
+  restarts: number;
+  unstableRestarts: number;
+  lastExit: DescribeResult['lastExit'];
+  command: string[] | string;
+  cwd: string | null;
+  envFile: { file: string | null; keys: string[] | null };
+  listen: { host: string; port: number } | null;
+  ready: unknown;
+  logs: { out: string; err: string };
+  cpu: MetricView;
+  memory: MetricView;
+}
 
 const pct = (v: number): string => `${v.toFixed(1)}%`;
 

@@ -5,34 +5,11 @@ import { readEnvFile } from '../../env/file.js';
 import { closest } from '../../config/suggest.js';
 import { allProcessIds, splitId } from '../../config/selector.js';
 import { own } from '../../own.js';
-import type { DescribeResult, MetricView } from '../../protocol.js';
+import type { DescribeResult } from '../../protocol.js';
 import { readRecord } from '../../release/store.js';
 import { targetPaths } from '../../release/layout.js';
 import type { Ctx } from '../context.js';
-import { describeText } from './describe-text.js';
-
-/** `describe --json` for one process (SPEC §5), with the config's side beside the daemon's. */
-export interface Described {
-  id: string;
-  state: string;
-  reason: string | null;
-  pid: number | null;
-  release: string | null;
-  sha: string | null;
-  startedAt: string | null;
-  uptimeMs: number | null;
-  restarts: number;
-  unstableRestarts: number;
-  lastExit: DescribeResult['lastExit'];
-  command: string[] | string;
-  cwd: string | null;
-  envFile: { file: string | null; keys: string[] | null };
-  listen: { host: string; port: number } | null;
-  ready: unknown;
-  logs: { out: string; err: string };
-  cpu: MetricView;
-  memory: MetricView;
-}
+import { describeText, type Described } from './describe-text.js';
 
 /** The ids a selector names: a process id, or every process of a target (its redis too). */
 function idsOf(config: Config, selector: string): string[] {
