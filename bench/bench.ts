@@ -6,6 +6,7 @@ import { APP, FIX, freePort, get, median, now, round, rssKb, run, sandbox, spawn
 import { pm2Bench } from './pm2.js';
 import { releaseBench } from './release.js';
 import { zeroDowntimeBench } from './zerodowntime.js';
+import { metricsBench } from './metrics.js';
 
 type Row = { name: string; value: number; unit: string; target?: string };
 const rows: Row[] = [];
@@ -354,6 +355,7 @@ const all: Record<string, () => Promise<void>> = {
   zerodowntime: () => zeroDowntimeBench(report),
   pm2: () => pm2Bench(report),
   soak,
+  metrics: () => metricsBench(report),
 };
 for (const [name, fn] of Object.entries(all)) {
   if (only.length === 0 || only.includes(name)) await fn();

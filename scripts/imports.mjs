@@ -31,6 +31,7 @@ export const ROOMS = [
   'entries',
   'state',
   'orphans',
+  'record',
   'requests',
   'events',
   'daemon',

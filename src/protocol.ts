@@ -34,6 +34,9 @@ export const methods = {
   restart: selector,
   reload: selector,
   configReload: none,
+  // CPU and memory over time: now, the last hour and day, and `columns` averages of the last hour
+  metrics: s.strictObject({ selector: optString, columns: s.optional(s.integer()) }),
+  describe: s.strictObject({ id: nonEmpty }),
   deploy: s.strictObject({
     target,
     ref: s.optional(nonEmpty),
@@ -202,4 +205,39 @@ export interface EnvSyncTarget {
   error?: string;
   /** The evidence file of this change: `<base>/logs/evidence/env-sync-<UTC>.json`. */
   evidence?: string;
+}
+
+/** CPU (percent of a core) or memory (bytes) of one process over time; null where nothing was sampled. */
+export interface MetricView {
+  now: number | null;
+  hour: { min: number; avg: number; max: number } | null;
+  day: { min: number; avg: number; max: number } | null;
+  /** The last hour as `columns` averages, oldest first (a sparkline); null where no sample fell. */
+  lastHour?: (number | null)[];
+}
+
+export interface ProcessMetrics {
+  id: string;
+  cpu: MetricView;
+  memory: MetricView;
+}
+
+export interface MetricsResult {
+  /** How often the daemon samples, in ms. */
+  sampleMs: number;
+  processes: ProcessMetrics[];
+  /** The daemon's own CPU and memory. */
+  daemon: ProcessMetrics;
+}
+
+/** `describe`: what only the daemon knows of one process; the CLI adds what the config and disk say. */
+export interface DescribeResult {
+  status: ProcessStatus;
+  /** When its running child was spawned (ISO), null when none runs. */
+  startedAt: string | null;
+  /** Restarts after a run shorter than restart.minUptimeMs, since the daemon started. */
+  unstableRestarts: number;
+  lastExit: { time: string; code: number | null; signal: string | null; stderr: string[] } | null;
+  cpu: MetricView;
+  memory: MetricView;
 }

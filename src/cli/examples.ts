@@ -52,6 +52,8 @@ const EXAMPLES: Record<string, string> = {
   evidence: 'bstctl evidence core-api-prod --batch b2 --format md',
   smoke: 'bstctl smoke core-api-prod',
   history: 'bstctl history core-api-prod --json',
+  describe: 'bstctl describe core-api-prod/core-api',
+  monit: 'bstctl monit core-api-prod',
   report: 'bstctl report core-api-prod --out /tmp/core-api-prod.html',
 };
 

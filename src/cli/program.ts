@@ -15,7 +15,7 @@ interface Declarations {
 export const FILES: { names: string[]; load: () => Promise<Declarations> }[] = [
   { names: ['daemon', 'shutdown'], load: () => import('./commands/daemon.js') },
   {
-    names: ['ping', 'status', 'start', 'stop', 'restart', 'reload'],
+    names: ['ping', 'status', 'monit', 'describe', 'start', 'stop', 'restart', 'reload'],
     load: () => import('./commands/process.js'),
   },
   { names: ['logs'], load: () => import('./commands/logs.js') },

@@ -1,18 +1,41 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { EvidenceBundle } from '../../src/release/evidence.js';
 import type { History } from '../../src/report/history.js';
 import { chartPoints, openInChromium, screenshotDir } from '../helpers/browser.js';
-import { ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
+import { PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
+import { encodeSeries, seriesPath } from '../../src/metrics/file.js';
+import { DAY_MS, SeriesStore } from '../../src/metrics/series.js';
 
 const SECRET = 'sec-report-9f3a7c21d5e8';
 const ENV_FILE = `API_TOKEN=${SECRET}\nOPS_READ_NEW_MODEL_ORDERS=true\n`;
 
+const HALF_HOUR = 1_800_000;
+
+/**
+ * A week of the core API as a previous daemon saved it: one sample every half hour, so that each
+ * falls alone into its bucket and the report's charts draw it as it was recorded.
+ */
+function recordedWeek(stateDir: string): { t: number; cpu: number; memory: number }[] {
+  const last = Math.floor(Date.now() / HALF_HOUR) * HALF_HOUR - HALF_HOUR;
+  const samples = Array.from({ length: 7 * 48 - 2 }, (_, k) => ({
+    t: last - k * HALF_HOUR,
+    cpu: k % 50, // exact in the file's float32, as is a whole number of MiB
+    memory: (100 + (k % 64)) * 1_048_576,
+  })).reverse();
+  const store = new SeriesStore();
+  for (const s of samples) store.add(PROC_ID, s.t, s);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  writeFileSync(seriesPath(stateDir), encodeSeries(store), { mode: 0o600 });
+  return samples;
+}
+
 test('report, history and evidence --format html from a real daemon after two deploys, a drill and flags off', async (t) => {
   const rs = await ReleaseSandbox.create(t, { envFile: ENV_FILE, canaryFlags: ['OPS_READ_NEW_MODEL_*'] });
+  const week = recordedWeek(rs.sb.stateDir); // the daemon loads it and keeps it in what it saves
   await rs.sb.start();
   const r1 = (await rs.deploy(0)).release as string;
   rs.repo.setVersion('1.1.0');
@@ -52,7 +75,20 @@ test('report, history and evidence --format html from a real daemon after two de
   );
   const text = await report.page.locator('body').innerText();
   assert.match(text, /core\/core-api\s+online/);
-  assert.match(text, /no samples recorded yet/);
+  assert.doesNotMatch(text, /no samples recorded yet/);
+  const lastRecorded = week.at(-1)?.t ?? 0;
+  for (const [chart, metric, from] of [
+    ['cpu-week', 'cpu', 0],
+    ['memory-week', 'memory', 0],
+    ['cpu-day', 'cpu', Date.now() - DAY_MS + HALF_HOUR],
+    ['memory-day', 'memory', Date.now() - DAY_MS + HALF_HOUR],
+  ] as const) {
+    const drawn = (await chartPoints(report.page, chart)).points
+      .filter((p) => p.series === PROC_ID && p.t <= lastRecorded && p.t >= from)
+      .map((p) => [p.t, p.v]);
+    const recorded = week.filter((s) => s.t >= from).map((s) => [s.t, s[metric]]);
+    assert.deepEqual(drawn, recorded, `${chart} holds the recorded samples`);
+  }
   assert.match(text, new RegExp(`PASSED\\s+${r2} → ${r1} → ${r2}`));
   await report.screenshot('report-daemon');
   assert.deepEqual(report.errors, [], 'no console errors');

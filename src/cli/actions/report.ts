@@ -10,6 +10,7 @@ import type { HistoryEntry } from '../../report/history.js';
 import { usableTarget } from '../../topology.js';
 import type { Ctx } from '../context.js';
 import { table } from '../format.js';
+import type { reportMetrics } from '../../metrics/report.js';
 
 /** Local time for the terminal, as `events` prints it (`--json` keeps ISO UTC). */
 function local(iso: string): string {
@@ -73,6 +74,27 @@ function outFile(o: ReportOpts, base: string | null, stateDir: string, now: Date
   return join(dir, `report-${idStamp(now)}.html`);
 }
 
+/**
+ * The CPU and memory series the daemon saved (`<stateDir>/metrics.bin`, written every 10 minutes and at shutdown), for
+ * the processes shown and, for every target, the daemon itself; nothing when none was saved.
+ */
+async function metricsOf(
+  stateDir: string,
+  list: ProcessStatus[],
+  withDaemon: boolean,
+  now: number,
+): Promise<{ metrics?: ReturnType<typeof reportMetrics> }> {
+  const [{ readSeries }, { reportMetrics }] = await Promise.all([
+    import('../../metrics/file.js'),
+    import('../../metrics/report.js'),
+  ]);
+  const { store, problem } = readSeries(stateDir);
+  if (problem) process.stderr.write(`bstctl: the CPU and memory series cannot be read: ${problem}\n`);
+  if (!store) return {};
+  const ids = [...list.map((p) => p.id), ...(withDaemon ? ['daemon'] : [])];
+  return { metrics: reportMetrics(store, ids, now) };
+}
+
 /** `bstctl report [target] [--out FILE]`: one self-contained HTML page. */
 export async function report(ctx: Ctx, name: string | undefined, o: ReportOpts): Promise<void> {
   const { config } = await ctx.config();
@@ -83,19 +105,21 @@ export async function report(ctx: Ctx, name: string | undefined, o: ReportOpts):
     import('../../report/gather.js'),
     import('../../report/page.js'),
   ]);
+  const stateDir = (await ctx.daemon()).stateDir;
   const data = gatherReport({
     config,
     target: name ?? null,
     processes: list,
     staleSince,
     now: now.getTime(),
+    ...(await metricsOf(stateDir, list, name === undefined, now.getTime())),
   });
   const html = renderReport(data);
   if (o.out === '-') {
     process.stdout.write(html);
     return;
   }
-  const file = outFile(o, target?.base ?? null, (await ctx.daemon()).stateDir, now);
+  const file = outFile(o, target?.base ?? null, stateDir, now);
   try {
     writeFileAtomic(file, html, 0o640);
   } catch (err) {

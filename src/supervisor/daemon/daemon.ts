@@ -32,6 +32,8 @@ import { createSupervisor, type Supervisor } from '../entries/supervisor.js';
 import { own } from '../../own.js';
 import { openEvents, type Events } from '../events/wire.js';
 import { journaledHandlers, journaledReload } from '../events/requests.js';
+import { ExitLog } from '../record/exits.js';
+import { recordSeries } from '../record/series.js';
 
 /** At shutdown, how long a running deploy, rollback or lifecycle request may still take. */
 const DRAIN_MS = 60_000;
@@ -47,16 +49,24 @@ export async function runDaemon(
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
   const readyFd = takeReadyFd();
-  const { loaded, log, secrets, sup, store, pipes, events } = await prepare(await config, readyFd);
+  const { loaded, log, secrets, sup, store, pipes, events, exits } = await prepare(await config, readyFd);
   const { logger } = events;
+  const series = recordSeries({
+    stateDir: loaded.config.daemon.stateDir,
+    clock: sup.clock,
+    logger,
+    entries: () => sup.entries.values(),
+  });
   const gate = new Gate(sup.clock);
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
   const shutdown = (why: string): Promise<void> =>
-    (stopping ??= stopAll(sup, gate, store, why, events).finally(() => {
-      server?.close();
-      log.flush();
-    }));
+    (stopping ??= stopAll(sup, gate, store, why, events)
+      .finally(() => series.stop())
+      .finally(() => {
+        server?.close();
+        log.flush();
+      }));
   const reload = serialReloads(sup, logger);
   const reloadConfig = journaledReload(
     (): Promise<ConfigReloadResult> => reload(() => validatedConfig(sup.loaded.file)),
@@ -67,10 +77,18 @@ export async function runDaemon(
   const problems = (): string[] => [
     ...[log.problem(), events.journal.problem()].filter((p): p is string => p !== null),
     ...store.problems(),
+    ...[series.problem()].filter((p): p is string => p !== null),
     ...[...sup.entries.values()].flatMap((e) => logProblem(e) ?? []),
   ];
   const handlers = journaledHandlers(
-    daemonHandlers(sup, secrets, { gate, startedAt, shutdown: exitAfter, reloadConfig, problems }),
+    daemonHandlers(sup, secrets, {
+      gate,
+      startedAt,
+      shutdown: exitAfter,
+      reloadConfig,
+      problems,
+      records: { series, exits, now: () => sup.clock.now() },
+    }),
     events.record,
   );
 
@@ -127,6 +145,8 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   const clock = realClock; // the daemon's one clock: everything that waits or times reads it
   const store = createPersistence(stateDir, logger, clock);
   const pipes = new PipeStock(join(stateDir, 'pipes'));
+  const minUptimeOf = (id: string): number => sup?.entries.get(id)?.config.restart.minUptimeMs ?? 0;
+  const exits = new ExitLog(() => clock.now(), minUptimeOf);
   process.once('exit', () => pipes.clear());
   sup = createSupervisor({
     pipes,
@@ -136,10 +156,11 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
     logger,
     secrets,
     onChange: store.changed,
+    onTransition: (t) => exits.record(t),
   });
   store.attach(sup, saved?.processes ?? {});
   recoverEach(sup, logger);
-  return { loaded, log, secrets, sup, store, pipes, events };
+  return { loaded, log, secrets, sup, store, pipes, events, exits };
 }
 
 /** The daemon lock, or an error that says what could not be written (a full disk) instead of a stack trace. */

@@ -32,6 +32,8 @@ export interface SupervisorDeps {
   logger: Logger;
   secrets: SecretSet;
   onChange?: () => void; // a want or a pid changed: the daemon saves its state
+  /** Every transition of every unit, after it is logged (the daemon's exit records). */
+  onTransition?: (t: Transition) => void;
   /** Pipes for the children's output (process/pipes.ts). */
   pipes?: PipeSource;
   /** The preload a Node child with `listen` loads: the daemon's own copy (process/preload-copy.ts). */
@@ -56,7 +58,10 @@ export function createSupervisor(deps: SupervisorDeps) {
   let loaded = deps.loaded;
   const entries = new Map<string, Entry>();
   const changed = (): void => deps.onChange?.();
-  const onTransition = (t: Transition): void => transitioned(deps.logger, t, changed);
+  const onTransition = (t: Transition): void => {
+    transitioned(deps.logger, t, changed);
+    deps.onTransition?.(t);
+  };
   const supervisor = loaded.config.daemon.stateDir; // marks each child as ours (unit/launch.ts)
   const passEnv = (): readonly string[] => loaded.config.daemon.passEnv;
   const entryDeps: EntryDeps = {

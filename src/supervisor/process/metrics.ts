@@ -146,3 +146,8 @@ export async function treeUsage(pid: number, table = sharedProcTable()): Promise
   await new Promise((r) => setImmediate(r));
   return shared.tree(pid, table);
 }
+
+/** The daemon's own CPU and RSS, from the same sampler (its children are counted as theirs). */
+export function ownUsage(): Usage | null {
+  return shared.usage(process.pid);
+}

@@ -6,6 +6,7 @@ import type { Clock } from '../machine/clock.js';
 import type { CallContext, Handlers } from '../socket/server.js';
 import type { Entry, Supervisor } from '../entries/supervisor.js';
 import { withPendingApplied } from './config-reload.js';
+import { recordHandlers, type Records } from './record-ops.js';
 
 /** Requests that change something: refused once the daemon shuts down. */
 const MUTATING = [
@@ -71,6 +72,8 @@ export interface DaemonControl {
   reloadConfig(): Promise<ConfigReloadResult>;
   /** What the daemon cannot do now and carries on without (its log, state.json, a process log). */
   problems(): string[];
+  /** The CPU/RSS series and the exits the daemon keeps, for `metrics` and `describe`. */
+  records: Records;
 }
 
 /** The daemon's handler table: one handler per method, the mutating ones behind the gate. */
@@ -98,6 +101,7 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
     restart: async (p) => act(sup, p, pendingFirst(sup, sup.restart, true)),
     reload: async (p) => act(sup, p, pendingFirst(sup, sup.reload, true)),
     ...releaseAndEnvHandlers(sup, secrets),
+    ...recordHandlers(sup, ctl.records),
     configReload: () => ctl.reloadConfig(),
   };
   const guarded: Record<string, unknown> = { ...handlers };

@@ -30,6 +30,8 @@ export interface Transition extends ExitStatus {
   to: State;
   reason: string | null;
   pid: number | null;
+  /** An exit's last stderr lines, masked: what `describe` shows of it. */
+  stderr?: string[];
 }
 
 /** One child of the unit; `exiting` once it is gone and only its leftovers are being stopped. */

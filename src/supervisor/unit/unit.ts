@@ -85,7 +85,7 @@ export class ProcessUnit {
   }
 
   /** One record per transition, into the state the unit is in now. */
-  private report(from: State, exit: ExitStatus | null): void {
+  private report(from: State, exit: (ExitStatus & { stderr?: string[] }) | null): void {
     this.deps.onTransition({
       id: this.id,
       from,
@@ -94,6 +94,7 @@ export class ProcessUnit {
       pid: this.pid ?? (exit ? this.lastPid : null),
       code: exit?.code ?? null,
       signal: exit?.signal ?? null,
+      ...(exit?.stderr?.length ? { stderr: exit.stderr } : {}),
     });
   }
 
