@@ -36,8 +36,8 @@ export type SeriesRecorder = ReturnType<typeof recordSeries>;
 /**
  * Samples CPU and RSS of every running process tree and of the daemon itself on the shared
  * sampler (no second walk of /proc), keeps them in a SeriesStore, and writes it to
- * `<stateDir>/metrics.bin` every 10 minutes and at shutdown: a daemon restart keeps the week. A write the disk refuses
- * is reported and tried again at the next flush; it never ends the daemon.
+ * `<stateDir>/metrics.bin` every 10 minutes and at shutdown: a daemon restart keeps the week. A
+ * write the disk refuses is reported and tried again at the next flush; it never ends the daemon.
  */
 export function recordSeries(deps: SeriesDeps) {
   const { stateDir, clock, logger } = deps;
