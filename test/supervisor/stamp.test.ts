@@ -26,12 +26,22 @@ test('each line starting in a chunk gets the time of that chunk, and a line left
   assert.equal(text(stamp(Buffer.from('\n'))), '\n');
 });
 
-test('a chunk of many lines is stamped the same as a chunk of few, in one buffer', () => {
-  const many = Array.from({ length: 500 }, (_, i) => `line ${i}\n`).join('');
-  const out = stamper(() => T0)(Buffer.from(many));
-  assert.equal(out.length, 1, 'one copy, not a thousand slices');
-  const expected = many.replace(/^/gm, `${at(T0)} `).slice(0, -`${at(T0)} `.length);
-  assert.equal(text(out), expected);
+test('chunks big and small, cut anywhere, give the same bytes: each line once after its time, any byte kept', () => {
+  const line = (i: number): string => `${i} héllo wörld ✓ ${'x'.repeat(i % 300)}\n`;
+  const all = Buffer.concat([
+    Buffer.from(Array.from({ length: 2000 }, (_, i) => line(i)).join('')),
+    Buffer.from([0x80, 0xff, 0x00, 0x0a, 0xc3]), // bytes that are no UTF-8, a NUL, half a character
+  ]);
+  const stamp = `${at(T0)} `;
+  const expected = Buffer.from(all.toString('latin1').replace(/^(?=[^]+)/gm, stamp), 'latin1');
+  for (const size of [1, 7, 100, 2047, 2048, 4093, 65_536, all.length]) {
+    const stamp = stamper(() => T0);
+    const out: Buffer[] = [];
+    for (let at = 0; at < all.length; at += size) out.push(...stamp(all.subarray(at, at + size)));
+    assert.ok(Buffer.concat(out).equals(expected), `chunks of ${size} bytes`);
+  }
+  const big = stamper(() => T0)(all.subarray(0, 65_536));
+  assert.equal(big.length, 1, 'a big chunk is one copy, not a thousand slices');
 });
 
 test('a sink with time on writes each line after its time; with time off the bytes are as written', async (t) => {
