@@ -93,6 +93,7 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
     file: join(stateDir, 'daemon.log'),
     level: loaded.config.daemon.logLevel,
     secrets,
+    rotate: loaded.config.daemon.log,
   });
   const saved = readState(stateDir);
   const stopOf = (id: string): StopSpec => stopSpecOf(loaded, id);
