@@ -46,9 +46,15 @@ function sliced(chunk: Buffer, continues: boolean, now: () => number): Buffer[] 
 function copied(chunk: Buffer, continues: boolean, now: () => number): Buffer[] {
   const text = chunk.toString('latin1');
   const ends = text.endsWith('\n');
-  const body = ends ? text.slice(0, -1) : text;
-  if (continues && !body.includes('\n')) return [chunk];
+  const inner = text.indexOf('\n');
+  if (continues && (inner === -1 || inner === text.length - 1)) return [chunk];
   const stamp = `${new Date(now()).toISOString()} `;
-  const stamped = `${continues ? '' : stamp}${body.replaceAll('\n', `\n${stamp}`)}${ends ? '\n' : ''}`;
-  return [Buffer.from(stamped, 'latin1')];
+  // one flat string; the stamp after a final newline is left out when writing, not sliced off
+  const stamped = text.replaceAll('\n', `\n${stamp}`);
+  const head = continues ? 0 : stamp.length;
+  const body = stamped.length - (ends ? stamp.length : 0);
+  const out = Buffer.allocUnsafe(head + body);
+  if (head > 0) out.write(stamp, 0, 'latin1');
+  out.write(stamped, head, body, 'latin1');
+  return [out];
 }
