@@ -3,6 +3,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { APP, FIX, freePort, get, median, now, round, rssKb, run, sandbox, spawnApp, until } from './lib.js';
+import { floodBench } from './flood.js';
 import { pm2Bench } from './pm2.js';
 import { releaseBench } from './release.js';
 import { zeroDowntimeBench } from './zerodowntime.js';
@@ -354,6 +355,7 @@ const all: Record<string, () => Promise<void>> = {
   release: () => releaseBench(report),
   zerodowntime: () => zeroDowntimeBench(report),
   pm2: () => pm2Bench(report),
+  flood: () => floodBench(report),
   soak,
   metrics: () => metricsBench(report),
 };

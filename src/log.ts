@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DaemonLog } from './daemonlog.js';
+import type { DaemonLogRotation } from './daemonlog-rotation.js';
 
 /** One record per event: `logger.info({ evt: 'transition', id, from, to })`. */
 export interface Logger {
@@ -67,17 +68,24 @@ function escape(s: string): string {
  * fatal: `problem()` says why until the file takes lines again. Written by hand rather than with pino:
  * the daemon logs a few records per transition, and pino would be a fifth of its memory.
  */
-export function createLogger(opts: { file?: string; level?: string; secrets: SecretSet }): {
+export function createLogger(opts: {
+  file?: string;
+  level?: string;
+  secrets: SecretSet;
+  rotate?: DaemonLogRotation;
+}): {
   logger: Logger;
   reopen(): void;
   flush(): void;
   problem(): string | null;
+  /** Resolves once rotated copies are compressed and pruned. */
+  settled(): Promise<void>;
 } {
   if (opts.file) mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
   const head = (level: number): string => `{"level":${level},"time":${Date.now()},"pid":${process.pid}`;
   const resumed = (dropped: number, since: string): string =>
     `${head(LEVELS.info)},${JSON.stringify({ evt: 'log-resumed', dropped, since }).slice(1)}\n`;
-  const dest = new DaemonLog(opts.file ?? null, resumed);
+  const dest = new DaemonLog(opts.file ?? null, resumed, opts.rotate);
   const min = LEVELS[(opts.level ?? 'info') as Level] ?? LEVELS.info;
   const at =
     (level: number) =>
@@ -93,7 +101,13 @@ export function createLogger(opts: { file?: string; level?: string; secrets: Sec
     error: at(LEVELS.error),
   };
   // every line is written synchronously as it comes: nothing to flush
-  return { logger, reopen: () => dest.reopen(), flush: () => undefined, problem: () => dest.problem() };
+  return {
+    logger,
+    reopen: () => dest.reopen(),
+    flush: () => undefined,
+    problem: () => dest.problem(),
+    settled: () => dest.settled(),
+  };
 }
 
 /** A copy of `value` whose string leaves are masked: keys and numbers stay as they are. */

@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { BstError } from '../errors.js';
 import { rotatedPattern } from '../lognames.js';
 import { append, join as joinLines, lineText, NO_LINE, type Capped } from './lines.js';
+import { stampTime } from './since.js';
 
 const CHUNK = 64 * 1024;
 // a log is never read through a symlink planted in its place (`sudo bstctl logs` would print its target)
@@ -33,12 +34,19 @@ interface Backward {
   lines: string[];
   carry: Capped; // bytes before the earliest newline seen: the end of a line that began further back
   started: boolean;
+  /** Lines stamped before this (epoch ms) end the walk back; unstamped lines are kept. */
+  since?: number;
+  done: boolean;
 }
 
 function emit(st: Backward, line: Capped): void {
+  if (st.done) return;
   // the empty "line" after the final newline of the live file is not a line
-  if (st.started || line.buf.length > 0 || line.cut > 0) st.lines.push(lineText(line));
+  const text = st.started || line.buf.length > 0 || line.cut > 0 ? lineText(line) : null;
   st.started = true;
+  if (text === null) return;
+  if (st.since !== undefined && (stampTime(text) ?? Infinity) < st.since) st.done = true;
+  else st.lines.push(text);
 }
 
 /** `bytes` in front of `line`: only a line's first bytes are held, however far back it began. */
@@ -48,7 +56,7 @@ const before = (bytes: Buffer, line: Capped): Capped => joinLines(append(NO_LINE
 function feedBackward(st: Backward, buf: Buffer): void {
   let end = buf.length;
   let i = end > 0 ? buf.lastIndexOf(NL, end - 1) : -1;
-  while (i !== -1) {
+  while (i !== -1 && !st.done) {
     emit(st, before(buf.subarray(i + 1, end), st.carry));
     st.carry = NO_LINE;
     end = i;
@@ -62,7 +70,7 @@ async function scanPlain(file: string, st: Backward, n: number): Promise<void> {
   try {
     let pos = (await fh.stat()).size;
     const buf = Buffer.alloc(CHUNK); // one buffer for the whole file: what a line keeps is copied
-    while (pos > 0 && st.lines.length < n) {
+    while (pos > 0 && st.lines.length < n && !st.done) {
       const len = Math.min(CHUNK, pos);
       pos -= len;
       const { bytesRead } = await fh.read(buf, 0, len, pos);
@@ -96,12 +104,21 @@ async function scanGzip(file: string, st: Backward, n: number): Promise<void> {
   st.carry = head;
 }
 
-/** The last `n` lines of `file`, continuing into its newest rotated copies when it has fewer. */
-export async function lastLines(file: string, n: number): Promise<string[]> {
+/**
+ * The last `n` lines of `file`, continuing into its newest rotated copies when it has fewer; with
+ * `since` (epoch ms), only back to the first line stamped before it.
+ */
+export async function lastLines(file: string, n: number, since?: number): Promise<string[]> {
   if (n <= 0) return [];
-  const st: Backward = { lines: [], carry: NO_LINE, started: false };
+  const st: Backward = {
+    lines: [],
+    carry: NO_LINE,
+    started: false,
+    done: false,
+    ...(since !== undefined ? { since } : {}),
+  };
   for (const f of [file, ...(await rotatedCopies(file))]) {
-    if (st.lines.length >= n) break;
+    if (st.lines.length >= n || st.done) break;
     try {
       await (f.endsWith('.gz') ? scanGzip(f, st, n - st.lines.length) : scanPlain(f, st, n));
     } catch (err) {

@@ -129,6 +129,12 @@ export const logsSchema = z
       .default(14)
       .describe('Rotated copies kept per log file. Default 14.'),
     compress: z.boolean().default(true).describe('Gzip rotated copies. Default true.'),
+    time: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Start every line with the UTC time the daemon read it, e.g. "2026-12-07T21:03:58.123Z "; false for an app that stamps its own lines. Default true.',
+      ),
   })
   .describe('Rotation of <base>/logs/<process>.out.log and .err.log.');
 

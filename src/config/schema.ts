@@ -223,6 +223,23 @@ export const configSchema = z
           .enum(['debug', 'info', 'warn', 'error'])
           .default('info')
           .describe('Level of the daemon\'s own log: "debug", "info", "warn" or "error". Default "info".'),
+        log: z
+          .strictObject({
+            maxSize: z
+              .string()
+              .regex(/^\d+[BKMG]$/, expects('a size like "10M"'))
+              .default('10M')
+              .describe('Rotate <stateDir>/daemon.log once it reaches this size, e.g. "50M". Default "10M".'),
+            maxFiles: z
+              .number()
+              .int()
+              .positive()
+              .default(5)
+              .describe('Rotated copies of daemon.log kept. Default 5.'),
+            compress: z.boolean().default(true).describe('Gzip rotated copies of daemon.log. Default true.'),
+          })
+          .prefault({})
+          .describe("Rotation of the daemon's own log, <stateDir>/daemon.log, by size."),
         passEnv: z
           .array(
             z

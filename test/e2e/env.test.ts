@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
+import { unstamped } from '../helpers/stamps.js';
 
 const SECRETS = ['alpha-secret-111', 'bravo-secret-222', 'charlie-secret-333'];
 
@@ -17,7 +18,7 @@ test('the env file is read afresh at every spawn, and its values never reach the
   const seen = (n: number) =>
     waitFor(
       () => {
-        const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+        const lines = unstamped(readFileSync(out, 'utf8')).split('\n').filter(Boolean);
         return lines.length >= n ? (JSON.parse(lines[n - 1] as string) as Record<string, string>) : null;
       },
       { what: `spawn ${n} printed its env` },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
+import { unstamped } from '../helpers/stamps.js';
 
 const CANARY = ['OPS_READ_NEW_MODEL_*', 'OPS_WRITE_CORE_*'];
 const SECRET = 'tok_live_flags_9f8e7d6c5b4a';
@@ -114,7 +115,7 @@ test('flags off <target> writes the file and reloads the process, whose new env 
   await sb.start();
   const out = join(sb.base('app'), 'logs', 'env.out.log');
   const lastEnv = () => {
-    const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    const lines = unstamped(readFileSync(out, 'utf8')).split('\n').filter(Boolean);
     return lines.length > 0
       ? { n: lines.length, env: JSON.parse(lines.at(-1) as string) as Record<string, string> }
       : null;

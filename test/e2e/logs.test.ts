@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
+import { unstamped } from '../helpers/stamps.js';
 
 const LINES = 100_000;
+const STAMP_AFTER_LABEL = /^((?:out|err) \| )\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
 
 /** The live log and its rotated copies, oldest first, as one text. */
 function logText(dir: string, file: string): string {
@@ -16,7 +18,9 @@ function logText(dir: string, file: string): string {
     return m ? [{ name, key: `${m[1]}-${(m[2] ?? '').padStart(6, '0')}` }] : [];
   });
   copies.sort((a, b) => (a.key < b.key ? -1 : 1));
-  return [...copies.map((c) => c.name), file].map((n) => readFileSync(join(dir, n), 'utf8')).join('');
+  return [...copies.map((c) => c.name), file]
+    .map((n) => unstamped(readFileSync(join(dir, n), 'utf8')))
+    .join('');
 }
 
 /** Splits `line <i>` output into runs that each count up from 1; throws at the first line out of order. */
@@ -82,7 +86,15 @@ test('logs -n 5 prints the last 5 lines of the process output', async (t) => {
   await waitFor(() => readFileSync(out, 'utf8').endsWith('line 20\n'), { what: '20 lines in the log' });
   const r = await sb.run('logs', 'app/lines', '-n', '5', '--out');
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(r.stdout.split('\n'), ['line 16', 'line 17', 'line 18', 'line 19', 'line 20', '']);
+  // each with the time it was read: unstamped throws at a line without one
+  assert.deepEqual(unstamped(r.stdout).split('\n'), [
+    'line 16',
+    'line 17',
+    'line 18',
+    'line 19',
+    'line 20',
+    '',
+  ]);
 });
 
 test('logs labels each line with its stream, and --out / --err show one stream only', async (t) => {
@@ -93,26 +105,25 @@ test('logs labels each line with its stream, and --out / --err show one stream o
   await waitFor(
     () =>
       readFileSync(join(logs, 'lines.out.log'), 'utf8').endsWith('line 2\n') &&
-      readFileSync(join(logs, 'lines.err.log'), 'utf8') === 'oops\n',
+      unstamped(readFileSync(join(logs, 'lines.err.log'), 'utf8')) === 'oops\n',
     { what: 'both logs written' },
   );
   const both = await sb.run('logs', 'app/lines');
   assert.equal(both.code, 0, both.stderr);
-  assert.deepEqual(both.stdout.split('\n'), ['out | line 1', 'out | line 2', 'err | oops', '']);
+  // in the order of their times, each after its label: which of `line 2` and `oops` came first is the child's
+  const shown = both.stdout.split('\n').map((l) => l.replace(STAMP_AFTER_LABEL, '$1'));
+  assert.deepEqual(shown.sort(), ['', 'err | oops', 'out | line 1', 'out | line 2']);
   const out = await sb.run('logs', 'app/lines', '--out');
-  assert.deepEqual(out.stdout.split('\n'), ['line 1', 'line 2', '']);
+  assert.deepEqual(unstamped(out.stdout).split('\n'), ['line 1', 'line 2', '']);
   const err = await sb.run('logs', 'app/lines', '--err');
-  assert.deepEqual(err.stdout.split('\n'), ['oops', '']);
+  assert.deepEqual(unstamped(err.stdout).split('\n'), ['oops', '']);
   const json = await sb.run('logs', 'app/lines', '--json');
   const { lines } = JSON.parse(json.stdout) as { lines: { stream: string; line: string }[] };
-  assert.deepEqual(
-    lines.map((l) => [l.stream, l.line]),
-    [
-      ['out', 'line 1'],
-      ['out', 'line 2'],
-      ['err', 'oops'],
-    ],
-  );
+  assert.deepEqual(lines.map((l) => [l.stream, unstamped(l.line)]).sort(), [
+    ['err', 'oops'],
+    ['out', 'line 1'],
+    ['out', 'line 2'],
+  ]);
   const bad = await sb.run('logs', 'app/lines', '--out', '--err');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--out and --err/);
@@ -166,10 +177,10 @@ test('a process writes to blocking pipes of the daemon, whose pipe folder is gon
     },
     { what: 'the script to report its stdout' },
   );
-  assert.match(out, /^stdout is a pipe\n/);
+  assert.match(unstamped(out), /^stdout is a pipe\n/);
   const flags = parseInt(/flags:\s*(\d+)/.exec(out)?.[1] ?? '', 8);
   assert.equal(flags & 0o4000, 0, `stdout is blocking (flags ${flags.toString(8)})`);
-  await waitFor(() => readFileSync(join(logs, 'sh.err.log'), 'utf8') === 'stderr is a pipe\n', {
+  await waitFor(() => unstamped(readFileSync(join(logs, 'sh.err.log'), 'utf8')) === 'stderr is a pipe\n', {
     what: 'the script to report its stderr',
   });
   assert.ok(existsSync(join(sb.stateDir, 'pipes')), 'the daemon keeps its pipes in its state folder');

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 import { ReleaseSandbox } from '../helpers/gitrepo.js';
 import { waitFor } from '../helpers/wait.js';
+import { unstamped } from '../helpers/stamps.js';
 
 /** Sets `daemon.passEnv` in the sandbox's config (before the daemon starts). */
 function setPassEnv(sb: DaemonSandbox, passEnv: string[]): void {
@@ -19,7 +20,7 @@ function printedEnv(sb: DaemonSandbox): Promise<Record<string, string>> {
     () => {
       let line: string | undefined;
       try {
-        line = readFileSync(out, 'utf8').split('\n').find(Boolean);
+        line = unstamped(readFileSync(out, 'utf8')).split('\n').find(Boolean);
       } catch {
         return null;
       }

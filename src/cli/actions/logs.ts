@@ -68,15 +68,19 @@ async function maskFor(config: Config, ids: string[]): Promise<(text: string) =>
 }
 
 export interface LogsOptions {
-  lines: string;
+  lines?: string;
+  since?: string;
   follow?: boolean;
   out?: boolean;
   err?: boolean;
 }
 
 export async function logs(ctx: Ctx, selector: string | undefined, o: LogsOptions): Promise<void> {
-  const n = Number(o.lines);
-  if (!Number.isInteger(n) || n < 0) {
+  const { parseSince, byTime } = await import('../since.js');
+  const since = o.since === undefined ? undefined : parseSince(o.since);
+  // --since alone shows every line since then; -n still caps it when given
+  const n = o.lines === undefined ? (since === undefined ? 50 : Infinity) : Number(o.lines);
+  if (!(Number.isInteger(n) || n === Infinity) || n < 0) {
     throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
   }
   const streams = pickStreams(o);
@@ -94,13 +98,16 @@ export async function logs(ctx: Ctx, selector: string | undefined, o: LogsOption
   // -f --json prints one object per line (a stream cannot be one document); without -f, one document
   const show = (s: Source, line: string): boolean =>
     process.stdout.write(`${ctx.json ? JSON.stringify(record(s, mask(line))) : human(s, mask(line))}\n`);
-  const past: { s: Source; line: string }[] = [];
-  for (const s of list) for (const line of await lastLines(s.file, n)) past.push({ s, line });
+  const groups = await Promise.all(
+    list.map(async (s) => (await lastLines(s.file, n, since)).map((line) => ({ item: s, line }))),
+  );
+  // the streams (and processes) side by side in the order their lines were read
+  const past = byTime(groups);
   if (ctx.json && !o.follow) {
-    const lines = past.map(({ s, line }) => record(s, mask(line)));
+    const lines = past.map(({ item, line }) => record(item, mask(line)));
     return void process.stdout.write(`${JSON.stringify({ lines }, null, 2)}\n`);
   }
-  for (const { s, line } of past) show(s, line);
+  for (const { item, line } of past) show(item, line);
   if (!o.follow) return;
   const followers = list.map((s) => follow(s.file, (line) => show(s, line), { fromEnd: true }));
   await new Promise<void>((resolve) => {

@@ -8,10 +8,11 @@ export function register(program: Command): void {
   withGlobals(
     program
       .command('logs [selector]')
-      .description('last lines of the process logs, env-file values masked; -f follows'),
+      .description('last lines of the process logs with their times, env-file values masked; -f follows'),
   )
-    .option('-n, --lines <n>', 'how many lines of each log', '50')
+    .option('-n, --lines <n>', 'how many lines of each log (default 50, or every line with --since)')
     .option('-f, --follow', 'keep printing new lines, across rotation')
+    .option('--since <when>', 'only lines stamped since then: 30s, 10m, 1h, 2d or an ISO time')
     .option('--out', 'only stdout (<process>.out.log), lines unlabelled for one process')
     .option('--err', 'only stderr (<process>.err.log), lines unlabelled for one process')
     .action(async (selector: string | undefined, o: LogsOptions, cmd: Command) =>

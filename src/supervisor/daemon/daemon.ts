@@ -121,6 +121,7 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
     file: join(stateDir, 'daemon.log'),
     level: loaded.config.daemon.logLevel,
     secrets,
+    rotate: loaded.config.daemon.log,
   });
   let sup: Supervisor | null = null;
   // the hooks of the config in force: a config reload swaps them with the rest

@@ -9,6 +9,8 @@ export interface LogFileOptions {
   interval?: string;
   maxFiles: number;
   compress: boolean;
+  /** The loss note starts with its UTC time, as the process's lines do. */
+  time?: boolean;
   /** Once per condition (an error code at this path): the file cannot be opened or written. */
   onError?: (err: Error) => void;
   /** The condition is over; `was` is what problem() said. */
@@ -163,7 +165,10 @@ export class LogFile {
 
   private lossNote(f: Fault): Buffer {
     const since = f.since.toISOString();
-    return Buffer.from(`[bstctl] ${f.droppedBytes} bytes of output dropped since ${since}: ${f.message}\n`);
+    const at = this.opts.time ? `${new Date().toISOString()} ` : '';
+    return Buffer.from(
+      `${at}[bstctl] ${f.droppedBytes} bytes of output dropped since ${since}: ${f.message}\n`,
+    );
   }
 
   private rotationDue(bytes: number): boolean {

@@ -2,10 +2,13 @@ import { join } from 'node:path';
 import type { Waiter } from '../process/child.js';
 import { LogFile } from './logfile.js';
 import { parseSize } from './rotate.js';
+import { stamper } from './stamp.js';
 
 /** Rotation settings of one process's logs: `maxSize` like `10M`, `interval` like `1d` (UTC-aligned). */
 export interface LogSpec {
   maxSize: string;
+  /** Each line starts with its UTC time (stamp.ts); the config's default is true. */
+  time?: boolean;
   interval?: string;
   maxFiles: number;
   compress: boolean;
@@ -37,6 +40,8 @@ export interface SinkOptions {
   partialFlushMs?: number;
   /** How often a file that failed is tried again (default 1000). */
   retryMs?: number;
+  /** The clock of the line stamps (tests). */
+  now?: () => number;
 }
 
 // a partial line larger than this is written at once rather than held for its newline
@@ -63,22 +68,29 @@ function lineAligner(out: (bytes: Buffer[]) => void, flushMs: number) {
     held = [];
     heldBytes = 0;
   };
-  const hold = (bytes: Buffer): void => {
-    held.push(Buffer.from(bytes)); // copied, so a small remainder does not pin the whole chunk
-    heldBytes += bytes.length;
+  const hold = (pieces: Buffer[]): void => {
+    for (const p of pieces) {
+      held.push(Buffer.from(p)); // copied, so a small remainder does not pin the whole chunk
+      heldBytes += p.length;
+    }
     if (heldBytes >= MAX_HELD_BYTES) return flush();
     timer ??= setTimeout(flush, flushMs).unref();
   };
-  const write = (chunk: Buffer): void => {
-    const nl = chunk.lastIndexOf(10);
-    if (nl === -1) return hold(chunk);
-    const line = chunk.subarray(0, nl + 1);
-    out(heldBytes > 0 ? [...held, line] : [line]);
+  // the pieces of one chunk (its slices and stamps), in order; a stamp holds no newline
+  const write = (pieces: Buffer[]): void => {
+    let i = pieces.length - 1;
+    let nl = -1;
+    for (; i >= 0 && nl === -1; i--) nl = (pieces[i] as Buffer).lastIndexOf(10);
+    if (nl === -1) return hold(pieces);
+    const last = pieces[++i] as Buffer;
+    const lines = [...pieces.slice(0, i), last.subarray(0, nl + 1)];
+    out(heldBytes > 0 ? [...held, ...lines] : lines);
     held = [];
     heldBytes = 0;
     clearTimeout(timer);
     timer = undefined;
-    if (nl + 1 < chunk.length) hold(chunk.subarray(nl + 1));
+    const rest = nl + 1 < last.length ? [last.subarray(nl + 1), ...pieces.slice(i + 1)] : pieces.slice(i + 1);
+    if (rest.length > 0) hold(rest);
   };
   return { write, flush };
 }
@@ -118,6 +130,7 @@ export function openSink(dir: string, fileName: string, spec: LogSpec, opts: Sin
     ...(spec.interval !== undefined ? { interval: spec.interval } : {}),
     maxFiles: spec.maxFiles,
     compress: spec.compress,
+    time: spec.time === true,
     ...(opts.onError ? { onError: opts.onError } : {}),
     ...(opts.onRecover ? { onRecover: opts.onRecover } : {}),
     ...(opts.retryMs !== undefined ? { retryMs: opts.retryMs } : {}),
@@ -126,11 +139,12 @@ export function openSink(dir: string, fileName: string, spec: LogSpec, opts: Sin
   let closing: Promise<void> | undefined;
   const batch = coalescer((bytes) => file.write(bytes), batchLimit(maxBytes));
   const lines = lineAligner(batch.write, opts.partialFlushMs ?? 200);
+  const stamp = spec.time === true ? stamper(opts.now) : (chunk: Buffer) => [chunk];
   return {
     path: file.path,
     write: (chunk) => {
       if (closed) return true;
-      lines.write(chunk);
+      lines.write(stamp(chunk));
       return file.pending() <= HIGH_WATER_BYTES;
     },
     whenDrained: (resume) => file.whenBelow(HIGH_WATER_BYTES / 4, resume),

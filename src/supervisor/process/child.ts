@@ -51,25 +51,39 @@ export interface SpawnInternals {
 // a chunk under half a pipe's 64 KiB: the child is not about to fill it, so the next read waits this long
 const REST_MS = 1;
 const REST_BELOW = 32 * 1024;
+// a read after a rest this big: the child writes more than half a pipe a millisecond, and a pipe
+// holds only 8 writes of 6.4 KB (one page slot each, partly filled), so "full" can be 51 KiB
+const FILLED_IN_REST = REST_BELOW;
+// a read this small: the child writes slowly again
+const SLOW_BELOW = 4096;
 
 /**
  * Reads `from` into `sink`, paused while the sink lags. A pipe of ours (`rests`) is read at most once a
  * millisecond while it gets small chunks: what the child writes meanwhile waits in the pipe, which
- * wakes nobody, instead of waking the daemon once per line.
+ * wakes nobody, instead of waking the daemon once per line. The rest adapts to the writer: one that
+ * filled the 64 KiB pipe within a rest writes faster than 64 KiB a millisecond and would spend the
+ * rest of each millisecond blocked, so it is read without rests (the daemon, busy reading, is
+ * rarely asleep for its writes to wake) until a read finds little in the pipe again.
  */
 function pipe(from: Readable | null, sink: (chunk: Buffer) => Waiter | void, rests: boolean): void {
   if (!from) return;
   let holds = 0;
+  let rested = false; // this read comes after a rest
+  let fast = false; // the child outruns the rests
   const hold = (): void => void (holds++ === 0 && from.pause());
   const release = (): void => void (--holds === 0 && from.resume());
   from.on('data', (chunk: Buffer) => {
     noteOutput(chunk.length);
     const wait = sink(chunk);
+    if (rested && chunk.length >= FILLED_IN_REST) fast = true;
+    else if (chunk.length < SLOW_BELOW) fast = false;
+    rested = false;
     if (wait) {
       hold();
       wait(release);
-    } else if (rests && holds === 0 && chunk.length < REST_BELOW) {
+    } else if (rests && holds === 0 && chunk.length < REST_BELOW && !fast) {
       hold();
+      rested = true;
       setTimeout(release, REST_MS).unref();
     }
   });
