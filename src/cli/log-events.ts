@@ -9,9 +9,9 @@ export function eventLine(ev: JournalEvent): string {
   return `${ev.time} [bstctl] ${ev.type}: ${ev.message}`;
 }
 
-/** The last `n` events of each of these processes, oldest first (the journal on disk). */
-export function lastEvents(stateDir: string, ids: string[], n: number): JournalEvent[] {
-  return ids.flatMap((id) => readJournal(stateDir, { selector: id }).slice(-n));
+/** The last `n` events of each of these processes since `since` (epoch ms), oldest first (the journal on disk). */
+export function lastEvents(stateDir: string, ids: string[], n: number, since?: number): JournalEvent[] {
+  return ids.flatMap((id) => readJournal(stateDir, { selector: id, since: since ?? null }).slice(-n));
 }
 
 /**
@@ -35,18 +35,25 @@ export function interleave<T>(
   return all.map((k) => k.item);
 }
 
-/** `bstctl logs`: the shown lines with the processes' last `n` events merged in as `[bstctl]` lines. */
-export function withEvents<S extends { id: string; stream: string; file: string }>(
-  logged: { s: S; line: string }[],
-  stateDir: string,
-  ids: string[],
+/**
+ * `bstctl logs`: the shown lines with the processes' own events merged in as `[bstctl]` lines (stream
+ * `bstctl`), in time order. `-n` counts the app's lines: when it cut them short, only the events
+ * from the first shown line's time on are added; otherwise the last `n` events.
+ */
+export function withEvents<S extends { stream: string }>(
+  logged: { item: S; line: string }[],
+  events: JournalEvent[],
+  source: (id: string) => S,
   n: number,
-): { s: S; line: string }[] {
-  const events = lastEvents(stateDir, ids, n).map((ev) => ({
-    time: ev.time,
-    item: { s: { id: ev.id, stream: 'bstctl', file: '' } as S, line: eventLine(ev) },
-  }));
-  return interleave(logged, (x) => x.line, events);
+): { item: S; line: string }[] {
+  // when -n cut the logs short, the events before their first shown line are cut too
+  const first = logged.length >= n ? logged.map((l) => STAMP.exec(l.line)?.[1]).find((t) => t) : undefined;
+  const shown = first === undefined ? events.slice(-n) : events.filter((ev) => ev.time >= first);
+  return interleave(
+    logged,
+    (x) => x.line,
+    shown.map((ev) => ({ time: ev.time, item: { item: source(ev.id), line: eventLine(ev) } })),
+  );
 }
 
 /** `logs -f`: the processes' new events as they are journaled. */

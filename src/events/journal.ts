@@ -61,14 +61,3 @@ export function humanLine(ev: JournalEvent): string {
   const by = ev.by && typeof ev.by === 'object' ? `  (by ${askerText(ev.by as Asker)})` : '';
   return `${localTime(ev.time)}  ${ev.id}  ${ev.type}  ${ev.message}${by}`;
 }
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `--since 10m` / `1h` / `2d` (or an ISO date) as epoch ms; null when the text is neither. */
-export function sinceTime(text: string, now = Date.now()): number | null {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
-  if (m) return now - Number(m[1]) * (UNITS[m[2] as string] as number);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return null;
-  const t = Date.parse(text);
-  return Number.isNaN(t) ? null : t;
-}

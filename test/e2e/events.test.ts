@@ -165,3 +165,22 @@ test('hooks: one receives the event as JSON on stdin; a failing one and a hangin
     ['events.jsonl'],
   );
 });
+
+test('bstctl logs shows a process’s own events as [bstctl] lines among its lines, in time order', async (t) => {
+  const crash = proc(fixture('says-then-exits.js'), {
+    env: { SAY: 'boom: cannot connect to db', EXIT_AFTER_MS: '300' },
+    restart: { policy: 'never' },
+  });
+  const sb = daemonSandbox(t, { app: { processes: { crash } } });
+  await sb.start();
+  await waitEvent(sb, (e) => e.type === 'crashed', 'a crashed event', ['app']);
+  const r = await sb.run('logs', 'app/crash');
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  const said = lines.findIndex((l) => /^err \| \S+Z boom: cannot connect to db$/.test(l));
+  const crashed = lines.findIndex((l) => /^\S+Z \[bstctl\] crashed: exited with code 1/.test(l));
+  assert.ok(said >= 0 && crashed > said, `the app's line, then its crash:\n${r.stdout}`);
+  assert.match(lines[0] ?? '', /^\S+Z \[bstctl\] start: /, 'the start comes first');
+  const json = await sb.json<{ lines: { stream: string; line: string }[] }>(['logs', 'app/crash']);
+  assert.ok(json.lines.some((l) => l.stream === 'bstctl' && l.line.includes('[bstctl] crashed:')));
+});

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { tinyDisk } from '../helpers/fulldisk.js';
+import { withoutEvents } from '../helpers/stamps.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
 const SECRET = 'sk_live_0123456789';
@@ -119,11 +120,15 @@ test('bstctl logs masks env-file values, with and without --json and with -f', a
   const r = await sb.run('logs', 'app/env', '-n', '5');
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stdout.includes(SECRET), r.stdout);
-  assert.match(r.stdout, /plain \[redacted\] and PORT 3100\n$/);
+  assert.match(withoutEvents(r.stdout), /plain \[redacted\] and PORT 3100\n$/);
 
   const j = await sb.json<{ lines: { id: string; stream: string; line: string }[] }>(['logs', 'app/env']);
   assert.ok(!JSON.stringify(j).includes(SECRET));
-  assert.deepEqual(j.lines.at(-1), { id: 'app/env', stream: 'out', line: 'plain [redacted] and PORT 3100' });
+  assert.deepEqual(j.lines.filter((l) => l.stream !== 'bstctl').at(-1), {
+    id: 'app/env',
+    stream: 'out',
+    line: 'plain [redacted] and PORT 3100',
+  });
 
   const f = spawn(process.execPath, [CLI, 'logs', 'app/env', '-f', '-n', '1', '-c', sb.cfg], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
-import { unstamped } from '../helpers/stamps.js';
+import { unstamped, withoutEvents } from '../helpers/stamps.js';
 
 const LINES = 100_000;
 const STAMP_AFTER_LABEL = /^((?:out|err) \| )\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
@@ -87,7 +87,7 @@ test('logs -n 5 prints the last 5 lines of the process output', async (t) => {
   const r = await sb.run('logs', 'app/lines', '-n', '5', '--out');
   assert.equal(r.code, 0, r.stderr);
   // each with the time it was read: unstamped throws at a line without one
-  assert.deepEqual(unstamped(r.stdout).split('\n'), [
+  assert.deepEqual(unstamped(withoutEvents(r.stdout)).split('\n'), [
     'line 16',
     'line 17',
     'line 18',
@@ -111,19 +111,27 @@ test('logs labels each line with its stream, and --out / --err show one stream o
   const both = await sb.run('logs', 'app/lines');
   assert.equal(both.code, 0, both.stderr);
   // in the order of their times, each after its label: which of `line 2` and `oops` came first is the child's
-  const shown = both.stdout.split('\n').map((l) => l.replace(STAMP_AFTER_LABEL, '$1'));
+  const shown = withoutEvents(both.stdout)
+    .split('\n')
+    .map((l) => l.replace(STAMP_AFTER_LABEL, '$1'));
   assert.deepEqual(shown.sort(), ['', 'err | oops', 'out | line 1', 'out | line 2']);
   const out = await sb.run('logs', 'app/lines', '--out');
-  assert.deepEqual(unstamped(out.stdout).split('\n'), ['line 1', 'line 2', '']);
+  assert.deepEqual(unstamped(withoutEvents(out.stdout)).split('\n'), ['line 1', 'line 2', '']);
   const err = await sb.run('logs', 'app/lines', '--err');
-  assert.deepEqual(unstamped(err.stdout).split('\n'), ['oops', '']);
+  assert.deepEqual(unstamped(withoutEvents(err.stdout)).split('\n'), ['oops', '']);
   const json = await sb.run('logs', 'app/lines', '--json');
   const { lines } = JSON.parse(json.stdout) as { lines: { stream: string; line: string }[] };
-  assert.deepEqual(lines.map((l) => [l.stream, unstamped(l.line)]).sort(), [
-    ['err', 'oops'],
-    ['out', 'line 1'],
-    ['out', 'line 2'],
-  ]);
+  assert.deepEqual(
+    lines
+      .filter((l) => l.stream !== 'bstctl')
+      .map((l) => [l.stream, unstamped(l.line)])
+      .sort(),
+    [
+      ['err', 'oops'],
+      ['out', 'line 1'],
+      ['out', 'line 2'],
+    ],
+  );
   const bad = await sb.run('logs', 'app/lines', '--out', '--err');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--out and --err/);
@@ -154,7 +162,7 @@ test('logs -f labels the lines of each stream as they arrive', async (t) => {
     },
     { intervalMs: 200, what: 'followed lines of both streams, labelled' },
   );
-  assert.ok(!/^(?!(out|err) \| )/m.test(followed.trimEnd()), followed);
+  assert.ok(!/^(?!(out|err) \| )/m.test(withoutEvents(followed).trimEnd()), followed);
   f.kill('SIGTERM');
   await new Promise((resolve) => f.once('close', resolve));
 });

@@ -12,3 +12,11 @@ export function unstamped(text: string): string {
     })
     .join('\n');
 }
+
+/** `bstctl logs` output without the `[bstctl]` lines of the processes' own events (started, ready…). */
+export function withoutEvents(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => !/^(?:\S+ \| )?\S+ \[bstctl\] /.test(line))
+    .join('\n');
+}

@@ -9,7 +9,7 @@ type Stream = 'out' | 'err';
 
 interface Source {
   id: string;
-  stream: Stream;
+  stream: Stream | 'bstctl'; // bstctl: the process's own events, from the journal
   file: string;
 }
 
@@ -37,7 +37,8 @@ function pickStreams(o: LogsOptions): Stream[] {
 /** `<id> <stream> | `: the id when several processes are shown, the stream when both are. */
 function labeller(ids: string[], streams: Stream[]): (s: Source) => string {
   return (s) => {
-    const parts = [...(ids.length > 1 ? [s.id] : []), ...(streams.length > 1 ? [s.stream] : [])];
+    const stream = streams.length > 1 && s.stream !== 'bstctl' ? [s.stream] : [];
+    const parts = [...(ids.length > 1 ? [s.id] : []), ...stream];
     return parts.length > 0 ? `${parts.join(' ')} | ` : '';
   };
 }
@@ -84,7 +85,7 @@ export async function logs(ctx: Ctx, selector: string | undefined, o: LogsOption
     throw new BstError('usage', `-n/--lines must be a whole number, got "${o.lines}"`);
   }
   const streams = pickStreams(o);
-  const { config } = await ctx.config();
+  const { config, stateDir } = await ctx.config();
   const ids = resolveSelector(config, selector);
   const list = await sources(config, ids, streams);
   const mask = await maskFor(config, ids);
@@ -101,15 +102,21 @@ export async function logs(ctx: Ctx, selector: string | undefined, o: LogsOption
   const groups = await Promise.all(
     list.map(async (s) => (await lastLines(s.file, n, since)).map((line) => ({ item: s, line }))),
   );
-  // the streams (and processes) side by side in the order their lines were read
-  const past = byTime(groups);
+  // the streams (and processes) side by side in the order their lines were read, with the
+  // processes' own events (crashes, restarts, handovers) among them as [bstctl] lines
+  const journal = await import('../log-events.js');
+  const event = (id: string): Source => ({ id, stream: 'bstctl', file: '' });
+  const past = journal.withEvents(byTime(groups), journal.lastEvents(stateDir, ids, n, since), event, n);
   if (ctx.json && !o.follow) {
     const lines = past.map(({ item, line }) => record(item, mask(line)));
     return void process.stdout.write(`${JSON.stringify({ lines }, null, 2)}\n`);
   }
   for (const { item, line } of past) show(item, line);
   if (!o.follow) return;
-  const followers = list.map((s) => follow(s.file, (line) => show(s, line), { fromEnd: true }));
+  const followers = [
+    ...list.map((s) => follow(s.file, (line) => show(s, line), { fromEnd: true })),
+    journal.followEvents(stateDir, ids, (id, line) => show(event(id), line)),
+  ];
   await new Promise<void>((resolve) => {
     const end = (): void => {
       for (const f of followers) f.stop();
