@@ -449,6 +449,36 @@ describe('the handover on a fake clock', () => {
     assert.deepEqual(sim.transitions, ['0 starting', '20 online', '2020 online']);
   });
 
+  test('a replaced child whose stop throws rejects nothing unhandled: the reload settles and the unit drains', async () => {
+    const clock = new FakeClock();
+    const children = new FakeChildren(clock);
+    children.broken = false;
+    const unit = new ProcessUnit('app/web', spec, {
+      clock,
+      launch: children.launch,
+      // what stopChild does when /proc cannot be read (EMFILE): its terminate() rejects
+      stopChild: () => Promise.reject(new Error('EMFILE: too many open files, scandir /proc')),
+      onTransition: () => {},
+    });
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      unit.send(ev.start);
+      await clock.run(2_000);
+      const reload = unit.replace();
+      await clock.run(20);
+      assert.equal(await reload, null, 'the successor took over');
+      await unit.drained();
+      await new Promise((resolve) => setImmediate(resolve)); // Node reports unhandled rejections by now
+      assert.deepEqual([unit.state, unit.machine.draining], ['online', 0]);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', note);
+      unit.dispose();
+    }
+  });
+
   test('a successor that never gets healthy is dropped and the old child serves on, uncounted', async () => {
     const sim = await onlineSim();
     sim.badSuccessor = true;
