@@ -51,6 +51,14 @@ export async function terminate(v: Victims, signal: NodeJS.Signals, graceMs: num
   return true;
 }
 
+/**
+ * terminate() for a caller that does not wait for the end: what goes wrong on the way (no fd left to
+ * read /proc with, a signal refused) must not become an unhandled rejection, which ends the daemon.
+ */
+export function terminateLater(v: Victims, signal: NodeJS.Signals, graceMs: number): void {
+  terminate(v, signal, graceMs).catch(() => undefined);
+}
+
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const start = Date.now();
   while (!check()) {

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { identify } from '../src/proc.js';
-import { groupAndTree, terminate } from '../src/terminate.js';
+import { groupAndTree, terminate, terminateLater } from '../src/terminate.js';
 import { isAlive, waitFor } from './helpers/wait.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures');
@@ -46,4 +46,23 @@ test('a pid that names another process now is not part of the group', async (t) 
   assert.ok(me);
   assert.deepEqual(groupAndTree(pid, me.start - 1), []);
   assert.deepEqual(groupAndTree(pid, me.start), [pid]);
+});
+
+test('terminateLater swallows a failure on the way (no fd left to read /proc with) instead of rejecting unhandled', async () => {
+  const unhandled: unknown[] = [];
+  const note = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', note);
+  let asked = 0;
+  try {
+    const left = (): number[] => {
+      asked++;
+      throw new Error('EMFILE: too many open files, scandir /proc');
+    };
+    terminateLater({ left }, 'SIGTERM', 1_000);
+    await new Promise((resolve) => setImmediate(resolve)); // Node reports unhandled rejections by now
+    assert.equal(asked, 1, 'it did try');
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', note);
+  }
 });

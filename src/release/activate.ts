@@ -96,7 +96,7 @@ async function settle(hooks: ReleaseHooks, target: string, ms: number): Promise<
   if (why) throw new GateFailed(`settle: ${why}`);
 }
 
-/** Why an activation of `id` failed, as recorded (`health gate: …` or `smoke: …`). */
+/** Why an activation of `id` failed, as recorded (`health gate: …`, `smoke before serving: …`, `smoke: …`, `settle: …`). */
 export function failureOf(paths: TargetPaths, id: string): string {
   const rec = readRecord(paths, id);
   return rec?.error ?? rec?.drillFailure?.reason ?? 'health gate failed';

@@ -41,11 +41,11 @@ const DEPLOY: Flow<DeployCtx> = [
   step('already-current', endWhenCurrent),
   // the env file may have changed during the build: a release refused now is failed
   logged('env-gate before the switch', (c) => envGate(c.o), { failed: refused }),
-  // switch, reload, health, smoke (activate.ts); a failure switches back and ends the deploy
+  // switch, reload, health, smoke, settle (activate.ts); a failure switches back and ends the deploy
   step('activate', (c) => activated(c, 'deploy'), {
     mark: (c) => ({ phase: 'activating', previous: c.previous }),
   }),
-  // past the health gate: a crash from here on keeps this release
+  // past the gates and the settle window: a crash from here on keeps this release
   logged('prune', pruneTarget, { mark: () => ({ phase: 'live' }) }),
 ];
 
@@ -59,7 +59,7 @@ const ROLLBACK: Flow<ReleaseCtx<RollbackInput>> = [
   }),
   // every canary flag to false (backup first); a failure ends the rollback with nothing switched
   logged('flags-off', flagsOff, { when: (c) => c.o.flagsOff === true, failed: nothingSwitched }),
-  // switch, reload, health, smoke (activate.ts); a failure switches back
+  // switch, reload, health, smoke, settle (activate.ts); a failure switches back
   step('activate', (c) => activated(c, 'rollback', '; switched back')),
 ];
 

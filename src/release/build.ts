@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { readStat } from '../proc.js';
-import { groupOf, terminate, type Victims } from '../terminate.js';
+import { groupOf, terminateLater, type Victims } from '../terminate.js';
 
 export interface StepResult {
   name: string;
@@ -85,7 +85,7 @@ function stopper(group: Victims, opts: StepOptions): { why: () => string | null;
   const stop = (reason: string): void => {
     if (why !== null) return;
     why = reason;
-    void terminate(group, 'SIGTERM', opts.killGraceMs ?? DEFAULT_GRACE_MS);
+    terminateLater(group, 'SIGTERM', opts.killGraceMs ?? DEFAULT_GRACE_MS);
   };
   const timer = setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs);
   const onAbort = (): void => stop('aborted');
@@ -135,7 +135,7 @@ function runStep(cmd: string, opts: StepOptions): Promise<StepResult> {
     child.once('exit', (code, sig) => {
       exit = { code, sig };
       // whatever the step left running in its group has no business outliving it
-      void terminate(group, 'SIGKILL', 0);
+      terminateLater(group, 'SIGKILL', 0);
       drainTimer = setTimeout(() => [child.stdout, child.stderr].forEach((s) => s?.destroy()), DRAIN_MS);
     });
   });

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { markFailed } from './activate.js';
 import { targetPaths, type TargetPaths } from './layout.js';
 import { holderAlive, procStartTime, readLock, type LockInfo } from '../target-lock.js';
-import { groupOf, terminate } from '../terminate.js';
+import { groupOf, terminateLater } from '../terminate.js';
 import { markInterrupted, readRecord } from './store.js';
 import { readCurrent, switchCurrent } from './switch.js';
 
@@ -52,6 +52,6 @@ function undoActivation(
 function stopStep(step: LockInfo['step'], target: string, logger: Logger): void {
   if (!step || step.startTime === null || procStartTime(step.pid) !== step.startTime) return;
   // the first SIGKILL goes out before terminate() first waits; the rounds after it end in the background
-  void terminate(groupOf(step.pid, step.startTime), 'SIGKILL', 0);
+  terminateLater(groupOf(step.pid, step.startTime), 'SIGKILL', 0);
   logger.warn({ evt: 'build-step-stopped', target, pid: step.pid });
 }

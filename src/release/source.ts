@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BstError } from '../errors.js';
-import { childOf, terminate } from '../terminate.js';
+import { childOf, terminateLater } from '../terminate.js';
 
 const SHA_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const SKIPPED = new Set(['node_modules', '.git']);
@@ -68,10 +68,10 @@ export async function fetchGit(repo: string, sha: string, dest: string): Promise
   });
   if (archive.stdout && tar.stdin) archive.stdout.pipe(tar.stdin);
   // tar dying early must not leave git blocked on a full pipe, nor crash us with EPIPE
-  tar.stdin?.on('error', () => void terminate(childOf(archive), 'SIGTERM', GIT_GRACE_MS));
+  tar.stdin?.on('error', () => terminateLater(childOf(archive), 'SIGTERM', GIT_GRACE_MS));
   const [a, t] = await Promise.all([collect(archive), collect(tar)]).catch((err: Error) => {
-    void terminate(childOf(archive), 'SIGKILL', 0);
-    void terminate(childOf(tar), 'SIGKILL', 0);
+    terminateLater(childOf(archive), 'SIGKILL', 0);
+    terminateLater(childOf(tar), 'SIGKILL', 0);
     throw new BstError('failed', `cannot fetch ${sha} from ${repo}: ${err.message}`, { cause: err });
   });
   // a git that said why comes first; a git killed by SIGPIPE only echoes tar's failure

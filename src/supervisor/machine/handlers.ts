@@ -152,9 +152,13 @@ export const goOnline: Handler = (unit) => ({
 export const failStart: Handler<Extract<Event, { type: 'notReady' }>> = (unit, event, ctx) =>
   beginStop(unit, ctx, { want: unit.want, afterStop: 'crash', reason: event.reason });
 
-export const exitRunning: Handler<ExitEvent> = (unit, { code, signal, error, stderr }, ctx) => {
-  const exit = { code, signal };
-  const cause = error ?? withStderr(describeExit(exit), stderr);
+/** Why a child ended, for status: the spawn's error, else its exit and its last stderr lines. */
+export const causeOf = ({ code, signal, error, stderr }: ExitEvent): string =>
+  error ?? withStderr(describeExit({ code, signal }), stderr);
+
+export const exitRunning: Handler<ExitEvent> = (unit, event, ctx) => {
+  const exit = { code: event.code, signal: event.signal };
+  const cause = causeOf(event);
   if (unit.want === 'up') return crash(unit, exit, cause, false, ctx);
   return { unit: { ...unit, state: 'stopped', lastExit: exit, reason: cause }, effects: [] };
 };

@@ -3,9 +3,9 @@ import type { Effect, Event, Step, Unit } from './types.js';
 import {
   OPERATOR_STOP,
   askedBy,
+  causeOf,
   crash,
   cycleChild,
-  describeExit,
   exitRunning,
   fresh,
   spawnChild,
@@ -42,7 +42,8 @@ export const rejectSuccessor: Handler = (unit, event, ctx) => {
   const why = event.type === 'successorFailed' ? `${FAILED_REPLACEMENT}${event.reason}` : '';
   const base: Unit = { ...unit, ...noHandover, reason: `${before}${why}` };
   if (!unit.pendingExit) return { unit: base, effects: [drop] };
-  const next = crash(base, unit.pendingExit, describeExit(unit.pendingExit), false, ctx);
+  const { code, signal, cause } = unit.pendingExit;
+  const next = crash(base, { code, signal }, cause, false, ctx);
   return { unit: next.unit, effects: [drop, ...next.effects] };
 };
 
@@ -56,7 +57,10 @@ export const drainedOne: Handler = (unit) =>
 
 export const exitOnline: Handler<ExitEvent> = (unit, event, ctx) =>
   unit.handover === 'starting'
-    ? { unit: { ...unit, pendingExit: { code: event.code, signal: event.signal } }, effects: [] }
+    ? {
+        unit: { ...unit, pendingExit: { code: event.code, signal: event.signal, cause: causeOf(event) } },
+        effects: [],
+      }
     : exitRunning(unit, event, ctx);
 
 /** stop and restart while a successor is tried: it is dropped first; a dead old child needs no signal. */

@@ -1,6 +1,6 @@
 /**
  * The lifecycle of one process as a pure, total state machine: step(unit, event, spec, now) gives
- * the next unit and the effects for child.ts to perform. No clock, no timers, no IO here.
+ * the next unit and the effects for ProcessUnit (unit/unit.ts) to perform. No clock, no timers, no IO here.
  *
  *   stopped ──start──▶ starting ──ready──▶ online
  *      ▲                 │  ▲                │

@@ -23,7 +23,7 @@ export interface Unit {
   reason: string | null; // why the unit is in its state, for status and logs
   lastExit: ExitStatus | null;
   handover: 'none' | 'starting'; // a successor has been spawned and is not judged yet
-  pendingExit: ExitStatus | null; // the old child's exit while its successor was being judged
+  pendingExit: (ExitStatus & { cause: string }) | null; // the old child's exit (and why) while its successor was judged
   draining: number; // old children replaced by a successor and not gone yet
   portWaits: number; // spawns in a row that found the listen port held by another program
 }

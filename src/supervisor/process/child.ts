@@ -41,6 +41,7 @@ export interface ChildHandle {
   readonly control?: Duplex | null;
   /** Returns whether the signal was sent (false when the pid no longer names our process). */
   signal(sig: NodeJS.Signals): boolean | void;
+  /** SIGKILLs the child's group and tree; never rejects (callers do not wait for it). */
   kill(): Promise<void>;
 }
 /** Test seams; not for production callers. */
@@ -190,8 +191,12 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
     kill: async () => {
       if (pid === undefined) return;
-      const tracked = identify(groupAndTree(pid, startTime));
-      await terminate({ left: () => groupAndTree(pid, startTime, tracked) }, 'SIGKILL', 0);
+      try {
+        const tracked = identify(groupAndTree(pid, startTime));
+        await terminate({ left: () => groupAndTree(pid, startTime, tracked) }, 'SIGKILL', 0);
+      } catch {
+        // no fd left to read /proc with: its exit, or the leftovers' stop after it, still comes
+      }
     },
   };
 }

@@ -82,9 +82,10 @@ export class Successor {
       // it gets no new connection: it ends its own in the background, as nginx's old workers do
       const { signal, timeoutMs } = this.host.stopSpec();
       const stop = this.deps.stopChild ?? stopChild;
-      const drain = drainedChild(old.launch, timeoutMs, this.deps.clock).then(() =>
-        stop(old.launch.handle, signal, timeoutMs),
-      );
+      // a stop that throws (no fd left to read /proc with) must not reject unhandled: that ends the daemon
+      const drain = drainedChild(old.launch, timeoutMs, this.deps.clock)
+        .then(() => stop(old.launch.handle, signal, timeoutMs))
+        .catch(() => undefined);
       this.draining.add(drain);
       void drain.finally(() => {
         this.draining.delete(drain);

@@ -287,7 +287,10 @@ describe('who asked: a start or stop that names its reason', () => {
   test('a stop with a reason while stopping, or during a handover whose old child died, keeps that reason', () => {
     const cancelled = step(unitIn('stopping', { want: 'up', afterStop: 'respawn' }), down, spec, NOW).unit;
     assert.deepEqual([cancelled.afterStop, cancelled.reason], ['none', 'daemon shut down']);
-    const dead = unitIn('online', { ...TRYING, pendingExit: { code: 1, signal: null } });
+    const dead = unitIn('online', {
+      ...TRYING,
+      pendingExit: { code: 1, signal: null, cause: 'exited with code 1' },
+    });
     const u = step(dead, down, spec, NOW).unit;
     assert.deepEqual([u.state, u.reason], ['stopped', 'daemon shut down']);
   });
@@ -449,6 +452,36 @@ describe('the handover on a fake clock', () => {
     assert.deepEqual(sim.transitions, ['0 starting', '20 online', '2020 online']);
   });
 
+  test('a replaced child whose stop throws rejects nothing unhandled: the reload settles and the unit drains', async () => {
+    const clock = new FakeClock();
+    const children = new FakeChildren(clock);
+    children.broken = false;
+    const unit = new ProcessUnit('app/web', spec, {
+      clock,
+      launch: children.launch,
+      // what stopChild does when /proc cannot be read (EMFILE): its terminate() rejects
+      stopChild: () => Promise.reject(new Error('EMFILE: too many open files, scandir /proc')),
+      onTransition: () => {},
+    });
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      unit.send(ev.start);
+      await clock.run(2_000);
+      const reload = unit.replace();
+      await clock.run(20);
+      assert.equal(await reload, null, 'the successor took over');
+      await unit.drained();
+      await new Promise((resolve) => setImmediate(resolve)); // Node reports unhandled rejections by now
+      assert.deepEqual([unit.state, unit.machine.draining], ['online', 0]);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', note);
+      unit.dispose();
+    }
+  });
+
   test('a successor that never gets healthy is dropped and the old child serves on, uncounted', async () => {
     const sim = await onlineSim();
     sim.badSuccessor = true;
@@ -463,7 +496,10 @@ describe('the handover on a fake clock', () => {
   test('the old child dying during the handover: a healthy successor takes over, no crash counted', () => {
     let u: Unit = step(unitIn('online', { restarts: 0 }), ev.replace, spec, NOW).unit;
     u = step(u, { type: 'exit', code: 1, signal: null }, spec, NOW + 5).unit;
-    assert.deepEqual([u.state, u.pendingExit], ['online', { code: 1, signal: null }]);
+    assert.deepEqual(
+      [u.state, u.pendingExit],
+      ['online', { code: 1, signal: null, cause: 'exited with code 1' }],
+    );
     const after = step(u, ev.successorReady, spec, NOW + 10);
     assert.deepEqual(after.effects, [{ type: 'promote' }]);
     assert.deepEqual(
@@ -478,6 +514,15 @@ describe('the handover on a fake clock', () => {
     const after = step(u, ev.successorFailed, spec, NOW + 10);
     assert.deepEqual(after.effects, [drop, spawn]);
     assert.deepEqual([after.unit.state, after.unit.restarts, after.unit.consecutive], ['starting', 1, 1]);
+  });
+
+  test('the old child dying during a handover that fails is told by its exit and its last stderr lines', () => {
+    let u: Unit = step(unitIn('online', { restarts: 0 }), ev.replace, spec, NOW).unit;
+    const stderr = ['boom: cannot connect to db'];
+    u = step(u, { type: 'exit', code: 1, signal: null, stderr }, spec, NOW + 5).unit;
+    const after = step(u, ev.successorFailed, spec, NOW + 10);
+    assert.equal(after.unit.reason, 'restarted: exited with code 1; last stderr: boom: cannot connect to db');
+    assert.deepEqual(after.unit.lastExit, { code: 1, signal: null });
   });
 
   test('stop during the handover drops the successor and stops the child; with the child gone, at once', () => {
