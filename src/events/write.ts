@@ -38,9 +38,10 @@ export class Journal {
   append(event: NewEvent): void {
     const ev = { ...event, time: event.time ?? new Date().toISOString() } as JournalEvent;
     const line = this.line(ev);
-    if (this.size > 0 && this.size + line.length > this.limits.maxBytes) this.rotate();
+    const bytes = Buffer.byteLength(line); // maxBytes is in bytes: a message may hold multi-byte text
+    if (this.size > 0 && this.size + bytes > this.limits.maxBytes) this.rotate();
     this.out.write(line);
-    this.size += Buffer.byteLength(line);
+    this.size += bytes;
     const written = JSON.parse(line) as JournalEvent;
     for (const fn of this.listeners) fn(written);
   }

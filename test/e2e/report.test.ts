@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { EvidenceBundle } from '../../src/release/evidence.js';
 import type { History } from '../../src/report/history.js';
 import { chartPoints, openInChromium, screenshotDir } from '../helpers/browser.js';
+import { daemonSandbox, fixture, proc } from '../helpers/daemon.js';
 import { PROC_ID, ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
+import { waitFor } from '../helpers/wait.js';
 import { encodeSeries, seriesPath } from '../../src/metrics/file.js';
 import { DAY_MS, SeriesStore } from '../../src/metrics/series.js';
 
@@ -116,4 +118,21 @@ test('report, history and evidence --format html from a real daemon after two de
   await evidence.screenshot('evidence-B1');
   assert.deepEqual(evidence.errors, [], 'no console errors');
   assert.deepEqual(evidence.requests, [pathToFileURL(evFile).href], 'no request but the page itself');
+});
+
+test('report draws the events of the journal on the process lanes, not "no events recorded yet"', async (t) => {
+  const sb = daemonSandbox(t, { app: { processes: { a: proc(fixture('forever.js')) } } });
+  await sb.start();
+  const journal = join(sb.stateDir, 'events.jsonl');
+  await waitFor(() => existsSync(journal) && readFileSync(journal, 'utf8').includes('"type":"ready"'), {
+    timeoutMs: 20_000,
+    what: 'the ready event of app/a in the journal',
+  });
+  const r = await sb.run('report', 'app', '--out', '-');
+  assert.equal(r.code, 0, r.stderr);
+  const lanes = /<svg data-chart="processes" data-points="(\d+)"/.exec(r.stdout);
+  assert.ok(lanes, 'the page has the process lanes');
+  assert.ok(Number(lanes[1]) >= 2, `the start and ready events are drawn (${lanes[1]})`);
+  assert.match(r.stdout, /data-type="ready"/);
+  assert.doesNotMatch(r.stdout, /no events recorded yet/);
 });

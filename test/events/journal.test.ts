@@ -97,3 +97,13 @@ test('a torn or foreign line in the journal is skipped by the reader', (t) => {
   writeFileSync(join(dir, 'events.jsonl'), `${JSON.stringify(good)}\n{"time":"2026-01-01T00:0\nnot json\n`);
   assert.deepEqual(readJournal(dir), [good]);
 });
+
+test('rotation counts bytes: a journal of multi-byte messages stays under maxBytes', (t) => {
+  const dir = tmp(t);
+  const j = new Journal(dir, (s) => s, { maxBytes: 4096, files: 3 });
+  // ~2.8 KB a line, but under 1 000 characters: two would pass a check that counts characters
+  for (let i = 0; i < 6; i++) j.append({ id: 'app/a', type: 'crashed', message: `${i} ${'€'.repeat(900)}` });
+  j.close();
+  for (const f of readdirSync(dir)) assert.ok(statSync(join(dir, f)).size <= 4096, `${f} within 4096 bytes`);
+  assert.equal(readJournal(dir).at(-1)?.message.slice(0, 2), '5 ');
+});

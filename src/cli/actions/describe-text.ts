@@ -42,6 +42,13 @@ function exitText(d: Described): string {
   return `${how} at ${e.time}`;
 }
 
+// an empty file has no keys, which is not the same as a file that cannot be read
+function envFileText({ file, keys }: Described['envFile']): string {
+  if (!file) return '-';
+  if (keys === null) return `${file} (unreadable)`;
+  return `${file} (keys: ${keys.length > 0 ? keys.join(', ') : 'none'})`;
+}
+
 /** One process as `describe` prints it: a label, then its value, one fact a line. */
 export function describeText(d: Described): string {
   const lines: [string, string][] = [
@@ -54,10 +61,7 @@ export function describeText(d: Described): string {
     ['last exit', exitText(d)],
     ['command', Array.isArray(d.command) ? d.command.join(' ') : d.command],
     ['cwd', d.cwd ?? '(the release, or base)'],
-    [
-      'env file',
-      d.envFile.file ? `${d.envFile.file} (keys: ${d.envFile.keys?.join(', ') || 'unreadable'})` : '-',
-    ],
+    ['env file', envFileText(d.envFile)],
     ['listen', d.listen ? `${d.listen.host}:${d.listen.port}` : '-'],
     ['readiness', d.ready ? JSON.stringify(d.ready) : 'none (online once spawned)'],
     ['stdout log', d.logs.out],

@@ -1,30 +1,27 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BstError } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import type { ProcessStatus, StatusResult } from '../../protocol.js';
 import { idStamp, targetPaths } from '../../release/layout.js';
 import { releaseTargetOf } from '../../release/target.js';
+import { journalPath, localTime } from '../../events/journal.js';
+import { readJournal } from '../../events/read.js';
+import { DAY_MS } from '../../metrics/series.js';
 import { askerText } from '../../report/asker-text.js';
+import type { ReportEvent } from '../../report/data.js';
 import type { HistoryEntry } from '../../report/history.js';
 import { usableTarget } from '../../topology.js';
 import type { Ctx } from '../context.js';
 import { table } from '../format.js';
 import type { reportMetrics } from '../../metrics/report.js';
 
-/** Local time for the terminal, as `events` prints it (`--json` keeps ISO UTC). */
-function local(iso: string): string {
-  const d = new Date(iso);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
 const outcome = (ok: boolean | null): string => (ok === null ? '-' : ok ? 'ok' : 'FAILED');
 
 function historyTable(target: string, list: HistoryEntry[]): string {
   if (list.length === 0) return `${target}: no activation recorded yet`;
   const rows = list.map((e) => [
-    local(e.time),
+    localTime(e.time),
     e.kind,
     e.release,
     e.sha?.slice(0, 12) ?? '-',
@@ -95,6 +92,13 @@ async function metricsOf(
   return { metrics: reportMetrics(store, ids, now) };
 }
 
+/** The journal's events of the last day (the lanes' window); nothing when the daemon never wrote one. */
+function eventsOf(stateDir: string, selector: string | undefined, now: number): { events?: ReportEvent[] } {
+  if (!existsSync(journalPath(stateDir))) return {};
+  const list = readJournal(stateDir, { selector, since: now - DAY_MS });
+  return { events: list.map(({ time, id, type, message }) => ({ time, id, type, message })) };
+}
+
 /** `bstctl report [target] [--out FILE]`: one self-contained HTML page. */
 export async function report(ctx: Ctx, name: string | undefined, o: ReportOpts): Promise<void> {
   const { config } = await ctx.config();
@@ -113,6 +117,7 @@ export async function report(ctx: Ctx, name: string | undefined, o: ReportOpts):
     staleSince,
     now: now.getTime(),
     ...(await metricsOf(stateDir, list, name === undefined, now.getTime())),
+    ...eventsOf(stateDir, name, now.getTime()),
   });
   const html = renderReport(data);
   if (o.out === '-') {

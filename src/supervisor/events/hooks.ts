@@ -44,6 +44,7 @@ export class HookRunner {
   private dropped = 0;
   private readonly live = new Set<Promise<void>>();
   private readonly groups = new Set<Victims>();
+  private closed = false;
 
   constructor(
     private readonly hooks: () => readonly HookConfig[],
@@ -52,7 +53,8 @@ export class HookRunner {
   ) {}
 
   handle(event: JournalEvent): void {
-    if (QUIET.has(event.type)) return;
+    // after close: the daemon exits next, and a hook started now would outlive it unwatched
+    if (this.closed || QUIET.has(event.type)) return;
     for (const hook of this.hooks()) {
       if (!hookMatches(hook, event.type)) continue;
       if (this.queue.length >= QUEUE_MAX) this.dropped++;
@@ -63,6 +65,7 @@ export class HookRunner {
 
   /** At the daemon's end: what waits is dropped, what runs gets `ms` to finish, then it is stopped. */
   async close(ms: number): Promise<void> {
+    this.closed = true;
     this.queue.length = 0;
     const done = Promise.allSettled([...this.live]);
     let timer: NodeJS.Timeout | undefined;
@@ -114,7 +117,15 @@ function runHook(
   return new Promise((resolve) => {
     let timedOut = false;
     let stderr = '';
-    const child = spawn(file, args, { cwd, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, { cwd, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    } catch (err) {
+      // some refusals throw at once (a NUL byte in an argument, a cwd that is a file): a failed hook,
+      // never an unhandled rejection that would end the daemon
+      resolve(`cannot run it: ${(err as Error).message}`);
+      return;
+    }
     const pid = child.pid;
     // read before the event loop turns: the leader cannot be reaped yet
     const group = pid === undefined ? null : groupOf(pid, readStat(pid)?.start ?? null);

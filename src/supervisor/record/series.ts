@@ -1,8 +1,7 @@
 import type { Logger } from '../../log.js';
 import { writeProblem } from '../../daemonlog.js';
 import { writeFileAtomic } from '../../fsutil.js';
-import { encodeSeries } from '../../metrics/file.js';
-import { readSeries, seriesPath } from '../../metrics/file.js';
+import { encodeSeries, readSeries, seriesPath } from '../../metrics/file.js';
 import { SeriesStore } from '../../metrics/series.js';
 import type { Clock } from '../machine/clock.js';
 import { ownUsage, sharedProcTable, treeUsage } from '../process/metrics.js';
