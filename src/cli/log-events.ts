@@ -11,7 +11,18 @@ export function eventLine(ev: JournalEvent): string {
 
 /** The last `n` events of each of these processes since `since` (epoch ms), oldest first (the journal on disk). */
 export function lastEvents(stateDir: string, ids: string[], n: number, since?: number): JournalEvent[] {
-  return ids.flatMap((id) => readJournal(stateDir, { selector: id, since: since ?? null }).slice(-n));
+  const wanted = new Set(ids);
+  const all = readJournal(stateDir, { since: since ?? null }).filter((ev) => wanted.has(ev.id)); // one read
+  const left = new Map(ids.map((id) => [id, n]));
+  const kept: JournalEvent[] = [];
+  for (let i = all.length - 1; i >= 0; i--) {
+    const ev = all[i] as JournalEvent;
+    const room = left.get(ev.id) ?? 0;
+    if (room <= 0) continue;
+    left.set(ev.id, room - 1);
+    kept.push(ev);
+  }
+  return kept.reverse();
 }
 
 /**

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readStat } from '../../proc.js';
-import { groupOf, terminate, type Victims } from '../../terminate.js';
+import { groupOf, terminate, terminateLater, type Victims } from '../../terminate.js';
 import type { JournalEvent } from '../../events/journal.js';
 import type { NewEvent } from '../../events/write.js';
 import { HOOKLESS } from '../../events/types.js';
@@ -72,7 +72,8 @@ export class HookRunner {
     const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms)));
     const over = await Promise.race([done.then(() => false), late]);
     clearTimeout(timer);
-    if (over) await Promise.all([...this.groups].map((g) => terminate(g, 'SIGTERM', KILL_GRACE_MS)));
+    // at shutdown: a failure on the way is no reason to keep the daemon from exiting
+    if (over) await Promise.allSettled([...this.groups].map((g) => terminate(g, 'SIGTERM', KILL_GRACE_MS)));
   }
 
   private pump(): void {
@@ -136,7 +137,7 @@ function runHook(
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      if (group) void terminate(group, 'SIGTERM', KILL_GRACE_MS);
+      if (group) terminateLater(group, 'SIGTERM', KILL_GRACE_MS);
     }, hook.timeoutMs);
     child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-STDERR_KEPT)));
     child.stdin?.on('error', () => undefined); // a hook that does not read its stdin is no failure

@@ -25,7 +25,7 @@ export function stderrTail(): { feed(chunk: Buffer): void; lines(): string[] } {
     lines: () =>
       text
         .split(/\r?\n/)
-        .map((l) => l.trimEnd())
+        .map((l) => visible(l.trimEnd()))
         .filter((l) => l.length > 0)
         .slice(-MAX_LINES),
   };
@@ -37,4 +37,15 @@ export function withStderr(what: string, lines: readonly string[] | undefined): 
   let shown = lines.slice(-SHOWN_LINES).join(' | ');
   if (shown.length > SHOWN_CHARS) shown = `…${shown.slice(-SHOWN_CHARS)}`;
   return `${what}; last stderr: ${shown}`;
+}
+
+/**
+ * Control characters (C0 but tab, DEL, C1) as `\xHH`: the tail is shown by status, events and
+ * describe, on a terminal, where an app's escape sequence would be obeyed (retitle, clear, overwrite).
+ */
+// eslint-disable-next-line no-control-regex -- these are what is replaced
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+function visible(line: string): string {
+  return line.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
