@@ -2,7 +2,21 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync 
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { APP, FIX, freePort, get, median, now, round, rssKb, run, sandbox, spawnApp, until } from './lib.js';
+import {
+  APP,
+  FIX,
+  freePort,
+  get,
+  median,
+  now,
+  round,
+  rssKb,
+  run,
+  sandbox,
+  spawnApp,
+  STAMP_BYTES,
+  until,
+} from './lib.js';
 import { floodBench } from './flood.js';
 import { pm2Bench } from './pm2.js';
 import { releaseBench } from './release.js';
@@ -259,7 +273,7 @@ async function logThroughput(): Promise<void> {
     // the app's own end (written after its last line) first: one stat per poll, not a scan of the
     // folder competing with the flood for the CPU, then every byte in the log
     await until(() => existsSync(mark), 120_000);
-    await until(() => loggedBytes(logs, name) >= lines * 100, 120_000);
+    await until(() => loggedBytes(logs, name) >= lines * (100 + STAMP_BYTES), 120_000);
     ours.push(now() - t1);
     clearInterval(sampler);
     oursApp.push(appMs());
@@ -328,7 +342,7 @@ async function soak(): Promise<void> {
   }
   await until(async () => (await restartsOf()) >= restarts, 600_000);
   const logs = join(s.dir, 'x', 'logs');
-  await until(() => loggedBytes(logs, 'talk') >= printedBytes(lines), 300_000);
+  await until(() => loggedBytes(logs, 'talk') >= printedBytes(lines) + lines * STAMP_BYTES, 300_000);
   await s.bst('stop', 'a/crash');
   await new Promise((r) => setTimeout(r, 12_000)); // settled: the daemon collects every 10 s when its heap grew
   report('daemon RSS before soak', idle / 1024, 'MB');

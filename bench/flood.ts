@@ -2,12 +2,12 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENV, median, rssKb, run, sandbox, until } from './lib.js';
+import { ENV, median, rssKb, run, sandbox, STAMP_BYTES, until } from './lib.js';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;
 
 const LINES = 200_000;
-const STAMP = 25; // `2026-12-07T21:03:58.123Z `
+const STAMP = STAMP_BYTES;
 const KINDS = [1, 64]; // lines per write: a plain console.log app, a buffering logger (pino's buffered destination)
 const ROUNDS = 3;
 

@@ -9,6 +9,8 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'dist/src/cli/bin.cjs');
 export const APP = join(ROOT, 'examples/core-api/src/main.js');
 export const FIX = (name: string): string => join(ROOT, 'test/fixtures', name);
+/** Bytes of the time bstctl puts at the start of each process-log line (`2026-12-07T21:03:58.123Z `). */
+export const STAMP_BYTES = 25;
 
 /** Benchmarks measure a real server: no NODE_EXTRA_CA_CERTS (~50 ms per node start here). */
 export const ENV: NodeJS.ProcessEnv = { ...process.env };

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENV, FIX, median, now, rssKb, run, sandbox, until } from './lib.js';
+import { ENV, FIX, median, now, rssKb, run, sandbox, STAMP_BYTES, until } from './lib.js';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;
 
@@ -118,7 +118,7 @@ pump();\n`,
     const ourLog = join(s2.dir, 'x', 'logs', 'p.out.log');
     const t1 = now();
     await s2.bst('start', 'a/p');
-    await until(() => existsSync(ourLog) && statSync(ourLog).size >= lines * 100, 120_000);
+    await until(() => existsSync(ourLog) && statSync(ourLog).size >= lines * (100 + STAMP_BYTES), 120_000);
     const oursMs = now() - t1;
     await s2.bst('shutdown');
     const theirLog = join(home, 'pm2.out.log');
