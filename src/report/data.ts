@@ -50,7 +50,7 @@ export interface ReportData {
   /** The target the page is about, or null for every target. */
   target: string | null;
   processes: ProcessStatus[];
-  /** Set when no daemon answered and the processes come from its last snapshot. */
+  /** Set when no daemon answered and the processes come from its last snapshot (the epoch: none saved). */
   staleSince: string | null;
   metrics?: { cpu: Series[]; memory: Series[] };
   events?: ReportEvent[];

@@ -26,11 +26,17 @@ function processTable(list: ProcessStatus[]): string {
   return table(['PROCESS', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU', 'MEMORY', 'RELEASE', 'NOTE'], rows);
 }
 
+function staleNote(since: string | null): string {
+  if (since === null) return '';
+  // the epoch: the daemon never saved a status, so nothing is known of its processes
+  if (Date.parse(since) === 0)
+    return empty('No daemon answered, and none saved a status: the processes are unknown.');
+  return `<p class="empty">No daemon answered: the last status it saved (${esc(utc(since))}), checked against the running pids.</p>`;
+}
+
 function processes(d: ReportData): string {
   const w: Window = { from: d.now - DAY, to: d.now };
-  const stale = d.staleSince
-    ? `<p class="empty">No daemon answered: the last status it saved (${esc(utc(d.staleSince))}), checked against the running pids.</p>`
-    : '';
+  const stale = staleNote(d.staleSince);
   const events = d.events ? '' : empty(NO_EVENTS);
   return `<section id="processes"><h2>Processes</h2>${stale}${processTable(d.processes)}
 <h3>The last 24 hours</h3>${processLanes(d.processes, d.events, w)}${events}</section>`;

@@ -67,8 +67,24 @@ async function processes(
 function outFile(o: ReportOpts, base: string | null, stateDir: string, now: Date): string {
   if (o.out) return resolve(o.out);
   const dir = base ? targetPaths(base).logs : join(stateDir, 'reports');
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
   return join(dir, `report-${idStamp(now)}.html`);
+}
+
+/** The page written (temp + rename); a folder that cannot be made or written is named, exit 2 for --out. */
+function writeReport(o: ReportOpts, file: string, html: string): void {
+  try {
+    if (!o.out) mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
+    writeFileAtomic(file, html, 0o640);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    if (!o.out)
+      throw new BstError('failed', `cannot write the report ${file} (${why})`, {
+        hint: `give a file you may write with --out, or run bstctl report as a user who may write ${dirname(file)}`,
+      });
+    throw new BstError('invalid_input', `--out ${file}: cannot write it (${why})`, {
+      hint: `give a file in a folder that exists and you may write (${dirname(file)})`,
+    });
+  }
 }
 
 /**
@@ -125,16 +141,6 @@ export async function report(ctx: Ctx, name: string | undefined, o: ReportOpts):
     return;
   }
   const file = outFile(o, target?.base ?? null, stateDir, now);
-  try {
-    writeFileAtomic(file, html, 0o640);
-  } catch (err) {
-    throw new BstError(
-      'invalid_input',
-      `--out ${file}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      {
-        hint: `give a file in a folder that exists and you may write (${dirname(file)})`,
-      },
-    );
-  }
+  writeReport(o, file, html);
   ctx.print({ target: name ?? null, file }, () => `report written: ${file}`);
 }
