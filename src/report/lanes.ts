@@ -2,7 +2,8 @@ import type { ProcessStatus } from '../protocol.js';
 import type { ReportEvent } from './data.js';
 import type { HistoryEntry } from './history.js';
 import { esc } from './html.js';
-import { DAY, timeTicks, type Window } from './svg.js';
+import { DAY_MS as DAY } from '../metrics/series.js';
+import { timeTicks, type Window } from './svg.js';
 
 const STATE_COLOR: Record<string, string> = {
   online: '#2e9d5b',

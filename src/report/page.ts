@@ -5,7 +5,8 @@ import type { ReleaseSection, ReportData, Series } from './data.js';
 import { askerText } from './asker-text.js';
 import { badge, empty, esc, page, table, utc } from './html.js';
 import { processLanes, releaseStrip } from './lanes.js';
-import { DAY, lineChart, type Window } from './svg.js';
+import { DAY_MS as DAY } from '../metrics/series.js';
+import { lineChart, type Window } from './svg.js';
 
 const NO_SAMPLES = 'no samples recorded yet: the daemon keeps no CPU and memory series so far';
 const NO_EVENTS = 'no events recorded yet: the bars show how long each child has been up';

@@ -1,11 +1,9 @@
+import { DAY_MS as DAY, HOUR_MS as HOUR } from '../metrics/series.js';
 import { esc } from './html.js';
 import type { Point, Series } from './data.js';
 
 /** Colours told apart by most eyes (Okabe–Ito), one per series. */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#8a6d3b', '#444'];
-
-export const HOUR = 3_600_000;
-export const DAY = 24 * HOUR;
 
 /** A window of time drawn on a chart's x axis. */
 export interface Window {

@@ -7,7 +7,7 @@ import type { ProcessStatus } from '../../src/protocol.js';
 import type { ReportData, Series } from '../../src/report/data.js';
 import type { HistoryEntry } from '../../src/report/history.js';
 import { renderReport } from '../../src/report/page.js';
-import { DAY, HOUR } from '../../src/report/svg.js';
+import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/metrics/series.js';
 import { chartPoints, openInChromium, screenshotDir } from '../helpers/browser.js';
 
 const NOW = Date.parse('2026-12-07T21:00:00.000Z');
