@@ -36,10 +36,14 @@ function readAll(file: string): string {
   }
 }
 
-/** The journal on disk (rotated copies first), oldest first: no daemon needed. */
-export function readJournal(stateDir: string, q: JournalQuery = {}): JournalEvent[] {
+/**
+ * The journal on disk (rotated copies first), oldest first: no daemon needed. `copiesOnly` leaves the
+ * live file out, for a follower that reads it from its start (nothing between the two is missed).
+ */
+export function readJournal(stateDir: string, q: JournalQuery = {}, copiesOnly = false): JournalEvent[] {
   const events: JournalEvent[] = [];
-  for (const file of journalFiles(stateDir)) {
+  const files = journalFiles(stateDir);
+  for (const file of copiesOnly ? files.slice(0, -1) : files) {
     for (const line of readAll(file).split('\n')) {
       const ev = parseEvent(line);
       if (ev && keep(q)(ev)) events.push(ev);
@@ -51,13 +55,15 @@ export function readJournal(stateDir: string, q: JournalQuery = {}): JournalEven
 const POLL_MS = 250;
 
 /**
- * Prints what the daemon appends from now on, across rotation: the open file is read to its end
- * before the new one at the same name is taken, as `tail -F` does.
+ * Prints what the daemon appends from now on (`fromStart`: the live file's whole text first), across
+ * rotation: the open file is read to its end before the new one at the same name is taken, as
+ * `tail -F` does.
  */
 export function followJournal(
   stateDir: string,
   q: JournalQuery,
   onEvent: (ev: JournalEvent) => void,
+  fromStart = false,
 ): { stop(): void } {
   const file = journalPath(stateDir);
   let fd: number | null = null;
@@ -103,7 +109,8 @@ export function followJournal(
     open(false);
     if (wasOpen || fd !== null) drain();
   };
-  open(true);
+  open(!fromStart);
+  if (fromStart) drain();
   const timer = setInterval(tick, POLL_MS);
   return {
     stop() {

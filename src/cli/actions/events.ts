@@ -17,15 +17,17 @@ export async function events(ctx: Ctx, selector: string | undefined, o: EventsOp
   const q = { selector, since };
   const print = (ev: JournalEvent): boolean =>
     process.stdout.write(`${ctx.json ? JSON.stringify(ev) : humanLine(ev)}\n`);
-  const past = readJournal(stateDir, q);
   if (!o.follow) {
+    const past = readJournal(stateDir, q);
     if (ctx.json) return void process.stdout.write(`${JSON.stringify({ events: past }, null, 2)}\n`);
     if (past.length === 0) process.stderr.write(`no events${selector ? ` for ${selector}` : ''} yet\n`);
     for (const ev of past) print(ev);
     return;
   }
-  for (const ev of past) print(ev);
-  const follower = followJournal(stateDir, q, print);
+  // the rotated copies, then the live file read and followed through one descriptor: an event
+  // written between the two reads is neither missed nor printed twice
+  for (const ev of readJournal(stateDir, q, true)) print(ev);
+  const follower = followJournal(stateDir, q, print, true);
   await new Promise<void>((resolve) => {
     const end = (): void => {
       follower.stop();
