@@ -1,12 +1,14 @@
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
   APP,
   FIX,
+  floodApp,
   freePort,
   get,
+  loggedBytes,
   median,
   now,
   round,
@@ -184,33 +186,6 @@ function countLines(dir: string, name: string): { total: number; unique: number 
     }
   }
   return { total, unique: seen.size };
-}
-
-/** A flood of `lines` x 100 B lines that writes its own start and end time (ms) into $MARK. */
-function floodApp(dir: string, lines: number): string {
-  const file = join(dir, 'flood.cjs');
-  writeFileSync(
-    file,
-    `const fs = require('fs'); const t0 = Date.now(); let i = 0; const pad = 'x'.repeat(92);
-function pump() {
-  while (i < ${lines}) {
-    if (!process.stdout.write(String(i++).padStart(7, '0') + pad + '\\n')) return void process.stdout.once('drain', pump);
-  }
-  fs.writeFileSync(process.env.MARK + '.tmp', JSON.stringify({ t0, t1: Date.now() }));
-  fs.renameSync(process.env.MARK + '.tmp', process.env.MARK);
-  if (process.env.EXIT) process.exit(0);
-  setInterval(() => {}, 1 << 30);
-}
-pump();\n`,
-  );
-  return file;
-}
-
-/** Bytes in `<name>.out.log` and its uncompressed rotated copies: a stat per file, not a read. */
-function loggedBytes(dir: string, name: string): number {
-  return readdirSync(dir)
-    .filter((f) => f.startsWith(`${name}.out.log`) && !f.endsWith('.gz'))
-    .reduce((sum, f) => sum + (statSync(join(dir, f), { throwIfNoEntry: false })?.size ?? 0), 0); // renamed meanwhile: counted under its new name next time
 }
 
 /**

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENV, median, rssKb, run, sandbox, STAMP_BYTES, until } from './lib.js';
+import { ENV, floodApp, loggedBytes, median, rssKb, run, sandbox, STAMP_BYTES, until } from './lib.js';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;
 
@@ -11,41 +11,8 @@ const STAMP = STAMP_BYTES;
 const KINDS = [1, 64]; // lines per write: a plain console.log app, a buffering logger (pino's buffered destination)
 const ROUNDS = 3;
 
-/**
- * 200 000 numbered 100 B lines, `PER` of them per write, then `{t0, t1}` (its first write, its last
- * write returned; epoch ms) into $MARK; exits when done if EXIT is set, else stays up.
- */
-function writerApp(dir: string): string {
-  const file = join(dir, 'writer.cjs');
-  writeFileSync(
-    file,
-    `const fs = require('fs'); const n = ${LINES}; const per = Number(process.env.PER || 1);
-const pad = 'x'.repeat(92); let i = 0; const t0 = Date.now();
-function pump() {
-  while (i < n) {
-    let s = '';
-    for (let k = 0; k < per && i < n; k++) s += String(i++).padStart(7, '0') + pad + '\\n';
-    if (!process.stdout.write(s)) return void process.stdout.once('drain', pump);
-  }
-  fs.writeFileSync(process.env.MARK + '.tmp', JSON.stringify({ t0, t1: Date.now() }));
-  fs.renameSync(process.env.MARK + '.tmp', process.env.MARK);
-  if (process.env.EXIT) process.exit(0);
-  setInterval(() => {}, 1 << 30);
-}
-pump();\n`,
-  );
-  return file;
-}
-
 type Mark = { t0: number; t1: number };
 const readMark = (file: string): Mark => JSON.parse(readFileSync(file, 'utf8')) as Mark;
-
-/** Bytes in `<name>.out.log` and its rotated copies (plain): a stat per file, not a read. */
-function loggedBytes(dir: string, name: string): number {
-  return readdirSync(dir)
-    .filter((f) => f.startsWith(`${name}.out.log`))
-    .reduce((sum, f) => sum + (statSync(join(dir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
-}
 
 /** 25 when the log's lines start with their time (bstctl's default), 0 when they do not (an older bstctl). */
 async function stampWidth(file: string): Promise<number> {
@@ -86,7 +53,7 @@ class Runs {
  */
 export async function floodBench(report: Report): Promise<void> {
   const s = sandbox({ a: { base: 'x', processes: {} } });
-  const writer = writerApp(s.dir);
+  const writer = floodApp(s.dir, LINES);
   const mark = join(s.dir, 'mark.json');
   const names = KINDS.flatMap((per) =>
     Array.from({ length: ROUNDS }, (_, r) => ({ per, name: `w${per}r${r}` })),

@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,4 +102,40 @@ export function gitRepo(dir: string): (version: string) => void {
     git('add', '-A');
     git('commit', '-qm', version);
   };
+}
+
+/**
+ * An app that writes `lines` numbered 100 B lines, `PER` of them per write (1 unless set), then, when
+ * MARK is set, `{t0, t1}` (its first write, its last write returned; epoch ms) into $MARK; exits when
+ * done if EXIT is set, else stays up.
+ */
+export function floodApp(dir: string, lines: number): string {
+  const file = join(dir, 'flood.cjs');
+  writeFileSync(
+    file,
+    `const fs = require('fs'); const n = ${lines}; const per = Number(process.env.PER || 1);
+const pad = 'x'.repeat(92); let i = 0; const t0 = Date.now();
+function pump() {
+  while (i < n) {
+    let s = '';
+    for (let k = 0; k < per && i < n; k++) s += String(i++).padStart(7, '0') + pad + '\\n';
+    if (!process.stdout.write(s)) return void process.stdout.once('drain', pump);
+  }
+  if (process.env.MARK) {
+    fs.writeFileSync(process.env.MARK + '.tmp', JSON.stringify({ t0, t1: Date.now() }));
+    fs.renameSync(process.env.MARK + '.tmp', process.env.MARK);
+  }
+  if (process.env.EXIT) process.exit(0);
+  setInterval(() => {}, 1 << 30);
+}
+pump();\n`,
+  );
+  return file;
+}
+
+/** Bytes in `<name>.out.log` and its uncompressed rotated copies: a stat per file, not a read. */
+export function loggedBytes(dir: string, name: string): number {
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(`${name}.out.log`) && !f.endsWith('.gz'))
+    .reduce((sum, f) => sum + (statSync(join(dir, f), { throwIfNoEntry: false })?.size ?? 0), 0); // renamed meanwhile: counted under its new name next time
 }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENV, FIX, median, now, rssKb, run, sandbox, STAMP_BYTES, until } from './lib.js';
+import { ENV, FIX, floodApp, median, now, rssKb, run, sandbox, STAMP_BYTES, until } from './lib.js';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;
 
@@ -89,19 +89,7 @@ export async function pm2Bench(report: Report): Promise<void> {
 
     // 200 000 lines of 100 B into the log file; both daemons already run, the clock starts at the command
     const lines = 200_000;
-    const flood = join(home, 'flood.cjs');
-    writeFileSync(
-      flood,
-      `const n = ${lines}; let i = 0; const pad = 'x'.repeat(92);
-function pump() {
-  while (i < n) {
-    if (!process.stdout.write(String(i++).padStart(7, '0') + pad + '\\n')) return void process.stdout.once('drain', pump);
-  }
-  if (process.env.EXIT) process.exit(0);
-  setInterval(() => {}, 1 << 30);
-}
-pump();\n`,
-    );
+    const flood = floodApp(home, lines);
     const direct = join(home, 'direct.log');
     const t0 = now();
     await run('/bin/sh', ['-c', `EXIT=1 node ${flood} > ${direct}`]);
