@@ -1,3 +1,5 @@
+import type { ProcessStatus } from '../protocol.js';
+
 /** Plain-text tables and units for the terminal; JSON output never goes through here. */
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -31,4 +33,16 @@ export function bytes(n: number): string {
     i++;
   }
   return `${v.toFixed(i === 0 ? 0 : 1)}${units[i]}`;
+}
+
+/** The columns `status` and `status --watch` begin with: ID, STATE, PID, UPTIME, RESTARTS, CPU. */
+export function processCells(p: ProcessStatus): (string | number)[] {
+  return [
+    p.id,
+    p.state,
+    p.pid ?? '-',
+    duration(p.uptimeMs),
+    p.restarts,
+    p.pid ? `${p.cpu.toFixed(1)}%` : '-',
+  ];
 }

@@ -1,7 +1,7 @@
 import { BstError } from '../../errors.js';
 import type { ActionResult, PingResult, ProcessStatus, StatusResult } from '../../protocol.js';
 import type { Ctx } from '../context.js';
-import { bytes, duration, table } from '../format.js';
+import { bytes, duration, processCells, table } from '../format.js';
 
 /** What a reload would change for a running child, by key name only. */
 function envNote(p: ProcessStatus): string {
@@ -21,17 +21,7 @@ export function statusTable(list: ProcessStatus[], allReasons = false): string {
   if (list.length === 0) return 'no processes';
   return table(
     ['ID', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU', 'MEM', 'RELEASE', 'NOTE'],
-    list.map((p) => [
-      p.id,
-      p.state,
-      p.pid ?? '-',
-      duration(p.uptimeMs),
-      p.restarts,
-      p.pid ? `${p.cpu.toFixed(1)}%` : '-',
-      bytes(p.memory),
-      p.release ?? '-',
-      noteOf(p, allReasons),
-    ]),
+    list.map((p) => [...processCells(p), bytes(p.memory), p.release ?? '-', noteOf(p, allReasons)]),
   );
 }
 

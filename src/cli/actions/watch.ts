@@ -1,6 +1,6 @@
 import type { MetricsResult, ProcessStatus, StatusResult } from '../../protocol.js';
 import type { Ctx } from '../context.js';
-import { bytes, duration, table } from '../format.js';
+import { bytes, processCells, table } from '../format.js';
 
 /** How often the table is redrawn. */
 export const WATCH_MS = 2_000;
@@ -29,12 +29,7 @@ export function watchTable(list: ProcessStatus[], m: MetricsResult | null): stri
     list.map((p) => {
       const pm = byId.get(p.id);
       return [
-        p.id,
-        p.state,
-        p.pid ?? '-',
-        duration(p.uptimeMs),
-        p.restarts,
-        p.pid ? `${p.cpu.toFixed(1)}%` : '-',
+        ...processCells(p),
         p.pid ? bytes(p.memory) : '-',
         pm?.cpu.lastHour ? sparkline(pm.cpu.lastHour) : blank,
         pm?.memory.lastHour ? sparkline(pm.memory.lastHour) : blank,
