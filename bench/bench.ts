@@ -23,6 +23,7 @@ import { floodBench } from './flood.js';
 import { pm2Bench } from './pm2.js';
 import { releaseBench } from './release.js';
 import { zeroDowntimeBench } from './zerodowntime.js';
+import { survivalBench } from './survival.js';
 import { metricsBench } from './metrics.js';
 
 type Row = { name: string; value: number; unit: string; target?: string };
@@ -347,6 +348,7 @@ const all: Record<string, () => Promise<void>> = {
   flood: () => floodBench(report),
   soak,
   metrics: () => metricsBench(report),
+  survival: () => survivalBench(report),
 };
 for (const [name, fn] of Object.entries(all)) {
   if (only.length === 0 || only.includes(name)) await fn();

@@ -74,3 +74,17 @@ export function identify(pids: number[]): Ident[] {
     return start === null ? [] : [{ pid, start }];
   });
 }
+
+/** The environment a process started with (/proc/<pid>/environ); null when gone or another user's. */
+export function environOf(pid: number): Map<string, string> | null {
+  try {
+    const env = new Map<string, string>();
+    for (const kv of readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
+    return env;
+  } catch {
+    return null;
+  }
+}

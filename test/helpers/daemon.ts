@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { call } from '../../src/client.js';
+import { environOf } from '../../src/proc.js';
 import type { Method, Params, ProcessStatus } from '../../src/protocol.js';
 import { isAlive, waitFor } from './wait.js';
 
@@ -157,6 +158,8 @@ export class DaemonSandbox {
   /** Shuts the daemon down, SIGKILLs whatever it or the test started that still lives, removes the folder. */
   async cleanup(): Promise<void> {
     if (this.daemonPid !== null && isAlive(this.daemonPid)) await this.run('shutdown');
+    // what a killed daemon left (adoptable children, output holders) is marked with its state folder
+    for (const pid of markedWith(this.stateDir)) this.pids.add(pid);
     for (const pid of this.pids) {
       if (isAlive(pid)) {
         try {
@@ -172,6 +175,16 @@ export class DaemonSandbox {
     });
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Live processes whose environment names `stateDir` as their daemon's, or their holder's. */
+export function markedWith(stateDir: string): number[] {
+  return readdirSync('/proc').flatMap((name) => {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) return [];
+    const env = environOf(Number(name));
+    const ours = env?.get('BST_SUPERVISOR') === stateDir || env?.get('BST_HOLDER') === stateDir;
+    return ours ? [Number(name)] : [];
+  });
 }
 
 /** A sandbox whose cleanup runs after the test, pass or fail. */

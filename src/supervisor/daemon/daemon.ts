@@ -13,14 +13,9 @@ import { collectGarbageWhenGrown } from '../process/idle-gc.js';
 import { acquireDaemonLock } from './daemon-lock.js';
 import { logProblem } from '../entries/entry.js';
 import { daemonHandlers, Gate } from '../requests/process-ops.js';
-import { markedStrays, redisStrays } from '../orphans/scan.js';
-import {
-  reapBoundMs,
-  reapLeftovers,
-  savedLeftovers,
-  strayLeftovers,
-  type StopSpec,
-} from '../orphans/reap.js';
+import { reapBoundMs, reapLeftovers, type StopSpec } from '../orphans/reap.js';
+import { takeOver } from './takeover.js';
+import { Lifeline } from '../process/holder.js';
 import { createPersistence, type Persistence } from '../state/persist.js';
 import { PipeStock } from '../process/pipes.js';
 import { preloadFor } from '../process/preload-copy.js';
@@ -110,11 +105,11 @@ export async function runDaemon(
   }
 }
 
-/** Everything before the socket: one daemon per state folder, orphans reaped, releases recovered. */
+/** Everything before the socket: one daemon per state folder, orphans adopted or reaped, releases recovered. */
 async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   const { stateDir } = loaded.config.daemon;
   prepareSocketDir(loaded.socketPath, stateDir);
-  const lock = lockOrSay(stateDir); // before reaping: the orphans of a live daemon are its children
+  const lock = lockOrSay(stateDir); // before adopting: the children of a live daemon are its own
   process.once('exit', () => lock.release());
   const secrets = new SecretSet();
   const log = createLogger({
@@ -132,26 +127,18 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   const logger = events.logger;
   const saved = readState(stateDir);
   const stopOf = (id: string): StopSpec => stopSpecOf(loaded, id);
-  // all found first, then stopped together: one after another, a few that ignore SIGTERM took longer
-  // than anyone waits for a daemon to answer
-  const found = [
-    savedLeftovers(saved),
-    // state.json may be missing or torn (kill -9 mid-write, a full disk): the markers still say what is ours
-    strayLeftovers(markedStrays(stateDir), 'marker'),
-    strayLeftovers(await redisStrays(loaded.config), 'redis-port'),
-  ];
-  const bound = reapBoundMs(found, stopOf);
-  if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
-  await reapLeftovers(found, stopOf, logger);
   const clock = realClock; // the daemon's one clock: everything that waits or times reads it
   const store = createPersistence(stateDir, logger, clock);
-  const pipes = new PipeStock(join(stateDir, 'pipes'));
+  const pipesDir = join(stateDir, 'pipes');
+  const pipes = new PipeStock(pipesDir);
+  const lifeline = Lifeline.open(pipesDir);
   const minUptimeOf = (id: string): number => sup?.entries.get(id)?.config.restart.minUptimeMs ?? 0;
   const exits = new ExitLog(() => clock.now(), minUptimeOf);
   process.once('exit', () => pipes.clear());
   sup = createSupervisor({
     pipes,
-    preload: preloadFor(stateDir, logger), // after reaping: no child of a previous daemon needs the old copy
+    lifeline,
+    preload: preloadFor(stateDir, logger),
     loaded,
     clock,
     logger,
@@ -159,7 +146,13 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
     onChange: store.changed,
     onTransition: (t) => exits.record(t),
   });
-  store.attach(sup, saved?.processes ?? {});
+  // what an earlier daemon left running is taken over where it can be, the rest is stopped: found
+  // first, then stopped together (one after another, a few that ignore SIGTERM took too long)
+  const { adopted, leftovers } = await takeOver(sup, saved, { stateDir, pipesDir, lifeline, logger });
+  const bound = reapBoundMs(leftovers, stopOf);
+  if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
+  await reapLeftovers(leftovers, stopOf, logger);
+  store.attach(sup, saved?.processes ?? {}, adopted);
   recoverEach(sup, logger);
   return { loaded, log, secrets, sup, store, pipes, events, exits };
 }

@@ -15,7 +15,8 @@ export function eventsOfTransition(t: Transition): NewEvent[] {
     ...facts,
     ...more,
   });
-  const died = (t.code !== null || t.signal !== null) && (t.from === 'online' || t.from === 'starting');
+  const ended = t.code !== null || t.signal !== null || t.adopted === true;
+  const died = ended && (t.from === 'online' || t.from === 'starting');
   const out: NewEvent[] = [];
   if (died) out.push(ev('crashed', reason, { code: t.code, signal: t.signal }));
   const state = stateEvent(t, reason, died);
@@ -29,6 +30,8 @@ function stateEvent(t: Transition, reason: string, died: boolean): { type: strin
       if (died) return null; // the crash event already says "restarted"
       return { type: t.from === 'stopped' ? 'start' : 'restart', message: reason || 'starting' };
     case 'online':
+      // only a child an earlier daemon started goes online straight from stopped
+      if (t.from === 'stopped') return { type: 'adopted', message: reason || `adopted, pid ${t.pid ?? '?'}` };
       return t.from === 'online'
         ? { type: 'handover', message: `a new child (pid ${t.pid ?? '?'}) took over without downtime` }
         : { type: 'ready', message: `online, pid ${t.pid ?? '?'}` };

@@ -210,3 +210,14 @@ export const waitForPort: Handler<PortBusyEvent> = (unit, { reason }, ctx) => {
 // stopped before the spawn found the port held: nothing runs, so the stop is over
 export const portBusyStopping: Handler<PortBusyEvent> = (unit, { reason }, ctx) =>
   exitStopping(unit, { type: 'exit', code: null, signal: null, error: reason }, ctx);
+
+export type AdoptedEvent = Extract<Event, { type: 'adopted' }>;
+
+/**
+ * A child an earlier daemon started runs on: online at once, wanted up, its start time and restart
+ * count carried over; no spawn, and no crash counted for the daemon that went away.
+ */
+export const adoptRunning: Handler<AdoptedEvent> = (unit, { startedAt, restarts, reason }) => ({
+  unit: { ...unit, ...fresh(), state: 'online', want: 'up', startedAt, restarts, reason, afterStop: 'none' },
+  effects: [],
+});

@@ -14,6 +14,8 @@
  *   start/restart in backoff or errored -> starting at once; stop there -> stopped.
  *   starting ──portBusy (the listen port is held by another program; no child ran)──▶ backoff
  *     ──timer──▶ starting: retried with backoff, counted in portWaits, not as a crash or restart.
+ *   stopped ──adopted (a child an earlier daemon started, still running)──▶ online: no spawn; its
+ *     start time and restart count are the earlier daemon's.
  *
  *   handover (a process with its own socket, online throughout):
  *     online ──replace──▶ online + successor starting ──successorReady──▶ online (successor promoted,
@@ -35,6 +37,7 @@ import {
   failStart,
   goOnline,
   ignore,
+  adoptRunning,
   keepStopping,
   killChild,
   portBusyStopping,
@@ -61,12 +64,12 @@ import {
 export * from './types.js';
 // prettier-ignore
 const table: { [S in State]: Row } = {
-  stopped:  { start: spawnStart, stop: ignore,       restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: ignore },
-  starting: { start: ignore,     stop: stopChild,    restart: cycleChild,    ready: goOnline, notReady: failStart, exit: exitRunning,  timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: waitForPort },
-  online:   { start: ignore,     stop: stopOnline,   restart: restartOnline, ready: ignore,   notReady: ignore,    exit: exitOnline,   timer: ignore,       replace: beginHandover,  successorReady: promote,   successorFailed: rejectSuccessor, drained: drainedOne, portBusy: ignore },
-  stopping: { start: queueStart, stop: keepStopping, restart: queueRestart,  ready: ignore,   notReady: ignore,    exit: exitStopping, timer: killChild,    replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: portBusyStopping },
-  backoff:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: backoffOver,  replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: ignore },
-  errored:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: cooldownOver, replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: ignore },
+  stopped:  { start: spawnStart, stop: ignore,       restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: ignore, adopted: adoptRunning },
+  starting: { start: ignore,     stop: stopChild,    restart: cycleChild,    ready: goOnline, notReady: failStart, exit: exitRunning,  timer: ignore,       replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: waitForPort, adopted: ignore },
+  online:   { start: ignore,     stop: stopOnline,   restart: restartOnline, ready: ignore,   notReady: ignore,    exit: exitOnline,   timer: ignore,       replace: beginHandover,  successorReady: promote,   successorFailed: rejectSuccessor, drained: drainedOne, portBusy: ignore, adopted: ignore },
+  stopping: { start: queueStart, stop: keepStopping, restart: queueRestart,  ready: ignore,   notReady: ignore,    exit: exitStopping, timer: killChild,    replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: portBusyStopping, adopted: ignore },
+  backoff:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: backoffOver,  replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: ignore, adopted: ignore },
+  errored:  { start: spawnStart, stop: cancelWait,   restart: spawnRestart,  ready: ignore,   notReady: ignore,    exit: ignore,       timer: cooldownOver, replace: ignore,         successorReady: dropStale, successorFailed: dropStale,       drained: drainedOne, portBusy: ignore, adopted: ignore },
 };
 
 // one case per event type lets each handler see its own narrowed event, without a cast
@@ -96,6 +99,8 @@ function dispatch(row: Row, unit: Unit, event: Event, ctx: Ctx): Step {
       return row.drained(unit, event, ctx);
     case 'portBusy':
       return row.portBusy(unit, event, ctx);
+    case 'adopted':
+      return row.adopted(unit, event, ctx);
     default:
       return assertNever(event);
   }

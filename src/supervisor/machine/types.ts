@@ -42,7 +42,9 @@ export type Event =
   | { type: 'successorFailed'; reason: string }
   | { type: 'drained' }
   // the listen port is held by another program: no child ran, so no crash; retried with backoff
-  | { type: 'portBusy'; reason: string };
+  | { type: 'portBusy'; reason: string }
+  // a child an earlier daemon started, found running and taken over: online without a spawn
+  | { type: 'adopted'; startedAt: number; restarts: number; reason: string };
 export type Effect =
   | { type: 'spawn' }
   | { type: 'signal'; signal: NodeJS.Signals }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../../config/index.js';
 import { readEnvFile } from '../../env/file.js';
-import { readStat, startTime, type Ident } from '../../proc.js';
+import { environOf, readStat, startTime, type Ident } from '../../proc.js';
 import { SUPERVISOR_MARKER } from '../unit/launch.js';
 import { infoField, respCall } from '../redis/resp.js';
 import { listeningInodes } from '../../ports.js';
@@ -19,19 +19,6 @@ function ancestors(): Set<number> {
   return out;
 }
 
-function environ(pid: number): Map<string, string> | null {
-  try {
-    const env = new Map<string, string>();
-    for (const kv of readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
-    }
-    return env;
-  } catch {
-    return null; // gone, or another user's
-  }
-}
-
 /**
  * Live processes whose environment names this state folder (unit/launch.ts `markers`), born before this
  * daemon: what a daemon killed outright left running, found without state.json. A process of
@@ -44,7 +31,7 @@ export function markedStrays(stateDir: string): Stray[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name) || skip.has(Number(name))) continue;
     const pid = Number(name);
-    const env = environ(pid);
+    const env = environOf(pid);
     if (env?.get(SUPERVISOR_MARKER) !== stateDir) continue;
     const start = startTime(pid);
     // started by this daemon a moment ago is not an orphan: only what was born before it

@@ -23,7 +23,6 @@ export interface ChildSpec {
   stderr: (chunk: Buffer) => Waiter | void;
   /** Where the pipes of stdout and stderr come from (pipes.ts); without it, or when it has none, Node's socketpairs. */
   pipes?: PipeSource;
-  parentDeathSignal?: boolean;
   /** How long `exited` waits for the pipes after the process is gone (a descendant may hold them). */
   drainTimeoutMs?: number;
 }
@@ -32,6 +31,8 @@ export interface ExitInfo {
   code: number | null;
   signal: string | null;
   error?: string;
+  /** The child was adopted from an earlier daemon: its exit status went to PID 1, code and signal are unknown. */
+  adopted?: true;
 }
 export interface ChildHandle {
   readonly pid: number | undefined;
@@ -97,21 +98,20 @@ function readEnd(fd: number): Readable {
   return new Socket(opts as ConstructorParameters<typeof Socket>[0]);
 }
 
-const SETPRIV = '/usr/bin/setpriv';
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 const DEFAULT_DRAIN_MS = 1000;
-let setprivPresent: boolean | undefined;
 
-/** The argv to exec, or an error message; checked up front because setpriv would hide ENOENT as exit 127. */
+/**
+ * The argv to exec, or an error message. No parent-death signal: a child outlives a daemon killed
+ * outright, and the next daemon adopts it (entries/adopt.ts).
+ */
 function buildArgv(spec: ChildSpec): string[] | string {
   if (!existsSync(spec.cwd) || !statSync(spec.cwd).isDirectory()) return `cwd ${spec.cwd} is not a directory`;
   const [cmd, ...args] = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : spec.command;
   if (!cmd) return 'empty command';
   const file = findExecutable(cmd, spec.cwd, spec.env.PATH ?? DEFAULT_PATH);
   if (!file) return `spawn ${cmd} ENOENT: not found or not executable`;
-  setprivPresent ??= existsSync(SETPRIV);
-  const guard = spec.parentDeathSignal !== false && setprivPresent;
-  return guard ? [SETPRIV, '--pdeathsig', 'KILL', '--', file, ...args] : [file, ...args];
+  return [file, ...args];
 }
 
 /** The child's output streams: pipes of ours when `ends` are given, else Node's. */

@@ -144,8 +144,6 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
     cwd: ctx.proc.dataDir,
     // redis overwrites its environ for its process title: orphans/scan.ts finds it by port and INFO instead
     env: { PATH, HOME: env.HOME ?? '/', ...markers(ctx) },
-    // no SIGKILL when the daemon dies (up to 1 s of AOF lost): the next daemon stops it with SIGTERM, which saves
-    parentDeathSignal: false,
     stdout: feed(ctx.sinks.out),
     stderr: feed(ctx.sinks.err),
     pipes: ctx.pipes,

@@ -4,6 +4,7 @@ import { writeProblem } from '../../daemonlog.js';
 import type { ProcessStatus } from '../../protocol.js';
 import { statePath, writeState, type SavedProcess } from './state-file.js';
 import { viewOf } from '../entries/entry.js';
+import { childRecord } from '../entries/adopt.js';
 import { SHUTDOWN_REASON, type Supervisor } from '../entries/supervisor.js';
 import type { Clock } from '../machine/clock.js';
 import type { State } from '../machine/machine.js';
@@ -70,10 +71,10 @@ export function createPersistence(stateDir: string, logger: Logger, clock: Clock
   };
   return {
     booting,
-    /** From now on `s` is what is saved; it first brings up what `saved` wanted up. */
-    attach(s: Supervisor, saved: Record<string, SavedProcess>): void {
+    /** From now on `s` is what is saved; it first brings up what `saved` wanted up and is not `running` (adopted). */
+    attach(s: Supervisor, saved: Record<string, SavedProcess>, running: ReadonlySet<string> = new Set()): void {
       sup = s;
-      for (const id of wantedUp(s, saved)) booting.add(id);
+      for (const id of wantedUp(s, saved)) if (!running.has(id)) booting.add(id);
     },
     changed(): void {
       save();
@@ -140,7 +141,8 @@ function savedProcesses(sup: Supervisor, booting: Set<string>): Record<string, S
   for (const e of sup.entries.values()) {
     const want = booting.has(e.id) ? 'up' : sup.wantOf(e);
     const { pid, startTime } = viewOf(e);
-    out[e.id] = { want, pid, startTime };
+    const child = childRecord(e);
+    out[e.id] = { want, pid, startTime, ...(child ? { child } : {}) };
   }
   return out;
 }

@@ -1,13 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../fsutil.js';
+import type { ChildRecord } from '../entries/adopt.js';
 
 /** What each process should be, and what the daemon started (pid + kernel start time), on disk. */
 export interface SavedProcess {
   want: 'up' | 'down';
   pid: number | null;
   startTime: number | null;
+  /**
+   * What the next daemon needs to adopt the running child (entries/adopt.ts); absent in files an
+   * older bstctl wrote, whose children are then stopped and started again instead.
+   */
+  child?: ChildRecord;
 }
+
 
 export interface SavedState {
   version: 1;

@@ -32,6 +32,8 @@ export interface Transition extends ExitStatus {
   pid: number | null;
   /** An exit's last stderr lines, masked: what `describe` shows of it. */
   stderr?: string[];
+  /** The exit of an adopted child, whose code and signal only PID 1 saw. */
+  adopted?: true;
 }
 
 /** One child of the unit; `exiting` once it is gone and only its leftovers are being stopped. */

@@ -85,7 +85,7 @@ export class ProcessUnit {
   }
 
   /** One record per transition, into the state the unit is in now. */
-  private report(from: State, exit: (ExitStatus & { stderr?: string[] }) | null): void {
+  private report(from: State, exit: (ExitStatus & { stderr?: string[]; error?: string }) | null): void {
     this.deps.onTransition({
       id: this.id,
       from,
@@ -95,6 +95,7 @@ export class ProcessUnit {
       code: exit?.code ?? null,
       signal: exit?.signal ?? null,
       ...(exit?.stderr?.length ? { stderr: exit.stderr } : {}),
+      ...(exit?.error === ADOPTED_EXIT ? { adopted: true as const } : {}),
     });
   }
 
@@ -206,6 +207,19 @@ export class ProcessUnit {
     void launch.handle.exited.then((info) => this.exited(gen, info));
   }
 
+  /**
+   * Takes over a child an earlier daemon started (entries/adopt.ts found and verified it): it is the
+   * unit's child from now on, online with the earlier start time and restart count.
+   */
+  adoptRunning(launch: Launch, was: { startedAt: number; restarts: number; reason: string }): void {
+    const gen = ++this.gen;
+    this.current = { launch, abort: new AbortController(), gen, exiting: false };
+    this.lastPid = launch.handle.pid ?? null;
+    this.tree = [];
+    void launch.handle.exited.then((info) => this.exited(gen, info));
+    this.send({ type: 'adopted', ...was });
+  }
+
   private failedSpawn(gen: number, err: unknown): void {
     if (gen !== this.gen) return;
     if (err instanceof PortBusy) return this.send({ type: 'portBusy', reason: err.message });
@@ -228,7 +242,9 @@ export class ProcessUnit {
     if (this.current !== cur) return;
     this.current = null;
     const stderr = cur.launch.stderr?.();
-    this.send({ type: 'exit', code: info.code, signal: info.signal, error: info.error, stderr });
+    // PID 1 reaped an adopted child: its exit code and signal went there
+    const error = info.error ?? (info.adopted ? ADOPTED_EXIT : undefined);
+    this.send({ type: 'exit', code: info.code, signal: info.signal, error, stderr });
   }
 
   /**
@@ -273,6 +289,9 @@ export class ProcessUnit {
     this.successor.dispose();
   }
 }
+
+/** An adopted child's end as status and events tell it: the kernel gave its exit status to PID 1. */
+export const ADOPTED_EXIT = 'exited (code unknown: adopted from an earlier daemon)';
 
 /** Why a launch failed, with its hint unless the message already carries it (status shows one line). */
 function describeError(err: unknown): string {

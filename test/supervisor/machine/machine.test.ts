@@ -40,6 +40,7 @@ const ev = {
   successorFailed: { type: 'successorFailed', reason: 'the new child did not get ready: HTTP 500' },
   drained: { type: 'drained' },
   portBusy: { type: 'portBusy', reason: 'port 3100 is held by pid 77 (node old.js)' },
+  adopted: { type: 'adopted', startedAt: NOW - 60_000, restarts: 5, reason: 'adopted' },
 } satisfies { [K in Event['type']]: Extract<Event, { type: K }> };
 
 const spawn: Effect = { type: 'spawn' };
@@ -158,13 +159,17 @@ const cells: Cell[] = [
   nothing('online', 'portBusy', 'the socket is bound: a stale spawn'),
   nothing('backoff', 'portBusy', 'a stale spawn'),
   nothing('errored', 'portBusy', 'a stale spawn'),
+
+  // a child an earlier daemon started, found running at this daemon's start
+  cell('stopped', 'adopted', 'goes online without a spawn, with the earlier start time and restarts', { to: 'online', effects: [], unit: { want: 'up', startedAt: NOW - 60_000, restarts: 5, reason: 'adopted' } }),
+  ...(['starting', 'online', 'stopping', 'backoff', 'errored'] as const).map((st) => nothing(st, 'adopted', 'only a fresh unit takes over a running child')),
 ];
 
 describe('every state x event cell', () => {
-  test('the cell tests cover all 6 x 12 pairs exactly once', () => {
+  test('the cell tests cover all 6 x 13 pairs exactly once', () => {
     const seen = cells.map((c) => `${c.from.state}/${c.event.type}`);
-    assert.equal(new Set(seen).size, 72);
-    assert.equal(seen.length, 72);
+    assert.equal(new Set(seen).size, 78);
+    assert.equal(seen.length, 78);
   });
 
   for (const c of cells) {

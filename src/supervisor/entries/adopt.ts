@@ -1,0 +1,178 @@
+import type { AppProcessConfig, RedisProcessConfig } from '../../config/index.js';
+import { readEnvFile } from '../../env/file.js';
+import type { Logger } from '../../log.js';
+import { environOf, startTime } from '../../proc.js';
+import { adoptChild } from '../process/adopted.js';
+import { connectControl, ctlDir } from '../process/ctl.js';
+import { control } from '../process/handover.js';
+import { takeOverOutput, type Lifeline } from '../process/holder.js';
+import { canBorrow } from '../process/borrow.js';
+import type { Listener } from '../process/listeners.js';
+import { systemdListener } from '../process/systemd-fds.js';
+import { feed } from '../output/sinks.js';
+import { stderrTail } from '../machine/stderr-tail.js';
+import { shutdownSave } from '../redis/launch.js';
+import { SUPERVISOR_MARKER } from '../unit/launch.js';
+import type { Launch } from '../unit/types.js';
+import { entrySettings, type Entry } from './entry.js';
+import { sha256 } from '../../sha256.js';
+
+/** How long the next daemon waits for an adopted app's preload to answer on its control socket. */
+const CONTROL_WAIT_MS = 2_000;
+
+export interface AdoptDeps {
+  stateDir: string;
+  pipesDir: string;
+  lifeline: Lifeline | null;
+  logger: Logger;
+  /** The pids of redis servers that answer on their entry's port with the conf bstctl runs them with. */
+  redisPids: ReadonlyMap<string, number>;
+}
+
+/** The running child as its daemon knew it (saved in state.json): what the next daemon carries over. */
+export interface ChildRecord {
+  /** When it was spawned (epoch ms). */
+  startedAt: number;
+  restarts: number;
+  release: string | null;
+  envKey: string | null;
+  envPrints: Record<string, string> | null;
+  /** A hash of the settings it was started with: a child of other settings is started anew. */
+  settings: string;
+}
+
+/** A child state.json names that may still run: what adoption checks, and what it carries over. */
+export interface Candidate {
+  id: string;
+  pid: number;
+  startTime: number;
+  child: ChildRecord;
+}
+
+/** What state.json keeps of a running child, for the next daemon to adopt it. */
+export function childRecord(e: Entry): ChildRecord | undefined {
+  const { unit } = e;
+  const { pid, startedAt } = { pid: unit.pid, startedAt: unit.machine.startedAt };
+  if (pid === null || startedAt === null || unit.state !== 'online') return undefined;
+  return {
+    startedAt,
+    restarts: unit.machine.restarts,
+    release: unit.release,
+    envKey: unit.envKey,
+    envPrints: unit.envPrints,
+    settings: settingsHash(e),
+  };
+}
+
+export const settingsHash = (e: Entry): string => sha256(entrySettings(e)).slice(0, 16);
+
+/**
+ * Why the running process is not the entry's child, or null when it is: the same kernel start time,
+ * and the marker this state folder put in its environment — never its name. Redis rewrites its
+ * environment for its title: it is known by its port, INFO's process_id and config_file instead.
+ */
+export function notOurs(e: Entry, c: Candidate, deps: Pick<AdoptDeps, 'stateDir' | 'redisPids'>): string | null {
+  if (c.child.settings !== settingsHash(e)) return 'its settings changed while no daemon ran';
+  if (startTime(c.pid) !== c.startTime) return 'gone, or another process has its pid';
+  if (e.config.type === 'redis') {
+    return deps.redisPids.get(e.id) === c.pid ? null : `no redis of ours answers on port ${e.config.port}`;
+  }
+  const env = environOf(c.pid);
+  if (env === null) return 'its environment cannot be read';
+  const marked =
+    env.get(SUPERVISOR_MARKER) === deps.stateDir &&
+    env.get('BST_TARGET') === e.target &&
+    env.get('BST_PROCESS') === e.name;
+  return marked ? null : `its environment does not name ${e.id} of ${deps.stateDir}`;
+}
+
+/**
+ * Takes over a running child an earlier daemon started (after `notOurs` found it ours): its held
+ * output first, then its pipes, its control channel and its socket. Returns why it could not, or null.
+ */
+export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promise<string | null> {
+  const output = await takeOverOutput(deps.pipesDir, e.id, c.pid, deps.lifeline, deps.stateDir).catch(
+    () => null,
+  );
+  if (output) {
+    for (const [sink, held] of [
+      [e.sinks.out, output.held.stdout],
+      [e.sinks.err, output.held.stderr],
+    ] as const) {
+      if (held.length > 0) sink.write(held);
+    }
+  }
+  const app = e.config.type === 'redis' ? null : e.config;
+  const preloaded = app?.listen?.preload === true;
+  const channel = preloaded ? await connectControl(ctlDir(deps.stateDir), c.pid, CONTROL_WAIT_MS) : null;
+  const tail = stderrTail();
+  const toOut = feed(e.sinks.out);
+  const toErr = feed(e.sinks.err);
+  const handle = adoptChild({
+    pid: c.pid,
+    startTime: c.startTime,
+    stdout: output?.stdout ?? null,
+    stderr: output?.stderr ?? null,
+    onStdout: toOut,
+    onStderr: (chunk) => {
+      tail.feed(chunk);
+      return toErr(chunk);
+    },
+    control: channel,
+  });
+  if (!handle) {
+    channel?.destroy();
+    return 'gone before it could be taken over';
+  }
+  const ctl = channel ? control(channel) : null;
+  const launch: Launch = {
+    handle,
+    release: c.child.release,
+    ready: Promise.resolve(),
+    envKey: c.child.envKey ?? undefined,
+    envPrints: c.child.envPrints ?? undefined,
+    stderr: () => tail.lines(),
+    ...(ctl ? { drain: () => ctl.drain() } : {}),
+    ...(e.config.type === 'redis' ? { stop: redisStop(e, handle.signal) } : {}),
+  };
+  if (app?.listen) e.listener = adoptedListener(app, e);
+  const how = output ? '' : '; its output is not captured until its next restart';
+  e.unit.adoptRunning(launch, {
+    startedAt: c.child.startedAt,
+    restarts: c.child.restarts,
+    reason: `adopted from an earlier daemon, pid ${c.pid}${how}`,
+  });
+  if (output && output.dropped > 0) {
+    deps.logger.warn({ evt: 'output-dropped', id: e.id, pid: c.pid, bytes: output.dropped });
+  }
+  return null;
+}
+
+/**
+ * The listen socket of an adopted app: systemd's (it holds it for every daemon), else borrowed from
+ * the live child that holds it as fd 3 when the next child is spawned; else none, and the next child
+ * binds the port itself once the adopted one is gone (a restart, not a handover).
+ */
+function adoptedListener(app: AppProcessConfig, e: Entry): Listener | null {
+  const { host, port } = app.listen as NonNullable<AppProcessConfig['listen']>;
+  const held = systemdListener(host, port);
+  if (held) return held;
+  if (!canBorrow()) return null;
+  return { borrowFrom: () => e.unit.pid, close: () => undefined };
+}
+
+/** The stop of an adopted redis: SHUTDOWN SAVE, as for one this daemon started. */
+function redisStop(e: Entry, signal: (sig: NodeJS.Signals) => boolean | void) {
+  const proc = e.config as RedisProcessConfig;
+  return (sig: NodeJS.Signals): void => {
+    let password: string | undefined;
+    try {
+      password = proc.passwordEnv ? readEnvFile(e.targetConfig.env.file ?? '')[proc.passwordEnv] : undefined;
+    } catch {
+      password = undefined;
+    }
+    void shutdownSave(proc.port, password || undefined).then((refused) => {
+      if (refused !== null) signal(sig);
+    });
+  };
+}
