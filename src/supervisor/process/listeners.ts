@@ -51,7 +51,18 @@ function listenWithoutAccepting(fd: number): void {
   }
 }
 
+// sockets this daemon was given ready-made (systemd's LISTEN_FDS), by `host:port`; they outlive the daemon
+const given = new Map<string, number>();
+
+/** Makes `bindListener` hand out these sockets (`host:port` to fd) instead of binding those addresses. */
+export function useGivenListeners(fds: ReadonlyMap<string, number>): void {
+  for (const [key, fd] of fds) given.set(key, fd);
+}
+
 export function bindListener(host: string, port: number): Listener {
+  const fd = given.get(`${host}:${port}`);
+  // already bound and listening; its owner (systemd) keeps it, so closing the entry must not close it
+  if (fd !== undefined) return { fd, close: () => undefined };
   const handle = createServerHandle(host, port, host.includes(':') ? 6 : 4);
   if (typeof handle === 'number') throw bindError(host, port, handle);
   // libuv keeps a bind's EADDRINUSE until listen(); getsockname reports it now
