@@ -4,8 +4,13 @@ import { getSystemErrorName } from 'node:util';
 import { BstError } from '../../errors.js';
 import { describeHolders, portHolders } from '../../port-holders.js';
 
-/** A TCP socket the supervisor owns: bound and listening, never accepted on here, handed to each child as fd 3. */
-export interface Listener {
+/**
+ * A TCP socket handed to each child as fd 3: one the supervisor holds (bound and listening, never
+ * accepted on here), or one only a live process still holds as its fd 3 (`borrowFrom` names it, or
+ * null once none does), taken from it at each spawn (borrow.ts).
+ */
+export type Listener = HeldListener | { readonly borrowFrom: () => number | null; close(): void };
+export interface HeldListener {
   readonly fd: number;
   close(): void;
 }
@@ -59,7 +64,7 @@ export function useGivenListeners(fds: ReadonlyMap<string, number>): void {
   for (const [key, fd] of fds) given.set(key, fd);
 }
 
-export function bindListener(host: string, port: number): Listener {
+export function bindListener(host: string, port: number): HeldListener {
   const fd = given.get(`${host}:${port}`);
   // already bound and listening; its owner (systemd) keeps it, so closing the entry must not close it
   if (fd !== undefined) return { fd, close: () => undefined };
