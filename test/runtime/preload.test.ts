@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { control, preloadEnv, type Control } from '../../src/supervisor/process/handover.js';
-import { bindListener, type Listener } from '../../src/supervisor/process/listeners.js';
+import { bindListener, type HeldListener as Listener } from '../../src/supervisor/process/listeners.js';
 import { FIXTURES, ROOT } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 import { waitFor } from '../helpers/wait.js';

@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { identify, readStat } from '../../proc.js';
 import { findExecutable } from '../../which.js';
+import { borrowArgv } from './borrow.js';
 import { noteOutput } from './idle-gc.js';
 import type { PipeEnds, PipeSource } from './pipes.js';
 import { groupAndTree, signalGroup, terminate } from '../../terminate.js';
@@ -13,6 +14,11 @@ export interface ChildSpec {
   cwd: string;
   env: Record<string, string>;
   extraFds?: number[];
+  /**
+   * The pid of a live process whose fd 3 (a listening socket) the child gets as its fd 3 (borrow.ts),
+   * asked at spawn; extraFds then follow from fd 4. null: none holds it, the spawn fails.
+   */
+  borrowFd3From?: () => number | null;
   /** One more fd after extraFds: a duplex channel to the child (a Node app's preload talks on it). */
   control?: boolean;
   /**
@@ -105,13 +111,19 @@ const DEFAULT_DRAIN_MS = 1000;
  * The argv to exec, or an error message. No parent-death signal: a child outlives a daemon killed
  * outright, and the next daemon adopts it (entries/adopt.ts).
  */
-function buildArgv(spec: ChildSpec): string[] | string {
+function buildArgv(spec: ChildSpec, donor: number | null): string[] | string {
   if (!existsSync(spec.cwd) || !statSync(spec.cwd).isDirectory()) return `cwd ${spec.cwd} is not a directory`;
   const [cmd, ...args] = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : spec.command;
   if (!cmd) return 'empty command';
   const file = findExecutable(cmd, spec.cwd, spec.env.PATH ?? DEFAULT_PATH);
   if (!file) return `spawn ${cmd} ENOENT: not found or not executable`;
-  return [file, ...args];
+  let run = [file, ...args];
+  try {
+    if (donor !== null) run = borrowArgv(donor, 3, run);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return run;
 }
 
 /** The child's output streams: pipes of ours when `ends` are given, else Node's. */
@@ -157,8 +169,12 @@ function failedHandle(error: string): ChildHandle {
 
 /** Spawns as leader of a new process group; never throws: a failed spawn resolves `exited` with `error`. */
 export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): ChildHandle {
-  const argv = buildArgv(spec);
+  const donor = spec.borrowFd3From?.() ?? null;
+  if (spec.borrowFd3From && donor === null) return failedHandle('no live process holds the socket to take');
+  const argv = buildArgv(spec, donor);
   if (typeof argv === 'string') return failedHandle(argv);
+  // fd 3 stays free for the borrowed socket: the prefix puts it there
+  const fds = donor === null ? (spec.extraFds ?? []) : ['ignore' as const, ...(spec.extraFds ?? [])];
   const ends = [spec.pipes?.take() ?? null, spec.pipes?.take() ?? null];
   let cp: ChildProcess;
   try {
@@ -170,7 +186,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
         'ignore',
         ends[0]?.write ?? 'pipe',
         ends[1]?.write ?? 'pipe',
-        ...(spec.extraFds ?? []),
+        ...fds,
         ...(spec.control ? ['pipe' as const] : []),
       ],
     });
@@ -187,7 +203,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
     pid,
     startTime,
     exited: watchExit(cp, spec, ends),
-    control: spec.control ? (cp.stdio[3 + (spec.extraFds?.length ?? 0)] as Duplex) : null,
+    control: spec.control ? (cp.stdio[3 + fds.length] as Duplex) : null,
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
     kill: async () => {
       if (pid === undefined) return;

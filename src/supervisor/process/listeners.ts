@@ -4,8 +4,13 @@ import { getSystemErrorName } from 'node:util';
 import { BstError } from '../../errors.js';
 import { describeHolders, portHolders } from '../../port-holders.js';
 
-/** A TCP socket the supervisor owns: bound and listening, never accepted on here, handed to each child as fd 3. */
-export interface Listener {
+/**
+ * A TCP socket handed to each child as fd 3: one the supervisor holds (bound and listening, never
+ * accepted on here), or one only a live process still holds as its fd 3 (`borrowFrom` names it, or
+ * null once none does), taken from it at each spawn (borrow.ts).
+ */
+export type Listener = HeldListener | { readonly borrowFrom: () => number | null; close(): void };
+export interface HeldListener {
   readonly fd: number;
   close(): void;
 }
@@ -51,7 +56,18 @@ function listenWithoutAccepting(fd: number): void {
   }
 }
 
-export function bindListener(host: string, port: number): Listener {
+// sockets this daemon was given ready-made (systemd's LISTEN_FDS), by `host:port`; they outlive the daemon
+const given = new Map<string, number>();
+
+/** Makes `bindListener` hand out these sockets (`host:port` to fd) instead of binding those addresses. */
+export function useGivenListeners(fds: ReadonlyMap<string, number>): void {
+  for (const [key, fd] of fds) given.set(key, fd);
+}
+
+export function bindListener(host: string, port: number): HeldListener {
+  const fd = given.get(`${host}:${port}`);
+  // already bound and listening; its owner (systemd) keeps it, so closing the entry must not close it
+  if (fd !== undefined) return { fd, close: () => undefined };
   const handle = createServerHandle(host, port, host.includes(':') ? 6 : 4);
   if (typeof handle === 'number') throw bindError(host, port, handle);
   // libuv keeps a bind's EADDRINUSE until listen(); getsockname reports it now

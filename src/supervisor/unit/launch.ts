@@ -123,7 +123,8 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
     command: ctx.proc.command,
     cwd,
     env,
-    extraFds: listener ? [listener.fd] : [],
+    extraFds: listener && 'fd' in listener ? [listener.fd] : [],
+    borrowFd3From: listener && 'borrowFrom' in listener ? listener.borrowFrom : undefined,
     control: preload,
     stdout: (chunk) => {
       watcher?.feed(chunk);
