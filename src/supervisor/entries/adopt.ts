@@ -7,8 +7,7 @@ import { connectControl, ctlDir } from '../process/ctl.js';
 import { control } from '../process/handover.js';
 import { takeOverOutput, type Lifeline } from '../process/holder.js';
 import { canBorrow } from '../process/borrow.js';
-import type { Listener } from '../process/listeners.js';
-import { systemdListener } from '../process/systemd-fds.js';
+import { givenListener, type Listener } from '../process/listeners.js';
 import { feed } from '../output/sinks.js';
 import { stderrTail } from '../machine/stderr-tail.js';
 import { shutdownSave } from '../redis/launch.js';
@@ -155,7 +154,7 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
  */
 function adoptedListener(app: AppProcessConfig, e: Entry): Listener | null {
   const { host, port } = app.listen as NonNullable<AppProcessConfig['listen']>;
-  const held = systemdListener(host, port);
+  const held = givenListener(host, port);
   if (held) return held;
   if (!canBorrow()) return null;
   return { borrowFrom: () => e.unit.pid, close: () => undefined };

@@ -119,6 +119,10 @@ function launch(entry: Entry, deps: EntryDeps, abort: AbortSignal) {
     listener: () => {
       const c = entry.config;
       if (c.type === 'redis' || !c.listen) return null;
+      // a socket borrowed from an adopted child that is gone: nobody holds the port now, bind it
+      if (entry.listener && 'borrowFrom' in entry.listener && entry.listener.borrowFrom() === null) {
+        entry.listener = null;
+      }
       entry.listener ??= bindListener(c.listen.host, c.listen.port);
       return entry.listener;
     },

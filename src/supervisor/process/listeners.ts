@@ -64,10 +64,16 @@ export function useGivenListeners(fds: ReadonlyMap<string, number>): void {
   for (const [key, fd] of fds) given.set(key, fd);
 }
 
-export function bindListener(host: string, port: number): HeldListener {
+/** The socket this daemon was given for `host:port`, or null. */
+export function givenListener(host: string, port: number): HeldListener | null {
   const fd = given.get(`${host}:${port}`);
   // already bound and listening; its owner (systemd) keeps it, so closing the entry must not close it
-  if (fd !== undefined) return { fd, close: () => undefined };
+  return fd === undefined ? null : { fd, close: () => undefined };
+}
+
+export function bindListener(host: string, port: number): HeldListener {
+  const held = givenListener(host, port);
+  if (held) return held;
   const handle = createServerHandle(host, port, host.includes(':') ? 6 : 4);
   if (typeof handle === 'number') throw bindError(host, port, handle);
   // libuv keeps a bind's EADDRINUSE until listen(); getsockname reports it now
