@@ -5,12 +5,14 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { test, type TestContext } from 'node:test';
+import { readStat } from '../../src/proc.js';
+import { adoptChild } from '../../src/supervisor/process/adopted.js';
 import { connectControl, makeCtlDir } from '../../src/supervisor/process/ctl.js';
 import { control, preloadEnv, type Control } from '../../src/supervisor/process/handover.js';
 import { bindListener, type Listener } from '../../src/supervisor/process/listeners.js';
 import { FIXTURES, ROOT } from '../helpers/daemon.js';
 import { freePort, sandbox } from '../helpers/sandbox.js';
-import { isAlive, waitFor } from '../helpers/wait.js';
+import { isAlive, waitFor, within } from '../helpers/wait.js';
 
 const PRELOAD = join(ROOT, 'dist', 'src', 'runtime', 'bstctl-preload.cjs');
 const APP = join(FIXTURES, 'ordinary-app.js');
@@ -153,4 +155,23 @@ test('connectControl says null when no app listens there', async (t) => {
   const dir = ctlFolder(t);
   assert.equal(await connectControl(dir, 0x3fffffff, 5_000), null);
   assert.equal(statSync(dir).mode & 0o777, 0o700, 'the folder is the daemon user’s alone');
+});
+
+test('an adopted app whose ctl connection closes at its kill -9 has exited before any poll would see it', async (t) => {
+  const s = await shared(t);
+  const dir = ctlFolder(t);
+  const a = app(t, s, dir);
+  await a.fd4.listening;
+  const pid = a.cp.pid as number;
+  const next = await connect(t, dir, pid);
+  const start = readStat(pid)?.start ?? -1;
+  // a poll this slow cannot be what notices the exit within the deadline
+  const h = adoptChild({ pid, startTime: start, control: next.channel, pollMs: 10 * 60_000 });
+  assert.ok(h);
+  a.cp.kill('SIGKILL');
+  assert.deepEqual(await within(h.exited, DEADLINE_MS, 'exited'), {
+    code: null,
+    signal: null,
+    adopted: true,
+  });
 });

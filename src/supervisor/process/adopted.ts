@@ -22,6 +22,9 @@ export interface AdoptSpec {
 
 const DEFAULT_POLL_MS = 100;
 const DEFAULT_DRAIN_MS = 1000;
+// the channel closes while the kernel tears the process down, a moment before /proc shows it dead
+const HINT_POLL_MS = 10;
+const HINT_FOR_MS = 1000;
 
 /** Gone, another process under the pid now, or dead and not reaped yet (a PID 1 that never reaps). */
 function ended(pid: number, startTime: number): boolean {
@@ -32,7 +35,7 @@ function ended(pid: number, startTime: number): boolean {
 /**
  * The exit of a process that is not our child: Node learns nothing of it (PID 1 reaps it and gets its
  * code), so /proc is read every `pollMs`; a closing control channel (the app's preload went away) is
- * read as a hint to look at once. The streams are then read to their end, for at most the drain time.
+ * a hint to look often for a moment. The streams are then read to their end, for at most the drain time.
  */
 function watchAdopted(spec: AdoptSpec, streams: Readable[]): Promise<ExitInfo> {
   const closed = streams.map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
@@ -42,7 +45,8 @@ function watchAdopted(spec: AdoptSpec, streams: Readable[]): Promise<ExitInfo> {
       if (over) return;
       over = true;
       clearInterval(poll);
-      spec.control?.off('close', look);
+      clearInterval(hinted);
+      spec.control?.off('close', hint);
       const timer = setTimeout(() => {
         for (const s of streams) s.destroy();
       }, spec.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
@@ -56,7 +60,14 @@ function watchAdopted(spec: AdoptSpec, streams: Readable[]): Promise<ExitInfo> {
     };
     // kept referenced: a daemon that supervises a process has a reason to stay up
     const poll = setInterval(look, spec.pollMs ?? DEFAULT_POLL_MS);
-    spec.control?.once('close', look);
+    let hinted: NodeJS.Timeout | undefined;
+    const hint = (): void => {
+      look();
+      if (over) return;
+      hinted = setInterval(look, HINT_POLL_MS);
+      setTimeout(() => clearInterval(hinted), HINT_FOR_MS).unref();
+    };
+    spec.control?.once('close', hint);
   });
 }
 
