@@ -12,6 +12,11 @@
  * Control channel: fd 4, newline-delimited JSON. To the supervisor: {evt:"listening",port},
  * {evt:"serving"}, {evt:"drained"}, {evt:"error",message}, {evt:"send",message} (the app's
  * process.send(), PM2's ready signal). From it: {cmd:"serve"}, {cmd:"drain"}.
+ *
+ * fd 4 dies with the daemon that spawned the app, and a socketpair cannot be reopened: so, given
+ * BST_CTL_DIR, the app also listens on `<BST_CTL_DIR>/<pid>.sock`, where each later daemon connects.
+ * Each such connection first hears {evt:"hello",pid,port,serving} (what it missed while no daemon
+ * listened); every event goes to every channel, and a command from any of them is obeyed.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -50,6 +55,74 @@ function forgetSelf(): void {
   else process.env.NODE_OPTIONS = rest;
   delete process.env.BST_LISTEN_PORT;
   delete process.env.BST_LISTEN_HOST;
+  delete process.env.BST_CTL_DIR;
+}
+
+// sun_path holds 108 bytes with its NUL: a longer path cannot be listened on
+const MAX_SOCKET_PATH = 107;
+
+function unlink(path: string): void {
+  try {
+    fs.rmSync(path, { force: true });
+  } catch {
+    // not ours to remove (another user's folder): the bind or the next daemon says so
+  }
+}
+
+/** A line reader for one channel: each whole line is handed on, a torn one waits for its rest. */
+function lines(channel: net.Socket, onLine: (line: string) => void): void {
+  let buffered = '';
+  channel.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      onLine(line);
+    }
+  });
+}
+
+/**
+ * Every channel to a daemon: fd 4 from the one that spawned the app, and each
+ * connection on the ctl socket. None keeps the app alive, and none going away harms it.
+ */
+function channels(
+  listen: typeof net.Server.prototype.listen,
+  ctlDir: string | undefined,
+  hello: () => Message,
+  onCommand: (cmd: unknown) => void,
+): (m: Message) => void {
+  const open = new Set<net.Socket>();
+  const add = (s: net.Socket): void => {
+    s.unref();
+    s.on('error', () => undefined);
+    open.add(s);
+    s.once('close', () => open.delete(s));
+    lines(s, (line) => {
+      try {
+        onCommand((JSON.parse(line) as { cmd?: unknown }).cmd);
+      } catch {
+        // not a command: ignored
+      }
+    });
+  };
+  add(new net.Socket({ fd: CONTROL_FD, readable: true, writable: true }));
+  const path = ctlDir ? `${ctlDir}/${process.pid}.sock` : '';
+  if (path && Buffer.byteLength(path) <= MAX_SOCKET_PATH) {
+    const ctl = net.createServer((s) => {
+      s.write(`${JSON.stringify(hello())}\n`);
+      add(s);
+    });
+    ctl.on('error', () => undefined); // no folder, no room: fd 4 alone, as before
+    // a file of an earlier process with this pid (killed outright) would make the bind fail
+    unlink(path);
+    listen.call(ctl, { path }, () => process.once('exit', () => unlink(path)));
+    ctl.unref();
+  }
+  return (m) => {
+    for (const s of open) if (s.writable) s.write(`${JSON.stringify(m)}\n`);
+  };
 }
 
 /**
@@ -72,15 +145,22 @@ function portOf(args: unknown[], publicPort: number): number | null {
   return null;
 }
 
-function start(publicPort: number, publicHost: string): void {
+function start(publicPort: number, publicHost: string, ctlDir: string | undefined): void {
   const listen = net.Server.prototype.listen; // the real one, for what this file listens on itself
-  const control = new net.Socket({ fd: CONTROL_FD, readable: true, writable: true });
-  control.unref(); // the channel never keeps the app alive
-  control.on('error', () => undefined);
-  const send = (m: Message): void => void (control.writable && control.write(`${JSON.stringify(m)}\n`));
   let app: net.Server | null = null;
   let pub: net.Server | null = null;
+  let privatePort: number | null = null;
+  let serving = false;
   let draining = false;
+  const hello = (): Message => ({ evt: 'hello', pid: process.pid, port: privatePort, serving });
+  const broadcast = channels(listen, ctlDir, hello, (cmd) => {
+    if (cmd === 'serve') serve();
+    else if (cmd === 'drain') drain();
+  });
+  const send = (m: Message): void => {
+    if (m.evt === 'listening') privatePort = Number(m.port);
+    broadcast(m);
+  };
   const sockets = new Map<net.Socket, Tracked>();
 
   const idleMs = (): number => {
@@ -120,15 +200,21 @@ function start(publicPort: number, publicHost: string): void {
   };
 
   const serve = (): void => {
+    // asked again (by a daemon that connected later): said again once it serves
+    if (serving) send({ evt: 'serving' });
     if (!app || pub) return;
     const target = app;
     pub = relay.owns(target) ? relay.server() : net.createServer((s) => target.emit('connection', s));
     pub.once('error', (err) => send({ evt: 'error', message: `fd ${LISTEN_FD}: ${err.message}` }));
-    listen.call(pub, { fd: LISTEN_FD }, () => send({ evt: 'serving' }));
+    listen.call(pub, { fd: LISTEN_FD }, () => {
+      serving = !draining;
+      send({ evt: 'serving' });
+    });
   };
   const drain = (): void => {
-    if (draining) return;
+    if (draining) return maybeDrained(); // asked again: said again once no connection is left
     draining = true;
+    serving = false;
     pub?.close(); // this child's handle only: the socket stays open in the supervisor and the successor
     for (const [s, t] of sockets) {
       // a response whose headers are not sent yet ends its connection; an idle one gets its grace
@@ -137,24 +223,6 @@ function start(publicPort: number, publicHost: string): void {
     }
     maybeDrained();
   };
-
-  let buffered = '';
-  control.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      let cmd: unknown;
-      try {
-        cmd = (JSON.parse(line) as { cmd?: unknown }).cmd;
-      } catch {
-        continue;
-      }
-      if (cmd === 'serve') serve();
-      else if (cmd === 'drain') drain();
-    }
-  });
 
   // PM2's way of saying ready (process.send('ready')) works without an IPC channel: it travels here
   if (typeof process.send !== 'function') {
@@ -289,5 +357,8 @@ interface ResLike extends NodeJS.EventEmitter {
 
 const port = Number(process.env.BST_LISTEN_PORT);
 const host = process.env.BST_LISTEN_HOST ?? PRIVATE_HOST;
+const ctlDir = process.env.BST_CTL_DIR;
 forgetSelf();
-if (Number.isInteger(port) && port > 0 && isSocketFd(LISTEN_FD) && isSocketFd(CONTROL_FD)) start(port, host);
+if (Number.isInteger(port) && port > 0 && isSocketFd(LISTEN_FD) && isSocketFd(CONTROL_FD)) {
+  start(port, host, ctlDir);
+}

@@ -37,7 +37,7 @@ export interface ExitInfo {
   code: number | null;
   signal: string | null;
   error?: string;
-  /** The child was adopted from an earlier daemon: its exit status went to PID 1, code and signal are unknown. */
+  /** A process this daemon did not spawn: PID 1 reaped it, so its code and signal are unknown. */
   adopted?: true;
 }
 export interface ChildHandle {
@@ -73,7 +73,11 @@ const SLOW_BELOW = 4096;
  * rest of each millisecond blocked, so it is read without rests (the daemon, busy reading, is
  * rarely asleep for its writes to wake) until a read finds little in the pipe again.
  */
-function pipe(from: Readable | null, sink: (chunk: Buffer) => Waiter | void, rests: boolean): void {
+export function readInto(
+  from: Readable | null,
+  sink: (chunk: Buffer) => Waiter | void,
+  rests: boolean,
+): void {
   if (!from) return;
   let holds = 0;
   let rested = false; // this read comes after a rest
@@ -130,8 +134,8 @@ function buildArgv(spec: ChildSpec, donor: number | null): string[] | string {
 function watchExit(cp: ChildProcess, spec: ChildSpec, ends: (PipeEnds | null)[]): Promise<ExitInfo> {
   const [out, err] = ends.map((e) => (e ? readEnd(e.read) : null));
   const streams = [out ?? cp.stdout, err ?? cp.stderr];
-  pipe(streams[0] ?? null, spec.stdout, Boolean(out));
-  pipe(streams[1] ?? null, spec.stderr, Boolean(err));
+  readInto(streams[0] ?? null, spec.stdout, Boolean(out));
+  readInto(streams[1] ?? null, spec.stderr, Boolean(err));
   // a read error on a pipe must not crash the daemon; 'exit' and 'close' still follow
   for (const s of streams) s?.on('error', () => {});
   // Node's 'close' waits for its own stdio; ours are waited for here

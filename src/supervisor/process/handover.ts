@@ -31,10 +31,15 @@ export function preloadEnv(
   };
 }
 
-/** The supervisor's end of a child's control channel (fd 4): the child's news, and the two commands. */
+/**
+ * The supervisor's end of a child's control channel (fd 4, or a connection on its ctl socket, which
+ * starts with a hello): the child's news, and the two commands.
+ */
 export interface Control {
   /** The private port the app listens on until it is told to serve. */
   listening: Promise<number>;
+  /** Whether the app serves the shared socket: from its hello and its news; null before either said. */
+  readonly serving: boolean | null;
   /** Opens the shared socket to the app; resolves once it accepts there. */
   serve(): Promise<void>;
   /** Stops accepting, ends keep-alive connections; resolves once none is left. */
@@ -46,6 +51,7 @@ export interface Control {
 export function control(channel: Duplex): Control {
   const waiting = new Map<string, ((m: Record<string, unknown>) => void)[]>();
   const sayings: [string, () => void][] = [];
+  let serving: boolean | null = null;
   let failure: Error | null = null;
   const failed: ((err: Error) => void)[] = [];
   const next = (evt: string): Promise<Record<string, unknown>> =>
@@ -72,6 +78,13 @@ export function control(channel: Duplex): Control {
       for (const [needle, resolve] of sayings) if (text.includes(needle)) resolve();
       return;
     }
+    if (m.evt === 'hello') {
+      serving = m.serving === true;
+      // what a daemon that connected late missed: the private port the app listens on, if it does yet
+      if (typeof m.port === 'number') m = { evt: 'listening', port: m.port };
+    }
+    if (m.evt === 'serving') serving = true;
+    if (m.evt === 'drained') serving = false;
     const evt = String(m.evt);
     for (const resolve of waiting.get(evt) ?? []) resolve(m);
     waiting.delete(evt);
@@ -96,6 +109,9 @@ export function control(channel: Duplex): Control {
   listening.catch(() => undefined); // judged by whoever awaits it
   return {
     listening,
+    get serving() {
+      return serving;
+    },
     serve: () => {
       const serving = next('serving');
       send('serve');
@@ -103,6 +119,7 @@ export function control(channel: Duplex): Control {
     },
     said: (needle) => new Promise<void>((resolve) => sayings.push([needle, resolve])),
     drain: () => {
+      serving = false; // it stops accepting at once; 'drained' says when its connections are gone
       const drained = next('drained');
       send('drain');
       return drained.then(() => undefined);

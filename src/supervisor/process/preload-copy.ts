@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../fsutil.js';
 import type { Logger } from '../../log.js';
 import { sha256 } from '../../sha256.js';
+import { makeCtlDir } from './ctl.js';
 import { PRELOAD_PATH } from './handover.js';
 
 /** `<stateDir>/runtime`: what the daemon's children load from the daemon, not from the install. */
@@ -37,8 +38,16 @@ function sameFile(path: string, text: Buffer): boolean {
   }
 }
 
-/** installPreload, or the installed file when the state folder cannot take the copy (a full disk). */
+/**
+ * installPreload, or the installed file when the state folder cannot take the copy (a full disk).
+ * Also makes the folder of the apps' ctl sockets (ctl.ts); without it they keep fd 4 alone.
+ */
 export function preloadFor(stateDir: string, logger: Logger): string {
+  try {
+    makeCtlDir(stateDir);
+  } catch (err) {
+    logger.warn({ evt: 'ctl-dir-failed', err: (err as Error).message });
+  }
   try {
     return installPreload(stateDir);
   } catch (err) {

@@ -10,6 +10,7 @@ import { readCurrent } from '../../release/switch.js';
 import { spawnChild, type ChildHandle } from '../process/child.js';
 import { envPrints, keyOf } from './envkey.js';
 import { control, preloadEnv, type Control } from '../process/handover.js';
+import { ctlDir } from '../process/ctl.js';
 import { lineWatcher, probeHttp, probeTcp, withDeadline } from '../process/readiness.js';
 import { feed, type Sink } from '../output/sinks.js';
 import { notReady } from '../process/not-ready.js';
@@ -105,6 +106,11 @@ export function childEnv(ctx: LaunchContext, release: string | null): Record<str
   };
 }
 
+/** Where a preloaded app listens for a daemon that did not spawn it (the next one): its ctl socket. */
+function ctlEnv(ctx: LaunchContext): Record<string, string> {
+  return ctx.supervisor ? { BST_CTL_DIR: ctlDir(ctx.supervisor) } : {};
+}
+
 export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
   const { root, release } = runRoot(ctx.target, ctx.release?.() ?? null);
   const cwd = resolve(root, ctx.proc.cwd ?? '.');
@@ -118,7 +124,7 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
   const stderr = (): string[] => tail.lines().map((l) => ctx.secrets.mask(l));
   // systemd's socket-activation convention: the socket is fd 3; a Node app's preload takes it from there
   let env = { ...childEnv(ctx, release), ...(listener ? { LISTEN_FDS: '1' } : {}) };
-  if (listen && preload) env = preloadEnv(env, listen.port, listen.host, ctx.preload);
+  if (listen && preload) env = { ...preloadEnv(env, listen.port, listen.host, ctx.preload), ...ctlEnv(ctx) };
   const handle = spawnChild({
     command: ctx.proc.command,
     cwd,
