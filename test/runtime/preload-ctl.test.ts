@@ -9,7 +9,7 @@ import { readStat } from '../../src/proc.js';
 import { adoptChild } from '../../src/supervisor/process/adopted.js';
 import { connectControl, makeCtlDir } from '../../src/supervisor/process/ctl.js';
 import { control, preloadEnv, type Control } from '../../src/supervisor/process/handover.js';
-import { bindListener, type Listener } from '../../src/supervisor/process/listeners.js';
+import { bindListener, type HeldListener as Listener } from '../../src/supervisor/process/listeners.js';
 import { FIXTURES, ROOT } from '../helpers/daemon.js';
 import { freePort, sandbox } from '../helpers/sandbox.js';
 import { isAlive, waitFor, within } from '../helpers/wait.js';

@@ -137,7 +137,6 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   process.once('exit', () => pipes.clear());
   sup = createSupervisor({
     pipes,
-    lifeline,
     preload: preloadFor(stateDir, logger),
     loaded,
     clock,
