@@ -26,7 +26,9 @@ import { PipeStock } from '../process/pipes.js';
 import { preloadFor } from '../process/preload-copy.js';
 import { serialReloads } from '../requests/config-reload.js';
 import { splitId } from '../../config/selector.js';
-import { listen, prepareSocketDir } from '../socket/server.js';
+import { listen, prepareSocketDir, removeSocket } from '../socket/server.js';
+import { sayReady, type Handoff } from './handoff.js';
+import { takeHandedOver, upgradeDaemon } from './upgrade.js';
 import { readState } from '../state/state-file.js';
 import { createSupervisor, type Supervisor } from '../entries/supervisor.js';
 import { own } from '../../own.js';
@@ -44,12 +46,14 @@ const HOOKS_WAIT_MS = 5_000;
 export async function runDaemon(
   configFlag: string | undefined,
   config: Promise<LoadedConfig> = initialConfig(configFlag),
+  handoff: Handoff | null = null,
 ): Promise<void> {
   // stdout/stderr go to a file on the state disk when detached: a full disk must not end the daemon
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
   const readyFd = takeReadyFd();
-  const { loaded, log, secrets, sup, store, pipes, events, exits } = await prepare(await config, readyFd);
+  const prepared = await prepare(await config, readyFd, handoff);
+  const { loaded, log, secrets, sup, store, pipes, events, exits } = prepared;
   const { logger } = events;
   const series = recordSeries({
     stateDir: loaded.config.daemon.stateDir,
@@ -60,11 +64,13 @@ export async function runDaemon(
   const gate = new Gate(sup.clock);
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
+  let ownsSocketPath = handoff === null; // a successor that failed to start leaves the path to its predecessor
   const shutdown = (why: string): Promise<void> =>
     (stopping ??= stopAll(sup, gate, store, why, events)
       .finally(() => series.stop())
       .finally(() => {
         server?.close();
+        if (ownsSocketPath) removeSocket(loaded.socketPath);
         log.flush();
       }));
   const reload = serialReloads(sup, logger);
@@ -85,6 +91,7 @@ export async function runDaemon(
       gate,
       startedAt,
       shutdown: exitAfter,
+      upgrade: () => upgradeDaemon({ ...prepared, gate, logger, server }),
       reloadConfig,
       problems,
       records: { series, exits, now: () => sup.clock.now() },
@@ -92,7 +99,7 @@ export async function runDaemon(
     events.record,
   );
 
-  server = await listen(loaded.socketPath, handlers, logger);
+  server = await listen(loaded.socketPath, handlers, logger, handoff?.socketFd ?? null);
   announceReady(readyFd);
   try {
     logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
@@ -101,6 +108,10 @@ export async function runDaemon(
     await pipes.start(2 * sup.entries.size); // a stdout and a stderr for each process's first start
     await bootstrap(sup, store.booting, () => gate.isClosed);
     store.save();
+    if (handoff !== null) {
+      sayReady(); // the daemon that handed over exits now: the socket path is this one's
+      ownsSocketPath = true;
+    }
     collectGarbageWhenGrown(); // start-up's garbage once it returned, a busy moment's later
   } catch (err) {
     // nothing may answer on the socket for a daemon that runs nothing: stop what started, then exit 1
@@ -111,10 +122,10 @@ export async function runDaemon(
 }
 
 /** Everything before the socket: one daemon per state folder, orphans reaped, releases recovered. */
-async function prepare(loaded: LoadedConfig, readyFd: number | null) {
+async function prepare(loaded: LoadedConfig, readyFd: number | null, handoff: Handoff | null) {
   const { stateDir } = loaded.config.daemon;
   prepareSocketDir(loaded.socketPath, stateDir);
-  const lock = lockOrSay(stateDir); // before reaping: the orphans of a live daemon are its children
+  const lock = lockOrSay(stateDir, handoff?.from ?? null); // before reaping: the orphans of a live daemon are its children
   process.once('exit', () => lock.release());
   const secrets = new SecretSet();
   const log = createLogger({
@@ -148,7 +159,8 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   const pipes = new PipeStock(join(stateDir, 'pipes'));
   const minUptimeOf = (id: string): number => sup?.entries.get(id)?.config.restart.minUptimeMs ?? 0;
   const exits = new ExitLog(() => clock.now(), minUptimeOf);
-  process.once('exit', () => pipes.clear());
+  const clearPipes = (): void => pipes.clear();
+  process.once('exit', clearPipes);
   sup = createSupervisor({
     pipes,
     preload: preloadFor(stateDir, logger), // after reaping: no child of a previous daemon needs the old copy
@@ -161,13 +173,16 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   });
   store.attach(sup, saved?.processes ?? {});
   recoverEach(sup, logger);
-  return { loaded, log, secrets, sup, store, pipes, events, exits };
+  if (handoff !== null) takeHandedOver(sup, handoff);
+  // an upgrade's successor uses the pipes folder from then on: this daemon's exit leaves it alone
+  const keepForSuccessor = (): void => void process.off('exit', clearPipes);
+  return { loaded, log, secrets, sup, store, pipes, events, exits, lock, keepForSuccessor };
 }
 
 /** The daemon lock, or an error that says what could not be written (a full disk) instead of a stack trace. */
-function lockOrSay(stateDir: string): ReturnType<typeof acquireDaemonLock> {
+function lockOrSay(stateDir: string, from: number | null): ReturnType<typeof acquireDaemonLock> {
   try {
-    return acquireDaemonLock(stateDir);
+    return acquireDaemonLock(stateDir, from);
   } catch (err) {
     if (err instanceof BstError) throw err;
     throw new BstError('failed', writeProblem(`the daemon lock in ${stateDir}`, err), {

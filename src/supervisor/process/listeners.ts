@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import * as net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { BstError } from '../../errors.js';
@@ -51,7 +52,19 @@ function listenWithoutAccepting(fd: number): void {
   }
 }
 
+/** Listen sockets a daemon that upgraded handed over (daemon/handoff.ts), by `host:port`, until taken. */
+const handedOver = new Map<string, number>();
+
+export function inheritListeners(list: readonly { host: string; port: number; fd: number }[]): void {
+  for (const l of list) handedOver.set(`${l.host}:${l.port}`, l.fd);
+}
+
 export function bindListener(host: string, port: number): Listener {
+  const fd = handedOver.get(`${host}:${port}`);
+  if (fd !== undefined) {
+    handedOver.delete(`${host}:${port}`); // the previous daemon's socket, listening already: its apps accept on it
+    return { fd, close: () => closeSync(fd) };
+  }
   const handle = createServerHandle(host, port, host.includes(':') ? 6 : 4);
   if (typeof handle === 'number') throw bindError(host, port, handle);
   // libuv keeps a bind's EADDRINUSE until listen(); getsockname reports it now
