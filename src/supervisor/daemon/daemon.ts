@@ -91,7 +91,7 @@ export async function runDaemon(
       gate,
       startedAt,
       shutdown: exitAfter,
-      upgrade: () => upgradeDaemon({ ...prepared, gate, logger, server }),
+      upgrade: () => upgradeDaemon({ ...prepared, gate, logger, server, series }),
       reloadConfig,
       problems,
       records: { series, exits, now: () => sup.clock.now() },

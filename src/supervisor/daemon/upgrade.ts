@@ -18,6 +18,7 @@ export interface Upgrading {
   gate: Gate;
   store: Persistence;
   log: { flush(): void };
+  series: { save(): void };
   logger: Logger;
   lock: DaemonLock;
   server: Server | null;
@@ -36,6 +37,7 @@ export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
   try {
     d.store.save();
     d.store.handOff(true); // the successor writes state.json from its start on
+    d.series.save();
     d.log.flush();
     result = await startSuccessor({
       stateDir: d.sup.loaded.config.daemon.stateDir,
