@@ -28,6 +28,8 @@ const by = s.optional(
 export const methods = {
   ping: none,
   shutdown: none,
+  // hand supervision to the installed daemon entry (docs/SURVIVAL.md §1): answered once the new one took over
+  upgrade: none,
   status: selector,
   start: selector,
   stop: selector,
@@ -129,6 +131,12 @@ export interface PingResult {
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
   /** The PATH build steps and processes get: doctor checks the build tools on it. */
   path?: string;
+}
+
+/** The daemon that handed over and the one that took over. */
+export interface UpgradeResult {
+  from: { pid: number; version: string };
+  to: { pid: number; version: string };
 }
 
 export interface StatusResult {

@@ -136,6 +136,20 @@ export function acquireLockAt(file: string, op: string, release: string | null):
   throw new BstError('conflict', `cannot take ${file}: other processes keep racing for it`);
 }
 
+/**
+ * The lock a live holder `from` hands to this process (a daemon upgrade: the old daemon waits for the
+ * new one, which starts under the lock): rewritten (temp + rename) to name this process. Null when
+ * `from` does not hold it (then take it the usual way).
+ */
+export function takeLockFrom(file: string, op: string, from: number): LockHandle | null {
+  const held = readLockAt(file);
+  if (held === null || held.pid !== from || !holderAlive(held)) return null;
+  const since = new Date().toISOString();
+  const mine: LockInfo = { pid: process.pid, startTime: startTime(process.pid), op, release: null, since };
+  writeFileAtomic(file, `${JSON.stringify(mine)}\n`, 0o644);
+  return handle(file, mine);
+}
+
 /** link(2) of a complete temp file: atomic like O_EXCL, and no one ever reads a lock that is still empty. */
 function tryCreate(file: string, info: LockInfo): boolean {
   const tmp = `${file}.tmp-${process.pid}-${seq++}`;

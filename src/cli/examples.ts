@@ -18,6 +18,7 @@ Selector:
 const EXAMPLES: Record<string, string> = {
   daemon: 'bstctl daemon -c /etc/bst/bst.supervisor.json',
   shutdown: 'bstctl shutdown',
+  'daemon upgrade': 'bstctl daemon upgrade',
   ping: 'bstctl ping --json',
   status: 'bstctl status core-api-prod',
   start: 'bstctl start core-api-prod/core-api',

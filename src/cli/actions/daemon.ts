@@ -17,7 +17,7 @@ import { locateDaemon } from '../../config/locate.js';
 import { DAEMON_ENTRY, DAEMON_NODE_FLAGS } from '../../daemon-flags.js';
 import { HANDOVER_ENV, READY_FD_ENV } from '../../supervisor/daemon/config-source.js';
 import { BstError } from '../../errors.js';
-import type { PingResult } from '../../protocol.js';
+import type { PingResult, UpgradeResult } from '../../protocol.js';
 import { refuseIfAnswers } from '../../wire.js';
 import { socketAnswers } from '../../wire.js';
 import type { Ctx } from '../context.js';
@@ -197,4 +197,17 @@ export async function shutdown(ctx: Ctx): Promise<void> {
     await new Promise((r) => setTimeout(r, 25));
   }
   ctx.print({ pid, stopped: true }, () => `daemon ${pid} stopped; desired states kept for the next start`);
+}
+
+/**
+ * `bstctl daemon upgrade`: returns once the new daemon answers (exit 0); a refusal (a release
+ * operation runs) or a new daemon that failed (its output quoted, the old one kept) is exit 1.
+ */
+export async function upgrade(ctx: Ctx): Promise<void> {
+  const r = (await ctx.call('upgrade', {})) as UpgradeResult;
+  ctx.print(
+    r,
+    () =>
+      `daemon upgraded: pid ${r.from.pid} (bstctl ${r.from.version}) handed over to pid ${r.to.pid} (bstctl ${r.to.version})`,
+  );
 }

@@ -21,7 +21,9 @@ import { PipeStock } from '../process/pipes.js';
 import { preloadFor } from '../process/preload-copy.js';
 import { serialReloads } from '../requests/config-reload.js';
 import { splitId } from '../../config/selector.js';
-import { listen, prepareSocketDir } from '../socket/server.js';
+import { listen, prepareSocketDir, removeSocket } from '../socket/server.js';
+import { sayReady, type Handoff } from './handoff.js';
+import { takeHandedOver, upgradeDaemon } from './upgrade.js';
 import { readState } from '../state/state-file.js';
 import { createSupervisor, type Supervisor } from '../entries/supervisor.js';
 import { own } from '../../own.js';
@@ -39,12 +41,14 @@ const HOOKS_WAIT_MS = 5_000;
 export async function runDaemon(
   configFlag: string | undefined,
   config: Promise<LoadedConfig> = initialConfig(configFlag),
+  handoff: Handoff | null = null,
 ): Promise<void> {
   // stdout/stderr go to a file on the state disk when detached: a full disk must not end the daemon
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const replaySignals = holdSignals();
   const readyFd = takeReadyFd();
-  const { loaded, log, secrets, sup, store, pipes, events, exits } = await prepare(await config, readyFd);
+  const prepared = await prepare(await config, readyFd, handoff);
+  const { loaded, log, secrets, sup, store, pipes, events, exits } = prepared;
   const { logger } = events;
   const series = recordSeries({
     stateDir: loaded.config.daemon.stateDir,
@@ -55,11 +59,13 @@ export async function runDaemon(
   const gate = new Gate(sup.clock);
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
+  let ownsSocketPath = handoff === null; // a successor that failed to start leaves the path to its predecessor
   const shutdown = (why: string): Promise<void> =>
     (stopping ??= stopAll(sup, gate, store, why, events)
       .finally(() => series.stop())
       .finally(() => {
         server?.close();
+        if (ownsSocketPath) removeSocket(loaded.socketPath);
         log.flush();
       }));
   const reload = serialReloads(sup, logger);
@@ -80,6 +86,7 @@ export async function runDaemon(
       gate,
       startedAt,
       shutdown: exitAfter,
+      upgrade: () => upgradeDaemon({ ...prepared, gate, logger, server, series }),
       reloadConfig,
       problems,
       records: { series, exits, now: () => sup.clock.now() },
@@ -87,7 +94,7 @@ export async function runDaemon(
     events.record,
   );
 
-  server = await listen(loaded.socketPath, handlers, logger);
+  server = await listen(loaded.socketPath, handlers, logger, handoff?.socketFd ?? null);
   announceReady(readyFd);
   try {
     logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
@@ -96,6 +103,10 @@ export async function runDaemon(
     await pipes.start(2 * sup.entries.size); // a stdout and a stderr for each process's first start
     await bootstrap(sup, store.booting, () => gate.isClosed);
     store.save();
+    if (handoff !== null) {
+      sayReady(); // the daemon that handed over exits now: the socket path is this one's
+      ownsSocketPath = true;
+    }
     collectGarbageWhenGrown(); // start-up's garbage once it returned, a busy moment's later
   } catch (err) {
     // nothing may answer on the socket for a daemon that runs nothing: stop what started, then exit 1
@@ -106,10 +117,11 @@ export async function runDaemon(
 }
 
 /** Everything before the socket: one daemon per state folder, orphans adopted or reaped, releases recovered. */
-async function prepare(loaded: LoadedConfig, readyFd: number | null) {
+async function prepare(loaded: LoadedConfig, readyFd: number | null, handoff: Handoff | null) {
   const { stateDir } = loaded.config.daemon;
   prepareSocketDir(loaded.socketPath, stateDir);
-  const lock = lockOrSay(stateDir); // before adopting: the children of a live daemon are its own
+  // before adopting: the children of a live daemon are its own
+  const lock = lockOrSay(stateDir, handoff?.from ?? null);
   process.once('exit', () => lock.release());
   const secrets = new SecretSet();
   const log = createLogger({
@@ -134,7 +146,8 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   const lifeline = Lifeline.open(pipesDir);
   const minUptimeOf = (id: string): number => sup?.entries.get(id)?.config.restart.minUptimeMs ?? 0;
   const exits = new ExitLog(() => clock.now(), minUptimeOf);
-  process.once('exit', () => pipes.clear());
+  const clearPipes = (): void => pipes.clear();
+  process.once('exit', clearPipes);
   sup = createSupervisor({
     pipes,
     preload: preloadFor(stateDir, logger),
@@ -147,19 +160,23 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   });
   // what an earlier daemon left running is taken over where it can be, the rest is stopped: found
   // first, then stopped together (one after another, a few that ignore SIGTERM took too long)
+  // an upgrade's listen sockets first: the adopted apps' successors are given them
+  if (handoff !== null) takeHandedOver(sup, handoff);
   const { adopted, leftovers } = await takeOver(sup, saved, { stateDir, pipesDir, lifeline, logger });
   const bound = reapBoundMs(leftovers, stopOf);
   if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
   await reapLeftovers(leftovers, stopOf, logger);
   store.attach(sup, saved?.processes ?? {}, adopted);
   recoverEach(sup, logger);
-  return { loaded, log, secrets, sup, store, pipes, events, exits };
+  // an upgrade's successor uses the pipes folder from then on: this daemon's exit leaves it alone
+  const keepForSuccessor = (): void => void process.off('exit', clearPipes);
+  return { loaded, log, secrets, sup, store, pipes, events, exits, lock, keepForSuccessor };
 }
 
 /** The daemon lock, or an error that says what could not be written (a full disk) instead of a stack trace. */
-function lockOrSay(stateDir: string): ReturnType<typeof acquireDaemonLock> {
+function lockOrSay(stateDir: string, from: number | null): ReturnType<typeof acquireDaemonLock> {
   try {
-    return acquireDaemonLock(stateDir);
+    return acquireDaemonLock(stateDir, from);
   } catch (err) {
     if (err instanceof BstError) throw err;
     throw new BstError('failed', writeProblem(`the daemon lock in ${stateDir}`, err), {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import * as net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { BstError } from '../../errors.js';
@@ -58,17 +59,28 @@ function listenWithoutAccepting(fd: number): void {
 
 // sockets this daemon was given ready-made (systemd's LISTEN_FDS), by `host:port`; they outlive the daemon
 const given = new Map<string, number>();
+/** Listen sockets a daemon that upgraded handed over (daemon/handoff.ts), by `host:port`, until taken. */
+const handedOver = new Map<string, number>();
 
 /** Makes `bindListener` hand out these sockets (`host:port` to fd) instead of binding those addresses. */
 export function useGivenListeners(fds: ReadonlyMap<string, number>): void {
   for (const [key, fd] of fds) given.set(key, fd);
 }
 
-/** The socket this daemon was given for `host:port`, or null. */
+export function inheritListeners(list: readonly { host: string; port: number; fd: number }[]): void {
+  for (const l of list) handedOver.set(`${l.host}:${l.port}`, l.fd);
+}
+
+/** The socket this daemon was given for `host:port` (by systemd, or by the daemon it took over from), or null. */
 export function givenListener(host: string, port: number): HeldListener | null {
-  const fd = given.get(`${host}:${port}`);
+  const key = `${host}:${port}`;
+  const fd = given.get(key);
   // already bound and listening; its owner (systemd) keeps it, so closing the entry must not close it
-  return fd === undefined ? null : { fd, close: () => undefined };
+  if (fd !== undefined) return { fd, close: () => undefined };
+  const handed = handedOver.get(key);
+  if (handed === undefined) return null;
+  handedOver.delete(key); // the previous daemon's socket, listening already: its apps accept on it
+  return { fd: handed, close: () => closeSync(handed) };
 }
 
 export function bindListener(host: string, port: number): HeldListener {

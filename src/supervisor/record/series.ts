@@ -102,6 +102,8 @@ export function recordSeries(deps: SeriesDeps) {
     sampleMs,
     /** Why the series cannot be written now; null when it can. */
     problem: (): string | null => problem,
+    /** Writes what was gathered so far (an upgrade: the successor reads it at its start). */
+    save: flush,
     /** Stops sampling and writes what was gathered (the daemon shuts down). */
     async stop(): Promise<void> {
       stopped = true;

@@ -1,6 +1,11 @@
 import { BstError } from '../../errors.js';
 import type { SecretSet } from '../../log.js';
-import { PROTOCOL_VERSION, type ConfigReloadResult, type Method } from '../../protocol.js';
+import {
+  PROTOCOL_VERSION,
+  type ConfigReloadResult,
+  type Method,
+  type UpgradeResult,
+} from '../../protocol.js';
 import { VERSION } from '../../version.js';
 import type { Clock } from '../machine/clock.js';
 import type { CallContext, Handlers } from '../socket/server.js';
@@ -26,7 +31,8 @@ const MUTATING = [
 /** Work that changes something: refused once the daemon shuts down, and what runs then is waited for. */
 export class Gate {
   private closed = false;
-  private readonly running = new Set<Promise<unknown>>();
+  private holder: string | null = null; // what keeps new work out for a while (an upgrade), else null
+  private readonly running = new Map<Promise<unknown>, string>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -34,19 +40,46 @@ export class Gate {
     return this.closed;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  async run<T>(work: () => Promise<T>, what = 'a request'): Promise<T> {
     if (this.closed) {
       throw new BstError('failed', 'the daemon is shutting down', {
         hint: 'start it again with `bstctl daemon` once it has stopped',
       });
     }
+    if (this.holder !== null) {
+      throw new BstError('failed', `the daemon is busy with ${this.holder}`, {
+        hint: 'try again once it is done (`bstctl ping` names the daemon that answers)',
+      });
+    }
     const p = work();
-    this.running.add(p);
+    this.running.set(p, what);
     try {
       return await p;
     } finally {
       this.running.delete(p);
     }
+  }
+
+  /**
+   * Keeps new work out while `what` runs, if nothing runs now; else refuses, naming what runs. The
+   * returned function lets work in again.
+   */
+  hold(what: string): () => void {
+    const busy = [...new Set(this.running.values())];
+    const why = this.closed
+      ? 'the daemon is shutting down'
+      : this.holder !== null
+        ? `${this.holder} runs`
+        : busy.length > 0
+          ? `${busy.join(', ')} ${busy.length > 1 ? 'run' : 'runs'}`
+          : null;
+    if (why !== null) {
+      throw new BstError('failed', `cannot start ${what}: ${why}`, { hint: 'try again once it is done' });
+    }
+    this.holder = what;
+    return () => {
+      if (this.holder === what) this.holder = null;
+    };
   }
 
   /** Refuses new work from now on; resolves true once what runs has ended, false after `ms`. */
@@ -55,7 +88,7 @@ export class Gate {
     if (this.running.size === 0) return true;
     let timer: unknown;
     const late = new Promise<boolean>((resolve) => (timer = this.clock.setTimeout(() => resolve(false), ms)));
-    const done = Promise.allSettled([...this.running]).then(() => true);
+    const done = Promise.allSettled([...this.running.keys()]).then(() => true);
     try {
       return await Promise.race([done, late]);
     } finally {
@@ -69,6 +102,8 @@ export interface DaemonControl {
   startedAt: number;
   /** Stops everything, then the daemon; returns at once. */
   shutdown(why: string): void;
+  /** Hands supervision to the installed daemon entry; resolves once the new daemon took over. */
+  upgrade(): Promise<UpgradeResult>;
   reloadConfig(): Promise<ConfigReloadResult>;
   /** What the daemon cannot do now and carries on without (its log, state.json, a process log). */
   problems(): string[];
@@ -92,6 +127,7 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
       ctl.shutdown('request');
       return { stopping: true };
     },
+    upgrade: () => ctl.upgrade(),
     status: async ({ selector }) => ({
       processes: await sup.status(sup.pick(selector)),
       daemon: { problems: ctl.problems() },
@@ -107,9 +143,16 @@ export function daemonHandlers(sup: Supervisor, secrets: SecretSet, ctl: DaemonC
   const guarded: Record<string, unknown> = { ...handlers };
   for (const m of MUTATING) {
     const handler = handlers[m] as (p: unknown, c: CallContext) => Promise<unknown>;
-    guarded[m] = (p: unknown, c: CallContext) => ctl.gate.run(() => handler(p, c));
+    guarded[m] = (p: unknown, c: CallContext) => ctl.gate.run(() => handler(p, c), requestName(m, p));
   }
   return guarded as Handlers;
+}
+
+/** A request as a refusal names it: `deploy of core-api-prod`, `restart of web/app`, `configReload`. */
+function requestName(m: Method, p: unknown): string {
+  const { target, selector } = (p ?? {}) as { target?: unknown; selector?: unknown };
+  const of = typeof target === 'string' ? target : typeof selector === 'string' ? selector : null;
+  return of === null ? `a ${m}` : `a ${m} of ${of}`;
 }
 
 type Lazy = 'deploy' | 'build' | 'rollback' | 'drill' | 'redisStatus' | 'flags' | 'envSync';

@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BstError, toBstError } from '../../errors.js';
@@ -57,24 +66,76 @@ export function prepareSocketDir(socketPath: string, stateDir: string): void {
   chmodSync(dir, 0o700);
 }
 
-export async function listen(socketPath: string, handlers: Handlers, logger: Logger): Promise<Server> {
+/**
+ * Listens on the daemon's socket: `inheritedFd`, the one a daemon that upgraded handed over (the path
+ * never goes missing), else a new socket bound under a name of its own and renamed onto the path. So
+ * closing the server unlinks only that first name: a daemon that hands its socket over stops accepting
+ * without removing the path its successor serves (libuv unlinks the bound name at close).
+ */
+export async function listen(
+  socketPath: string,
+  handlers: Handlers,
+  logger: Logger,
+  inheritedFd: number | null = null,
+): Promise<Server> {
+  // half-open: `printf … | nc -U` ends its side after the request and still waits for the reply
+  const server = createServer({ allowHalfOpen: true }, (socket) => serve(socket, handlers, logger));
+  if (inheritedFd !== null) {
+    await listening(server, { fd: inheritedFd });
+    return server;
+  }
   if (existsSync(socketPath) || isSocketLink(socketPath)) {
     await refuseIfAnswers(socketPath);
     unlinkSync(socketPath); // stale: left by a daemon killed outright
   }
-  // half-open: `printf … | nc -U` ends its side after the request and still waits for the reply
-  const server = createServer({ allowHalfOpen: true }, (socket) => serve(socket, handlers, logger));
+  const fresh = join(dirname(socketPath), `.${basename(socketPath)}.${process.pid}`);
+  // sun_path holds 107 bytes: a path near that binds under its own name (an upgrade then leaves it open)
+  const bound = Buffer.byteLength(fresh) <= 107 ? fresh : socketPath;
+  rmSync(bound, { force: true });
   const oldMask = process.umask(0o177); // the socket is born 0600: no window where others could connect
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => resolve());
-    });
+    await listening(server, { path: bound });
   } finally {
     process.umask(oldMask);
   }
-  chmodSync(socketPath, 0o600);
+  chmodSync(bound, 0o600);
+  if (bound !== socketPath) renameSync(bound, socketPath);
+  boundNames.set(server, bound);
   return server;
+}
+
+/** The name each server was bound under: closing it unlinks that name. */
+const boundNames = new WeakMap<Server, string>();
+
+function listening(server: Server, where: { fd: number } | { path: string }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(where, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * After a handover: accepts no more connections (those waiting are the successor's to accept), and
+ * resolves once the open ones ended or after `ms`. The socket path stays: the successor listens on it.
+ */
+export function stopAccepting(server: Server, socketPath: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    // a server bound right at the path would unlink it when closed: it is left open until the exit
+    if (boundNames.get(server) === socketPath) return;
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** At shutdown: the socket path goes with the daemon (the server was bound under another name). */
+export function removeSocket(socketPath: string): void {
+  rmSync(socketPath, { force: true });
 }
 
 function isSocketLink(p: string): boolean {

@@ -29,8 +29,9 @@ export function createPersistence(stateDir: string, logger: Logger, clock: Clock
   let stateProblem: string | null = null;
   let snapshotProblem: string | null = null;
   let retry: unknown = null;
+  let handedOff = false; // an upgrade's successor runs: it alone writes the files from then on
   const save = (): void => {
-    if (!sup) return;
+    if (!sup || handedOff) return;
     try {
       writeState(stateDir, frozen ?? savedProcesses(sup, booting));
       if (stateProblem) logger.info({ evt: 'state-write-resumed' });
@@ -52,7 +53,7 @@ export function createPersistence(stateDir: string, logger: Logger, clock: Clock
     return { ...p, startTime: p.pid !== null && now?.pid === p.pid ? now.startTime : null };
   };
   const snapshot = async (): Promise<void> => {
-    if (!sup) return;
+    if (!sup || handedOff) return;
     const list = await sup.status().catch(() => []);
     writeSnapshot(frozen ? afterShutdown(list, frozen, before) : list);
   };
@@ -81,12 +82,16 @@ export function createPersistence(stateDir: string, logger: Logger, clock: Clock
       timer ??= clock.setTimeout(() => {
         timer = null;
         void sup?.status().then(
-          (list) => frozen || writeSnapshot(list),
+          (list) => frozen || handedOff || writeSnapshot(list),
           () => undefined,
         );
       }, SNAPSHOT_DEBOUNCE_MS);
     },
     save,
+    /** An upgrade: from `on` the successor writes state.json and the snapshot (again this daemon's if it failed). */
+    handOff(on: boolean): void {
+      handedOff = on;
+    },
     /** What the disk refuses now: state.json, status.json. */
     problems: (): string[] => [stateProblem, snapshotProblem].filter((p): p is string => p !== null),
     /** Shutdown begins: the wants as they are now survive the stopping, for the next start. */

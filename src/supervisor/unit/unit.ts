@@ -75,6 +75,11 @@ export class ProcessUnit {
     return this.current?.launch.envPrints ?? null;
   }
 
+  /** At a successor daemon's start: the automatic restarts counted so far go on from `n`. */
+  carryRestarts(n: number): void {
+    this.m = { ...this.m, restarts: n };
+  }
+
   send(event: Event): void {
     const from = this.m.state;
     const { unit, effects } = step(this.m, event, this.spec, this.deps.clock.now());

@@ -1,0 +1,88 @@
+import type { Server } from 'node:net';
+import type { Logger } from '../../log.js';
+import type { UpgradeResult } from '../../protocol.js';
+import type { Supervisor } from '../entries/supervisor.js';
+import { inheritListeners } from '../process/listeners.js';
+import type { Gate } from '../requests/process-ops.js';
+import { stopAccepting } from '../socket/server.js';
+import type { Persistence } from '../state/persist.js';
+import type { DaemonLock } from './daemon-lock.js';
+import type { Handoff, HandedListener } from './handoff.js';
+import { startSuccessor } from './successor.js';
+
+/** After the handover, how long the requests this daemon already accepted may take to be answered. */
+const LAST_REPLIES_MS = 10_000;
+
+export interface Upgrading {
+  sup: Supervisor;
+  gate: Gate;
+  store: Persistence;
+  log: { flush(): void };
+  series: { save(): void };
+  logger: Logger;
+  lock: DaemonLock;
+  server: Server | null;
+  /** This daemon's exit leaves what the successor uses from now on (the pipes folder). */
+  keepForSuccessor(): void;
+}
+
+/**
+ * `bstctl daemon upgrade`, the daemon's side: refused while a request that changes something runs;
+ * then state.json and the logs are written out and the successor started. Once it runs, this daemon
+ * answers what it accepted and exits 0 without stopping a child; should it fail, it stays in charge.
+ */
+export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
+  const letIn = d.gate.hold('an upgrade'); // says which deploy, rollback, reload… runs
+  let result: UpgradeResult;
+  try {
+    d.store.save();
+    d.store.handOff(true); // the successor writes state.json from its start on
+    d.series.save();
+    d.log.flush();
+    result = await startSuccessor({
+      stateDir: d.sup.loaded.config.daemon.stateDir,
+      configFile: d.sup.loaded.file,
+      server: d.server as Server,
+      listeners: listenersOf(d.sup),
+      restarts: restartsOf(d.sup),
+      logger: d.logger,
+      clock: d.sup.clock,
+    });
+  } catch (err) {
+    d.lock.reclaim();
+    d.store.handOff(false);
+    d.store.save();
+    letIn();
+    throw err;
+  }
+  d.keepForSuccessor();
+  d.logger.info({ evt: 'handed-over', to: result.to.pid, version: result.to.version });
+  // after this reply is on its way: no child is signalled, nothing is stopped
+  setImmediate(() => {
+    const server = d.server as Server;
+    void stopAccepting(server, d.sup.loaded.socketPath, LAST_REPLIES_MS).then(() => process.exit(0));
+  });
+  return result;
+}
+
+/** At a successor's start: the listen sockets and restart counts the previous daemon handed over. */
+export function takeHandedOver(sup: Supervisor, handoff: Handoff): void {
+  inheritListeners(handoff.listeners);
+  for (const [id, n] of Object.entries(handoff.restarts ?? {})) {
+    if (Number.isInteger(n) && n > 0) sup.entries.get(id)?.unit.carryRestarts(n);
+  }
+}
+
+function listenersOf(sup: Supervisor): HandedListener[] {
+  const out: HandedListener[] = [];
+  for (const e of sup.entries.values()) {
+    const c = e.config;
+    if (e.listener && c.type !== 'redis' && c.listen)
+      out.push({ host: c.listen.host, port: c.listen.port, fd: e.listener.fd });
+  }
+  return out;
+}
+
+function restartsOf(sup: Supervisor): Record<string, number> {
+  return Object.fromEntries([...sup.entries.values()].map((e) => [e.id, e.unit.machine.restarts]));
+}

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { call } from '../../src/client.js';
+import type { PingResult, UpgradeResult } from '../../src/protocol.js';
+import { daemonSandbox, fixture, ordinaryApp, proc, ROOT, type DaemonSandbox } from '../helpers/daemon.js';
+import { HttpGate } from '../helpers/gate.js';
+import { ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
+import { freePort } from '../helpers/sandbox.js';
+import { isAlive, waitFor } from '../helpers/wait.js';
+
+/** A copy of the built bstctl under the sandbox, as npm installs it; the sandbox runs its CLI. */
+function installCopy(sb: DaemonSandbox, version: string): string {
+  const dir = join(sb.dir, 'install');
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(ROOT, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
+  setVersion(dir, version);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  sb.cli = join(dir, 'dist', 'src', 'cli', 'bin.cjs');
+  return dir;
+}
+
+/** What `npm install -g bstctl@<version>` leaves behind under the running daemon: another build. */
+function setVersion(dir: string, version: string): void {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, version }));
+}
+
+/** Pings the socket back to back until stopped: every failure, and every version that answered. */
+function pingLoop(socket: string): {
+  stop(): Promise<{ failures: string[]; versions: Set<string>; count: number }>;
+} {
+  let running = true;
+  const failures: string[] = [];
+  const versions = new Set<string>();
+  let count = 0;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const r = (await call(socket, 'ping', {}, { timeoutMs: 30_000 })) as PingResult;
+        versions.add(r.version);
+        count++;
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { failures, versions, count };
+    },
+  };
+}
+
+async function pingVersion(sb: DaemonSandbox): Promise<PingResult> {
+  return sb.json<PingResult>(['ping']);
+}
+
+test('daemon upgrade between two builds of different versions: the socket answers throughout, ping shows the new version, desired states and restart counts carry over', async (t) => {
+  const port = await freePort();
+  const sb = daemonSandbox(t, {
+    web: { processes: { app: ordinaryApp(port), idle: proc(fixture('forever.js')) } },
+  });
+  const install = installCopy(sb, '0.0.1-old');
+  const oldPid = await sb.start();
+  const first = await sb.waitProc('web/app', (p) => p.state === 'online' && p.pid !== null, 'online');
+  process.kill(first.pid as number, 'SIGKILL'); // one automatic restart to carry over
+  await sb.waitProc('web/app', (p) => p.state === 'online' && p.restarts === 1, 'restarted once', 20_000);
+  assert.equal((await sb.run('stop', 'web/idle')).code, 0);
+
+  setVersion(install, '0.0.2-new');
+  const pings = pingLoop(sb.socket);
+  const r = await sb.run('daemon', 'upgrade', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const up = JSON.parse(r.stdout) as UpgradeResult;
+  sb.track(up.to.pid);
+  sb.daemonPid = up.to.pid;
+  assert.deepEqual(up.from, { pid: oldPid, version: '0.0.1-old' });
+  assert.equal(up.to.version, '0.0.2-new');
+  await waitFor(() => !isAlive(oldPid), { timeoutMs: 30_000, what: 'the old daemon gone' });
+  const seen = await pings.stop();
+  assert.deepEqual(seen.failures, [], `${seen.count} pings answered`);
+  assert.deepEqual([...seen.versions].sort(), ['0.0.1-old', '0.0.2-new']);
+
+  const ping = await pingVersion(sb);
+  assert.equal(ping.pid, up.to.pid);
+  assert.equal(ping.version, '0.0.2-new');
+  const app = await sb.waitProc(
+    'web/app',
+    (p) => p.state === 'online',
+    'online under the new daemon',
+    20_000,
+  );
+  assert.equal(app.want, 'up');
+  assert.equal(app.restarts, 1, 'the restart count goes on');
+  const idle = await sb.proc('web/idle');
+  assert.equal(idle.want, 'down');
+  assert.equal(idle.state, 'stopped');
+  assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+  const lock = JSON.parse(readFileSync(join(sb.stateDir, '.lock'), 'utf8')) as { pid: number };
+  assert.equal(lock.pid, up.to.pid, 'the daemon lock names the new daemon');
+});
+
+test('an upgrade whose new daemon fails to start leaves the old one in charge, prints why, exits 1', async (t) => {
+  const sb = daemonSandbox(t, { web: { processes: { idle: proc(fixture('forever.js')) } } });
+  const install = installCopy(sb, '0.0.1-old');
+  const oldPid = await sb.start();
+  const entry = join(install, 'dist', 'src', 'supervisor', 'bin.cjs');
+  const good = readFileSync(entry);
+  writeFileSync(
+    entry,
+    "process.stderr.write('the new build cannot start: broken on purpose\\n'); process.exit(1);\n",
+  );
+
+  const r = await sb.run('daemon', 'upgrade');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /the new daemon exited with code 1 before it was ready: the new build cannot start: broken on purpose/,
+  );
+  assert.match(r.stderr, new RegExp(`this daemon \\(pid ${oldPid}\\) stays in charge`));
+  const ping = await pingVersion(sb);
+  assert.equal(ping.pid, oldPid);
+  assert.equal(ping.version, '0.0.1-old');
+  const lock = JSON.parse(readFileSync(join(sb.stateDir, '.lock'), 'utf8')) as { pid: number };
+  assert.equal(lock.pid, oldPid);
+  // still fully in charge: lifecycle requests go through, and a working build takes over after all
+  assert.equal((await sb.run('restart', 'web/idle')).code, 0);
+  writeFileSync(entry, good);
+  const again = await sb.run('daemon', 'upgrade', '--json');
+  assert.equal(again.code, 0, again.stderr);
+  const up = JSON.parse(again.stdout) as UpgradeResult;
+  sb.track(up.to.pid);
+  sb.daemonPid = up.to.pid;
+  await waitFor(() => !isAlive(oldPid), { timeoutMs: 30_000, what: 'the old daemon gone' });
+});
+
+test('an upgrade is refused while a deploy is in flight', async (t) => {
+  const rs = await ReleaseSandbox.create(t);
+  const gate = await HttpGate.create(t);
+  rs.configure({ smoke: [gate.smokeCheck()] });
+  const daemonPid = await rs.sb.start();
+  gate.close();
+  const deploy = rs.sb.run('deploy', TARGET, '--json');
+  await gate.waiting(); // the deploy holds inside its smoke check
+  const r = await rs.sb.run('daemon', 'upgrade');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot start an upgrade: a deploy of ${TARGET} runs`));
+  gate.open();
+  const d = await deploy;
+  assert.equal(d.code, 0, d.stderr);
+  assert.equal((await pingVersion(rs.sb)).pid, daemonPid, 'the same daemon answers');
+});
