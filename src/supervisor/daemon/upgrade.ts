@@ -77,7 +77,8 @@ function listenersOf(sup: Supervisor): HandedListener[] {
   const out: HandedListener[] = [];
   for (const e of sup.entries.values()) {
     const c = e.config;
-    if (e.listener && c.type !== 'redis' && c.listen)
+    // a socket borrowed from an adopted app is no fd of ours: the next daemon borrows it in turn
+    if (e.listener && 'fd' in e.listener && c.type !== 'redis' && c.listen)
       out.push({ host: c.listen.host, port: c.listen.port, fd: e.listener.fd });
   }
   return out;
