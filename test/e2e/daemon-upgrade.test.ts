@@ -9,6 +9,8 @@ import { HttpGate } from '../helpers/gate.js';
 import { ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
+import { load } from '../../bench/load.js';
+import { redisLoop } from '../../bench/redis-loop.js';
 
 /** A copy of the built bstctl under the sandbox, as npm installs it; the sandbox runs its CLI. */
 function installCopy(sb: DaemonSandbox, version: string): string {
@@ -102,6 +104,51 @@ test('daemon upgrade between two builds of different versions: the socket answer
   assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
   const lock = JSON.parse(readFileSync(join(sb.stateDir, '.lock'), 'utf8')) as { pid: number };
   assert.equal(lock.pid, up.to.pid, 'the daemon lock names the new daemon');
+});
+
+test('an upgrade under load keeps the listen app and redis running: the same pids, no failed request, no redis reconnect, no output line lost', async (t) => {
+  const [port, rport] = [await freePort(), await freePort()];
+  const sb = daemonSandbox(t, {
+    web: { processes: { app: ordinaryApp(port, { env: { PORT: String(port), TICK_MS: '10' } }) } },
+    cache: { processes: { redis: { type: 'redis', port: rport, logs: { compress: false } } } },
+  });
+  const install = installCopy(sb, '0.0.1-old');
+  await sb.start();
+  const app = await sb.waitProc('web/app', (p) => p.state === 'online', 'online');
+  const redis = await sb.waitProc('cache/redis', (p) => p.state === 'online', 'online', 15_000);
+  const traffic = load(port, { keepAlive: 5, fresh: 1 });
+  t.after(() => traffic.stop());
+  const counter = redisLoop(rport, 'upgrade-counter');
+  t.after(() => counter.stop());
+  await waitFor(() => traffic.answered() > 200 && counter.count() > 200, { what: 'load and INCRs flowing' });
+
+  setVersion(install, '0.0.2-new');
+  const r = await sb.run('daemon', 'upgrade', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const up = JSON.parse(r.stdout) as UpgradeResult;
+  sb.track(up.to.pid);
+  sb.daemonPid = up.to.pid;
+  await waitFor(() => !isAlive(up.from.pid), { timeoutMs: 30_000, what: 'the old daemon gone' });
+  const mark = traffic.answered();
+  await waitFor(() => traffic.answered() > mark + 300, { what: 'traffic after the upgrade' });
+  const res = await traffic.stop();
+  assert.deepEqual(res.errors, [], `${res.failed} failed of ${res.ok + res.failed}`);
+  const seen = await counter.stop();
+  assert.deepEqual([seen.closed, seen.errors], [false, []], 'one redis connection throughout, no INCR lost');
+  assert.deepEqual(
+    [(await sb.proc('web/app')).pid, (await sb.proc('cache/redis')).pid],
+    [app.pid, redis.pid],
+    'the same processes, adopted by the new daemon',
+  );
+  assert.equal((await pingVersion(sb)).version, '0.0.2-new');
+  // every tick the app printed is in its log, once and in order, across both daemons
+  const logFile = join(sb.base('web'), 'logs', 'app.out.log');
+  const count = (): number => [...readFileSync(logFile, 'utf8').matchAll(/tick (\d+)/g)].length;
+  const before = count();
+  await waitFor(() => count() > before + 20, { what: 'ticks read by the new daemon' });
+  const ticks = [...readFileSync(logFile, 'utf8').matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+  const wrong = ticks.findIndex((n, i) => n !== (ticks[0] ?? 0) + i);
+  assert.equal(wrong, -1, `tick ${ticks[wrong]} at position ${wrong}`);
 });
 
 test('an upgrade whose new daemon fails to start leaves the old one in charge, prints why, exits 1', async (t) => {
