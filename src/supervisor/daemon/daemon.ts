@@ -23,6 +23,7 @@ import {
 } from '../orphans/reap.js';
 import { createPersistence, type Persistence } from '../state/persist.js';
 import { PipeStock } from '../process/pipes.js';
+import { Lifeline } from '../process/holder.js';
 import { preloadFor } from '../process/preload-copy.js';
 import { serialReloads } from '../requests/config-reload.js';
 import { splitId } from '../../config/selector.js';
@@ -145,7 +146,10 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null) {
   await reapLeftovers(found, stopOf, logger);
   const clock = realClock; // the daemon's one clock: everything that waits or times reads it
   const store = createPersistence(stateDir, logger, clock);
-  const pipes = new PipeStock(join(stateDir, 'pipes'));
+  // each child's holder sleeps on it, and keeps the child's output once the daemon is gone
+  const lifeline = Lifeline.open(join(stateDir, 'pipes'));
+  const holder = lifeline ? { lifeline, stateDir } : undefined;
+  const pipes = new PipeStock(join(stateDir, 'pipes'), undefined, undefined, holder);
   const minUptimeOf = (id: string): number => sup?.entries.get(id)?.config.restart.minUptimeMs ?? 0;
   const exits = new ExitLog(() => clock.now(), minUptimeOf);
   process.once('exit', () => pipes.clear());
