@@ -7,6 +7,7 @@ import {
   openSync,
   readdirSync,
   renameSync,
+  rmdirSync,
   rmSync,
 } from 'node:fs';
 import { Socket } from 'node:net';
@@ -111,6 +112,11 @@ export class PipeStock implements PipeSource {
     this.stock = [];
     // a batch being made meanwhile may add FIFOs after this: the next daemon's start removes them
     removeIn(this.dir, (name) => STOCK_FILE.test(name));
+    try {
+      rmdirSync(this.dir); // only when empty: every child's output was read to the end
+    } catch {
+      // a live child's FIFOs are kept for the next daemon
+    }
   }
 
   private refill(count = this.batch): Promise<void> {
