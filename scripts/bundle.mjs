@@ -7,7 +7,7 @@
 // The caches come from real runs: the CLI starting a daemon, asking it, stopping it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,9 @@ async function bundle(entry, name) {
 // with these defaults, without loading zod (src/config/cache.ts)
 const { configJsonSchema } = await import(join(SRC, 'config', 'schema.js'));
 writeFileSync(join(SRC, 'config', 'config.schema.json'), JSON.stringify(configJsonSchema()));
+
+// the holder of a child's output while no daemon runs (src/supervisor/process/holder.ts): run by sh, not compiled
+copyFileSync(join(ROOT, 'src', 'runtime', 'holder.sh'), join(SRC, 'runtime', 'holder.sh'));
 
 await bundle('cli/main.js', 'bstctl');
 await bundle('supervisor/main.js', 'bstctld');

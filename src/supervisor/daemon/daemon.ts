@@ -15,9 +15,9 @@ import { logProblem } from '../entries/entry.js';
 import { daemonHandlers, Gate } from '../requests/process-ops.js';
 import { reapBoundMs, reapLeftovers, type StopSpec } from '../orphans/reap.js';
 import { takeOver } from './takeover.js';
-import { Lifeline } from '../process/holder.js';
 import { createPersistence, type Persistence } from '../state/persist.js';
 import { PipeStock } from '../process/pipes.js';
+import { Lifeline } from '../process/holder.js';
 import { preloadFor } from '../process/preload-copy.js';
 import { serialReloads } from '../requests/config-reload.js';
 import { splitId } from '../../config/selector.js';
@@ -142,8 +142,10 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null, handoff: Ha
   const clock = realClock; // the daemon's one clock: everything that waits or times reads it
   const store = createPersistence(stateDir, logger, clock);
   const pipesDir = join(stateDir, 'pipes');
-  const pipes = new PipeStock(pipesDir);
+  // each child's holder sleeps on it, and keeps the child's output once the daemon is gone
   const lifeline = Lifeline.open(pipesDir);
+  const holder = lifeline ? { lifeline, stateDir } : undefined;
+  const pipes = new PipeStock(pipesDir, undefined, undefined, holder);
   const minUptimeOf = (id: string): number => sup?.entries.get(id)?.config.restart.minUptimeMs ?? 0;
   const exits = new ExitLog(() => clock.now(), minUptimeOf);
   const clearPipes = (): void => pipes.clear();

@@ -90,9 +90,11 @@ export function notOurs(e: Entry, c: Candidate, deps: Pick<AdoptDeps, 'stateDir'
  * output first, then its pipes, its control channel and its socket. Returns why it could not, or null.
  */
 export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promise<string | null> {
-  const output = await takeOverOutput(deps.pipesDir, e.id, c.pid, deps.lifeline, deps.stateDir).catch(
-    () => null,
-  );
+  const { lifeline } = deps;
+  // without a lifeline no holder ran: there is nothing held, and its pipes are left as they are
+  const output = lifeline
+    ? await takeOverOutput(deps.pipesDir, e.id, c.pid, lifeline, deps.stateDir).catch(() => null)
+    : null;
   if (output) {
     for (const [sink, held] of [
       [e.sinks.out, output.held.stdout],
@@ -118,9 +120,11 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
       return toErr(chunk);
     },
     control: channel,
+    onGone: () => output?.holder?.end(),
   });
   if (!handle) {
     channel?.destroy();
+    output?.holder?.end();
     return 'gone before it could be taken over';
   }
   const ctl = channel ? control(channel) : null;

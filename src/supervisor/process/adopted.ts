@@ -18,6 +18,8 @@ export interface AdoptSpec {
   pollMs?: number;
   /** After the pid is gone, how long what is left in the pipes is read (a descendant may hold them). */
   drainTimeoutMs?: number;
+  /** Called once the pid is gone, before the pipes are read to their end (the holder lets go of them). */
+  onGone?: () => void;
 }
 
 const DEFAULT_POLL_MS = 100;
@@ -47,6 +49,7 @@ function watchAdopted(spec: AdoptSpec, streams: Readable[]): Promise<ExitInfo> {
       clearInterval(poll);
       clearInterval(hinted);
       spec.control?.off('close', hint);
+      spec.onGone?.();
       const timer = setTimeout(() => {
         for (const s of streams) s.destroy();
       }, spec.drainTimeoutMs ?? DEFAULT_DRAIN_MS);

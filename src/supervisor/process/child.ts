@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, statSync } from 'node:fs';
-import { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { identify, readStat } from '../../proc.js';
 import { findExecutable } from '../../which.js';
 import { borrowArgv } from './borrow.js';
 import { noteOutput } from './idle-gc.js';
-import type { PipeEnds, PipeSource } from './pipes.js';
+import { keepFifos, readEnd, removeFile, type FifoPaths, type PipeEnds, type PipeSource } from './pipes.js';
+import { startHolder, type Holder, type HolderSpec } from './holder.js';
 import { groupAndTree, signalGroup, terminate } from '../../terminate.js';
 
 export interface ChildSpec {
@@ -29,6 +29,10 @@ export interface ChildSpec {
   stderr: (chunk: Buffer) => Waiter | void;
   /** Where the pipes of stdout and stderr come from (pipes.ts); without it, or when it has none, Node's socketpairs. */
   pipes?: PipeSource;
+  /** The process id (`target/process`): the pipes' FIFOs are named after it and the pid (pipes.ts `fifoPaths`). */
+  name?: string;
+  /** With `name` and pipes of ours: a holder keeps the child's output while no daemon reads it (holder.ts). */
+  holder?: HolderSpec;
   /** How long `exited` waits for the pipes after the process is gone (a descendant may hold them). */
   drainTimeoutMs?: number;
 }
@@ -101,13 +105,6 @@ export function readInto(
   });
 }
 
-/** The daemon's end of a pipe of ours; a high-water mark of 0, so a pause stops the reads at once. */
-function readEnd(fd: number): Readable {
-  // Node's Socket hands its options to Duplex, which takes readableHighWaterMark (@types omit it)
-  const opts = { fd, readable: true, writable: false, readableHighWaterMark: 0 };
-  return new Socket(opts as ConstructorParameters<typeof Socket>[0]);
-}
-
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 const DEFAULT_DRAIN_MS = 1000;
 
@@ -130,9 +127,29 @@ function buildArgv(spec: ChildSpec, donor: number | null): string[] | string {
   return run;
 }
 
+/**
+ * A child's linked FIFOs are unlinked once its output is read to the end; its holder ends with the
+ * child, so that the pipes reach EOF and `exited` settles as soon as without a holder.
+ */
+function tidyOutput(
+  cp: ChildProcess,
+  streams: (Readable | null)[],
+  kept: FifoPaths | null,
+  holder: Holder | null,
+) {
+  if (kept) [kept.out, kept.err].forEach((path, i) => streams[i]?.once('close', () => removeFile(path)));
+  if (holder) cp.once('exit', () => holder.end());
+}
+
 /** The child's output streams: pipes of ours when `ends` are given, else Node's. */
-function watchExit(cp: ChildProcess, spec: ChildSpec, ends: (PipeEnds | null)[]): Promise<ExitInfo> {
+function watchExit(
+  cp: ChildProcess,
+  spec: ChildSpec,
+  ends: (PipeEnds | null)[],
+  held: Held,
+): Promise<ExitInfo> {
   const [out, err] = ends.map((e) => (e ? readEnd(e.read) : null));
+  tidyOutput(cp, [out ?? null, err ?? null], held.kept, held.holder);
   const streams = [out ?? cp.stdout, err ?? cp.stderr];
   readInto(streams[0] ?? null, spec.stdout, Boolean(out));
   readInto(streams[1] ?? null, spec.stderr, Boolean(err));
@@ -166,6 +183,18 @@ function watchExit(cp: ChildProcess, spec: ChildSpec, ends: (PipeEnds | null)[])
   });
 }
 
+interface Held {
+  kept: FifoPaths | null;
+  holder: Holder | null;
+}
+
+/** Right after the spawn: the FIFOs named after the child, and its holder started on them. */
+function holdOutput(spec: ChildSpec, ends: (PipeEnds | null)[], pid: number | undefined): Held {
+  const kept = keepFifos(ends, spec.name, pid);
+  const holder = kept && spec.holder && pid !== undefined ? startHolder(spec.holder, kept, pid) : null;
+  return { kept, holder };
+}
+
 function failedHandle(error: string): ChildHandle {
   const exited = Promise.resolve({ code: null, signal: null, error });
   return { pid: undefined, startTime: null, exited, signal: () => false, kill: async () => {} };
@@ -196,6 +225,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
     });
   } catch (err) {
     for (const e of ends) if (e) closeSync(e.read);
+    keepFifos(ends, undefined, undefined); // unlinks them
     return failedHandle((err as Error).message);
   } finally {
     for (const e of ends) if (e) closeSync(e.write); // the child has its copy
@@ -206,7 +236,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
   return {
     pid,
     startTime,
-    exited: watchExit(cp, spec, ends),
+    exited: watchExit(cp, spec, ends, holdOutput(spec, ends, pid)),
     control: spec.control ? (cp.stdio[3 + fds.length] as Duplex) : null,
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
     kill: async () => {

@@ -1,17 +1,54 @@
 import { execFile } from 'node:child_process';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, rmSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
+import { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { HolderSpec } from './holder.js';
 
 /** Both ends of a pipe: the daemon reads `read`; the child gets `write` as its stdout or stderr. */
 export interface PipeEnds {
   read: number;
   write: number;
+  /** Where the FIFO is still linked (a stock name) until the child is spawned: see `keepFifos`. */
+  path?: string;
 }
 
 export interface PipeSource {
   /** A fresh pipe, or null when there is none at hand (the caller falls back to Node's socketpair). */
   take(): PipeEnds | null;
+  /** What holds a child's FIFOs while no daemon reads them (holder.ts); none: the output dies with the daemon. */
+  readonly holder?: HolderSpec;
 }
+
+/** A child's FIFOs, linked in the pipes folder while it runs. */
+export interface FifoPaths {
+  out: string;
+  err: string;
+}
+
+/** A child's FIFO name without its suffix: the process id (`target/process`, `/` as `@`) and the pid. */
+export function fifoName(id: string, pid: number): string {
+  return `${id.replace('/', '@')}.${pid}`;
+}
+
+export function fifoPaths(dir: string, id: string, pid: number): FifoPaths {
+  const base = join(dir, fifoName(id, pid));
+  return { out: `${base}.out`, err: `${base}.err` };
+}
+
+// a child's FIFO or what its holder spooled beside it; names cannot hold `@` (config/schema.ts)
+const CHILD_FILE = /^[^@]+@[^@]+\.(\d+)\.(?:out|err)(?:\.spool(?:\.dropped)?)?$/;
+const STOCK_FILE = /^p\d+$/;
 
 const { O_RDONLY, O_WRONLY, O_NONBLOCK, O_NOFOLLOW } = constants;
 // after a batch that made nothing (no mkfifo, a full disk), the next try waits this long
@@ -27,7 +64,8 @@ const RETRY_MS = 60_000;
  * (~650 such lines): the daemon reads a busy pipe at most once a millisecond, 25 KiB at a time, the
  * child's writes meanwhile wake nobody, and the child writes at the speed of a file. Node has neither
  * pipe(2) nor mknod(2): the pipes are FIFOs, made by one `mkfifo` per batch in a folder of the
- * daemon's, each unlinked once both of its ends are open, an anonymous pipe from then on.
+ * daemon's. A taken FIFO is named after its child once spawned and stays linked while the child's
+ * output is read, so that a holder and the next daemon can open it by path (holder.ts).
  */
 export class PipeStock implements PipeSource {
   private stock: string[] = [];
@@ -39,11 +77,19 @@ export class PipeStock implements PipeSource {
     private readonly dir: string,
     private readonly batch = 32,
     private readonly mkfifo = 'mkfifo',
+    readonly holder?: HolderSpec,
   ) {}
 
-  /** Clears what an earlier daemon left in the folder and makes the first batch, of at least `atLeast`. */
+  /**
+   * Clears what an earlier daemon left in the folder (its stock, and the FIFOs and spools of children
+   * that are gone; a live child's are kept for its adoption) and makes the first batch, of at least `atLeast`.
+   */
   async start(atLeast = 0): Promise<void> {
     this.clear();
+    removeIn(this.dir, (name) => {
+      const pid = CHILD_FILE.exec(name)?.[1];
+      return pid !== undefined && !pidExists(Number(pid));
+    });
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     } catch {
@@ -61,14 +107,15 @@ export class PipeStock implements PipeSource {
     return null;
   }
 
-  /** Removes the folder and what is still in stock (at the daemon's exit); never throws. */
+  /** Removes what is still in stock (at the daemon's exit), not the FIFOs of live children; never throws. */
   clear(): void {
     this.stock = [];
+    // a batch being made meanwhile may add FIFOs after this: the next daemon's start removes them
+    removeIn(this.dir, (name) => STOCK_FILE.test(name));
     try {
-      // a batch being made meanwhile adds FIFOs while the folder is emptied: tried again
-      rmSync(this.dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
+      rmdirSync(this.dir); // only when empty: every child's output was read to the end
     } catch {
-      // what is left is cleared by the next daemon's start
+      // a live child's FIFOs are kept for the next daemon
     }
   }
 
@@ -98,22 +145,77 @@ function isFifo(path: string): boolean {
   }
 }
 
-/** Opens both ends (the read end first, so opening the write end does not wait) and unlinks the FIFO. */
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the files of `dir` whose name `which` picks; never throws. */
+function removeIn(dir: string, which: (name: string) => boolean): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // no folder yet
+  }
+  for (const name of names.filter(which)) removeFile(join(dir, name));
+}
+
+/** Unlinks a file that may be gone already; never throws. */
+export function removeFile(path: string): void {
+  rmSync(path, { force: true });
+}
+
+/**
+ * Opens both ends (the read end first, so opening the write end does not wait). The FIFO stays linked
+ * under its stock name until the spawn, then `keepFifos` names it after its child or unlinks it.
+ */
 function openEnds(path: string): PipeEnds | null {
   let read: number | undefined;
   try {
     read = openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
     // blocking, as a shell's pipe is: a child that writes faster than the daemon reads waits
     const write = openSync(path, O_WRONLY | O_NOFOLLOW);
-    return { read, write };
+    return { read, write, path };
   } catch {
     if (read !== undefined) closeSync(read);
+    removeFile(path);
     return null;
-  } finally {
+  }
+}
+
+/**
+ * After the spawn: a child's two FIFOs are renamed after it (`fifoPaths`), so that the next daemon
+ * can open them by path; without a name or a pid, or with one of them missing, they are unlinked and
+ * live on as anonymous pipes. Returns the paths kept, or null.
+ */
+export function keepFifos(
+  ends: (PipeEnds | null)[],
+  id: string | undefined,
+  pid: number | undefined,
+): FifoPaths | null {
+  const [out, err] = ends.map((e) => e?.path);
+  if (id !== undefined && pid !== undefined && out && err) {
+    const to = fifoPaths(dirname(out), id, pid);
     try {
-      unlinkSync(path);
+      renameSync(out, to.out);
+      renameSync(err, to.err);
+      return to;
     } catch {
-      // already gone: nothing to tidy
+      removeFile(to.out); // the folder went away or was renamed under us: anonymous pipes then
     }
   }
+  for (const e of ends) if (e?.path) removeFile(e.path);
+  return null;
+}
+
+/** The daemon's end of a pipe of ours; a high-water mark of 0, so a pause stops the reads at once. */
+export function readEnd(fd: number): Readable {
+  // Node's Socket hands its options to Duplex, which takes readableHighWaterMark (@types omit it)
+  const opts = { fd, readable: true, writable: false, readableHighWaterMark: 0 };
+  return new Socket(opts as ConstructorParameters<typeof Socket>[0]);
 }

@@ -147,6 +147,8 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
     stdout: feed(ctx.sinks.out),
     stderr: feed(ctx.sinks.err),
     pipes: ctx.pipes,
+    name: `${ctx.targetName}/${ctx.processName}`,
+    holder: ctx.pipes?.holder,
   });
   const stop = (signal: NodeJS.Signals): void => {
     // SHUTDOWN SAVE writes the data first; a signal only when redis does not take it

@@ -141,6 +141,8 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
       return toErr(chunk);
     },
     pipes: ctx.pipes,
+    name: `${ctx.targetName}/${ctx.processName}`,
+    holder: ctx.pipes?.holder,
   });
   const prints = envPrints(ctx.target, ctx.proc);
   const spawnedWith = { envKey: keyOf(prints), envPrints: prints, stderr };

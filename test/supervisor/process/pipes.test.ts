@@ -44,14 +44,15 @@ function closeEnds(ends: PipeEnds): void {
   closeSync(ends.write);
 }
 
-test('a pipe from the stock is a pipe, unlinked, its write end blocking; the stock refills itself', async (t) => {
+test('a pipe from the stock is a pipe, linked until its child is spawned, its write end blocking; the stock refills itself', async (t) => {
   const { pipes, dir } = await stock(t);
   assert.equal(readdirSync(dir).length, 4, 'the first batch');
   const ends = pipes.take();
   assert.ok(ends, 'a pipe is at hand');
   t.after(() => closeEnds(ends));
   assert.ok(fstatSync(ends.read).isFIFO() && fstatSync(ends.write).isFIFO());
-  assert.equal(readdirSync(dir).length, 3, 'the taken FIFO is unlinked once open');
+  assert.equal(ends.path, join(dir, 'p3'), 'the taken FIFO stays linked: the spawn names it after its child');
+  assert.equal(readdirSync(dir).length, 4);
   assert.equal(flagsOf(ends.write) & O_NONBLOCK, 0, 'the child gets a blocking write end, as from a shell');
   writeSync(ends.write, 'through the pipe\n');
   const buf = Buffer.alloc(64);
@@ -61,7 +62,7 @@ test('a pipe from the stock is a pipe, unlinked, its write end blocking; the sto
   const taken = [pipes.take(), pipes.take()];
   for (const e of taken) if (e) t.after(() => closeEnds(e));
   assert.ok(taken.every((e) => e !== null));
-  await waitFor(() => readdirSync(dir).length === 1 + 4, { what: 'the next batch of FIFOs' });
+  await waitFor(() => readdirSync(dir).length === 4 + 4, { what: 'the next batch of FIFOs' });
 });
 
 test('without mkfifo the stock has nothing, and a child still gets its output through Node’s pipes', async (t) => {

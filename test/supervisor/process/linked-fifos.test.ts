@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { spawnChild } from '../../../src/supervisor/process/child.js';
+import { holderGroups, Lifeline } from '../../../src/supervisor/process/holder.js';
+import { fifoPaths, PipeStock } from '../../../src/supervisor/process/pipes.js';
+import { sandbox } from '../../helpers/sandbox.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const ID = 'web/api';
+
+async function withHolders(t: TestContext): Promise<{ pipes: PipeStock; dir: string; stateDir: string }> {
+  const box = sandbox();
+  const dir = join(box.dir, 'pipes');
+  const lifeline = Lifeline.open(dir);
+  assert.ok(lifeline);
+  const pipes = new PipeStock(dir, 4, undefined, { lifeline, stateDir: box.dir });
+  t.after(() => {
+    pipes.clear();
+    lifeline.close();
+    box.cleanup();
+  });
+  await pipes.start();
+  return { pipes, dir, stateDir: box.dir };
+}
+
+test('a child’s FIFOs are unlinked once its output is read to the end', async (t) => {
+  const { pipes, dir, stateDir } = await withHolders(t);
+  const go = join(stateDir, 'go');
+  let out = '';
+  const h = spawnChild({
+    command: ['/bin/sh', '-c', `echo hello; while [ ! -e ${go} ]; do sleep 0.02; done; echo bye`],
+    cwd: stateDir,
+    env: { PATH: '/usr/bin:/bin' },
+    name: ID,
+    pipes,
+    holder: pipes.holder,
+    stdout: (c) => void (out += c.toString()),
+    stderr: () => {},
+  });
+  const paths = fifoPaths(dir, ID, h.pid as number);
+  assert.deepEqual(
+    [existsSync(paths.out), existsSync(paths.err)],
+    [true, true],
+    'named after the child while it runs',
+  );
+  assert.match(paths.out, /\/web@api\.\d+\.out$/);
+  await waitFor(() => holderGroups(stateDir, paths).size === 1, { what: 'its holder' });
+  writeFileSync(go, '');
+  assert.equal((await h.exited).code, 0);
+  assert.equal(out, 'hello\nbye\n');
+  assert.deepEqual([existsSync(paths.out), existsSync(paths.err)], [false, false]);
+  await waitFor(() => holderGroups(stateDir, paths).size === 0, { what: 'the holder to end with its child' });
+});
+
+test('a crashed child’s exited settles well before the drain timeout though its holder held its pipes', async (t) => {
+  const { pipes, stateDir } = await withHolders(t);
+  const drainTimeoutMs = 600_000; // were the holder left holding the pipes, exited would wait this long
+  const h = spawnChild({
+    command: ['/bin/sh', '-c', 'echo about to crash >&2; sleep 0.2; exit 3'],
+    cwd: stateDir,
+    env: { PATH: '/usr/bin:/bin' },
+    name: ID,
+    pipes,
+    holder: pipes.holder,
+    drainTimeoutMs,
+    stdout: () => {},
+    stderr: () => {},
+  });
+  const started = Date.now();
+  assert.equal((await h.exited).code, 3);
+  const took = Date.now() - started;
+  t.diagnostic(`exited settled ${took} ms after the spawn`);
+  assert.ok(took < drainTimeoutMs / 10, `${took} ms`);
+});
+
+test('PipeStock.start keeps the FIFOs of a live child and removes stale ones', async (t) => {
+  const box = sandbox();
+  t.after(() => box.cleanup());
+  const dir = join(box.dir, 'pipes');
+  mkdirSync(dir);
+  const gone = spawnSync('true').pid as number; // a pid that was a process a moment ago
+  const live = fifoPaths(dir, ID, process.pid);
+  const stale = fifoPaths(dir, ID, gone);
+  execFileSync('mkfifo', [live.out, live.err, stale.out, stale.err, join(dir, 'p97')]);
+  writeFileSync(`${stale.out}.spool`, 'held');
+  writeFileSync(`${stale.out}.spool.dropped`, '0 bytes copied');
+  writeFileSync(`${live.out}.spool`, 'held for the next daemon');
+  const pipes = new PipeStock(dir, 4);
+  await pipes.start();
+  const names = readdirSync(dir).sort();
+  const fresh = names.filter((n) => /^p\d+$/.test(n));
+  assert.deepEqual(fresh, ['p0', 'p1', 'p2', 'p3'], 'the old stock is gone, a new batch made');
+  const kept = names.filter((n) => !fresh.includes(n));
+  const base = `web@api.${process.pid}`;
+  assert.deepEqual(kept, [`${base}.err`, `${base}.out`, `${base}.out.spool`]);
+  pipes.clear();
+  assert.deepEqual(readdirSync(dir).sort(), kept, 'at the exit only the stock is removed');
+});
