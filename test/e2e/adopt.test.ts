@@ -115,6 +115,6 @@ test('a crash of an adopted app is seen by polling, restarted like any other, an
   const back = await sb.waitProc(WEB, (p) => online(p) && p.pid !== app.pid, 'restarted');
   sb.track(back.pid);
   assert.equal(back.restarts, app.restarts + 1);
-  const crashed = events(sb, 'transition').find((e) => e.pid === app.pid && e.to !== 'online');
+  const crashed = events(sb, 'transition').find((e) => e.from === 'online' && e.adopted === true);
   assert.match(String(crashed?.reason), /code unknown: adopted/);
 });

@@ -145,6 +145,8 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
     restarts: c.child.restarts,
     reason: `adopted from an earlier daemon, pid ${c.pid}${how}`,
   });
+  const held = output ? output.held.stdout.length + output.held.stderr.length : 0;
+  if (held > 0) deps.logger.info({ evt: 'output-held', id: e.id, pid: c.pid, bytes: held });
   if (output && output.dropped > 0) {
     deps.logger.warn({ evt: 'output-dropped', id: e.id, pid: c.pid, bytes: output.dropped });
   }

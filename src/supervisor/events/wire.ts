@@ -64,6 +64,24 @@ function eventsOfRecord(rec: object): NewEvent[] {
           message: `${String(r.op)} interrupted by the daemon's end: current switched back from ${String(r.from)} to ${String(r.to)}`,
         },
       ];
+    case 'output-held':
+      return [
+        {
+          id: String(r.id),
+          type: 'output-held',
+          message: `${String(r.bytes)} bytes of output held while no daemon ran, written to the log`,
+          pid: r.pid,
+        },
+      ];
+    case 'output-dropped':
+      return [
+        {
+          id: String(r.id),
+          type: 'output-dropped',
+          message: `${String(r.bytes)} bytes of output dropped while no daemon ran (over the 1 MiB held per stream)`,
+          pid: r.pid,
+        },
+      ];
     default:
       return [];
   }
