@@ -64,7 +64,12 @@ export async function survivalBench(report: Report): Promise<void> {
       report(`${name}: requests`, res.ok + res.failed, 'requests');
       report(`${name}: failed requests`, res.failed, 'requests', '0');
       report(`${name}: longest gap`, res.longestGapMs, 'ms');
-      report(`${name}: redis connection closed or INCR lost`, seen.closed || seen.errors.length > 0 ? 1 : 0, '', '0');
+      report(
+        `${name}: redis connection closed or INCR lost`,
+        seen.closed || seen.errors.length > 0 ? 1 : 0,
+        '',
+        '0',
+      );
     };
     await scenario('shutdown + daemon (the old way)', async () => {
       await bst('shutdown');
@@ -78,16 +83,19 @@ export async function survivalBench(report: Report): Promise<void> {
         if (r.code !== 0) throw new Error(`daemon upgrade exited ${r.code}`);
       });
     }
-    await scenario(`kill -9 of the daemon, ${NO_DAEMON_MS / 1000} s without one, then bstctl daemon`, async () => {
-      const before = await pids();
-      const daemon = (JSON.parse((await bst('ping', '--json')).stdout) as { pid: number }).pid;
-      process.kill(daemon, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, NO_DAEMON_MS)); // the measured span itself, not a wait
-      const t0 = now();
-      await bst('daemon');
-      await until(async () => (await pids()) === before, 30_000);
-      report('kill -9: from bstctl daemon to every process adopted (same pids, online)', now() - t0, 'ms');
-    });
+    await scenario(
+      `kill -9 of the daemon, ${NO_DAEMON_MS / 1000} s without one, then bstctl daemon`,
+      async () => {
+        const before = await pids();
+        const daemon = (JSON.parse((await bst('ping', '--json')).stdout) as { pid: number }).pid;
+        process.kill(daemon, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, NO_DAEMON_MS)); // the measured span itself, not a wait
+        const t0 = now();
+        await bst('daemon');
+        await until(async () => (await pids()) === before, 30_000);
+        report('kill -9: from bstctl daemon to every process adopted (same pids, online)', now() - t0, 'ms');
+      },
+    );
   } finally {
     await bst('shutdown');
     rmSync(dir, { recursive: true, force: true });

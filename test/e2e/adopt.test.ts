@@ -14,7 +14,9 @@ const REDIS = 'cache/redis';
 const online = (p: { state: string }): boolean => p.state === 'online';
 
 /** A listen app that prints a numbered tick every 10 ms, and a redis, both online. */
-async function setup(t: TestContext): Promise<{ sb: DaemonSandbox; port: number; rport: number; daemon: number }> {
+async function setup(
+  t: TestContext,
+): Promise<{ sb: DaemonSandbox; port: number; rport: number; daemon: number }> {
   const [port, rport] = [await freePort(), await freePort()];
   const sb = daemonSandbox(t, {
     web: { processes: { app: ordinaryApp(port, { env: { PORT: String(port), TICK_MS: '10' } }) } },
@@ -74,7 +76,11 @@ test('a daemon killed outright leaves the app and redis serving; the next one ad
   const res = await traffic.stop();
   assert.deepEqual(res.errors, [], `${res.failed} failed of ${res.ok + res.failed}`);
   const seen = await counter.stop();
-  assert.deepEqual([seen.closed, seen.errors], [false, []], 'one redis connection, never closed, no key lost');
+  assert.deepEqual(
+    [seen.closed, seen.errors],
+    [false, []],
+    'one redis connection, never closed, no key lost',
+  );
 
   // the ticks printed while no daemon ran were held and are in the log, in order
   const printed = ticks(sb).length;

@@ -70,7 +70,11 @@ export const settingsHash = (e: Entry): string => sha256(entrySettings(e)).slice
  * and the marker this state folder put in its environment — never its name. Redis rewrites its
  * environment for its title: it is known by its port, INFO's process_id and config_file instead.
  */
-export function notOurs(e: Entry, c: Candidate, deps: Pick<AdoptDeps, 'stateDir' | 'redisPids'>): string | null {
+export function notOurs(
+  e: Entry,
+  c: Candidate,
+  deps: Pick<AdoptDeps, 'stateDir' | 'redisPids'>,
+): string | null {
   if (c.child.settings !== settingsHash(e)) return 'its settings changed while no daemon ran';
   if (startTime(c.pid) !== c.startTime) return 'gone, or another process has its pid';
   if (e.config.type === 'redis') {

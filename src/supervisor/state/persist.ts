@@ -73,7 +73,11 @@ export function createPersistence(stateDir: string, logger: Logger, clock: Clock
   return {
     booting,
     /** From now on `s` is what is saved; it first brings up what `saved` wanted up and is not `running` (adopted). */
-    attach(s: Supervisor, saved: Record<string, SavedProcess>, running: ReadonlySet<string> = new Set()): void {
+    attach(
+      s: Supervisor,
+      saved: Record<string, SavedProcess>,
+      running: ReadonlySet<string> = new Set(),
+    ): void {
       sup = s;
       for (const id of wantedUp(s, saved)) if (!running.has(id)) booting.add(id);
     },

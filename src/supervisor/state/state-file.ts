@@ -15,7 +15,6 @@ export interface SavedProcess {
   child?: ChildRecord;
 }
 
-
 export interface SavedState {
   version: 1;
   daemonPid: number;
