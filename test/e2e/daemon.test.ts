@@ -120,7 +120,7 @@ test('a process stopped with `bstctl stop` stays stopped across a daemon restart
   assert.notEqual(c.pid, null);
 });
 
-test('a daemon killed outright leaves nothing behind: the next one reaps the old group and starts one child', async (t) => {
+test('a daemon killed outright leaves its child and grandchild running: the next one adopts the child, starts no second one, and its stop ends both', async (t) => {
   const sb = daemonSandbox(t, { app: { processes: {} } });
   const pidFile = join(sb.dir, 'grandchild.pid');
   const tree = proc(fixture('spawns-grandchild.js'), {
@@ -138,12 +138,12 @@ test('a daemon killed outright leaves nothing behind: the next one reaps the old
   await waitFor(() => !isAlive(first), { what: 'the daemon gone' });
   assert.ok(isAlive(grandchild), 'the grandchild outlived the daemon');
   await sb.start();
-  assert.equal(isAlive(grandchild), false, 'the orphan was reaped before the new child started');
-  assert.equal(isAlive(old.pid as number), false);
   const now = await sb.waitProc('app/tree', (p) => p.state === 'online', 'online again');
-  assert.notEqual(now.pid, old.pid);
-  await waitFor(() => existsSync(pidFile), { what: 'the new grandchild' });
-  sb.track(Number(readFileSync(pidFile, 'utf8')));
+  assert.equal(now.pid, old.pid, 'the same child, adopted');
+  assert.ok(isAlive(grandchild), 'and its grandchild runs on');
+  assert.equal(existsSync(pidFile), false, 'no second child was started');
+  assert.equal((await sb.run('stop', 'app/tree')).code, 0);
+  assert.deepEqual([isAlive(old.pid as number), isAlive(grandchild)], [false, false], 'stop ended both');
 });
 
 test('two `daemon --foreground` started at the same instant: exactly one survives, with one set of children', async (t) => {

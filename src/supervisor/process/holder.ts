@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { procTable, readStat } from '../../proc.js';
-import { fifoPaths, readEnd, removeFile, type FifoPaths } from './pipes.js';
+import { fifoPaths, readEnd, removeFile, type FifoPaths, type HolderSpec } from './pipes.js';
 
 /** The variable that marks a holder (its value: the daemon's state folder); never an app. */
 export const HOLDER_MARKER = 'BST_HOLDER';
@@ -55,13 +55,7 @@ export class Lifeline {
   }
 }
 
-/** What a spawn needs to start a holder (child.ts `ChildSpec.holder`). */
-export interface HolderSpec {
-  lifeline: Lifeline;
-  stateDir: string;
-  /** Bytes spooled per FIFO before dropping; SPOOL_LIMIT unless a test says less. */
-  spoolLimit?: number;
-}
+export type { HolderSpec };
 
 export interface Holder {
   readonly pid: number;

@@ -13,7 +13,6 @@ import {
 import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { HolderSpec } from './holder.js';
 
 /** Both ends of a pipe: the daemon reads `read`; the child gets `write` as its stdout or stderr. */
 export interface PipeEnds {
@@ -21,6 +20,15 @@ export interface PipeEnds {
   write: number;
   /** Where the FIFO is still linked (a stock name) until the child is spawned: see `keepFifos`. */
   path?: string;
+}
+
+/** What a spawn needs to start a holder (child.ts `ChildSpec.holder`, holder.ts). */
+export interface HolderSpec {
+  /** The lifeline (holder.ts `Lifeline`): each holder sleeps on its read end. */
+  lifeline: { readonly readFd: number };
+  stateDir: string;
+  /** Bytes spooled per FIFO before dropping; SPOOL_LIMIT unless a test says less. */
+  spoolLimit?: number;
 }
 
 export interface PipeSource {
