@@ -86,12 +86,20 @@ function freePort() {
   });
 }
 
+/** A symbolic link, left as it is when one is there already (it points into the container). */
+function linkOnce(target, path) {
+  try {
+    symlinkSync(target, path);
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+  }
+}
+
 /** A fresh /srv/bst with the config; Debian's own redis masked (it would take 6379 and boot time). */
 async function prepareRoot() {
   removeOldUnits();
-  const masked = join(ROOT, 'etc/systemd/system/redis-server.service');
-  if (!existsSync(masked)) symlinkSync('/dev/null', masked);
-  if (!existsSync(join(ROOT, 'usr/bin/node'))) symlinkSync('/usr/local/bin/node', join(ROOT, 'usr/bin/node'));
+  linkOnce('/dev/null', join(ROOT, 'etc/systemd/system/redis-server.service'));
+  linkOnce('/usr/local/bin/node', join(ROOT, 'usr/bin/node')); // resolved inside, where node is bound
   const srv = join(ROOT, 'srv/bst');
   rmSync(srv, { recursive: true, force: true });
   mkdirSync(join(srv, 'app'), { recursive: true });
