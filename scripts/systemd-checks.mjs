@@ -2,7 +2,7 @@
 // BST_SYSTEMD_INIT, the host pid of its PID 1). Commands run inside through nsenter; the container
 // shares the host's network, so requests go straight to the port.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { get } from 'node:http';
 import { test } from 'node:test';
@@ -13,12 +13,19 @@ const CFG = '/srv/bst/bst.supervisor.json';
 const SERVICE = 'bst-supervisor.service';
 const SOCKET = 'bst-supervisor-app.web.socket';
 
+/** A command inside the container, run without blocking: the load of a check goes on meanwhile. */
 function inside(...cmd) {
-  return spawnSync('nsenter', ['-t', INIT, '-a', ...cmd], { encoding: 'utf8', timeout: 180_000 });
+  return new Promise((resolve) => {
+    const opts = { encoding: 'utf8', timeout: 180_000 };
+    execFile('nsenter', ['-t', INIT, '-a', ...cmd], opts, (err, stdout, stderr) =>
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
 }
 const bstctl = (...args) =>
   inside('/usr/local/bin/node', '/opt/bstctl/dist/src/cli/bin.cjs', '-c', CFG, ...args);
-const show = (prop, unit = SERVICE) => inside('systemctl', 'show', '-p', prop, '--value', unit).stdout.trim();
+const show = async (prop, unit = SERVICE) =>
+  (await inside('systemctl', 'show', '-p', prop, '--value', unit)).stdout.trim();
 
 async function waitFor(check, what, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -31,13 +38,13 @@ async function waitFor(check, what, timeoutMs = 60_000) {
 }
 
 /** Processes from `bstctl status --json` inside the container, or null when the daemon does not answer. */
-function status() {
-  const r = bstctl('status', '--json');
+async function status() {
+  const r = await bstctl('status', '--json');
   return r.status === 0 ? JSON.parse(r.stdout).processes : null;
 }
 const online = () =>
-  waitFor(() => {
-    const ps = status();
+  waitFor(async () => {
+    const ps = await status();
     return ps && ps.length === 2 && ps.every((p) => p.state === 'online') ? ps : null;
   }, 'app/web and app/cache online');
 
@@ -56,11 +63,11 @@ function request(path) {
   });
 }
 
-/** Requests one after the other until stopped; counts answers and failures. */
-function load() {
+/** Four clients, each sending requests one after the other until stopped; counts answers and failures. */
+function load(clients = 4) {
   const counts = { ok: 0, failed: 0, errors: [] };
   let running = true;
-  const loop = (async () => {
+  const client = async () => {
     while (running) {
       await request('/whoami').then(
         () => counts.ok++,
@@ -71,10 +78,11 @@ function load() {
       );
       await new Promise((r) => setTimeout(r, 10));
     }
-  })();
+  };
+  const all = Promise.all(Array.from({ length: clients }, client));
   return async () => {
     running = false;
-    await loop;
+    await all;
     return counts;
   };
 }
@@ -89,25 +97,25 @@ function listeningInode() {
   return null;
 }
 
-test('startup systemd --install writes, enables and starts the service and the socket unit of the listen port', () => {
-  const r = bstctl('startup', 'systemd', '--install', '--user', 'root');
+test('startup systemd --install writes, enables and starts the service and the socket unit of the listen port', async () => {
+  const r = await bstctl('startup', 'systemd', '--install', '--user', 'root');
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   for (const unit of [SERVICE, SOCKET]) {
-    assert.equal(inside('systemctl', 'is-enabled', unit).stdout.trim(), 'enabled', unit);
+    assert.equal((await inside('systemctl', 'is-enabled', unit)).stdout.trim(), 'enabled', unit);
   }
 });
 
 test('the service is Type=notify and active, and status shows the app and redis online under its main pid', async () => {
-  assert.equal(show('Type'), 'notify');
-  assert.equal(show('NotifyAccess'), 'all');
-  assert.equal(inside('systemctl', 'is-active', SERVICE).stdout.trim(), 'active');
+  assert.equal(await show('Type'), 'notify');
+  assert.equal(await show('NotifyAccess'), 'all');
+  assert.equal((await inside('systemctl', 'is-active', SERVICE)).stdout.trim(), 'active');
   await online();
-  const ping = JSON.parse(bstctl('ping', '--json').stdout);
-  assert.equal(String(ping.pid), show('MainPID'), 'the daemon is the main process systemd supervises');
+  const ping = JSON.parse((await bstctl('ping', '--json')).stdout);
+  assert.equal(String(ping.pid), await show('MainPID'), 'the daemon is the main process systemd supervises');
 });
 
 test("the app answers through the .socket unit's port, whose listening socket the container's systemd holds", async () => {
-  assert.equal(inside('systemctl', 'is-active', SOCKET).stdout.trim(), 'active');
+  assert.equal((await inside('systemctl', 'is-active', SOCKET)).stdout.trim(), 'active');
   const body = JSON.parse(await request('/whoami'));
   assert.ok(body.pid > 0);
   const inode = listeningInode();
@@ -123,11 +131,11 @@ test("the app answers through the .socket unit's port, whose listening socket th
 });
 
 test('systemctl restart: every request during it is answered (systemd keeps the socket) and a new daemon runs the app', async (t) => {
-  const before = show('MainPID');
+  const before = await show('MainPID');
   const stop = load();
   let counts;
   try {
-    const r = inside('systemctl', 'restart', SERVICE);
+    const r = await inside('systemctl', 'restart', SERVICE);
     assert.equal(r.status, 0, r.stderr);
     await online();
   } finally {
@@ -136,20 +144,23 @@ test('systemctl restart: every request during it is answered (systemd keeps the 
   t.diagnostic(
     `during the restart: ${counts.ok} answered, ${counts.failed} failed ${JSON.stringify(counts.errors)}`,
   );
-  assert.notEqual(show('MainPID'), before, 'a new daemon');
+  assert.notEqual(await show('MainPID'), before, 'a new daemon');
   assert.equal(counts.failed, 0);
   assert.ok(counts.ok > 0);
 });
 
 if (process.env.BST_SYSTEMD_SURVIVAL === '1') {
   test("kill -9 of the daemon's main pid: the app keeps answering and the next daemon shows it online", async (t) => {
-    const main = show('MainPID');
-    const web = status().find((p) => p.id === 'app/web');
+    const main = await show('MainPID');
+    const web = (await status()).find((p) => p.id === 'app/web');
     const stop = load();
     let ps, counts;
     try {
-      assert.equal(inside('sh', '-c', `kill -9 ${main}`).status, 0);
-      await waitFor(() => !['0', main].includes(show('MainPID')), 'systemd to start the next daemon');
+      assert.equal((await inside('sh', '-c', `kill -9 ${main}`)).status, 0);
+      await waitFor(
+        async () => !['0', main].includes(await show('MainPID')),
+        'systemd to start the next daemon',
+      );
       ps = await online();
     } finally {
       counts = await stop();
@@ -163,8 +174,8 @@ if (process.env.BST_SYSTEMD_SURVIVAL === '1') {
 }
 
 test('systemctl stop stops the app too (KillMode=process leaves the stop to the daemon)', async () => {
-  const web = status().find((p) => p.id === 'app/web');
-  const r = inside('systemctl', 'stop', SERVICE);
+  const web = (await status()).find((p) => p.id === 'app/web');
+  const r = await inside('systemctl', 'stop', SERVICE);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(inside('test', '-d', `/proc/${web.pid}`).status, 1, `app pid ${web.pid} is gone`);
+  assert.equal((await inside('test', '-d', `/proc/${web.pid}`)).status, 1, `app pid ${web.pid} is gone`);
 });
