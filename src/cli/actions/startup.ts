@@ -3,24 +3,35 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BstError } from '../../errors.js';
-import { writeFileAtomic } from '../../fsutil.js';
 import { daemonPaths } from '../../config/locate.js';
 import type { LoadedConfig } from '../../config/load.js';
-import { writeBackup } from '../../env/backups.js';
 import { lookupGroup, lookupUser, primaryGroup, type Account } from '../accounts.js';
 import { activeBases, ownerOfBases } from '../unitowner.js';
 import { reachProblems, type Need } from '../unitreach.js';
 import { DAEMON_ENTRY } from '../../daemon-flags.js';
 import { buildUnit, isValidAccountName, stopTimeoutsOf, timeoutStopSec, UNIT_PATH } from '../systemd.js';
+import { buildSocketUnit, checkSocketNames, listenSocketsOf, socketUnitName } from '../systemd-sockets.js';
 import type { Ctx } from '../context.js';
+import {
+  activationCommands,
+  refuseOverwrite,
+  removeUnits,
+  shellWord,
+  staleSockets,
+  SYSTEM_UNIT_DIR,
+  systemdRuns,
+  systemctl,
+  writeUnits,
+  type UnitFile,
+} from './startup-units.js';
 
 const CLI = fileURLToPath(new URL('../bin.cjs', import.meta.url));
-const SYSTEM_UNIT_DIR = dirname(UNIT_PATH);
 
 export interface StartupOpts {
   user?: string;
   group?: string;
   install?: boolean;
+  uninstall?: boolean;
   force?: boolean;
   unitPath?: string;
 }
@@ -54,43 +65,9 @@ function daemonFolders(file: string, home: string): string[] {
   return [...new Set([paths.stateDir, dirname(paths.socketPath)])];
 }
 
-/** A unit already there with other content is the operator's: replaced only with --force. */
-function refuseOverwrite(path: string, unit: string, force: boolean): boolean {
-  let old: string;
-  try {
-    old = readFileSync(path, 'utf8');
-  } catch {
-    return false;
-  }
-  if (old === unit || force) return old !== unit;
-  throw new BstError('usage', `${path} exists with other content: not overwritten`, {
-    hint: 'compare it with `bstctl startup systemd` and pass --force to replace it (the old one is kept as a .bak)',
-  });
-}
-
-/** systemd is the init here and `systemctl` answers (a container without it says "offline"). */
-function systemdRuns(): boolean {
-  if (!existsSync('/run/systemd/system')) return false;
-  const r = spawnSync('systemctl', ['is-system-running'], { encoding: 'utf8', timeout: 10_000 });
-  const state = (r.stdout ?? '').trim();
-  return !r.error && state !== '' && state !== 'offline' && state !== 'unknown';
-}
-
-function systemctl(args: string[], commands: string[]): void {
-  const r = spawnSync('systemctl', args, { encoding: 'utf8', timeout: 120_000 });
-  if (r.error || r.status !== 0) {
-    const why = r.error?.message ?? ((r.stderr ?? '').trim() || `exit code ${r.status}`);
-    throw new BstError('failed', `systemctl ${args.join(' ')} failed: ${why}`, {
-      hint: `the unit file is written; fix the cause, then run: ${commands.join(' && ')}`,
-    });
-  }
-}
-
-const shellWord = (s: string): string =>
-  /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-
 interface Plan {
   unit: string;
+  sockets: UnitFile[];
   user: Account;
   group: { name: string; gid: number };
   path: string;
@@ -103,47 +80,50 @@ function plan(o: StartupOpts, { file, dir, config }: LoadedConfig): Plan {
   const user = checkUser(o.user ?? ownerOfBases(config));
   const group = checkGroup(o.group ?? primaryGroup(user));
   const stopTimeoutsMs = stopTimeoutsOf(config);
+  const path = o.unitPath === undefined ? UNIT_PATH : resolve(o.unitPath);
+  const listens = listenSocketsOf(config);
+  checkSocketNames(listens);
+  const sockets = listens.map((s) => ({
+    path: join(dirname(path), socketUnitName(s)),
+    unit: buildSocketUnit(s, basename(path)),
+  }));
   const unit = buildUnit({
     nodePath: process.execPath,
     daemonPath: DAEMON_ENTRY,
+    cliPath: CLI,
     configPath: file,
     workingDirectory: dir,
     user: user.name,
     group: group.name,
     stopTimeoutsMs,
+    sockets: sockets.map((s) => basename(s.path)),
   });
   const needs: Need[] = [
     { path: process.execPath, access: 'exec' },
     { path: DAEMON_ENTRY, access: 'read' },
+    { path: CLI, access: 'read' },
     { path: file, access: 'read' },
     ...[...daemonFolders(file, user.home), ...activeBases(config)].map((path) => ({
       path,
       access: 'write' as const,
     })),
   ];
-  const path = o.unitPath === undefined ? UNIT_PATH : resolve(o.unitPath);
-  return { unit, user, group, path, timeoutStopSec: timeoutStopSec(stopTimeoutsMs), needs };
+  return { unit, sockets, user, group, path, timeoutStopSec: timeoutStopSec(stopTimeoutsMs), needs };
+}
+
+function refuseNonRoot(p: Plan, file: string, flag: string): void {
+  if (process.getuid?.() === 0) return;
+  const again = [process.execPath, CLI, 'startup', 'systemd', flag, '-c', file, '--user', p.user.name];
+  throw new BstError('failed', `${flag} writes ${p.path}: run it with sudo (it needs root)`, {
+    hint: `sudo ${again.map(shellWord).join(' ')}`,
+  });
 }
 
 /** Root only; refuses a different unit without --force and a user who cannot reach what the daemon needs. */
-function install(p: Plan, o: StartupOpts, file: string): string | null {
-  if (process.getuid?.() !== 0) {
-    const again = [
-      process.execPath,
-      CLI,
-      'startup',
-      'systemd',
-      '--install',
-      '-c',
-      file,
-      '--user',
-      p.user.name,
-    ];
-    throw new BstError('failed', `--install writes ${p.path}: run it with sudo (it needs root)`, {
-      hint: `sudo ${again.map(shellWord).join(' ')}`,
-    });
-  }
-  const replacing = refuseOverwrite(p.path, p.unit, Boolean(o.force));
+function install(p: Plan, o: StartupOpts, file: string): Written {
+  refuseNonRoot(p, file, '--install');
+  const files = [...p.sockets, { path: p.path, unit: p.unit }];
+  refuseOverwrite(files, Boolean(o.force));
   const problems = reachProblems(p.user, p.group.gid, p.needs);
   if (problems.length > 0) {
     throw new BstError(
@@ -154,47 +134,55 @@ function install(p: Plan, o: StartupOpts, file: string): string | null {
       },
     );
   }
-  try {
-    const backup = replacing ? writeBackup(p.path, readFileSync(p.path, 'utf8'), 0o644, new Date()) : null;
-    writeFileAtomic(p.path, p.unit, 0o644);
-    return backup;
-  } catch (err) {
-    throw new BstError('failed', `cannot write ${p.path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
-      cause: err,
-    });
-  }
+  const stale = staleSockets(dirname(p.path), p.sockets);
+  return { ...writeUnits(files), stale };
 }
 
-/** Enables the unit where systemd runs; elsewhere says what to run. */
-function activate(ctx: Ctx, p: Plan, backup: string | null): void {
-  const path = p.path;
-  // systemd only sees units in its own folders; elsewhere (--unit-path) enable by path links it in
+interface Written {
+  backups: { path: string; backup: string }[];
+  changed: boolean;
+  stale: string[];
+}
+
+/** Enables the units where systemd runs; elsewhere says what to run. */
+function activate(ctx: Ctx, p: Plan, w: Written): void {
+  const { path, unit, user, group, timeoutStopSec } = p;
   const inUnitDir = dirname(path) === SYSTEM_UNIT_DIR;
-  const commands = [
-    'systemctl daemon-reload',
-    `systemctl enable --now ${inUnitDir ? basename(path) : shellWord(path)}`,
-  ];
+  const steps = activationCommands(
+    path,
+    p.sockets.map((s) => s.path),
+  );
+  const commands = steps.map((args) => `systemctl ${args.map(shellWord).join(' ')}`);
   const activated = inUnitDir && systemdRuns();
+  removeUnits(w.stale, activated); // a port gone from the config: its socket unit goes too
   if (activated) {
-    systemctl(['daemon-reload'], commands);
-    systemctl(['enable', '--now', basename(path)], commands);
+    // an unchanged unit that runs keeps running; a changed one restarts to take up its sockets
+    const [reload, enable, restart] = steps as [string[], string[], string[]];
+    const changed = w.changed || w.stale.length > 0;
+    for (const args of [reload, enable, changed ? restart : ['start', basename(path)]])
+      systemctl(args, commands);
   }
-  const { unit, user, group, timeoutStopSec } = p;
+  const backup = w.backups.find((b) => b.path === path)?.backup ?? null;
   const doc = {
     unit,
     path,
+    sockets: p.sockets,
     user: user.name,
     group: group.name,
     timeoutStopSec,
     installed: true,
     backup,
+    backups: w.backups.map((b) => b.backup),
+    removed: w.stale,
     activated,
     commands,
   };
   ctx.print(doc, () =>
     [
       `wrote ${path} (User=${user.name}, Group=${group.name}, TimeoutStopSec=${timeoutStopSec})`,
-      ...(backup ? [`the previous unit is kept as ${backup}`] : []),
+      ...p.sockets.map((s) => `wrote ${s.path}`),
+      ...w.stale.map((s) => `removed ${s} (its port is no longer in the config)`),
+      ...w.backups.map((b) => `the previous ${basename(b.path)} is kept as ${b.backup}`),
       activated
         ? `systemd: reloaded; ${basename(path)} enabled and started (see \`systemctl status ${basename(path)}\`)`
         : inUnitDir
@@ -205,13 +193,27 @@ function activate(ctx: Ctx, p: Plan, backup: string | null): void {
   );
 }
 
-/** `bstctl startup systemd`: the unit on stdout, or with --install written and enabled. */
+/** --uninstall: stops and disables the service and its sockets, then removes their files. */
+function uninstall(ctx: Ctx, p: Plan, file: string): void {
+  refuseNonRoot(p, file, '--uninstall');
+  const paths = [p.path, ...staleSockets(dirname(p.path), [])].filter((f) => existsSync(f));
+  const running = dirname(p.path) === SYSTEM_UNIT_DIR && systemdRuns();
+  removeUnits(paths, running);
+  if (running) spawnSync('systemctl', ['daemon-reload'], { timeout: 120_000 });
+  ctx.print({ removed: paths, activated: running }, () =>
+    paths.length === 0 ? `nothing to remove next to ${p.path}` : paths.map((f) => `removed ${f}`).join('\n'),
+  );
+}
+
+/** `bstctl startup systemd`: the units on stdout, or with --install written and enabled. */
 export async function systemd(ctx: Ctx, o: StartupOpts): Promise<void> {
   const loaded = await ctx.config(); // an invalid config stops here with exit 2
   const p = plan(o, loaded);
+  if (o.uninstall) return uninstall(ctx, p, loaded.file);
   if (!o.install) {
-    const { unit, path, user, group, timeoutStopSec } = p;
-    ctx.print({ unit, path, user: user.name, group: group.name, timeoutStopSec }, () => unit.trimEnd());
+    const { unit, sockets, path, user, group, timeoutStopSec } = p;
+    const text = [unit, ...sockets.map((s) => `# ${s.path}\n${s.unit}`)].join('\n').trimEnd();
+    ctx.print({ unit, sockets, path, user: user.name, group: group.name, timeoutStopSec }, () => text);
     return;
   }
   activate(ctx, p, install(p, o, loaded.file));

@@ -19,7 +19,11 @@ export function register(program: Command): void {
       'account the daemon runs as (default: the owner of the bases; root only when named)',
     )
     .option('--group <group>', 'group the daemon runs as (default: the primary group of the user)')
-    .option('--install', `write ${UNIT_PATH} (as root), then enable and start it`)
+    .option(
+      '--install',
+      `write ${UNIT_PATH} and a .socket unit per listen port (as root), then enable and start them`,
+    )
+    .option('--uninstall', 'stop, disable and remove the service and its .socket units (as root)')
     .option('--force', 'with --install: replace a unit file that has other content (kept as .bak)')
     .addOption(
       systemd.createOption('--unit-path <path>', 'where --install writes the unit (tests)').hideHelp(),

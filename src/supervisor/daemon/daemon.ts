@@ -9,6 +9,7 @@ import { recoverTarget } from '../../release/recover.js';
 import { VERSION } from '../../version.js';
 import { realClock } from '../machine/clock.js';
 import { announceReady, announceWait, initialConfig, validatedConfig, takeReadyFd } from './config-source.js';
+import { notifyReady } from './sd-notify.js';
 import { collectGarbageWhenGrown } from '../process/idle-gc.js';
 import { acquireDaemonLock } from './daemon-lock.js';
 import { logProblem } from '../entries/entry.js';
@@ -96,6 +97,7 @@ export async function runDaemon(
 
   server = await listen(loaded.socketPath, handlers, logger, handoff?.socketFd ?? null);
   announceReady(readyFd);
+  void notifyReady(logger); // under systemd (Type=notify): the service counts as started from here
   try {
     logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
     onSignals(exitAfter, () => reloadFromSignal(sup, gate, log.reopen, reloadConfig, logger));
