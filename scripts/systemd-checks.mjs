@@ -149,29 +149,58 @@ test('systemctl restart: every request during it is answered (systemd keeps the 
   assert.ok(counts.ok > 0);
 });
 
-if (process.env.BST_SYSTEMD_SURVIVAL === '1') {
-  test("kill -9 of the daemon's main pid: the app keeps answering and the next daemon shows it online", async (t) => {
-    const main = await show('MainPID');
-    const web = (await status()).find((p) => p.id === 'app/web');
-    const stop = load();
-    let ps, counts;
-    try {
-      assert.equal((await inside('sh', '-c', `kill -9 ${main}`)).status, 0);
-      await waitFor(
-        async () => !['0', main].includes(await show('MainPID')),
-        'systemd to start the next daemon',
-      );
-      ps = await online();
-    } finally {
-      counts = await stop();
-    }
-    t.diagnostic(
-      `kill -9 of ${main}: ${counts.ok} answered, ${counts.failed} failed ${JSON.stringify(counts.errors)}`,
+test('systemctl reload runs `bstctl daemon upgrade`: every request answered, the same app and redis, the new daemon is the main pid', async (t) => {
+  const main = await show('MainPID');
+  const before = await status();
+  const stop = load();
+  let counts;
+  try {
+    const r = await inside('systemctl', 'reload', SERVICE);
+    assert.equal(r.status, 0, r.stderr);
+  } finally {
+    counts = await stop();
+  }
+  t.diagnostic(
+    `during the reload: ${counts.ok} answered, ${counts.failed} failed ${JSON.stringify(counts.errors)}`,
+  );
+  assert.equal(counts.failed, 0);
+  const after = await online();
+  assert.deepEqual(
+    after.map((p) => [p.id, p.pid]),
+    before.map((p) => [p.id, p.pid]),
+    'the same processes, adopted by the new daemon',
+  );
+  const now = await show('MainPID');
+  assert.notEqual(now, main, 'systemd follows the new daemon');
+  assert.equal(JSON.parse((await bstctl('ping', '--json')).stdout).pid, Number(now));
+  assert.equal(await show('ActiveState'), 'active');
+});
+
+test("kill -9 of the daemon's main pid: the app keeps answering, redis keeps running, and the next daemon adopts both", async (t) => {
+  const main = await show('MainPID');
+  const before = await status();
+  const stop = load();
+  let ps, counts;
+  try {
+    assert.equal((await inside('sh', '-c', `kill -9 ${main}`)).status, 0);
+    await waitFor(
+      async () => !['0', main].includes(await show('MainPID')),
+      'systemd to start the next daemon',
     );
-    assert.equal(counts.failed, 0);
-    assert.equal(ps.find((p) => p.id === 'app/web').pid, web.pid, 'the same app process, adopted');
-  });
-}
+    ps = await online();
+  } finally {
+    counts = await stop();
+  }
+  t.diagnostic(
+    `kill -9 of ${main}: ${counts.ok} answered, ${counts.failed} failed ${JSON.stringify(counts.errors)}`,
+  );
+  assert.equal(counts.failed, 0);
+  assert.deepEqual(
+    ps.map((p) => [p.id, p.pid]),
+    before.map((p) => [p.id, p.pid]),
+    'the same app and redis processes, adopted',
+  );
+});
 
 test('systemctl stop stops the app too (KillMode=process leaves the stop to the daemon)', async () => {
   const web = (await status()).find((p) => p.id === 'app/web');
