@@ -34,6 +34,8 @@ export interface Upgrading {
 export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
   const letIn = d.gate.hold('an upgrade'); // says which deploy, rollback, reload… runs
   let result: UpgradeResult;
+  // from here the new daemon reads the output: this one reads no more and writes out what it read
+  const readAgain = await d.sup.pauseOutput();
   try {
     d.store.save();
     d.store.handOff(true); // the successor writes state.json from its start on
@@ -52,6 +54,7 @@ export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
     d.lock.reclaim();
     d.store.handOff(false);
     d.store.save();
+    readAgain();
     letIn();
     throw err;
   }

@@ -45,6 +45,9 @@ export type Supervisor = ReturnType<typeof createSupervisor>;
 /** Why a process the daemon stopped on its way out is stopped (its want stays for the next start). */
 export const SHUTDOWN_REASON = 'daemon shut down';
 
+/** How long an upgrade waits for the read output to reach the log files. */
+const FLUSH_WAIT_MS = 2_000;
+
 const SETTLED = new Set(['online', 'backoff', 'errored', 'stopped']);
 
 /** The operator's attempt is over once it settles, or once the supervisor already retried it (it failed). */
@@ -148,6 +151,19 @@ export function createSupervisor(deps: SupervisorDeps) {
     async shutdown(): Promise<void> {
       await inOrder([...entries.values()], shutdownEntry, true);
       await Promise.all([...entries.values()].map(retire));
+    },
+    /**
+     * An upgrade's old daemon: no output is read from here on (it waits in the pipes for the new
+     * daemon) and what was read is written out; the returned function reads again (a failed upgrade).
+     */
+    async pauseOutput(): Promise<() => void> {
+      const resumes = [...entries.values()].map((e) => e.unit.pauseOutput());
+      const written = Promise.all(
+        [...entries.values()].flatMap((e) => [e.sinks.out.flush(), e.sinks.err.flush()]),
+      );
+      // a log the disk refuses drops its lines anyway: the upgrade does not wait on it
+      await Promise.race([written, new Promise((r) => setTimeout(r, FLUSH_WAIT_MS).unref())]);
+      return () => resumes.forEach((resume) => resume());
     },
     reopenLogs(): void {
       for (const e of entries.values()) {

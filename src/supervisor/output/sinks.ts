@@ -20,6 +20,8 @@ export interface Sink {
   write(chunk: Buffer): boolean;
   whenDrained(resume: () => void): void;
   reopen(): void;
+  /** Writes out what is held (a partial line too); resolves once it is in the file. */
+  flush(): Promise<void>;
   close(): Promise<void>;
   /**
    * Why the file is not being written, or null when it is: `<path>: <reason> (<n> bytes dropped since
@@ -154,6 +156,11 @@ export function openSink(dir: string, fileName: string, spec: LogSpec, opts: Sin
       file.reopen();
     },
     problem: () => file.problem(),
+    flush() {
+      lines.flush();
+      batch.flush();
+      return new Promise<void>((resolve) => file.whenBelow(0, resolve));
+    },
     close() {
       closed = true;
       closing ??= (async () => {

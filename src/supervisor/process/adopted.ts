@@ -1,7 +1,7 @@
 import type { Duplex, Readable } from 'node:stream';
 import { identify, readStat } from '../../proc.js';
 import { groupAndTree, signalGroup, terminate } from '../../terminate.js';
-import { readInto, type ChildHandle, type ExitInfo, type Waiter } from './child.js';
+import { pauseBoth, readInto, type ChildHandle, type ExitInfo, type Waiter } from './child.js';
 
 /** A process a previous daemon spawned, found again by pid and kernel start time (state.json). */
 export interface AdoptSpec {
@@ -80,8 +80,10 @@ export function adoptChild(spec: AdoptSpec): ChildHandle | null {
   if (ended(pid, startTime)) return null;
   const streams = [spec.stdout, spec.stderr].filter((s): s is Readable => Boolean(s));
   // a FIFO is a pipe of ours: read with the same rests as a spawned child's
-  readInto(spec.stdout ?? null, spec.onStdout ?? (() => {}), true);
-  readInto(spec.stderr ?? null, spec.onStderr ?? (() => {}), true);
+  const pauseOutput = pauseBoth([
+    readInto(spec.stdout ?? null, spec.onStdout ?? (() => {}), true),
+    readInto(spec.stderr ?? null, spec.onStderr ?? (() => {}), true),
+  ]);
   // a read error must not crash the daemon; the poll still sees the exit
   for (const s of streams) s.on('error', () => {});
   spec.control?.on('error', () => {});
@@ -90,6 +92,7 @@ export function adoptChild(spec: AdoptSpec): ChildHandle | null {
     startTime,
     exited: watchAdopted(spec, streams),
     control: spec.control ?? null,
+    pauseOutput,
     signal: (sig) => signalGroup(pid, startTime, sig),
     kill: async () => {
       try {

@@ -54,6 +54,11 @@ export interface ChildHandle {
   signal(sig: NodeJS.Signals): boolean | void;
   /** SIGKILLs the child's group and tree; never rejects (callers do not wait for it). */
   kill(): Promise<void>;
+  /**
+   * Stops reading the child's output (it waits in the pipe, and its holder keeps it) until the
+   * returned function is called: an upgrade's old daemon reads nothing the new one reads too.
+   */
+  pauseOutput?(): () => void;
 }
 /** Test seams; not for production callers. */
 export interface SpawnInternals {
@@ -81,8 +86,8 @@ export function readInto(
   from: Readable | null,
   sink: (chunk: Buffer) => Waiter | void,
   rests: boolean,
-): void {
-  if (!from) return;
+): () => () => void {
+  if (!from) return () => () => undefined;
   let holds = 0;
   let rested = false; // this read comes after a rest
   let fast = false; // the child outruns the rests
@@ -103,6 +108,19 @@ export function readInto(
       setTimeout(release, REST_MS).unref();
     }
   });
+  return () => {
+    hold();
+    let released = false;
+    return () => void (released || ((released = true), release()));
+  };
+}
+
+/** Both pauses at once: one function that pauses both streams and returns their resume. */
+export function pauseBoth(pauses: (() => () => void)[]): () => () => void {
+  return () => {
+    const resumes = pauses.map((pause) => pause());
+    return () => resumes.forEach((resume) => resume());
+  };
 }
 
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -147,19 +165,21 @@ function watchExit(
   spec: ChildSpec,
   ends: (PipeEnds | null)[],
   held: Held,
-): Promise<ExitInfo> {
+): { exited: Promise<ExitInfo>; pause: () => () => void } {
   const [out, err] = ends.map((e) => (e ? readEnd(e.read) : null));
   tidyOutput(cp, [out ?? null, err ?? null], held.kept, held.holder);
   const streams = [out ?? cp.stdout, err ?? cp.stderr];
-  readInto(streams[0] ?? null, spec.stdout, Boolean(out));
-  readInto(streams[1] ?? null, spec.stderr, Boolean(err));
+  const pause = pauseBoth([
+    readInto(streams[0] ?? null, spec.stdout, Boolean(out)),
+    readInto(streams[1] ?? null, spec.stderr, Boolean(err)),
+  ]);
   // a read error on a pipe must not crash the daemon; 'exit' and 'close' still follow
   for (const s of streams) s?.on('error', () => {});
   // Node's 'close' waits for its own stdio; ours are waited for here
   const closed = [cp, ...[out, err].filter((s) => s)].map(
     (s) => new Promise<void>((resolve) => (s as NodeJS.EventEmitter).once('close', () => resolve())),
   );
-  return new Promise((settle) => {
+  const exited = new Promise<ExitInfo>((settle) => {
     let info: ExitInfo | undefined;
     let timer: NodeJS.Timeout | undefined;
     cp.on('error', (e) => {
@@ -181,6 +201,7 @@ function watchExit(
       settle(info ?? { code: cp.exitCode, signal: cp.signalCode });
     });
   });
+  return { exited, pause };
 }
 
 interface Held {
@@ -233,10 +254,12 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
   const pid = cp.pid;
   // a leader that exited at once is a zombie that still names its group: its start time counts
   const startTime = pid === undefined ? null : (internals.fakeStartTime ?? readStat(pid)?.start ?? null);
+  const watched = watchExit(cp, spec, ends, holdOutput(spec, ends, pid));
   return {
     pid,
     startTime,
-    exited: watchExit(cp, spec, ends, holdOutput(spec, ends, pid)),
+    exited: watched.exited,
+    pauseOutput: watched.pause,
     control: spec.control ? (cp.stdio[3 + fds.length] as Duplex) : null,
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
     kill: async () => {

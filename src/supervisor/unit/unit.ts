@@ -287,6 +287,11 @@ export class ProcessUnit {
     return this.successor.drained();
   }
 
+  /** Stops reading the running child's output until the returned function is called (an upgrade). */
+  pauseOutput(): () => void {
+    return this.current?.launch.handle.pauseOutput?.() ?? (() => undefined);
+  }
+
   /** Drops timers so the unit can be forgotten (after it is stopped). */
   dispose(): void {
     this.clearTimer();
