@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { load } from '../../bench/load.js';
-import { daemonSandbox, ordinaryApp, type DaemonSandbox } from '../helpers/daemon.js';
+import { daemonSandbox, markedWith, ordinaryApp, type DaemonSandbox } from '../helpers/daemon.js';
 import { redisLoop } from '../../bench/redis-loop.js';
 import { events } from '../helpers/procs.js';
 import { freePort } from '../helpers/sandbox.js';
@@ -123,4 +123,38 @@ test('a crash of an adopted app is seen by polling, restarted like any other, an
   assert.equal(back.restarts, app.restarts + 1);
   const crashed = events(sb, 'transition').find((e) => e.from === 'online' && e.adopted === true);
   assert.match(String(crashed?.reason), /code unknown: adopted/);
+});
+
+test('a daemon killed mid-handover (a successor not yet healthy) leaves the old child serving; the next one adopts it and stops the half-started successor', async (t) => {
+  const port = await freePort();
+  const sb = daemonSandbox(t, {});
+  const healthy = join(sb.dir, 'healthy');
+  writeFileSync(healthy, '');
+  sb.writeConfig({
+    web: { processes: { app: ordinaryApp(port, { env: { PORT: String(port), HEALTH_FILE: healthy } }) } },
+  });
+  const daemon = await sb.start();
+  const old = await sb.waitProc(WEB, online, 'online');
+  const traffic = load(port, { keepAlive: 4, fresh: 2 });
+  t.after(() => traffic.stop());
+  rmSync(healthy); // from now on a new child never gets healthy
+  const reload = sb.run('reload', WEB);
+  const successor = await waitFor(
+    () => markedWith(sb.stateDir, false).find((pid) => pid !== old.pid && isAlive(pid)) ?? null,
+    { what: 'the successor started' },
+  );
+  process.kill(daemon, 'SIGKILL');
+  await waitFor(() => !isAlive(daemon), { what: 'the daemon gone' });
+  await reload;
+  writeFileSync(healthy, '');
+
+  await sb.start();
+  const now = await sb.waitProc(WEB, online, 'adopted');
+  assert.equal(now.pid, old.pid, 'the child that served throughout, adopted');
+  await waitFor(() => !isAlive(successor), { what: 'the half-started successor stopped' });
+  const before = traffic.answered();
+  await waitFor(() => traffic.answered() > before + 200, { what: 'traffic after the adoption' });
+  const res = await traffic.stop();
+  assert.deepEqual(res.errors, [], `${res.failed} failed of ${res.ok + res.failed}`);
+  assert.deepEqual([...res.byPid.keys()], [old.pid], 'only the old child answered');
 });

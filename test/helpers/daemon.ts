@@ -177,12 +177,12 @@ export class DaemonSandbox {
   }
 }
 
-/** Live processes whose environment names `stateDir` as their daemon's, or their holder's. */
-export function markedWith(stateDir: string): number[] {
+/** Live processes whose environment names `stateDir` as their daemon's, or (with `holders`) their holder's. */
+export function markedWith(stateDir: string, holders = true): number[] {
   return readdirSync('/proc').flatMap((name) => {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) return [];
     const env = environOf(Number(name));
-    const ours = env?.get('BST_SUPERVISOR') === stateDir || env?.get('BST_HOLDER') === stateDir;
+    const ours = env?.get('BST_SUPERVISOR') === stateDir || (holders && env?.get('BST_HOLDER') === stateDir);
     return ours ? [Number(name)] : [];
   });
 }
