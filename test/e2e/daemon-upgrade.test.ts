@@ -148,7 +148,10 @@ test('an upgrade under load keeps the listen app and redis running: the same pid
   await waitFor(() => count() > before + 20, { what: 'ticks read by the new daemon' });
   const ticks = [...readFileSync(logFile, 'utf8').matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
   const wrong = ticks.findIndex((n, i) => n !== (ticks[0] ?? 0) + i);
-  assert.equal(wrong, -1, `tick ${ticks[wrong]} at position ${wrong}`);
+  const near = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .slice(Math.max(0, wrong - 3), wrong + 4);
+  assert.equal(wrong, -1, `tick ${ticks[wrong]} at position ${wrong}:\n${near.join('\n')}`);
 });
 
 test('an upgrade whose new daemon fails to start leaves the old one in charge, prints why, exits 1', async (t) => {

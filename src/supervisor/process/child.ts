@@ -110,9 +110,38 @@ export function readInto(
   });
   return () => {
     hold();
+    const handle = stopReads(from);
+    // a chunk read after the pause waits in the stream's buffer: it goes to the sink now, or the old
+    // daemon of an upgrade would exit with it
+    for (let chunk = from.read() as Buffer | null; chunk !== null; chunk = from.read() as Buffer | null) {
+      sink(chunk);
+    }
     let released = false;
-    return () => void (released || ((released = true), release()));
+    return () => {
+      if (released) return;
+      released = true;
+      if (handle) handle.reading = false; // the stream starts reading again as it resumes
+      release();
+    };
   };
+}
+
+interface ReadHandle {
+  reading: boolean;
+  readStop(): number;
+}
+
+/**
+ * Stops the reads on a pipe's handle for good (until resumed): pause() alone leaves one more read to
+ * land in the buffer, and read() would start the handle again. net.js skips readStart for a handle
+ * that says it is reading.
+ */
+function stopReads(from: Readable): ReadHandle | null {
+  const handle = (from as unknown as { _handle?: ReadHandle | null })._handle;
+  if (!handle || typeof handle.readStop !== 'function') return null;
+  handle.readStop();
+  handle.reading = true;
+  return handle;
 }
 
 /** Both pauses at once: one function that pauses both streams and returns their resume. */
