@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load, type LoadResult } from './load.js';
-import { APP, CLI, freePort, get, now, run, until } from './lib.js';
+import { APP, CLI, ENV, freePort, get, now, run, until } from './lib.js';
 import { redisLoop } from './redis-loop.js';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;
@@ -52,6 +53,7 @@ export async function survivalBench(report: Report): Promise<void> {
   try {
     await bst('daemon');
     await until(() => get(`http://127.0.0.1:${port}/health`));
+    await until(async () => (await status()).processes.every((p) => p.state === 'online'));
     const scenario = async (name: string, act: () => Promise<void>): Promise<void> => {
       const traffic = load(port, { keepAlive: 5, fresh: 1, path: '/health', maxMs: NO_DAEMON_MS + 120_000 });
       const counter = redisLoop(rport, 'bench-counter');
@@ -93,11 +95,63 @@ export async function survivalBench(report: Report): Promise<void> {
         const t0 = now();
         await bst('daemon');
         await until(async () => (await pids()) === before, 30_000);
-        report('kill -9: from bstctl daemon to every process adopted (same pids, online)', now() - t0, 'ms');
+        report(
+          'kill -9: from `bstctl daemon` to every process shown adopted (same pids, online)',
+          now() - t0,
+          'ms',
+        );
+        report(
+          "kill -9: the new daemon's adoption itself (its adopted-all record)",
+          adoptionMs(join(dir, 's')),
+          'ms',
+        );
       },
     );
   } finally {
     await bst('shutdown');
     rmSync(dir, { recursive: true, force: true });
+  }
+  await pm2Update(report);
+}
+
+/** The `ms` of the newest `adopted-all` record in the daemon's log. */
+function adoptionMs(stateDir: string): number {
+  const lines = readFileSync(join(stateDir, 'daemon.log'), 'utf8').split('\n').reverse();
+  const rec = lines
+    .map((l) => (l.includes('"adopted-all"') ? (JSON.parse(l) as { ms: number }) : null))
+    .find(Boolean);
+  return rec?.ms ?? NaN;
+}
+
+/**
+ * The peer: PM2 7's way to run a new version of itself, `pm2 update` (it saves, kills its daemon and
+ * the apps, and resurrects them), on the same app under the same load; with PM2_BIN only.
+ */
+async function pm2Update(report: Report): Promise<void> {
+  const bin = process.env.PM2_BIN;
+  if (!bin || !existsSync(bin)) return;
+  const home = mkdtempSync(join(tmpdir(), 'bst-bench-pm2u-'));
+  const env = { ...ENV, PM2_HOME: join(home, '.pm2') };
+  const pm2 = (...a: string[]): Promise<unknown> =>
+    new Promise((resolve) => execFile(bin, a, { env }, () => resolve(undefined)));
+  const port = await freePort();
+  try {
+    const eco = join(home, 'eco.config.cjs');
+    const app = { name: 'api', script: APP, env: { PORT: String(port) } };
+    writeFileSync(eco, `module.exports = { apps: [${JSON.stringify(app)}] };\n`);
+    await pm2('start', eco);
+    await until(() => get(`http://127.0.0.1:${port}/health`));
+    const traffic = load(port, { keepAlive: 5, fresh: 1, path: '/health' });
+    await until(() => traffic.answered() > 100);
+    await pm2('update');
+    const mark = traffic.answered();
+    await until(() => traffic.answered() > mark + 200, 60_000);
+    const res = await traffic.stop();
+    report('pm2 update (PM2 7, the same app and load): requests', res.ok + res.failed, 'requests');
+    report('pm2 update: failed requests', res.failed, 'requests');
+    report('pm2 update: longest gap', res.longestGapMs, 'ms');
+  } finally {
+    await pm2('kill');
+    rmSync(home, { recursive: true, force: true });
   }
 }
