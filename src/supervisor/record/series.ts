@@ -4,7 +4,8 @@ import { readSeries, seriesPath, type Sample } from '../../metrics/file.js';
 import { SeriesJournal } from '../../metrics/journal.js';
 import { SeriesStore } from '../../metrics/series.js';
 import type { Clock } from '../machine/clock.js';
-import { ownUsage, sharedProcTable, treeUsage } from '../process/metrics.js';
+import { procTable, type ProcStat } from '../../proc.js';
+import { ownUsage, treeUsage } from '../process/metrics.js';
 import type { Entry } from '../entries/supervisor.js';
 
 /**
@@ -12,6 +13,14 @@ import type { Entry } from '../entries/supervisor.js';
  * changes it for tests, and 0 turns sampling off: the benchmark's idle daemon without it.
  */
 export const SAMPLE_MS = 10_000;
+
+/**
+ * How long one walk of /proc serves the samples: which pids make up each tree changes seldom, and
+ * reading every process's stat file each tick was most of an idle daemon's CPU. A tree whose root
+ * is not in the walk (a restarted process) walks again at once; a grandchild forked since the last
+ * walk is counted from the next one, at most this much later.
+ */
+export const WALK_MS = 60_000;
 
 /** The id the daemon's own samples go under. */
 export const DAEMON_ID = 'daemon';
@@ -23,13 +32,15 @@ export interface SeriesDeps {
   /** The processes as they are at each tick (a config reload changes the set). */
   entries: () => Iterable<Entry>;
   sampleMs?: number;
+  /** One walk of /proc (tests count them). */
+  walk?: () => ProcStat[];
 }
 
 export type SeriesRecorder = ReturnType<typeof recordSeries>;
 
 /**
  * Samples CPU and RSS of every running process tree and of the daemon itself on the shared
- * sampler (no second walk of /proc), keeps them in a SeriesStore, and appends each tick's samples
+ * sampler (the readings `status` shares), keeps them in a SeriesStore, and appends each tick's samples
  * to `<stateDir>/metrics.bin` (SeriesJournal): a daemon restart, even a killed daemon, keeps the
  * week. A write the disk refuses is reported, and the next tick rewrites the file from memory; it
  * never ends the daemon.
@@ -46,7 +57,17 @@ export function recordSeries(deps: SeriesDeps) {
   let stopped = false;
   let sampling: Promise<void> = Promise.resolve();
   let timer: unknown = null;
+  let walk: { at: number; table: ProcStat[]; pids: Set<number> } | null = null;
 
+  /** The last walk of /proc while it is young and holds every root; else a new one. */
+  const tableFor = (roots: number[], now: number): ProcStat[] => {
+    const fresh = walk && now - walk.at < WALK_MS && now >= walk.at;
+    if (!walk || !fresh || roots.some((pid) => !walk?.pids.has(pid))) {
+      const table = (deps.walk ?? procTable)();
+      walk = { at: now, table, pids: new Set(table.map((p) => p.pid)) };
+    }
+    return walk.table;
+  };
   const save = (samples: Sample[], now: number): void => {
     try {
       journal.write(store, samples, now);
@@ -58,15 +79,17 @@ export function recordSeries(deps: SeriesDeps) {
     }
   };
   const sample = async (): Promise<void> => {
-    const table = sharedProcTable();
     const own = ownUsage();
     const now = clock.now();
     const samples: Sample[] = own ? [{ id: DAEMON_ID, t: now, ...own }] : [];
-    for (const e of deps.entries()) {
-      const { pid, state } = e.unit;
-      if (pid === null || state === 'stopped') continue; // a gap while down: nothing ran
-      samples.push({ id: e.id, t: now, ...(await treeUsage(pid, table)) });
-    }
+    // a gap while down: nothing ran
+    const running = [...deps.entries()].filter((e) => e.unit.pid !== null && e.unit.state !== 'stopped');
+    const table = tableFor(
+      running.map((e) => e.unit.pid as number),
+      now,
+    );
+    for (const e of running)
+      samples.push({ id: e.id, t: now, ...(await treeUsage(e.unit.pid as number, table)) });
     for (const s of samples) store.add(s.id, now, s);
     save(samples, now);
   };
