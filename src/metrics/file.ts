@@ -72,21 +72,35 @@ type ReadAt = (into: Uint8Array, at: number) => number;
 
 /** The store a file holds; throws on a snapshot that is not whole, ignores a torn last record. */
 export function decodeSeries(buf: Buffer): SeriesStore {
-  return decode((into, at) => (at >= buf.length ? 0 : buf.copy(into, 0, at, at + into.length)), buf.length);
+  return decodeFile(
+    (into, at) => (at >= buf.length ? 0 : buf.copy(into, 0, at, at + into.length)),
+    buf.length,
+  );
 }
 
 /**
  * Reads the file piece by piece, each ring's cells straight into its own array: a week of 20
  * processes and a day and a half of samples after it never sit in memory as one more copy.
  */
-function decode(readAt: ReadAt, size: number): SeriesStore {
+function decodeFile(readAt: ReadAt, size: number): SeriesStore {
+  return decode(readAt, size).store;
+}
+
+/** Where a file's records begin, and where its whole records end (a torn one after is cut). */
+export interface Layout {
+  snapshotBytes: number;
+  end: number;
+}
+
+function decode(readAt: ReadAt, size: number): { store: SeriesStore; layout: Layout | null } {
   const exact = (n: number, at: number, into = new Uint8Array(n)): Uint8Array => {
     if (readAt(into, at) !== n) throw new Error('cut short');
     return into;
   };
   const magic = Buffer.from(exact(MAGIC.length + 4, 0));
   const m = magic.subarray(0, MAGIC.length);
-  if (!m.equals(MAGIC) && !m.equals(OLD_MAGIC)) throw new Error('not a bstctl metrics file');
+  const current = m.equals(MAGIC);
+  if (!current && !m.equals(OLD_MAGIC)) throw new Error('not a bstctl metrics file');
   const len = magic.readUInt32LE(MAGIC.length);
   let at = MAGIC.length + 4;
   const header = JSON.parse(Buffer.from(exact(len, at)).toString('utf8')) as Header;
@@ -107,43 +121,48 @@ function decode(readAt: ReadAt, size: number): SeriesStore {
     const byMetric: Rings = { cpu: rings.slice(0, TIERS.length), memory: rings.slice(TIERS.length) };
     store.byId.set(s.id, byMetric);
   }
-  replay(
-    store,
-    header.series.map((s) => s.id),
-    readAt,
-    at,
-    size,
-  );
-  return store;
+  const snapshotBytes = at;
+  const ids = header.series.map((x) => x.id);
+  const end = replay(store, ids, readAt, at, size);
+  // an old snapshot-only file is rewritten whole before anything is appended to it
+  return { store, layout: current ? { snapshotBytes, end } : null };
 }
 
 const CHUNK = RECORD_BYTES * 3276; // 64 KiB of whole records
 
 /** The samples after the snapshot, in the order written; a torn last record (a crash) is left out. */
-function replay(store: SeriesStore, ids: string[], readAt: ReadAt, from: number, size: number): void {
+function replay(store: SeriesStore, ids: string[], readAt: ReadAt, from: number, size: number): number {
   const buf = Buffer.alloc(CHUNK);
-  for (let at = from; at + RECORD_BYTES <= size;) {
+  let at = from;
+  while (at + RECORD_BYTES <= size) {
     const got = readAt(buf, at);
     const whole = got - (got % RECORD_BYTES);
-    if (whole === 0) return;
+    if (whole === 0) return at;
     for (let k = 0; k < whole; k += RECORD_BYTES) {
       const id = ids[buf.readUInt32LE(k)];
-      if (id === undefined) return; // not a record of this file: nothing after it is trusted
+      if (id === undefined) return at + k; // not a record of this file: nothing after it is trusted
       const memory = buf.readFloatLE(k + 16);
       store.add(id, buf.readDoubleLE(k + 4), { cpu: buf.readFloatLE(k + 12), memory });
     }
     at += whole;
   }
+  return at;
 }
 
 /** The saved series; null when there is none or it cannot be read (the caller says so or starts afresh). */
-export function readSeries(stateDir: string): { store: SeriesStore | null; problem: string | null } {
+export function readSeries(stateDir: string): {
+  store: SeriesStore | null;
+  problem: string | null;
+  /** Set when the daemon may append to the file as it is (after cutting a torn tail). */
+  layout?: Layout | null;
+} {
   let fd: number | null = null;
   try {
     fd = openSync(seriesPath(stateDir), 'r');
     const f = fd;
     const size = fstatSync(f).size;
-    return { store: decode((into, at) => readSync(f, into, 0, into.length, at), size), problem: null };
+    const { store, layout } = decode((into, at) => readSync(f, into, 0, into.length, at), size);
+    return { store, layout, problem: null };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { store: null, problem: null };

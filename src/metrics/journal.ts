@@ -1,6 +1,6 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { APPEND_FLAGS, writeAll, writeFileAtomic } from '../fsutil.js';
-import { encodeSamples, encodeSeries, RECORD_BYTES, seriesPath, type Sample } from './file.js';
+import { encodeSamples, encodeSeries, RECORD_BYTES, seriesPath, type Layout, type Sample } from './file.js';
 import type { SeriesStore } from './series.js';
 
 /** The samples after the snapshot may grow to this many times the snapshot's size before a compaction. */
@@ -9,8 +9,7 @@ export const COMPACT_RATIO = 4;
 /**
  * `metrics.bin` as an append journal: each tick's samples are appended as fixed-size records (a few
  * hundred bytes for 20 processes) instead of the whole store being rewritten. The file is compacted
- * (the store written whole, temp + rename) at the first write after a start, when a process has no
- * index in the snapshot yet, after a write failed (a torn record must not stay in the middle), and
+ * (the store written whole, temp + rename) when a process has no index in the snapshot yet, after a write failed (a torn record must not stay in the middle), and
  * once the records reach COMPACT_RATIO times the snapshot: every day and a half, whatever the number
  * of processes (the snapshot and the records both grow with it).
  */
@@ -44,6 +43,24 @@ export class SeriesJournal {
       throw err;
     }
     this.appended += n;
+  }
+
+  /**
+   * Appends after what a daemon before this one wrote, `store` being what it read: a torn last
+   * record is cut first. A file that cannot be opened is compacted by the first write instead.
+   */
+  resume(store: SeriesStore, layout: Layout): void {
+    this.close();
+    try {
+      this.fd = openSync(seriesPath(this.stateDir), APPEND_FLAGS, 0o600);
+      ftruncateSync(this.fd, layout.end);
+    } catch {
+      this.close();
+      return;
+    }
+    this.index = new Map([...store.byId.keys()].map((id, k) => [id, k]));
+    this.appended = layout.end - layout.snapshotBytes;
+    this.limit = this.ratio * layout.snapshotBytes;
   }
 
   /** The store written whole (old processes pruned), and appends after it from now on. */

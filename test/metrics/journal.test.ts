@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Logger } from '../../src/log.js';
-import { readSeries, RECORD_BYTES, seriesPath, type Sample } from '../../src/metrics/file.js';
+import { readSeries, RECORD_BYTES, seriesPath, type Layout, type Sample } from '../../src/metrics/file.js';
 import { SeriesJournal } from '../../src/metrics/journal.js';
 import { DAY_MS, HOUR_MS, SeriesStore, type Metric } from '../../src/metrics/series.js';
 import { DAEMON_ID, recordSeries } from '../../src/supervisor/record/series.js';
@@ -36,7 +36,7 @@ function charts(store: SeriesStore, ids: string[], now: number): unknown {
   );
 }
 
-test('each tick appends one fixed-size record a process instead of rewriting the file, and a torn last record is ignored', (t) => {
+test('each tick appends one fixed-size record a process instead of rewriting the file; a torn last record is ignored, and cut by the next daemon', (t) => {
   const dir = stateDir(t);
   const ids = Array.from({ length: 20 }, (_, k) => `t/p${k}`);
   const store = new SeriesStore();
@@ -56,14 +56,17 @@ test('each tick appends one fixed-size record a process instead of rewriting the
   const torn = readSeries(dir);
   assert.equal(torn.problem, null);
   assert.deepEqual(charts(torn.store as SeriesStore, ids, t1 + 1), charts(store, ids, t1 + 1));
-  // the next daemon's first write compacts: the torn bytes are gone, and its appends line up again
+  // the next daemon cuts the torn record and appends after the last whole one, without a rewrite
+  const whole = snapshot + 100 * ids.length * RECORD_BYTES;
   const again = new SeriesJournal(dir);
+  again.resume(torn.store as SeriesStore, torn.layout as Layout);
   for (let k = 0; k < 2; k++) {
     tick(torn.store as SeriesStore, again, ids, (t1 += 10_000));
     for (const [i, id] of ids.entries()) store.add(id, t1, { cpu: (t1 / 10_000 + i) % 7, memory: 1e6 + i });
   }
   again.close();
-  assert.equal(again.compactions, 1);
+  assert.equal(again.compactions, 0);
+  assert.equal(statSync(seriesPath(dir)).size, whole + 2 * ids.length * RECORD_BYTES);
   assert.deepEqual(charts(readSeries(dir).store as SeriesStore, ids, t1 + 1), charts(store, ids, t1 + 1));
 });
 

@@ -53,6 +53,7 @@ export function recordSeries(deps: SeriesDeps) {
   if (saved.problem) logger.warn({ evt: 'metrics-unreadable', err: saved.problem, then: 'starting afresh' });
   const store = saved.store ?? new SeriesStore();
   const journal = new SeriesJournal(stateDir);
+  if (saved.store && saved.layout) journal.resume(store, saved.layout);
   let problem: string | null = null;
   let stopped = false;
   let sampling: Promise<void> = Promise.resolve();
