@@ -37,6 +37,11 @@ export interface Sample {
  * never leaves the host). Samples appended after it are replayed on top.
  */
 export function encodeSeries(store: SeriesStore): Buffer {
+  return Buffer.concat(seriesPieces(store));
+}
+
+/** The snapshot as pieces to write one after another: the rings' cells are views, not copies. */
+export function seriesPieces(store: SeriesStore): Buffer[] {
   const header: Header = { tiers: TIERS.map((t) => [t.res, t.n]), series: [] };
   const cells: Buffer[] = [];
   for (const [id, rings] of store.byId) {
@@ -47,7 +52,7 @@ export function encodeSeries(store: SeriesStore): Buffer {
   const json = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(json.length);
-  return Buffer.concat([MAGIC, len, json, ...cells]);
+  return [MAGIC, len, json, ...cells];
 }
 
 /** Writes samples as records into `buf` (RECORD_BYTES each); returns the bytes used. */

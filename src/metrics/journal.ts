@@ -1,6 +1,6 @@
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { APPEND_FLAGS, writeAll, writeFileAtomic } from '../fsutil.js';
-import { encodeSamples, encodeSeries, RECORD_BYTES, seriesPath, type Layout, type Sample } from './file.js';
+import { encodeSamples, RECORD_BYTES, seriesPieces, seriesPath, type Layout, type Sample } from './file.js';
 import type { SeriesStore } from './series.js';
 
 /** The samples after the snapshot may grow to this many times the snapshot's size before a compaction. */
@@ -67,13 +67,13 @@ export class SeriesJournal {
   compact(store: SeriesStore, now: number): void {
     this.close();
     store.prune(now);
-    const snapshot = encodeSeries(store);
+    const snapshot = seriesPieces(store);
     const file = seriesPath(this.stateDir);
     writeFileAtomic(file, snapshot, 0o600);
     this.fd = openSync(file, APPEND_FLAGS, 0o600);
     this.index = new Map([...store.byId.keys()].map((id, k) => [id, k]));
     this.appended = 0;
-    this.limit = this.ratio * snapshot.length;
+    this.limit = this.ratio * snapshot.reduce((n, b) => n + b.length, 0);
     this.compactions++;
   }
 
