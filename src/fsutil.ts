@@ -119,7 +119,7 @@ export function writeAll(fd: number, buf: Buffer): void {
 }
 
 /** temp file + fsync + rename (+ fsync of the folder): readers see the old file or the new one, never half. */
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
+export function writeFileAtomic(file: string, data: string | Buffer | readonly Buffer[], mode = 0o600): void {
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${Date.now()}`);
   let fd: number | null = null;
   let created = false;
@@ -127,7 +127,9 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
     // exclusive and no-follow: a name planted at the (guessable) temp path is refused, never written through
     fd = openSync(tmp, CREATE_FLAGS, mode);
     created = true;
-    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    // pieces are written one after another: a large file is never copied into one buffer first
+    const pieces = typeof data === 'string' ? [Buffer.from(data)] : Buffer.isBuffer(data) ? [data] : data;
+    for (const piece of pieces) writeAll(fd, piece);
     fsyncSync(fd);
     closeSync(fd);
     fd = null;

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 /** The fields of /proc/<pid>/stat that bstctl needs. */
 export interface ProcStat {
@@ -16,18 +16,55 @@ export interface Ident {
   start: number;
 }
 
+// one buffer for every read of a stat file (a few hundred bytes): a walk of /proc allocates no
+// string per process, which the daemon's interpreter-only mode (--lite-mode) makes costly
+const statBuf = Buffer.alloc(4096);
+const SPACE = 0x20;
+
 export function readStat(pid: number): ProcStat | null {
-  let raw: string;
+  let n: number;
   try {
-    raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fd = openSync(`/proc/${pid}/stat`, 'r');
+    try {
+      n = readSync(fd, statBuf, 0, statBuf.length, 0);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return null;
   }
-  // comm (field 2) may hold spaces and parens; everything after the last ')' is positional, from field 3
-  const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-  const [state, ppid, pgrp, start] = [f[0] ?? '', Number(f[1]), Number(f[2]), Number(f[19])];
-  return { pid, state, ppid, pgrp, start, ticks: Number(f[11]) + Number(f[12]) };
+  return parseStat(pid, statBuf, n);
 }
+
+/**
+ * The fields bstctl needs from the first `n` bytes of a stat file. comm (field 2) may hold spaces and
+ * parens; everything after the last ')' is positional, from field 3 (the state) on.
+ */
+export function parseStat(pid: number, buf: Buffer, n: number): ProcStat | null {
+  const close = n > 0 ? buf.lastIndexOf(0x29, n - 1) : -1;
+  if (close < 0 || close + 2 >= n) return null;
+  const state = String.fromCharCode(buf[close + 2] as number);
+  // f[k] is field k + 3; the numbers wanted: 1 ppid, 2 pgrp, 11 utime, 12 stime, 19 starttime
+  const f = [0, 0, 0, 0, 0];
+  let field = 0;
+  let value = 0;
+  for (let i = close + 2; i <= n && field <= 19; i++) {
+    const c = i < n ? (buf[i] as number) : SPACE;
+    if (c !== SPACE && c !== 0x0a) {
+      value = c >= 0x30 && c <= 0x39 ? value * 10 + (c - 0x30) : value;
+      continue;
+    }
+    const at = WANTED.indexOf(field);
+    if (at >= 0) f[at] = value;
+    field++;
+    value = 0;
+  }
+  if (field <= 19) return null; // cut short
+  const [ppid, pgrp, utime, stime, start] = f as [number, number, number, number, number];
+  return { pid, state, ppid, pgrp, start, ticks: utime + stime };
+}
+
+const WANTED = [1, 2, 11, 12, 19];
 
 /** Every process in /proc now; one that vanishes while it is read is left out. */
 export function procTable(): ProcStat[] {
@@ -52,10 +89,25 @@ export function startTime(pid: number): number | null {
   return s && s.state !== 'Z' && s.state !== 'X' ? s.start : null;
 }
 
+/** Each table's children by parent pid, built once per table (a sample asks it for 20 trees). */
+const childrenByTable = new WeakMap<ProcStat[], Map<number, number[]>>();
+
+function childrenIn(table: ProcStat[]): Map<number, number[]> {
+  let kids = childrenByTable.get(table);
+  if (kids) return kids;
+  kids = new Map();
+  for (const p of table) {
+    const list = kids.get(p.ppid);
+    if (list) list.push(p.pid);
+    else kids.set(p.ppid, [p.pid]);
+  }
+  childrenByTable.set(table, kids);
+  return kids;
+}
+
 /** Every descendant pid of `pid` in a /proc table, by a ppid walk (zombies included). */
 export function descendantsIn(table: ProcStat[], pid: number): number[] {
-  const kids = new Map<number, number[]>();
-  for (const p of table) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p.pid]);
+  const kids = childrenIn(table);
   const seen = new Set<number>([pid]);
   for (const p of seen) for (const k of kids.get(p) ?? []) seen.add(k);
   seen.delete(pid);

@@ -23,6 +23,7 @@ const target = nonEmpty;
 const by = s.optional(
   s.strictObject({ uid: s.integer(), user: s.nullable(s.string()), sudoUser: optString }),
 );
+const lifecycle = s.strictObject({ selector: optString, kind: s.optional(s.oneOf(['redis'] as const)), by });
 
 /** Every method and its params; the daemon's handler table is keyed by this, so none can be missing. */
 export const methods = {
@@ -31,11 +32,11 @@ export const methods = {
   // hand supervision to the installed daemon entry (docs/SURVIVAL.md §1): answered once the new one took over
   upgrade: none,
   status: selector,
-  start: selector,
-  stop: selector,
-  restart: selector,
-  reload: selector,
-  configReload: none,
+  start: lifecycle,
+  stop: lifecycle,
+  restart: lifecycle,
+  reload: lifecycle,
+  configReload: s.strictObject({ by }),
   // CPU and memory over time: now, the last hour and day, and `columns` averages of the last hour
   metrics: s.strictObject({ selector: optString, columns: s.optional(s.integer()) }),
   describe: s.strictObject({ id: nonEmpty }),
@@ -65,6 +66,7 @@ export const methods = {
     to: nonEmpty,
     dryRun: optBool,
     noReload: optBool,
+    by,
   }),
 } as const;
 

@@ -1,5 +1,6 @@
 import type { ConfigReloadResult } from '../../protocol.js';
 import type { Ctx } from '../context.js';
+import { asker } from '../asker.js';
 
 export async function check(ctx: Ctx): Promise<void> {
   const { file, config: c } = await ctx.config({ checking: true });
@@ -18,7 +19,7 @@ export async function schema(): Promise<void> {
 
 export async function reload(ctx: Ctx): Promise<void> {
   await ctx.config(); // a bad file is refused here, before the daemon is asked
-  const res = (await ctx.call('configReload', {})) as ConfigReloadResult;
+  const res = (await ctx.call('configReload', { by: asker() })) as ConfigReloadResult;
   ctx.print(res, () =>
     ['added', 'changed', 'removed']
       .map((k) => `${k}: ${res[k as keyof ConfigReloadResult].join(', ') || '-'}`)

@@ -10,6 +10,7 @@ import { BstError } from '../../errors.js';
 import { usableTarget } from '../../topology.js';
 import type { Ctx } from '../context.js';
 import { table } from '../format.js';
+import { asker } from '../asker.js';
 
 /** The env file of one target as `env check` reports it: names, presence, fingerprints; never a value. */
 export interface EnvTargetCheck {
@@ -209,7 +210,7 @@ export async function runEnvSync(ctx: Ctx, opts: SyncOpts): Promise<void> {
 /** Through the daemon when one runs (the one writer); without one, here, under the same target locks. */
 async function writeSync(ctx: Ctx, config: Config, req: SyncRequest): Promise<SyncResult> {
   try {
-    return (await ctx.call('envSync', req)) as SyncResult;
+    return (await ctx.call('envSync', { ...req, by: asker() })) as SyncResult;
   } catch (err) {
     if (!(err instanceof BstError) || err.code !== 'no_daemon') throw err;
   }

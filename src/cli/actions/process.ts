@@ -2,6 +2,7 @@ import { BstError } from '../../errors.js';
 import type { ActionResult, PingResult, ProcessStatus, StatusResult } from '../../protocol.js';
 import type { Ctx } from '../context.js';
 import { bytes, duration, processCells, table } from '../format.js';
+import { asker } from '../asker.js';
 
 /** What a reload would change for a running child, by key name only. */
 function envNote(p: ProcessStatus): string {
@@ -63,7 +64,7 @@ export async function lifecycle(
   method: 'start' | 'stop' | 'restart' | 'reload',
   selector?: string,
 ) {
-  const res = (await ctx.call(method, { selector })) as ActionResult;
+  const res = (await ctx.call(method, { selector, by: asker() })) as ActionResult;
   ctx.print(res, () => statusTable(res.processes));
   const goal = method === 'stop' ? 'stopped' : 'online';
   const missed = res.processes.filter(

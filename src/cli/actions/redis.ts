@@ -2,6 +2,7 @@ import type { ActionResult, ProcessStatus, RedisInstance, RedisStatusResult } fr
 import type { Ctx } from '../context.js';
 import { bytes, table } from '../format.js';
 import { statusTable } from './process.js';
+import { asker } from '../asker.js';
 
 function lastSave(at: string | null | undefined): string {
   return at ? at.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
@@ -73,7 +74,7 @@ export async function lifecycle(
   method: 'start' | 'stop' | 'restart',
   selector: string | undefined,
 ) {
-  const res = (await ctx.call(method, { selector, kind: 'redis' })) as ActionResult;
+  const res = (await ctx.call(method, { selector, kind: 'redis', by: asker() })) as ActionResult;
   ctx.print(res, () => statusTable(res.processes));
   const goal = method === 'stop' ? 'stopped' : 'online';
   const missed = res.processes.filter((p) => p.state !== goal);

@@ -88,7 +88,7 @@ function writeReport(o: ReportOpts, file: string, html: string): void {
 }
 
 /**
- * The CPU and memory series the daemon saved (`<stateDir>/metrics.bin`, written every 10 minutes and at shutdown), for
+ * The CPU and memory series the daemon saved (`<stateDir>/metrics.bin`, appended to every sample), for
  * the processes shown and, for every target, the daemon itself; nothing when none was saved.
  */
 async function metricsOf(

@@ -92,7 +92,7 @@ export async function runDaemon(
       problems,
       records: { series, exits, now: () => sup.clock.now() },
     }),
-    events.record,
+    events,
   );
 
   server = await listen(loaded.socketPath, handlers, logger, handoff?.socketFd ?? null);

@@ -1,7 +1,10 @@
 import { toBstError } from '../../errors.js';
 import type { ConfigReloadResult, Method } from '../../protocol.js';
 import type { NewEvent } from '../../events/write.js';
+import type { Asker } from '../../release/store.js';
+import { peerAsker } from '../socket/peer.js';
 import type { CallContext, Handlers } from '../socket/server.js';
+import type { Events } from './wire.js';
 
 type Record_ = (ev: NewEvent) => void;
 
@@ -22,35 +25,55 @@ const LIFECYCLE: Partial<Record<Method, string>> = {
   reload: 'reload-failed',
 };
 
-type Params = { target?: string; selector?: string; to?: string; by?: unknown; batch?: string };
+type Params = { target?: string; selector?: string; to?: string; by?: Asker; batch?: string };
+type Handler = (p: Params, c: CallContext) => Promise<unknown>;
 
-/** The handler table with every operation's outcome written to the journal (the handlers stay as they are). */
-export function journaledHandlers(handlers: Handlers, record: Record_): Handlers {
+/**
+ * The handler table with every operation's outcome written to the journal, and every event a
+ * request causes naming who asked (the handlers stay as they are).
+ */
+export function journaledHandlers(handlers: Handlers, events: Pick<Events, 'record' | 'asking'>): Handlers {
   const out: Record<string, unknown> = { ...handlers };
   for (const [method, type] of Object.entries({ ...OPERATIONS, ...LIFECYCLE })) {
-    const handler = handlers[method as Method] as (p: unknown, c: CallContext) => Promise<unknown>;
-    const operation = method in OPERATIONS;
-    out[method] = async (p: Params, c: CallContext): Promise<unknown> => {
-      const id = p.target ?? p.selector ?? p.to ?? 'all';
-      const who = p.by ? { by: p.by } : {};
-      try {
-        const result = await handler(p, c);
-        const ok = (result as { ok?: unknown } | null)?.ok !== false;
-        if (operation)
-          record({ id, type: ok ? type : `${type}-failed`, message: summary(method, p, result), ...who });
-        return result;
-      } catch (err) {
-        const e = toBstError(err);
-        // refused input changed nothing: no event (the operator saw the message)
-        if (e.exitCode !== 2) {
-          const failed = operation ? `${type}-failed` : type;
-          record({ id, type: failed, message: e.message, ...who });
-        }
-        throw err;
-      }
-    };
+    const handler = handlers[method as Method] as Handler;
+    out[method] = asked(journaled(method, type, handler, events.record), events);
   }
+  out.configReload = asked(handlers.configReload as Handler, events);
   return out as Handlers;
+}
+
+/**
+ * The asker checked against the socket's peer, given to the handler (a release record keeps it) and
+ * to every event of the request's scope: its target or selector, all for env sync and config reload.
+ */
+function asked(handler: Handler, events: Pick<Events, 'asking'>): Handler {
+  return (p, c) => {
+    const by = peerAsker(p.by);
+    return events.asking(p.target ?? p.selector, by, () => handler({ ...p, by }, c));
+  };
+}
+
+function journaled(method: string, type: string, handler: Handler, record: Record_): Handler {
+  const operation = method in OPERATIONS;
+  return async (p, c) => {
+    const id = p.target ?? p.selector ?? p.to ?? 'all';
+    const who = p.by ? { by: p.by } : {};
+    try {
+      const result = await handler(p, c);
+      const ok = (result as { ok?: unknown } | null)?.ok !== false;
+      if (operation)
+        record({ id, type: ok ? type : `${type}-failed`, message: summary(method, p, result), ...who });
+      return result;
+    } catch (err) {
+      const e = toBstError(err);
+      // refused input changed nothing: no event (the operator saw the message)
+      if (e.exitCode !== 2) {
+        const failed = operation ? `${type}-failed` : type;
+        record({ id, type: failed, message: e.message, ...who });
+      }
+      throw err;
+    }
+  };
 }
 
 function summary(method: string, p: Params, result: unknown): string {

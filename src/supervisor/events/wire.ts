@@ -1,5 +1,6 @@
 import type { Logger, SecretSet } from '../../log.js';
-import type { JournalEvent } from '../../events/journal.js';
+import { matches, type JournalEvent } from '../../events/journal.js';
+import type { Asker } from '../../release/store.js';
 import { Journal, type NewEvent } from '../../events/write.js';
 import type { Transition } from '../unit/types.js';
 import { HookRunner, type HookConfig } from './hooks.js';
@@ -12,6 +13,11 @@ export interface Events {
   logger: Logger;
   journal: Journal;
   hooks: HookRunner;
+  /**
+   * Runs a request's work; while it runs, events of `scope` (a selector; all when undefined) that
+   * name nobody are written with `by`: the starts, stops and handovers the request caused.
+   */
+  asking<T>(scope: string | undefined, by: Asker, work: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -25,7 +31,23 @@ export function openEvents(
   config: { hooks: () => readonly HookConfig[]; dir: () => string },
 ): Events {
   const journal = new Journal(stateDir, (text) => secrets.mask(text));
-  const record = (ev: NewEvent): void => journal.append(ev);
+  const open: { scope: string | undefined; by: Asker }[] = [];
+  // the latest request whose scope holds the event: the one that acted last on that process
+  const askerOf = (ev: NewEvent): Asker | undefined =>
+    [...open].reverse().find((a) => matches(ev as JournalEvent, a.scope))?.by;
+  const record = (ev: NewEvent): void => {
+    const by = ev.by === undefined ? askerOf(ev) : undefined;
+    journal.append(by ? { ...ev, by } : ev);
+  };
+  const asking = async <T>(scope: string | undefined, by: Asker, work: () => Promise<T>): Promise<T> => {
+    const mark = { scope, by };
+    open.push(mark);
+    try {
+      return await work();
+    } finally {
+      open.splice(open.indexOf(mark), 1);
+    }
+  };
   const hooks = new HookRunner(config.hooks, record, config.dir);
   journal.onEvent((ev: JournalEvent) => hooks.handle(ev));
   const tell = (rec: object): void => {
@@ -37,7 +59,7 @@ export function openEvents(
     warn: (r) => (logger.warn(r), tell(r)),
     error: (r) => (logger.error(r), tell(r)),
   };
-  return { record, logger: wrapped, journal, hooks };
+  return { record, logger: wrapped, journal, hooks, asking };
 }
 
 /** The daemon-log records that are events for an operator too. */

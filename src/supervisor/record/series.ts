@@ -1,10 +1,11 @@
 import type { Logger } from '../../log.js';
 import { writeProblem } from '../../daemonlog.js';
-import { writeFileAtomic } from '../../fsutil.js';
-import { encodeSeries, readSeries, seriesPath } from '../../metrics/file.js';
+import { readSeries, seriesPath, type Sample } from '../../metrics/file.js';
+import { SeriesJournal } from '../../metrics/journal.js';
 import { SeriesStore } from '../../metrics/series.js';
 import type { Clock } from '../machine/clock.js';
-import { ownUsage, sharedProcTable, treeUsage } from '../process/metrics.js';
+import { procTable, type ProcStat } from '../../proc.js';
+import { ownUsage, treeUsage } from '../process/metrics.js';
 import type { Entry } from '../entries/supervisor.js';
 
 /**
@@ -12,10 +13,14 @@ import type { Entry } from '../entries/supervisor.js';
  * changes it for tests, and 0 turns sampling off: the benchmark's idle daemon without it.
  */
 export const SAMPLE_MS = 10_000;
-/** How often the series is written to the state folder (and once more at shutdown). */
-// the whole file is rewritten (~67 KB a process): every 10 minutes keeps a day's writes near 200 MB
-// for 20 processes, and a crash loses at most 10 minutes of samples (the week outlives it)
-export const FLUSH_MS = 600_000;
+
+/**
+ * How long one walk of /proc serves the samples: which pids make up each tree changes seldom, and
+ * reading every process's stat file each tick was most of an idle daemon's CPU. A tree whose root
+ * is not in the walk (a restarted process) walks again at once; a grandchild forked since the last
+ * walk is counted from the next one, at most this much later.
+ */
+export const WALK_MS = 60_000;
 
 /** The id the daemon's own samples go under. */
 export const DAEMON_ID = 'daemon';
@@ -27,60 +32,67 @@ export interface SeriesDeps {
   /** The processes as they are at each tick (a config reload changes the set). */
   entries: () => Iterable<Entry>;
   sampleMs?: number;
-  flushMs?: number;
+  /** One walk of /proc (tests count them). */
+  walk?: () => ProcStat[];
 }
 
 export type SeriesRecorder = ReturnType<typeof recordSeries>;
 
 /**
  * Samples CPU and RSS of every running process tree and of the daemon itself on the shared
- * sampler (no second walk of /proc), keeps them in a SeriesStore, and writes it to
- * `<stateDir>/metrics.bin` every 10 minutes and at shutdown: a daemon restart keeps the week. A
- * write the disk refuses is reported and tried again at the next flush; it never ends the daemon.
+ * sampler (the readings `status` shares), keeps them in a SeriesStore, and appends each tick's samples
+ * to `<stateDir>/metrics.bin` (SeriesJournal): a daemon restart, even a killed daemon, keeps the
+ * week. A write the disk refuses is reported, and the next tick rewrites the file from memory; it
+ * never ends the daemon.
  */
 export function recordSeries(deps: SeriesDeps) {
   const { stateDir, clock, logger } = deps;
   const sampleMs = deps.sampleMs ?? envMs('BST_METRICS_INTERVAL_MS') ?? SAMPLE_MS;
   const off = sampleMs === 0;
-  const flushMs = deps.flushMs ?? Math.max(sampleMs, FLUSH_MS);
   const saved = readSeries(stateDir);
   if (saved.problem) logger.warn({ evt: 'metrics-unreadable', err: saved.problem, then: 'starting afresh' });
   const store = saved.store ?? new SeriesStore();
+  const journal = new SeriesJournal(stateDir);
+  if (saved.store && saved.layout) journal.resume(store, saved.layout);
   let problem: string | null = null;
-  let dirty = false;
   let stopped = false;
   let sampling: Promise<void> = Promise.resolve();
-  let lastFlush = clock.now();
   let timer: unknown = null;
+  let walk: { at: number; table: ProcStat[]; pids: Set<number> } | null = null;
 
-  const flush = (): void => {
-    if (!dirty) return;
+  /** The last walk of /proc while it is young and holds every root; else a new one. */
+  const tableFor = (roots: number[], now: number): ProcStat[] => {
+    const fresh = walk && now - walk.at < WALK_MS && now >= walk.at;
+    if (!walk || !fresh || roots.some((pid) => !walk?.pids.has(pid))) {
+      const table = (deps.walk ?? procTable)();
+      walk = { at: now, table, pids: new Set(table.map((p) => p.pid)) };
+    }
+    return walk.table;
+  };
+  const save = (samples: Sample[], now: number): void => {
     try {
-      store.prune(clock.now());
-      writeFileAtomic(seriesPath(stateDir), encodeSeries(store), 0o600);
+      journal.write(store, samples, now);
       if (problem) logger.info({ evt: 'metrics-write-resumed' });
       problem = null;
-      dirty = false;
     } catch (err) {
       if (!problem) logger.error({ evt: 'metrics-write-failed', err: (err as Error).message });
       problem = writeProblem(seriesPath(stateDir), err);
     }
   };
   const sample = async (): Promise<void> => {
-    const table = sharedProcTable();
     const own = ownUsage();
     const now = clock.now();
-    if (own) store.add(DAEMON_ID, now, own);
-    for (const e of deps.entries()) {
-      const { pid, state } = e.unit;
-      if (pid === null || state === 'stopped') continue; // a gap while down: nothing ran
-      store.add(e.id, now, await treeUsage(pid, table));
-    }
-    dirty = true;
-    if (now - lastFlush >= flushMs) {
-      lastFlush = now;
-      flush();
-    }
+    const samples: Sample[] = own ? [{ id: DAEMON_ID, t: now, ...own }] : [];
+    // a gap while down: nothing ran
+    const running = [...deps.entries()].filter((e) => e.unit.pid !== null && e.unit.state !== 'stopped');
+    const table = tableFor(
+      running.map((e) => e.unit.pid as number),
+      now,
+    );
+    for (const e of running)
+      samples.push({ id: e.id, t: now, ...(await treeUsage(e.unit.pid as number, table)) });
+    for (const s of samples) store.add(s.id, now, s);
+    save(samples, now);
   };
   const tick = (): void => {
     timer = null;
@@ -102,14 +114,14 @@ export function recordSeries(deps: SeriesDeps) {
     sampleMs,
     /** Why the series cannot be written now; null when it can. */
     problem: (): string | null => problem,
-    /** Writes what was gathered so far (an upgrade: the successor reads it at its start). */
-    save: flush,
-    /** Stops sampling and writes what was gathered (the daemon shuts down). */
+    /** An upgrade: nothing to write, every tick's samples are on disk already. */
+    save: (): void => undefined,
+    /** Stops sampling; every tick's samples are on disk already (the daemon shuts down). */
     async stop(): Promise<void> {
       stopped = true;
       if (timer !== null) clock.clearTimeout(timer);
       await sampling;
-      flush();
+      journal.close();
     },
   };
 }
