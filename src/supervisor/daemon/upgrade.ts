@@ -34,6 +34,8 @@ export interface Upgrading {
 export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
   const letIn = d.gate.hold('an upgrade'); // says which deploy, rollback, reload… runs
   let result: UpgradeResult;
+  // a child this daemon started from here on would outlive it unknown to the successor, beside its own
+  const spawnAgain = d.sup.holdSpawns();
   // from here the new daemon reads the output: this one reads no more and writes out what it read
   const readAgain = await d.sup.pauseOutput();
   try {
@@ -55,6 +57,7 @@ export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
     d.store.handOff(false);
     d.store.save();
     readAgain();
+    spawnAgain();
     letIn();
     throw err;
   }

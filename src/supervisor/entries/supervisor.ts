@@ -165,6 +165,11 @@ export function createSupervisor(deps: SupervisorDeps) {
       await Promise.race([written, new Promise((r) => setTimeout(r, FLUSH_WAIT_MS).unref())]);
       return () => resumes.forEach((resume) => resume());
     },
+    /** An upgrade's old daemon starts no child (a crash, a backoff's end); the returned function lets it again. */
+    holdSpawns(): () => void {
+      const lets = [...entries.values()].map((e) => e.unit.holdSpawns());
+      return () => lets.forEach((letSpawn) => letSpawn());
+    },
     reopenLogs(): void {
       for (const e of entries.values()) {
         e.sinks.out.reopen();

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { environOf } from '../../src/proc.js';
+import type { UpgradeResult } from '../../src/protocol.js';
+import { daemonSandbox, fixture, markedWith, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { freePort } from '../helpers/sandbox.js';
+import { isAlive, waitFor } from '../helpers/wait.js';
+
+/** The daemon log's records (both daemons of an upgrade write the same file). */
+function logRecords(sb: DaemonSandbox): Record<string, unknown>[] {
+  const file = join(sb.stateDir, 'daemon.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** The live processes (not holders) this state folder marked as `name`. */
+function running(sb: DaemonSandbox, name: string): number[] {
+  return markedWith(sb.stateDir, false).filter((pid) => environOf(pid)?.get('BST_PROCESS') === name);
+}
+
+test('an upgrade after the config changed leaves one child per process: the old daemon restarts none of those the new one replaced', async (t) => {
+  const port = await freePort();
+  const sb = daemonSandbox(t, { web: { processes: {} } });
+  const gateFile = join(sb.dir, 'gate-open');
+  const targets = (v: string) => ({
+    web: {
+      processes: {
+        worker: proc(fixture('forever.js'), { env: { V: v } }),
+        // the new daemon's start waits for this one to be ready: the test holds it there
+        gated: proc(fixture('http-ready.js'), {
+          env: { PORT: String(port), GATE_FILE: gateFile, V: v },
+          ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 60_000 },
+        }),
+      },
+    },
+  });
+  sb.writeConfig(targets('1'));
+  writeFileSync(gateFile, '');
+  await sb.start();
+  await sb.waitProc('web/worker', (p) => p.state === 'online', 'online');
+  await sb.waitProc('web/gated', (p) => p.state === 'online', 'online');
+  // edited, not reloaded: the new daemon stops both children and starts them with the new settings
+  sb.writeConfig(targets('2'));
+  rmSync(gateFile);
+
+  const upgrade = sb.run('daemon', 'upgrade', '--json');
+  // the old daemon saw the worker it started stopped (by the new one), and came to restart it
+  await waitFor(
+    () =>
+      logRecords(sb).some(
+        (r) => r.evt === 'transition' && r.id === 'web/worker' && r.from === 'online' && r.to === 'starting',
+      ),
+    { timeoutMs: 30_000, what: 'the old daemon restarting the worker' },
+  );
+  writeFileSync(gateFile, '');
+  const r = await upgrade;
+  assert.equal(r.code, 0, r.stderr);
+  const up = JSON.parse(r.stdout) as UpgradeResult;
+  sb.track(up.to.pid);
+  sb.daemonPid = up.to.pid;
+  await waitFor(() => !isAlive(up.from.pid), { timeoutMs: 30_000, what: 'the old daemon gone' });
+
+  const worker = await sb.waitProc('web/worker', (p) => p.state === 'online', 'online', 20_000);
+  assert.deepEqual(running(sb, 'worker'), [worker.pid], 'one worker, the new daemon’s');
+  assert.equal(environOf(worker.pid as number)?.get('V'), '2');
+});
