@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { environOf } from '../../src/proc.js';
 import type { UpgradeResult } from '../../src/protocol.js';
-import { daemonSandbox, fixture, markedWith, proc, type DaemonSandbox } from '../helpers/daemon.js';
+import { DaemonSandbox, fixture, markedWith, proc } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
@@ -23,6 +23,27 @@ function logRecords(sb: DaemonSandbox): Record<string, unknown>[] {
     });
 }
 
+/** Whichever daemon holds the lock now (a successor that started) is shut down by the sandbox too. */
+function trackLockHolder(sb: DaemonSandbox): void {
+  try {
+    const { pid } = JSON.parse(readFileSync(join(sb.stateDir, '.lock'), 'utf8')) as { pid: number };
+    sb.track(pid);
+    sb.daemonPid = pid;
+  } catch {
+    // no lock: no daemon
+  }
+}
+
+/** A sandbox whose cleanup also shuts down a successor the test did not get to learn of (it failed first). */
+function upgradeSandbox(t: TestContext): DaemonSandbox {
+  const sb = new DaemonSandbox({ web: { processes: {} } });
+  t.after(async () => {
+    trackLockHolder(sb);
+    await sb.cleanup();
+  });
+  return sb;
+}
+
 /** The live processes (not holders) this state folder marked as `name`. */
 function running(sb: DaemonSandbox, name: string): number[] {
   return markedWith(sb.stateDir, false).filter((pid) => environOf(pid)?.get('BST_PROCESS') === name);
@@ -30,7 +51,7 @@ function running(sb: DaemonSandbox, name: string): number[] {
 
 test('an upgrade after the config changed leaves one child per process: the old daemon restarts none of those the new one replaced', async (t) => {
   const port = await freePort();
-  const sb = daemonSandbox(t, { web: { processes: {} } });
+  const sb = upgradeSandbox(t);
   const gateFile = join(sb.dir, 'gate-open');
   const targets = (v: string) => ({
     web: {
