@@ -97,18 +97,23 @@ export async function runDaemon(
 
   server = await listen(loaded.socketPath, handlers, logger, handoff?.socketFd ?? null);
   announceReady(readyFd);
-  void notifyReady(logger); // under systemd (Type=notify): the service counts as started from here
+  // under systemd (Type=notify): the service counts as started from here; an upgrade's successor
+  // becomes its main process only once it takes over (should it fail, the old daemon stays main)
+  if (handoff === null) void notifyReady(logger);
   try {
     logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
     onSignals(exitAfter, () => reloadFromSignal(sup, gate, log.reopen, reloadConfig, logger));
     replaySignals();
     await pipes.start(2 * sup.entries.size); // a stdout and a stderr for each process's first start
-    await bootstrap(sup, store.booting, () => gate.isClosed);
-    store.save();
     if (handoff !== null) {
-      sayReady(); // the daemon that handed over exits now: the socket path is this one's
+      // everything that runs is adopted: the daemon that handed over exits now, before this one starts
+      // anything (killed for a slow start, it would leave those children to nobody)
+      await notifyReady(logger);
+      sayReady();
       ownsSocketPath = true;
     }
+    await bootstrap(sup, store.booting, () => gate.isClosed);
+    store.save();
     collectGarbageWhenGrown(); // start-up's garbage once it returned, a busy moment's later
   } catch (err) {
     // nothing may answer on the socket for a daemon that runs nothing: stop what started, then exit 1
