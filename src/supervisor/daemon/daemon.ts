@@ -171,7 +171,13 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null, handoff: Ha
   // first, then stopped together (one after another, a few that ignore SIGTERM took too long)
   // an upgrade's listen sockets first: the adopted apps' successors are given them
   if (handoff !== null) takeHandedOver(sup, handoff);
-  const { adopted, leftovers } = await takeOver(sup, saved, { stateDir, pipesDir, lifeline, logger });
+  const { adopted, leftovers } = await takeOver(sup, saved, {
+    stateDir,
+    pipesDir,
+    lifeline,
+    logger,
+    secrets,
+  });
   const bound = reapBoundMs(leftovers, stopOf);
   if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
   await reapLeftovers(leftovers, stopOf, logger);

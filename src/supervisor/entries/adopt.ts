@@ -1,6 +1,6 @@
 import type { AppProcessConfig, RedisProcessConfig } from '../../config/index.js';
 import { readEnvFile } from '../../env/file.js';
-import type { Logger } from '../../log.js';
+import type { Logger, SecretSet } from '../../log.js';
 import { environOf, startTime } from '../../proc.js';
 import { adoptChild } from '../process/adopted.js';
 import { connectControl, ctlDir } from '../process/ctl.js';
@@ -24,6 +24,8 @@ export interface AdoptDeps {
   pipesDir: string;
   lifeline: Lifeline | null;
   logger: Logger;
+  /** What the daemon masks: an adopted child's env file is learned as a spawn learns it (unit/launch.ts). */
+  secrets: SecretSet;
   /** The pids of redis servers that answer on their entry's port with the conf bstctl runs them with. */
   redisPids: ReadonlyMap<string, number>;
 }
@@ -110,6 +112,7 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
   const app = e.config.type === 'redis' ? null : e.config;
   const preloaded = app?.listen?.preload === true;
   const channel = preloaded ? await connectControl(ctlDir(deps.stateDir), c.pid, CONTROL_WAIT_MS) : null;
+  learnSecrets(e, deps.secrets);
   const tail = stderrTail();
   const toOut = feed(e.sinks.out);
   const toErr = feed(e.sinks.err);
@@ -138,7 +141,7 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
     ready: Promise.resolve(),
     envKey: c.child.envKey ?? undefined,
     envPrints: c.child.envPrints ?? undefined,
-    stderr: () => tail.lines(),
+    stderr: () => tail.lines().map((l) => deps.secrets.mask(l)),
     ...(ctl ? { drain: () => ctl.drain() } : {}),
     ...(e.config.type === 'redis' ? { stop: redisStop(e, handle.signal) } : {}),
   };
@@ -155,6 +158,18 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
     deps.logger.warn({ evt: 'output-dropped', id: e.id, pid: c.pid, bytes: output.dropped });
   }
   return null;
+}
+
+/**
+ * The values of the child's env file, masked from then on in what is said of it (its stderr tail in
+ * status and events): no spawn of this daemon read that file yet.
+ */
+function learnSecrets(e: Entry, secrets: SecretSet): void {
+  try {
+    secrets.addAll(readEnvFile(e.targetConfig.env.file ?? ''));
+  } catch {
+    // unreadable now: its next spawn says why
+  }
 }
 
 /**
