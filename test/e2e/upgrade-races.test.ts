@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { environOf } from '../../src/proc.js';
+import { environOf, readStat } from '../../src/proc.js';
 import type { UpgradeResult } from '../../src/protocol.js';
-import { DaemonSandbox, fixture, markedWith, proc } from '../helpers/daemon.js';
+import { DaemonSandbox, fixture, markedWith, ordinaryApp, proc, ROOT } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
@@ -125,4 +125,54 @@ test('an upgrade hands over once everything running is adopted, without waiting 
   writeFileSync(gateFile, '');
   const gated = await sb.waitProc('web/gated', (p) => p.state === 'online', 'online', 30_000);
   assert.deepEqual(running(sb, 'gated'), [gated.pid]);
+});
+
+/** A copy of the built bstctl under the sandbox, which runs its CLI; returns the copy's daemon entry. */
+function installCopy(sb: DaemonSandbox): string {
+  const dir = join(sb.dir, 'install');
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(ROOT, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  sb.cli = join(dir, 'dist', 'src', 'cli', 'bin.cjs');
+  return join(dir, 'dist', 'src', 'supervisor', 'bin.cjs');
+}
+
+/** The tick numbers in the app's log, in the order written. */
+function ticks(sb: DaemonSandbox): number[] {
+  const file = join(sb.base('web'), 'logs', 'app.out.log');
+  if (!existsSync(file)) return [];
+  return [...readFileSync(file, 'utf8').matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+}
+
+test('an upgrade whose new daemon dies after it took the output over: the old one reads every line again, and no holder of the dead one is left', async (t) => {
+  const port = await freePort();
+  const sb = upgradeSandbox(t);
+  sb.writeConfig({
+    web: { processes: { app: ordinaryApp(port, { env: { PORT: String(port), TICK_MS: '10' } }) } },
+  });
+  const entry = installCopy(sb);
+  const daemon = await sb.start();
+  await sb.waitProc('web/app', (p) => p.state === 'online', 'online');
+  // a new build that adopts everything (its holders take the output over), then dies unready
+  writeFileSync(
+    entry,
+    "if (process.env.BST_HANDOFF) process.send = () => process.exit(1);\nrequire('../boot.cjs').runBundle('bstctld');\n",
+  );
+
+  const r = await sb.run('daemon', 'upgrade');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /the new daemon exited with code 1 before it was ready/);
+  // what the dead daemon read and never wrote is lost with it; from a moment later, every line
+  const from = Math.max(0, ...ticks(sb)) + 20;
+  await waitFor(() => Math.max(0, ...ticks(sb)) > from + 300, { timeoutMs: 30_000, what: '300 more ticks' });
+  const list = ticks(sb).filter((n) => n >= from);
+  const gaps = list.filter((n, i) => i > 0 && n !== (list[i - 1] as number) + 1);
+  assert.deepEqual(gaps, [], `ticks ${list[0]}…${list.at(-1)} out of order or missing`);
+  const holders = markedWith(sb.stateDir).filter((pid) => environOf(pid)?.get('BST_HOLDER') === sb.stateDir);
+  assert.deepEqual(
+    holders.filter((pid) => readStat(pid)?.ppid !== daemon),
+    [],
+    'every holder is the running daemon’s',
+  );
 });

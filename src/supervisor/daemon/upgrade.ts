@@ -56,7 +56,7 @@ export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
     d.lock.reclaim();
     d.store.handOff(false);
     d.store.save();
-    readAgain();
+    await readAgain();
     spawnAgain();
     letIn();
     throw err;

@@ -5,7 +5,8 @@ import { environOf, startTime } from '../../proc.js';
 import { adoptChild } from '../process/adopted.js';
 import { connectControl, ctlDir } from '../process/ctl.js';
 import { control } from '../process/handover.js';
-import { takeOverOutput, type Lifeline } from '../process/holder.js';
+import { retakeHolder, takeOverOutput, type Holder, type Lifeline } from '../process/holder.js';
+import { fifoPaths } from '../process/pipes.js';
 import { canBorrow } from '../process/borrow.js';
 import { givenListener, type Listener } from '../process/listeners.js';
 import { feed } from '../output/sinks.js';
@@ -113,6 +114,7 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
   const preloaded = app?.listen?.preload === true;
   const channel = preloaded ? await connectControl(ctlDir(deps.stateDir), c.pid, CONTROL_WAIT_MS) : null;
   learnSecrets(e, deps.secrets);
+  let holder = output?.holder ?? null; // the one of the moment: a failed upgrade replaces it
   const tail = stderrTail();
   const toOut = feed(e.sinks.out);
   const toErr = feed(e.sinks.err);
@@ -127,11 +129,12 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
       return toErr(chunk);
     },
     control: channel,
-    onGone: () => output?.holder?.end(),
+    onGone: () => holder?.end(),
+    retakeOutput: lifeline && output ? retaker(e, c.pid, deps, (h) => (holder = h)) : undefined,
   });
   if (!handle) {
     channel?.destroy();
-    output?.holder?.end();
+    holder?.end();
     return 'gone before it could be taken over';
   }
   const ctl = channel ? control(channel) : null;
@@ -158,6 +161,18 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
     deps.logger.warn({ evt: 'output-dropped', id: e.id, pid: c.pid, bytes: output.dropped });
   }
   return null;
+}
+
+/** ChildHandle.retakeOutput of an adopted child: its FIFOs back from a dead successor's holders. */
+function retaker(e: Entry, pid: number, deps: AdoptDeps, swap: (h: Holder | null) => void) {
+  const paths = fifoPaths(deps.pipesDir, e.id, pid);
+  const spec = { lifeline: deps.lifeline as Lifeline, stateDir: deps.stateDir };
+  return async (): Promise<void> => {
+    const got = await retakeHolder(spec, paths, pid);
+    if (got.held.stdout.length > 0) e.sinks.out.write(got.held.stdout);
+    if (got.held.stderr.length > 0) e.sinks.err.write(got.held.stderr);
+    swap(got.holder);
+  };
 }
 
 /**

@@ -303,6 +303,11 @@ export class ProcessUnit {
     };
   }
 
+  /** After a failed upgrade: the running child's output taken back from the successor's holders. */
+  retakeOutput(): Promise<void> {
+    return this.current?.launch.handle.retakeOutput?.() ?? Promise.resolve();
+  }
+
   /** Stops reading the running child's output until the returned function is called (an upgrade). */
   pauseOutput(): () => void {
     return this.current?.launch.handle.pauseOutput?.() ?? (() => undefined);

@@ -99,3 +99,31 @@ test('PipeStock.start keeps the FIFOs of a live child and removes stale ones', a
   pipes.clear();
   assert.deepEqual(readdirSync(dir).sort(), kept, 'at the exit only the stock is removed');
 });
+
+test('output paused for an upgrade is read again, every line in order, once the upgrade failed and resumed it', async (t) => {
+  const { pipes, stateDir } = await withHolders(t);
+  let out = '';
+  const h = spawnChild({
+    command: ['/bin/sh', '-c', 'i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.01; done'],
+    cwd: stateDir,
+    env: { PATH: '/usr/bin:/bin' },
+    name: ID,
+    pipes,
+    holder: pipes.holder,
+    stdout: (c) => void (out += c.toString()),
+    stderr: () => {},
+  });
+  t.after(() => h.kill());
+  await waitFor(() => out.includes('tick 5\n'), { what: 'the first ticks' });
+  const lines = (): number => out.split('\n').length - 1;
+  const resume = (h.pauseOutput as () => () => void)();
+  const paused = lines();
+  resume();
+  await waitFor(() => lines() > paused + 20, { timeoutMs: 20_000, what: 'reading again' });
+  const ticks = [...out.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+  assert.deepEqual(
+    ticks,
+    ticks.map((_, i) => i),
+    'each tick once, in order',
+  );
+});
