@@ -176,3 +176,44 @@ test('an upgrade whose new daemon dies after it took the output over: the old on
     'every holder is the running daemon’s',
   );
 });
+
+// exits STOP_AFTER_MS after SIGTERM: a stop that takes a while
+const SLOW_STOP = `process.on('SIGTERM', () => setTimeout(() => process.exit(0), Number(process.env.STOP_AFTER_MS))); setInterval(() => {}, 1 << 30);`;
+
+test('a daemon told to shut down during an upgrade kills its successor first: no daemon and no process is left running', async (t) => {
+  const sb = upgradeSandbox(t);
+  const targets = (v: string) => ({
+    web: {
+      processes: {
+        idle: proc(fixture('forever.js')),
+        // its settings change: the new daemon stops it first, which takes a while
+        slow: proc([process.execPath, '-e', SLOW_STOP], {
+          env: { STOP_AFTER_MS: '4000', V: v },
+          stop: { timeoutMs: 20_000 },
+        }),
+      },
+    },
+  });
+  sb.writeConfig(targets('1'));
+  const daemon = await sb.start();
+  await sb.waitProc('web/idle', (p) => p.state === 'online', 'online');
+  await sb.waitProc('web/slow', (p) => p.state === 'online', 'online');
+  sb.writeConfig(targets('2'));
+
+  const upgrade = sb.run('daemon', 'upgrade');
+  const started = await waitFor(() => logRecords(sb).find((r) => r.evt === 'upgrade-started'), {
+    what: 'the successor started',
+  });
+  const successor = Number(started.pid);
+  sb.track(successor);
+  await waitFor(() => logRecords(sb).some((r) => r.evt === 'orphans'), {
+    what: 'the successor stopping web/slow',
+  });
+  process.kill(daemon, 'SIGTERM');
+  assert.notEqual((await upgrade).code, 0);
+  await waitFor(() => !isAlive(daemon) && !isAlive(successor), {
+    timeoutMs: 40_000,
+    what: 'both daemons gone',
+  });
+  assert.deepEqual(markedWith(sb.stateDir), [], 'no process, no holder left');
+});

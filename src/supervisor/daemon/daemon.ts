@@ -24,7 +24,7 @@ import { serialReloads } from '../requests/config-reload.js';
 import { splitId } from '../../config/selector.js';
 import { listen, prepareSocketDir, removeSocket } from '../socket/server.js';
 import { sayReady, type Handoff } from './handoff.js';
-import { takeHandedOver, upgradeDaemon } from './upgrade.js';
+import { takeHandedOver, upgrader } from './upgrade.js';
 import { readState } from '../state/state-file.js';
 import { createSupervisor, type Supervisor } from '../entries/supervisor.js';
 import { own } from '../../own.js';
@@ -61,14 +61,19 @@ export async function runDaemon(
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
   let ownsSocketPath = handoff === null; // a successor that failed to start leaves the path to its predecessor
+  const upgrades = upgrader(() => ({ ...prepared, gate, logger, server, series }));
   const shutdown = (why: string): Promise<void> =>
-    (stopping ??= stopAll(sup, gate, store, why, events)
-      .finally(() => series.stop())
-      .finally(() => {
-        server?.close();
-        if (ownsSocketPath) removeSocket(loaded.socketPath);
-        log.flush();
-      }));
+    (stopping ??= upgrades.settle().then((handedOver) =>
+      handedOver
+        ? undefined // the processes and the socket path are the successor's
+        : stopAll(sup, gate, store, why, events)
+            .finally(() => series.stop())
+            .finally(() => {
+              server?.close();
+              if (ownsSocketPath) removeSocket(loaded.socketPath);
+              log.flush();
+            }),
+    ));
   const reload = serialReloads(sup, logger);
   const reloadConfig = journaledReload(
     (): Promise<ConfigReloadResult> => reload(() => validatedConfig(sup.loaded.file)),
@@ -87,7 +92,7 @@ export async function runDaemon(
       gate,
       startedAt,
       shutdown: exitAfter,
-      upgrade: () => upgradeDaemon({ ...prepared, gate, logger, server, series }),
+      upgrade: () => upgrades.run(),
       reloadConfig,
       problems,
       records: { series, exits, now: () => sup.clock.now() },
