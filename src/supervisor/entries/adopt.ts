@@ -3,7 +3,7 @@ import { readEnvFile } from '../../env/file.js';
 import type { Logger, SecretSet } from '../../log.js';
 import { environOf, startTime } from '../../proc.js';
 import { adoptChild } from '../process/adopted.js';
-import { connectControl, ctlDir } from '../process/ctl.js';
+import { connectControl, ctlDir, forgetOnExit } from '../process/ctl.js';
 import { control } from '../process/handover.js';
 import { retakeHolder, takeOverOutput, type Holder, type Lifeline } from '../process/holder.js';
 import { fifoPaths } from '../process/pipes.js';
@@ -138,6 +138,7 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
     return 'gone before it could be taken over';
   }
   const ctl = channel ? control(channel) : null;
+  if (preloaded) forgetOnExit(deps.stateDir, handle);
   const launch: Launch = {
     handle,
     release: c.child.release,
