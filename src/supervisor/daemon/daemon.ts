@@ -15,7 +15,7 @@ import { acquireDaemonLock } from './daemon-lock.js';
 import { logProblem } from '../entries/entry.js';
 import { daemonHandlers, Gate } from '../requests/process-ops.js';
 import { reapBoundMs, reapLeftovers, type StopSpec } from '../orphans/reap.js';
-import { takeOver } from './takeover.js';
+import { keepHeld, takeOver } from './takeover.js';
 import { createPersistence, type Persistence } from '../state/persist.js';
 import { PipeStock } from '../process/pipes.js';
 import { Lifeline } from '../process/holder.js';
@@ -186,6 +186,7 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null, handoff: Ha
   const bound = reapBoundMs(leftovers, stopOf);
   if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
   await reapLeftovers(leftovers, stopOf, logger);
+  await keepHeld(sup, saved, adopted, { stateDir, pipesDir, logger });
   store.attach(sup, saved?.processes ?? {}, adopted);
   recoverEach(sup, logger);
   // an upgrade's successor uses the pipes folder from then on: this daemon's exit leaves it alone

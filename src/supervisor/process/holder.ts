@@ -162,6 +162,15 @@ export async function retakeHolder(
   return { held: { stdout: out.held, stderr: err.held }, holder: startHolder(spec, paths, pid) };
 }
 
+/** What the holders of a child that is gone kept of its output (they are stopped first); the spools are removed. */
+export async function collectHeld(
+  stateDir: string,
+  paths: FifoPaths,
+): Promise<{ stdout: Buffer; stderr: Buffer }> {
+  await stopHolders(stateDir, paths);
+  return { stdout: takeSpool(paths.out).held, stderr: takeSpool(paths.err).held };
+}
+
 function openRead(path: string): number | null {
   try {
     return openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
