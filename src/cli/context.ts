@@ -61,7 +61,7 @@ export class Ctx {
   async call<M extends Method>(method: M, params: Params<M>, opts: CallOptions = {}): Promise<unknown> {
     const onProgress = opts.onProgress ?? ((line: string) => !this.json && process.stderr.write(`${line}\n`));
     try {
-      const o = { ...opts, onProgress, onVersion: sayOtherVersion };
+      const o = { ...opts, onProgress, onVersion: opts.onVersion ?? sayOtherVersion };
       const socket = (await this.daemon()).socketPath;
       return await call(socket, method, params, o).catch(async (err: unknown) => {
         // a daemon older than this CLI refuses the asker before doing anything: ask again without it

@@ -204,7 +204,8 @@ export async function shutdown(ctx: Ctx): Promise<void> {
  * operation runs) or a new daemon that failed (its output quoted, the old one kept) is exit 1.
  */
 export async function upgrade(ctx: Ctx): Promise<void> {
-  const r = (await ctx.call('upgrade', {}).catch((err: unknown) => {
+  // the daemon that answers is the old one by design: no warning that its version differs
+  const r = (await ctx.call('upgrade', {}, { onVersion: () => undefined }).catch((err: unknown) => {
     throw predatesUpgrade(err) ?? err;
   })) as UpgradeResult;
   ctx.print(
