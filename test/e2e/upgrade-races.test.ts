@@ -89,6 +89,12 @@ test('an upgrade after the config changed leaves one child per process: the old 
   const worker = await sb.waitProc('web/worker', (p) => p.state === 'online', 'online', 20_000);
   assert.deepEqual(running(sb, 'worker'), [worker.pid], 'one worker, the new daemon’s');
   assert.equal(environOf(worker.pid as number)?.get('V'), '2');
+  // the old daemon saw its worker end, but that was the new daemon's stop, not a crash
+  const told = await sb.json<{ events: { type: string }[] }>(['events', 'web/worker']);
+  assert.deepEqual(
+    told.events.filter((e) => e.type === 'crashed'),
+    [],
+  );
 });
 
 test('an upgrade hands over once everything running is adopted, without waiting for what the new daemon starts: one slow to get ready is not left to nobody', async (t) => {

@@ -20,6 +20,7 @@ export interface Upgrading {
   log: { flush(): void };
   series: { save(): void };
   logger: Logger;
+  events: { mute(on: boolean): void };
   lock: DaemonLock;
   server: Server | null;
   /** This daemon's exit leaves what the successor uses from now on (the pipes folder). */
@@ -36,6 +37,7 @@ export async function upgradeDaemon(d: Upgrading, signal?: AbortSignal): Promise
   let result: UpgradeResult;
   // a child this daemon started from here on would outlive it unknown to the successor, beside its own
   const spawnAgain = d.sup.holdSpawns();
+  d.events.mute(true); // the successor tells what happens to the children from now on
   // from here the new daemon reads the output: this one reads no more and writes out what it read
   const readAgain = await d.sup.pauseOutput();
   try {
@@ -57,6 +59,7 @@ export async function upgradeDaemon(d: Upgrading, signal?: AbortSignal): Promise
     d.lock.reclaim();
     d.store.handOff(false);
     d.store.save();
+    d.events.mute(false);
     await readAgain();
     spawnAgain();
     letIn();

@@ -12,6 +12,11 @@ export interface Events {
   logger: Logger;
   journal: Journal;
   hooks: HookRunner;
+  /**
+   * An upgrade's old daemon: what its records tell is no longer journaled (its children's ends are
+   * the successor's doing, told by the successor); on again when the upgrade failed.
+   */
+  mute(on: boolean): void;
 }
 
 /**
@@ -28,8 +33,9 @@ export function openEvents(
   const record = (ev: NewEvent): void => journal.append(ev);
   const hooks = new HookRunner(config.hooks, record, config.dir);
   journal.onEvent((ev: JournalEvent) => hooks.handle(ev));
+  let muted = false;
   const tell = (rec: object): void => {
-    for (const ev of eventsOfRecord(rec)) record(ev);
+    if (!muted) for (const ev of eventsOfRecord(rec)) record(ev);
   };
   const wrapped: Logger = {
     debug: (r) => logger.debug(r),
@@ -37,7 +43,7 @@ export function openEvents(
     warn: (r) => (logger.warn(r), tell(r)),
     error: (r) => (logger.error(r), tell(r)),
   };
-  return { record, logger: wrapped, journal, hooks };
+  return { record, logger: wrapped, journal, hooks, mute: (on) => void (muted = on) };
 }
 
 /** The daemon-log records that are events for an operator too. */
