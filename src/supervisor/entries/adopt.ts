@@ -115,6 +115,11 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
   const channel = preloaded ? await connectControl(ctlDir(deps.stateDir), c.pid, CONTROL_WAIT_MS) : null;
   learnSecrets(e, deps.secrets);
   let holder = output?.holder ?? null; // the one of the moment: a failed upgrade replaces it
+  let gone = false;
+  const swap = (h: Holder | null): void => {
+    holder = h;
+    if (gone) h?.end(); // it exited meanwhile
+  };
   const tail = stderrTail();
   const toOut = feed(e.sinks.out);
   const toErr = feed(e.sinks.err);
@@ -129,8 +134,11 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
       return toErr(chunk);
     },
     control: channel,
-    onGone: () => holder?.end(),
-    retakeOutput: lifeline && output ? retaker(e, c.pid, deps, (h) => (holder = h)) : undefined,
+    onGone: () => {
+      gone = true;
+      holder?.end();
+    },
+    retakeOutput: lifeline && output ? retaker(e, c.pid, deps, swap) : undefined,
   });
   if (!handle) {
     channel?.destroy();

@@ -300,6 +300,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
       if (got.held.stdout.length > 0) spec.stdout(got.held.stdout);
       if (got.held.stderr.length > 0) spec.stderr(got.held.stderr);
       held.holder = got.holder;
+      if (cp.exitCode !== null || cp.signalCode !== null) got.holder?.end(); // it exited meanwhile
     },
     control: spec.control ? (cp.stdio[3 + fds.length] as Duplex) : null,
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
