@@ -3,10 +3,18 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, write
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { environOf, readStat } from '../../src/proc.js';
 import type { UpgradeResult } from '../../src/protocol.js';
-import { DaemonSandbox, fixture, markedWith, ordinaryApp, proc, ROOT } from '../helpers/daemon.js';
+import {
+  daemonSandbox,
+  type DaemonSandbox,
+  fixture,
+  markedWith,
+  ordinaryApp,
+  proc,
+  ROOT,
+} from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
@@ -25,34 +33,13 @@ function logRecords(sb: DaemonSandbox): Record<string, unknown>[] {
     });
 }
 
-/** Whichever daemon holds the lock now (a successor that started) is shut down by the sandbox too. */
-function trackLockHolder(sb: DaemonSandbox): void {
-  try {
-    const { pid } = JSON.parse(readFileSync(join(sb.stateDir, '.lock'), 'utf8')) as { pid: number };
-    sb.track(pid);
-    sb.daemonPid = pid;
-  } catch {
-    // no lock: no daemon
-  }
-}
-
-/** A sandbox whose cleanup also shuts down a successor the test did not get to learn of (it failed first). */
-function upgradeSandbox(t: TestContext): DaemonSandbox {
-  const sb = new DaemonSandbox({ web: { processes: {} } });
-  t.after(async () => {
-    trackLockHolder(sb);
-    await sb.cleanup();
-  });
-  return sb;
-}
-
 /** The live processes (not holders) this state folder marked as `name`. */
 function running(sb: DaemonSandbox, name: string): number[] {
   return markedWith(sb.stateDir, false).filter((pid) => environOf(pid)?.get('BST_PROCESS') === name);
 }
 
 test('an upgrade after the config changed leaves one child per process: the old daemon, answering its last clients, restarts none of those the new one replaced', async (t) => {
-  const sb = upgradeSandbox(t);
+  const sb = daemonSandbox(t, { web: { processes: {} } });
   const targets = (v: string) => ({
     web: { processes: { worker: proc(fixture('forever.js'), { env: { V: v } }) } },
   });
@@ -99,7 +86,7 @@ test('an upgrade after the config changed leaves one child per process: the old 
 
 test('an upgrade hands over once everything running is adopted, without waiting for what the new daemon starts: one slow to get ready is not left to nobody', async (t) => {
   const port = await freePort();
-  const sb = upgradeSandbox(t);
+  const sb = daemonSandbox(t, { web: { processes: {} } });
   const gateFile = join(sb.dir, 'gate-open');
   const targets = (v: string) => ({
     web: {
@@ -153,7 +140,7 @@ function ticks(sb: DaemonSandbox): number[] {
 
 test('an upgrade whose new daemon dies after it took the output over: the old one reads every line again, and no holder of the dead one is left', async (t) => {
   const port = await freePort();
-  const sb = upgradeSandbox(t);
+  const sb = daemonSandbox(t, { web: { processes: {} } });
   sb.writeConfig({
     web: { processes: { app: ordinaryApp(port, { env: { PORT: String(port), TICK_MS: '10' } }) } },
   });
@@ -187,7 +174,7 @@ test('an upgrade whose new daemon dies after it took the output over: the old on
 const SLOW_STOP = `process.on('SIGTERM', () => setTimeout(() => process.exit(0), Number(process.env.STOP_AFTER_MS))); setInterval(() => {}, 1 << 30);`;
 
 test('a daemon told to shut down during an upgrade kills its successor first: no daemon and no process is left running', async (t) => {
-  const sb = upgradeSandbox(t);
+  const sb = daemonSandbox(t, { web: { processes: {} } });
   const targets = (v: string) => ({
     web: {
       processes: {
