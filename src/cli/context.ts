@@ -10,7 +10,7 @@ import { VERSION } from '../version.js';
 let versionSaid = false;
 
 /**
- * A CLI of another version than the daemon's (an upgrade installed, the daemon not restarted): one
+ * A CLI of another version than the daemon's (an upgrade installed, the daemon not handed over): one
  * line on stderr, once, never on stdout (`--json` keeps its one document). The reply names the
  * daemon's version: no extra round-trip.
  */
@@ -18,7 +18,7 @@ function sayOtherVersion(daemon: string): void {
   if (versionSaid || daemon === VERSION) return;
   versionSaid = true;
   process.stderr.write(
-    `bstctl: warning: the daemon runs bstctl ${daemon}, this CLI is ${VERSION}; restart the daemon to run ${VERSION} (\`bstctl shutdown && bstctl daemon\`, or \`systemctl restart bst-supervisor\`)\n`,
+    `bstctl: warning: the daemon runs bstctl ${daemon}, this CLI is ${VERSION}; hand the daemon over to ${VERSION} without stopping a process: \`bstctl daemon upgrade\` (under systemd: \`systemctl reload bst-supervisor\`)\n`,
   );
 }
 
@@ -61,7 +61,7 @@ export class Ctx {
   async call<M extends Method>(method: M, params: Params<M>, opts: CallOptions = {}): Promise<unknown> {
     const onProgress = opts.onProgress ?? ((line: string) => !this.json && process.stderr.write(`${line}\n`));
     try {
-      const o = { ...opts, onProgress, onVersion: sayOtherVersion };
+      const o = { ...opts, onProgress, onVersion: opts.onVersion ?? sayOtherVersion };
       const socket = (await this.daemon()).socketPath;
       return await call(socket, method, params, o).catch(async (err: unknown) => {
         // a daemon older than this CLI refuses the asker before doing anything: ask again without it

@@ -173,13 +173,13 @@ async function daemonProblems(
   }
 }
 
-/** A daemon of another version than this CLI (upgraded, not restarted) runs the old code: say so. */
+/** A daemon of another version than this CLI (upgraded, not handed over) runs the old code: say so. */
 function versionFinding(ping: PingResult | undefined): Finding[] {
   if (!ping || ping.version === VERSION) return [];
   return [
     warn(
       'version',
-      `the daemon (pid ${ping.pid}) runs bstctl ${ping.version}, this CLI is ${VERSION}; restart the daemon to run ${VERSION}`,
+      `the daemon (pid ${ping.pid}) runs bstctl ${ping.version}, this CLI is ${VERSION}; hand it over with \`bstctl daemon upgrade\``,
     ),
   ];
 }

@@ -84,6 +84,7 @@ test('daemon upgrade between two builds of different versions: the socket answer
   assert.equal(up.to.version, '0.0.2-new');
   await waitFor(() => !isAlive(oldPid), { timeoutMs: 30_000, what: 'the old daemon gone' });
   const seen = await pings.stop();
+  assert.equal(r.stderr, '', 'no warning that the old daemon it upgrades runs another version');
   assert.deepEqual(seen.failures, [], `${seen.count} pings answered`);
   assert.deepEqual([...seen.versions].sort(), ['0.0.1-old', '0.0.2-new']);
 

@@ -49,7 +49,7 @@ test('a CLI of another version than the daemon’s warns once on stderr, and doc
   assert.equal(lines.length, 1, r.stderr);
   assert.match(
     lines[0] as string,
-    /the daemon runs bstctl 0\.0\.1-old, this CLI is \d+\.\d+\.\d+; restart the daemon/,
+    /the daemon runs bstctl 0\.0\.1-old, this CLI is \d+\.\d+\.\d+; hand the daemon over to .* `bstctl daemon upgrade`/,
   );
   const doctor = await sb.run('doctor', '--json');
   const checks = (JSON.parse(doctor.stdout) as { checks: Check[] }).checks;
@@ -59,7 +59,7 @@ test('a CLI of another version than the daemon’s warns once on stderr, and doc
     ['warn'],
     doctor.stdout,
   );
-  assert.match(version[0]?.message ?? '', /runs bstctl 0\.0\.1-old/);
+  assert.match(version[0]?.message ?? '', /runs bstctl 0\.0\.1-old, .*`bstctl daemon upgrade`/);
   sb.cli = join(sb.dir, 'my tools', 'bstctl', 'dist', 'src', 'cli', 'bin.cjs');
   const same = await sb.run('status', '--json');
   assert.equal(same.stderr, '', 'the same version says nothing');

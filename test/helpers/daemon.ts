@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -146,6 +146,18 @@ export class DaemonSandbox {
     );
   }
 
+  /** The live daemon that holds this sandbox's daemon lock, if any. */
+  private lockHolder(): number | null {
+    try {
+      const { pid } = JSON.parse(readFileSync(join(this.stateDir, '.lock'), 'utf8')) as { pid: number };
+      if (!isAlive(pid)) return null;
+      this.track(pid);
+      return pid;
+    } catch {
+      return null; // no lock: no daemon
+    }
+  }
+
   track(pid: number | null | undefined): void {
     if (pid) this.pids.add(pid);
   }
@@ -157,6 +169,7 @@ export class DaemonSandbox {
 
   /** Shuts the daemon down, SIGKILLs whatever it or the test started that still lives, removes the folder. */
   async cleanup(): Promise<void> {
+    this.daemonPid = this.lockHolder() ?? this.daemonPid; // an upgrade's successor the test did not learn of
     if (this.daemonPid !== null && isAlive(this.daemonPid)) await this.run('shutdown');
     // what a killed daemon left (adoptable children, output holders) is marked with its state folder
     for (const pid of markedWith(this.stateDir)) this.pids.add(pid);

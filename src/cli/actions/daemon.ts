@@ -204,10 +204,22 @@ export async function shutdown(ctx: Ctx): Promise<void> {
  * operation runs) or a new daemon that failed (its output quoted, the old one kept) is exit 1.
  */
 export async function upgrade(ctx: Ctx): Promise<void> {
-  const r = (await ctx.call('upgrade', {})) as UpgradeResult;
+  // the daemon that answers is the old one by design: no warning that its version differs
+  const r = (await ctx.call('upgrade', {}, { onVersion: () => undefined }).catch((err: unknown) => {
+    throw predatesUpgrade(err) ?? err;
+  })) as UpgradeResult;
   ctx.print(
     r,
     () =>
       `daemon upgraded: pid ${r.from.pid} (bstctl ${r.from.version}) handed over to pid ${r.to.pid} (bstctl ${r.to.version})`,
   );
+}
+
+/** A daemon of a bstctl before `daemon upgrade` knows no such request: say what to do, once, instead. */
+function predatesUpgrade(err: unknown): BstError | null {
+  if (!(err instanceof BstError) || err.code !== 'protocol' || !err.message.includes('"upgrade"'))
+    return null;
+  return new BstError('failed', 'the running daemon predates `bstctl daemon upgrade`: it cannot hand over', {
+    hint: 'restart it once (`bstctl shutdown && bstctl daemon`, or `systemctl restart bst-supervisor` after `bstctl startup systemd --install`); its processes restart this one time, later upgrades keep them running',
+  });
 }

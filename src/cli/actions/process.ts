@@ -10,9 +10,13 @@ function envNote(p: ProcessStatus): string {
   return keys.length > 0 ? `env changed: ${keys.join(', ')} (reload to apply)` : '';
 }
 
-/** The reason of a process that is not online (an online one's is routine), then its env drift. */
+/**
+ * The reason of a process that is not online (an online one's is routine, but for a child adopted
+ * from an earlier daemon: said, with what it costs), then its env drift.
+ */
 function noteOf(p: ProcessStatus, allReasons: boolean): string {
-  const reason = allReasons || p.state !== 'online' ? (p.reason ?? '') : '';
+  const said = allReasons || p.state !== 'online' || Boolean(p.reason?.startsWith('adopted'));
+  const reason = said ? (p.reason ?? '') : '';
   const pending = p.pending ? `config change pending: ${p.pending}` : '';
   return [reason, pending, envNote(p)].filter((s) => s !== '').join('; ');
 }

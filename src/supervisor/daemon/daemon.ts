@@ -15,7 +15,7 @@ import { acquireDaemonLock } from './daemon-lock.js';
 import { logProblem } from '../entries/entry.js';
 import { daemonHandlers, Gate } from '../requests/process-ops.js';
 import { reapBoundMs, reapLeftovers, type StopSpec } from '../orphans/reap.js';
-import { takeOver } from './takeover.js';
+import { keepHeld, takeOver } from './takeover.js';
 import { createPersistence, type Persistence } from '../state/persist.js';
 import { PipeStock } from '../process/pipes.js';
 import { Lifeline } from '../process/holder.js';
@@ -24,7 +24,7 @@ import { serialReloads } from '../requests/config-reload.js';
 import { splitId } from '../../config/selector.js';
 import { listen, prepareSocketDir, removeSocket } from '../socket/server.js';
 import { sayReady, type Handoff } from './handoff.js';
-import { takeHandedOver, upgradeDaemon } from './upgrade.js';
+import { takeHandedOver, upgrader } from './upgrade.js';
 import { readState } from '../state/state-file.js';
 import { createSupervisor, type Supervisor } from '../entries/supervisor.js';
 import { own } from '../../own.js';
@@ -61,14 +61,19 @@ export async function runDaemon(
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
   let ownsSocketPath = handoff === null; // a successor that failed to start leaves the path to its predecessor
+  const upgrades = upgrader(() => ({ ...prepared, gate, logger, server, series }));
   const shutdown = (why: string): Promise<void> =>
-    (stopping ??= stopAll(sup, gate, store, why, events)
-      .finally(() => series.stop())
-      .finally(() => {
-        server?.close();
-        if (ownsSocketPath) removeSocket(loaded.socketPath);
-        log.flush();
-      }));
+    (stopping ??= upgrades.settle().then((handedOver) =>
+      handedOver
+        ? undefined // the processes and the socket path are the successor's
+        : stopAll(sup, gate, store, why, events)
+            .finally(() => series.stop())
+            .finally(() => {
+              server?.close();
+              if (ownsSocketPath) removeSocket(loaded.socketPath);
+              log.flush();
+            }),
+    ));
   const reload = serialReloads(sup, logger);
   const reloadConfig = journaledReload(
     (): Promise<ConfigReloadResult> => reload(() => validatedConfig(sup.loaded.file)),
@@ -87,7 +92,7 @@ export async function runDaemon(
       gate,
       startedAt,
       shutdown: exitAfter,
-      upgrade: () => upgradeDaemon({ ...prepared, gate, logger, server, series }),
+      upgrade: () => upgrades.run(),
       reloadConfig,
       problems,
       records: { series, exits, now: () => sup.clock.now() },
@@ -97,18 +102,23 @@ export async function runDaemon(
 
   server = await listen(loaded.socketPath, handlers, logger, handoff?.socketFd ?? null);
   announceReady(readyFd);
-  void notifyReady(logger); // under systemd (Type=notify): the service counts as started from here
+  // under systemd (Type=notify): the service counts as started from here; an upgrade's successor
+  // becomes its main process only once it takes over (should it fail, the old daemon stays main)
+  if (handoff === null) void notifyReady(logger);
   try {
     logger.info({ evt: 'daemon-started', pid: process.pid, version: VERSION, socket: loaded.socketPath });
     onSignals(exitAfter, () => reloadFromSignal(sup, gate, log.reopen, reloadConfig, logger));
     replaySignals();
     await pipes.start(2 * sup.entries.size); // a stdout and a stderr for each process's first start
-    await bootstrap(sup, store.booting, () => gate.isClosed);
-    store.save();
     if (handoff !== null) {
-      sayReady(); // the daemon that handed over exits now: the socket path is this one's
+      // everything that runs is adopted: the daemon that handed over exits now, before this one starts
+      // anything (killed for a slow start, it would leave those children to nobody)
+      await notifyReady(logger);
+      sayReady();
       ownsSocketPath = true;
     }
+    await bootstrap(sup, store.booting, () => gate.isClosed);
+    store.save();
     collectGarbageWhenGrown(); // start-up's garbage once it returned, a busy moment's later
   } catch (err) {
     // nothing may answer on the socket for a daemon that runs nothing: stop what started, then exit 1
@@ -166,10 +176,17 @@ async function prepare(loaded: LoadedConfig, readyFd: number | null, handoff: Ha
   // first, then stopped together (one after another, a few that ignore SIGTERM took too long)
   // an upgrade's listen sockets first: the adopted apps' successors are given them
   if (handoff !== null) takeHandedOver(sup, handoff);
-  const { adopted, leftovers } = await takeOver(sup, saved, { stateDir, pipesDir, lifeline, logger });
+  const { adopted, leftovers } = await takeOver(sup, saved, {
+    stateDir,
+    pipesDir,
+    lifeline,
+    logger,
+    secrets,
+  });
   const bound = reapBoundMs(leftovers, stopOf);
   if (bound > 0) announceWait(readyFd, bound, 'stopping what a previous daemon left running');
   await reapLeftovers(leftovers, stopOf, logger);
+  await keepHeld(sup, saved, adopted, { stateDir, pipesDir, logger });
   store.attach(sup, saved?.processes ?? {}, adopted);
   recoverEach(sup, logger);
   // an upgrade's successor uses the pipes folder from then on: this daemon's exit leaves it alone

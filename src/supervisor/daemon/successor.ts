@@ -32,6 +32,8 @@ export interface UpgradeSpec {
   logger: Logger;
   clock: Clock;
   readyMs?: number;
+  /** Aborted: this daemon shuts down, the successor is killed as if it failed. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function startSuccessor(spec: UpgradeSpec): Promise<UpgradeResult> 
     closeSync(out);
   }
   spec.logger.info({ evt: 'upgrade-started', pid: child.pid ?? null, entry: DAEMON_ENTRY });
-  const ready = await waitReady(child, spec.clock, spec.readyMs ?? READY_MS);
+  const ready = await waitReady(child, spec.clock, spec.readyMs ?? READY_MS, spec.signal);
   if (typeof ready === 'string') {
     child.kill('SIGKILL');
     await exited(child);
@@ -82,13 +84,22 @@ export async function startSuccessor(spec: UpgradeSpec): Promise<UpgradeResult> 
 }
 
 /** Its ready message, or why none came. */
-function waitReady(child: ChildProcess, clock: Clock, ms: number): Promise<ReadyMessage | string> {
+function waitReady(
+  child: ChildProcess,
+  clock: Clock,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<ReadyMessage | string> {
   return new Promise((resolve) => {
+    const stopped = (): void => done('was stopped: this daemon shuts down');
     const done = (v: ReadyMessage | string): void => {
       clock.clearTimeout(timer);
       child.off('message', onMessage);
+      signal?.removeEventListener('abort', stopped);
       resolve(v);
     };
+    if (signal?.aborted) return done('was stopped: this daemon shuts down');
+    signal?.addEventListener('abort', stopped, { once: true });
     const timer = clock.setTimeout(() => done(`did not say ready within ${Math.round(ms / 1000)} s`), ms);
     const onMessage = (m: unknown): void => {
       const msg = m as Partial<ReadyMessage> | null;

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { groupAndTree } from '../../terminate.js';
+import { collectHeld } from '../process/holder.js';
+import { fifoPaths } from '../process/pipes.js';
 import { adoptEntry, notOurs, type AdoptDeps, type Candidate } from '../entries/adopt.js';
 import type { Supervisor } from '../entries/supervisor.js';
 import { markedStrays, redisStrays } from '../orphans/scan.js';
@@ -67,4 +70,29 @@ function candidatesOf(saved: SavedState | null): Candidate[] {
       ? [{ id, pid: p.pid, startTime: p.startTime, child: p.child }]
       : [],
   );
+}
+
+/**
+ * What the holders kept of the children this daemon did not adopt (one that died while no daemon ran:
+ * its last words; one stopped for its changed settings), written to its log once they are stopped.
+ * A process the config no longer has loses it with its spool.
+ */
+export async function keepHeld(
+  sup: Supervisor,
+  saved: SavedState | null,
+  adopted: ReadonlySet<string>,
+  deps: Pick<AdoptDeps, 'stateDir' | 'pipesDir' | 'logger'>,
+): Promise<void> {
+  for (const [id, p] of Object.entries(saved?.processes ?? {})) {
+    if (adopted.has(id) || p.pid === null) continue;
+    const paths = fifoPaths(deps.pipesDir, id, p.pid);
+    if (!existsSync(`${paths.out}.spool`) && !existsSync(`${paths.err}.spool`)) continue;
+    const held = await collectHeld(deps.stateDir, paths);
+    const e = sup.entries.get(id);
+    if (!e) continue;
+    if (held.stdout.length > 0) e.sinks.out.write(held.stdout);
+    if (held.stderr.length > 0) e.sinks.err.write(held.stderr);
+    const bytes = held.stdout.length + held.stderr.length;
+    if (bytes > 0) deps.logger.info({ evt: 'output-held', id, pid: p.pid, bytes });
+  }
 }

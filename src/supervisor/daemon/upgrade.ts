@@ -20,6 +20,7 @@ export interface Upgrading {
   log: { flush(): void };
   series: { save(): void };
   logger: Logger;
+  events: { mute(on: boolean): void };
   lock: DaemonLock;
   server: Server | null;
   /** This daemon's exit leaves what the successor uses from now on (the pipes folder). */
@@ -31,9 +32,12 @@ export interface Upgrading {
  * then state.json and the logs are written out and the successor started. Once it runs, this daemon
  * answers what it accepted and exits 0 without stopping a child; should it fail, it stays in charge.
  */
-export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
+export async function upgradeDaemon(d: Upgrading, signal?: AbortSignal): Promise<UpgradeResult> {
   const letIn = d.gate.hold('an upgrade'); // says which deploy, rollback, reload… runs
   let result: UpgradeResult;
+  // a child this daemon started from here on would outlive it unknown to the successor, beside its own
+  const spawnAgain = d.sup.holdSpawns();
+  d.events.mute(true); // the successor tells what happens to the children from now on
   // from here the new daemon reads the output: this one reads no more and writes out what it read
   const readAgain = await d.sup.pauseOutput();
   try {
@@ -49,12 +53,15 @@ export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
       restarts: restartsOf(d.sup),
       logger: d.logger,
       clock: d.sup.clock,
+      signal,
     });
   } catch (err) {
     d.lock.reclaim();
     d.store.handOff(false);
     d.store.save();
-    readAgain();
+    d.events.mute(false);
+    await readAgain();
+    spawnAgain();
     letIn();
     throw err;
   }
@@ -66,6 +73,34 @@ export async function upgradeDaemon(d: Upgrading): Promise<UpgradeResult> {
     void stopAccepting(server, d.sup.loaded.socketPath, LAST_REPLIES_MS).then(() => process.exit(0));
   });
   return result;
+}
+
+/**
+ * The daemon's upgrades. A shutdown while one runs (SIGTERM, `systemctl stop` during a reload) first
+ * gives it up, its successor killed, so that none runs on with the processes this daemon then stops;
+ * once this daemon handed over, the shutdown stops nothing: the processes are the successor's.
+ */
+export function upgrader(upgrading: () => Upgrading) {
+  const abort = new AbortController();
+  let running: Promise<UpgradeResult> | null = null;
+  let handedOver = false;
+  return {
+    run(): Promise<UpgradeResult> {
+      const p = upgradeDaemon(upgrading(), abort.signal);
+      running = p;
+      p.then(
+        () => void (handedOver = true),
+        () => undefined,
+      );
+      return p;
+    },
+    /** Ends an upgrade in flight; true when this daemon has handed over (it must stop nothing). */
+    async settle(): Promise<boolean> {
+      abort.abort();
+      await running?.catch(() => undefined);
+      return handedOver;
+    },
+  };
 }
 
 /** At a successor's start: the listen sockets and restart counts the previous daemon handed over. */

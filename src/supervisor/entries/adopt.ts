@@ -1,11 +1,12 @@
 import type { AppProcessConfig, RedisProcessConfig } from '../../config/index.js';
 import { readEnvFile } from '../../env/file.js';
-import type { Logger } from '../../log.js';
+import type { Logger, SecretSet } from '../../log.js';
 import { environOf, startTime } from '../../proc.js';
 import { adoptChild } from '../process/adopted.js';
-import { connectControl, ctlDir } from '../process/ctl.js';
+import { connectControl, ctlDir, forgetOnExit } from '../process/ctl.js';
 import { control } from '../process/handover.js';
-import { takeOverOutput, type Lifeline } from '../process/holder.js';
+import { retakeHolder, takeOverOutput, type Holder, type Lifeline } from '../process/holder.js';
+import { fifoPaths } from '../process/pipes.js';
 import { canBorrow } from '../process/borrow.js';
 import { givenListener, type Listener } from '../process/listeners.js';
 import { feed } from '../output/sinks.js';
@@ -24,6 +25,8 @@ export interface AdoptDeps {
   pipesDir: string;
   lifeline: Lifeline | null;
   logger: Logger;
+  /** What the daemon masks: an adopted child's env file is learned as a spawn learns it (unit/launch.ts). */
+  secrets: SecretSet;
   /** The pids of redis servers that answer on their entry's port with the conf bstctl runs them with. */
   redisPids: ReadonlyMap<string, number>;
 }
@@ -110,6 +113,13 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
   const app = e.config.type === 'redis' ? null : e.config;
   const preloaded = app?.listen?.preload === true;
   const channel = preloaded ? await connectControl(ctlDir(deps.stateDir), c.pid, CONTROL_WAIT_MS) : null;
+  learnSecrets(e, deps.secrets);
+  let holder = output?.holder ?? null; // the one of the moment: a failed upgrade replaces it
+  let gone = false;
+  const swap = (h: Holder | null): void => {
+    holder = h;
+    if (gone) h?.end(); // it exited meanwhile
+  };
   const tail = stderrTail();
   const toOut = feed(e.sinks.out);
   const toErr = feed(e.sinks.err);
@@ -124,21 +134,26 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
       return toErr(chunk);
     },
     control: channel,
-    onGone: () => output?.holder?.end(),
+    onGone: () => {
+      gone = true;
+      holder?.end();
+    },
+    retakeOutput: lifeline && output ? retaker(e, c.pid, deps, swap) : undefined,
   });
   if (!handle) {
     channel?.destroy();
-    output?.holder?.end();
+    holder?.end();
     return 'gone before it could be taken over';
   }
   const ctl = channel ? control(channel) : null;
+  if (preloaded) forgetOnExit(deps.stateDir, handle);
   const launch: Launch = {
     handle,
     release: c.child.release,
     ready: Promise.resolve(),
     envKey: c.child.envKey ?? undefined,
     envPrints: c.child.envPrints ?? undefined,
-    stderr: () => tail.lines(),
+    stderr: () => tail.lines().map((l) => deps.secrets.mask(l)),
     ...(ctl ? { drain: () => ctl.drain() } : {}),
     ...(e.config.type === 'redis' ? { stop: redisStop(e, handle.signal) } : {}),
   };
@@ -155,6 +170,30 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
     deps.logger.warn({ evt: 'output-dropped', id: e.id, pid: c.pid, bytes: output.dropped });
   }
   return null;
+}
+
+/** ChildHandle.retakeOutput of an adopted child: its FIFOs back from a dead successor's holders. */
+function retaker(e: Entry, pid: number, deps: AdoptDeps, swap: (h: Holder | null) => void) {
+  const paths = fifoPaths(deps.pipesDir, e.id, pid);
+  const spec = { lifeline: deps.lifeline as Lifeline, stateDir: deps.stateDir };
+  return async (): Promise<void> => {
+    const got = await retakeHolder(spec, paths, pid);
+    if (got.held.stdout.length > 0) e.sinks.out.write(got.held.stdout);
+    if (got.held.stderr.length > 0) e.sinks.err.write(got.held.stderr);
+    swap(got.holder);
+  };
+}
+
+/**
+ * The values of the child's env file, masked from then on in what is said of it (its stderr tail in
+ * status and events): no spawn of this daemon read that file yet.
+ */
+function learnSecrets(e: Entry, secrets: SecretSet): void {
+  try {
+    secrets.addAll(readEnvFile(e.targetConfig.env.file ?? ''));
+  } catch {
+    // unreadable now: its next spawn says why
+  }
 }
 
 /**

@@ -154,16 +154,26 @@ export function createSupervisor(deps: SupervisorDeps) {
     },
     /**
      * An upgrade's old daemon: no output is read from here on (it waits in the pipes for the new
-     * daemon) and what was read is written out; the returned function reads again (a failed upgrade).
+     * daemon) and what was read is written out; the returned function reads again (a failed upgrade),
+     * after it took the output back from the holders of a successor that died.
      */
-    async pauseOutput(): Promise<() => void> {
+    async pauseOutput(): Promise<() => Promise<void>> {
       const resumes = [...entries.values()].map((e) => e.unit.pauseOutput());
       const written = Promise.all(
         [...entries.values()].flatMap((e) => [e.sinks.out.flush(), e.sinks.err.flush()]),
       );
       // a log the disk refuses drops its lines anyway: the upgrade does not wait on it
       await Promise.race([written, new Promise((r) => setTimeout(r, FLUSH_WAIT_MS).unref())]);
-      return () => resumes.forEach((resume) => resume());
+      // a successor that died after it took the output over left its holders reading the pipes
+      return async () => {
+        await Promise.all([...entries.values()].map((e) => e.unit.retakeOutput().catch(() => undefined)));
+        resumes.forEach((resume) => resume());
+      };
+    },
+    /** An upgrade's old daemon starts no child (a crash, a backoff's end); the returned function lets it again. */
+    holdSpawns(): () => void {
+      const lets = [...entries.values()].map((e) => e.unit.holdSpawns());
+      return () => lets.forEach((letSpawn) => letSpawn());
     },
     reopenLogs(): void {
       for (const e of entries.values()) {

@@ -18,6 +18,11 @@ export interface Events {
    * name nobody are written with `by`: the starts, stops and handovers the request caused.
    */
   asking<T>(scope: string | undefined, by: Asker, work: () => Promise<T>): Promise<T>;
+  /**
+   * An upgrade's old daemon: what its records tell is no longer journaled (its children's ends are
+   * the successor's doing, told by the successor); on again when the upgrade failed.
+   */
+  mute(on: boolean): void;
 }
 
 /**
@@ -50,8 +55,9 @@ export function openEvents(
   };
   const hooks = new HookRunner(config.hooks, record, config.dir);
   journal.onEvent((ev: JournalEvent) => hooks.handle(ev));
+  let muted = false;
   const tell = (rec: object): void => {
-    for (const ev of eventsOfRecord(rec)) record(ev);
+    if (!muted) for (const ev of eventsOfRecord(rec)) record(ev);
   };
   const wrapped: Logger = {
     debug: (r) => logger.debug(r),
@@ -59,7 +65,7 @@ export function openEvents(
     warn: (r) => (logger.warn(r), tell(r)),
     error: (r) => (logger.error(r), tell(r)),
   };
-  return { record, logger: wrapped, journal, hooks, asking };
+  return { record, logger: wrapped, journal, hooks, asking, mute: (on) => void (muted = on) };
 }
 
 /** The daemon-log records that are events for an operator too. */

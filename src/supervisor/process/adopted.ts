@@ -20,6 +20,8 @@ export interface AdoptSpec {
   drainTimeoutMs?: number;
   /** Called once the pid is gone, before the pipes are read to their end (the holder lets go of them). */
   onGone?: () => void;
+  /** ChildHandle.retakeOutput: its output taken back from a successor's holders (a failed upgrade). */
+  retakeOutput?: () => Promise<void>;
 }
 
 const DEFAULT_POLL_MS = 100;
@@ -93,6 +95,7 @@ export function adoptChild(spec: AdoptSpec): ChildHandle | null {
     exited: watchAdopted(spec, streams),
     control: spec.control ?? null,
     pauseOutput,
+    ...(spec.retakeOutput ? { retakeOutput: spec.retakeOutput } : {}),
     signal: (sig) => signalGroup(pid, startTime, sig),
     kill: async () => {
       try {

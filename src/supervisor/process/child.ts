@@ -6,7 +6,7 @@ import { findExecutable } from '../../which.js';
 import { borrowArgv } from './borrow.js';
 import { noteOutput } from './idle-gc.js';
 import { keepFifos, readEnd, removeFile, type FifoPaths, type PipeEnds, type PipeSource } from './pipes.js';
-import { startHolder, type Holder, type HolderSpec } from './holder.js';
+import { retakeHolder, startHolder, type Holder, type HolderSpec } from './holder.js';
 import { groupAndTree, signalGroup, terminate } from '../../terminate.js';
 
 export interface ChildSpec {
@@ -59,6 +59,11 @@ export interface ChildHandle {
    * returned function is called: an upgrade's old daemon reads nothing the new one reads too.
    */
   pauseOutput?(): () => void;
+  /**
+   * After a failed upgrade: the holders of the successor that died (they read the pipes since its
+   * lifeline closed) are stopped, what they kept goes to the sinks, and a holder of ours takes over.
+   */
+  retakeOutput?(): Promise<void>;
 }
 /** Test seams; not for production callers. */
 export interface SpawnInternals {
@@ -120,7 +125,9 @@ export function readInto(
     return () => {
       if (released) return;
       released = true;
-      if (handle) handle.reading = false; // the stream starts reading again as it resumes
+      // the stream still waits for the read the pause cut short, and would never ask again: the
+      // handle is started here (reading stays true, as net.js leaves it after its own readStart)
+      handle?.readStart();
       release();
     };
   };
@@ -129,6 +136,7 @@ export function readInto(
 interface ReadHandle {
   reading: boolean;
   readStop(): number;
+  readStart(): number;
 }
 
 /**
@@ -178,14 +186,10 @@ function buildArgv(spec: ChildSpec, donor: number | null): string[] | string {
  * A child's linked FIFOs are unlinked once its output is read to the end; its holder ends with the
  * child, so that the pipes reach EOF and `exited` settles as soon as without a holder.
  */
-function tidyOutput(
-  cp: ChildProcess,
-  streams: (Readable | null)[],
-  kept: FifoPaths | null,
-  holder: Holder | null,
-) {
+function tidyOutput(cp: ChildProcess, streams: (Readable | null)[], held: Held) {
+  const { kept } = held;
   if (kept) [kept.out, kept.err].forEach((path, i) => streams[i]?.once('close', () => removeFile(path)));
-  if (holder) cp.once('exit', () => holder.end());
+  cp.once('exit', () => held.holder?.end()); // the holder of the moment (retakeOutput may replace it)
 }
 
 /** The child's output streams: pipes of ours when `ends` are given, else Node's. */
@@ -196,7 +200,7 @@ function watchExit(
   held: Held,
 ): { exited: Promise<ExitInfo>; pause: () => () => void } {
   const [out, err] = ends.map((e) => (e ? readEnd(e.read) : null));
-  tidyOutput(cp, [out ?? null, err ?? null], held.kept, held.holder);
+  tidyOutput(cp, [out ?? null, err ?? null], held);
   const streams = [out ?? cp.stdout, err ?? cp.stderr];
   const pause = pauseBoth([
     readInto(streams[0] ?? null, spec.stdout, Boolean(out)),
@@ -283,12 +287,21 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
   const pid = cp.pid;
   // a leader that exited at once is a zombie that still names its group: its start time counts
   const startTime = pid === undefined ? null : (internals.fakeStartTime ?? readStat(pid)?.start ?? null);
-  const watched = watchExit(cp, spec, ends, holdOutput(spec, ends, pid));
+  const held = holdOutput(spec, ends, pid);
+  const watched = watchExit(cp, spec, ends, held);
   return {
     pid,
     startTime,
     exited: watched.exited,
     pauseOutput: watched.pause,
+    retakeOutput: async () => {
+      if (!held.kept || !spec.holder || pid === undefined) return;
+      const got = await retakeHolder(spec.holder, held.kept, pid);
+      if (got.held.stdout.length > 0) spec.stdout(got.held.stdout);
+      if (got.held.stderr.length > 0) spec.stderr(got.held.stderr);
+      held.holder = got.holder;
+      if (cp.exitCode !== null || cp.signalCode !== null) got.holder?.end(); // it exited meanwhile
+    },
     control: spec.control ? (cp.stdio[3 + fds.length] as Duplex) : null,
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
     kill: async () => {

@@ -147,6 +147,30 @@ export async function takeOverOutput(
   };
 }
 
+/**
+ * A running child's FIFOs, kept open by this daemon, taken back from whatever holds them now (the
+ * holders of an upgrade's successor that died): they are stopped, their spools read, and a holder on
+ * `spec`'s lifeline started.
+ */
+export async function retakeHolder(
+  spec: HolderSpec,
+  paths: FifoPaths,
+  pid: number,
+): Promise<{ held: { stdout: Buffer; stderr: Buffer }; holder: Holder | null }> {
+  await stopHolders(spec.stateDir, paths);
+  const [out, err] = [takeSpool(paths.out), takeSpool(paths.err)];
+  return { held: { stdout: out.held, stderr: err.held }, holder: startHolder(spec, paths, pid) };
+}
+
+/** What the holders of a child that is gone kept of its output (they are stopped first); the spools are removed. */
+export async function collectHeld(
+  stateDir: string,
+  paths: FifoPaths,
+): Promise<{ stdout: Buffer; stderr: Buffer }> {
+  await stopHolders(stateDir, paths);
+  return { stdout: takeSpool(paths.out).held, stderr: takeSpool(paths.err).held };
+}
+
 function openRead(path: string): number | null {
   try {
     return openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);

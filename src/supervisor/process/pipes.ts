@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
+import { readStat } from '../../proc.js';
 import type { Readable } from 'node:stream';
 
 /** Both ends of a pipe: the daemon reads `read`; the child gets `write` as its stdout or stderr. */
@@ -153,13 +154,10 @@ function isFifo(path: string): boolean {
   }
 }
 
+/** A zombie is gone: a leftover the start just stopped is one until PID 1 reaps it. */
 function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  const state = readStat(pid)?.state;
+  return state !== undefined && state !== 'Z' && state !== 'X';
 }
 
 /** Removes the files of `dir` whose name `which` picks; never throws. */

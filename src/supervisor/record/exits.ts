@@ -33,9 +33,11 @@ export class ExitLog {
   record(t: Transition): void {
     const k = this.kept(t.id);
     const now = this.now();
+    // an adopted child's end has no code nor signal (PID 1 reaped it), and a crash restarts it at once
     const exited =
       t.code !== null ||
       t.signal !== null ||
+      t.adopted === true ||
       (RUNNING.has(t.from) && !RUNNING.has(t.to) && t.from !== 'stopping');
     if (exited && t.from !== 'stopped') {
       k.lastExit = { time: now, code: t.code, signal: t.signal, stderr: t.stderr ?? [] };

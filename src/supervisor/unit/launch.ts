@@ -10,7 +10,7 @@ import { readCurrent } from '../../release/switch.js';
 import { spawnChild, type ChildHandle } from '../process/child.js';
 import { envPrints, keyOf } from './envkey.js';
 import { control, preloadEnv, type Control } from '../process/handover.js';
-import { ctlDir } from '../process/ctl.js';
+import { ctlDir, forgetOnExit } from '../process/ctl.js';
 import { lineWatcher, probeHttp, probeTcp, withDeadline } from '../process/readiness.js';
 import { feed, type Sink } from '../output/sinks.js';
 import { notReady } from '../process/not-ready.js';
@@ -148,6 +148,7 @@ export function launchApp(ctx: LaunchContext, abort: AbortSignal): Launch {
   const spawnedWith = { envKey: keyOf(prints), envPrints: prints, stderr };
   const why = (err: unknown): Promise<never> => notReady(err, handle, stderr);
   const ctl = handle.control ? control(handle.control) : null;
+  if (ctl && ctx.supervisor) forgetOnExit(ctx.supervisor, handle);
   if (ctl && listen) {
     // a ready message may come as a line of output or as PM2's process.send('ready')
     const said = ctx.proc.ready && 'message' in ctx.proc.ready ? ctl.said(ctx.proc.ready.message) : undefined;

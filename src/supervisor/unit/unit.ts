@@ -30,6 +30,7 @@ export class ProcessUnit {
   private lastPid: number | null = null; // the exit transition still names the child that exited
   private tree: Ident[] = []; // the child's descendants when it was asked to stop
   private waiters = new Set<() => void>();
+  private spawnsHeld = false; // an upgrade runs: the next daemon starts what is down, not this one
   private readonly successor: Successor;
 
   constructor(
@@ -190,6 +191,13 @@ export class ProcessUnit {
 
   private spawn(): void {
     const gen = ++this.gen;
+    if (this.spawnsHeld) {
+      // waits as for a busy port (backoff, tried again, never a crash): a child started now would
+      // outlive this daemon unknown to the next one, which starts its own
+      this.current = null;
+      queueMicrotask(() => gen === this.gen && this.send({ type: 'portBusy', reason: HELD_REASON }));
+      return;
+    }
     const abort = new AbortController();
     let launch: Launch;
     try {
@@ -287,6 +295,19 @@ export class ProcessUnit {
     return this.successor.drained();
   }
 
+  /** Starts no child until the returned function is called (an upgrade: the next daemon starts them). */
+  holdSpawns(): () => void {
+    this.spawnsHeld = true;
+    return () => {
+      this.spawnsHeld = false;
+    };
+  }
+
+  /** After a failed upgrade: the running child's output taken back from the successor's holders. */
+  retakeOutput(): Promise<void> {
+    return this.current?.launch.handle.retakeOutput?.() ?? Promise.resolve();
+  }
+
   /** Stops reading the running child's output until the returned function is called (an upgrade). */
   pauseOutput(): () => void {
     return this.current?.launch.handle.pauseOutput?.() ?? (() => undefined);
@@ -299,6 +320,9 @@ export class ProcessUnit {
     this.successor.dispose();
   }
 }
+
+/** Why a unit waits instead of starting a child while its daemon hands over to the next one. */
+export const HELD_REASON = 'not started while the daemon hands over to its upgrade';
 
 /** An adopted child's end as status and events tell it: the kernel gave its exit status to PID 1. */
 export const ADOPTED_EXIT = 'exited (code unknown: adopted from an earlier daemon)';

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { readStat } from '../../../src/proc.js';
 import { spawnChild } from '../../../src/supervisor/process/child.js';
 import { holderGroups, Lifeline } from '../../../src/supervisor/process/holder.js';
 import { fifoPaths, PipeStock } from '../../../src/supervisor/process/pipes.js';
@@ -98,4 +100,56 @@ test('PipeStock.start keeps the FIFOs of a live child and removes stale ones', a
   assert.deepEqual(kept, [`${base}.err`, `${base}.out`, `${base}.out.spool`]);
   pipes.clear();
   assert.deepEqual(readdirSync(dir).sort(), kept, 'at the exit only the stock is removed');
+});
+
+test('output paused for an upgrade is read again, every line in order, once the upgrade failed and resumed it', async (t) => {
+  const { pipes, stateDir } = await withHolders(t);
+  let out = '';
+  const h = spawnChild({
+    command: ['/bin/sh', '-c', 'i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.01; done'],
+    cwd: stateDir,
+    env: { PATH: '/usr/bin:/bin' },
+    name: ID,
+    pipes,
+    holder: pipes.holder,
+    stdout: (c) => void (out += c.toString()),
+    stderr: () => {},
+  });
+  t.after(() => h.kill());
+  await waitFor(() => out.includes('tick 5\n'), { what: 'the first ticks' });
+  const lines = (): number => out.split('\n').length - 1;
+  const resume = (h.pauseOutput as () => () => void)();
+  const paused = lines();
+  resume();
+  await waitFor(() => lines() > paused + 20, { timeoutMs: 20_000, what: 'reading again' });
+  const ticks = [...out.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+  assert.deepEqual(
+    ticks,
+    ticks.map((_, i) => i),
+    'each tick once, in order',
+  );
+});
+
+test('PipeStock.start removes the FIFOs and spools of a child that is a zombie (stopped a moment ago, not reaped yet)', async (t) => {
+  const box = sandbox();
+  t.after(() => box.cleanup());
+  const dir = join(box.dir, 'pipes');
+  mkdirSync(dir);
+  // a child that exits under a parent that never reaps it: a zombie while the parent sleeps
+  const script = '$| = 1; my $p = fork(); exit 0 unless $p; print "$p\\n"; sleep 30;';
+  const parent = spawn('perl', ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => parent.kill('SIGKILL'));
+  const [line] = (await once(parent.stdout, 'data')) as [Buffer];
+  const zombie = Number(line.toString().trim());
+  await waitFor(() => readStat(zombie)?.state === 'Z', { what: 'the zombie' });
+  const stale = fifoPaths(dir, ID, zombie);
+  execFileSync('mkfifo', [stale.out, stale.err]);
+  writeFileSync(`${stale.out}.spool`, 'held');
+  const pipes = new PipeStock(dir, 4);
+  await pipes.start();
+  t.after(() => pipes.clear());
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => !/^p\d+$/.test(n)),
+    [],
+  );
 });
