@@ -75,6 +75,7 @@ test('daemon upgrade between two builds of different versions: the socket answer
 
   setVersion(install, '0.0.2-new');
   const pings = pingLoop(sb.socket);
+  t.after(() => pings.stop()); // a failed assertion below must not leave the loop running
   const r = await sb.run('daemon', 'upgrade', '--json');
   assert.equal(r.code, 0, r.stderr);
   const up = JSON.parse(r.stdout) as UpgradeResult;

@@ -38,7 +38,12 @@ function metric(v: MetricView, f: (v: number) => string): string {
 function exitText(d: Described): string {
   const e = d.lastExit;
   if (!e) return 'none since the daemon started';
-  const how = e.signal ? `killed by ${e.signal}` : `exited with code ${e.code ?? '?'}`;
+  // neither: an adopted child, whose status went to PID 1, or a spawn that never ran
+  const how = e.signal
+    ? `killed by ${e.signal}`
+    : e.code !== null
+      ? `exited with code ${e.code}`
+      : 'ended, exit code unknown';
   return `${how} at ${e.time}`;
 }
 
