@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, fstatSync, renameSync, writev } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, renameSync, writev, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BstError } from '../../errors.js';
 import { APPEND_FLAGS, ensureSafeDir, LOG_FILE_MODE, openSafe } from '../../fsutil.js';
@@ -17,6 +17,8 @@ export interface LogFileOptions {
   onRecover?: (was: string) => void;
   /** How often a failed file is tried again. */
   retryMs?: number;
+  /** A write that takes longer moves the file to background writes for good (tests). */
+  slowWriteMs?: number;
 }
 
 interface Fault {
@@ -29,11 +31,17 @@ interface Fault {
 const REOPEN = Symbol('reopen');
 // writev takes at most IOV_MAX (1024) buffers per call
 const MAX_BUFFERS = 512;
+// a write into the page cache takes microseconds; one that took longer (a stalled or remote disk)
+// moves the file to writes in the background, so the daemon does not wait on that disk again
+const SLOW_WRITE_MS = 20;
 
 /**
  * One append-only log file of ours: opened without following symlinks (mode 0640), written by one
  * `writev` at a time from a queue, rotated by size and interval between writes (so a whole batch of
  * lines lands in one file), with compression and pruning of rotated copies in the background.
+ * The writes are synchronous while they are quick: in a flood, a background write kept each chunk
+ * alive across young collections into the old generation, the daemon's RSS peak (and a thread
+ * hand-off per write); the first slow one moves the file to background writes for good.
  * A file it cannot open or write (ENOSPC, EACCES, a planted symlink) never throws and never blocks its
  * writer: what arrives meanwhile is dropped and counted, the file is tried again every `retryMs`, and
  * the first write that succeeds again is preceded by a line that says how much was lost.
@@ -53,6 +61,7 @@ export class LogFile {
   private closed = false;
   private waiters: { below: number; fn: () => void }[] = [];
   private chores: Promise<void> = Promise.resolve();
+  private syncWrites = true;
   private readonly nextCopy: (now: Date) => string;
 
   constructor(
@@ -127,7 +136,7 @@ export class LogFile {
     const bytes = sizeOf(bufs);
     this.inFlightBytes = bytes;
     this.writing = true;
-    writev(this.fd as number, note ? [note, ...bufs] : bufs, (err, written) => {
+    this.send(note ? [note, ...bufs] : bufs, (err, written) => {
       this.inFlightBytes = 0;
       this.writing = false;
       if (err) return this.fail(err, bytes);
@@ -139,6 +148,21 @@ export class LogFile {
       this.kick();
       this.notify();
     });
+  }
+
+  /** One writev, at once while the file's writes are quick, else in the background. */
+  private send(bufs: Buffer[], done: (err: Error | null, written: number) => void): void {
+    if (!this.syncWrites) return void writev(this.fd as number, bufs, (err, n) => done(err, n));
+    const started = performance.now();
+    let written = 0;
+    let error: Error | null = null;
+    try {
+      written = writevSync(this.fd as number, bufs);
+    } catch (err) {
+      error = err as Error;
+    }
+    if (performance.now() - started > (this.opts.slowWriteMs ?? SLOW_WRITE_MS)) this.syncWrites = false;
+    done(error, written);
   }
 
   /** Units up to the next reopen marker that fit in `room` (at least one), so size rotation falls between writes. */

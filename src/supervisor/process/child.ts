@@ -5,7 +5,15 @@ import { identify, readStat } from '../../proc.js';
 import { findExecutable } from '../../which.js';
 import { borrowArgv } from './borrow.js';
 import { noteOutput } from './idle-gc.js';
-import { keepFifos, readEnd, removeFile, type FifoPaths, type PipeEnds, type PipeSource } from './pipes.js';
+import {
+  keepFifos,
+  readEnd,
+  readNow,
+  removeFile,
+  type FifoPaths,
+  type PipeEnds,
+  type PipeSource,
+} from './pipes.js';
 import { retakeHolder, startHolder, type Holder, type HolderSpec } from './holder.js';
 import { groupAndTree, signalGroup, terminate } from '../../terminate.js';
 
@@ -78,6 +86,8 @@ const REST_BELOW = 32 * 1024;
 const FILLED_IN_REST = REST_BELOW;
 // a read this small: the child writes slowly again
 const SLOW_BELOW = 4096;
+// a fast child's pipe is read again at once, up to this many times per wake, while it comes back full
+const DRAIN_READS = 4;
 
 /**
  * Reads `from` into `sink`, paused while the sink lags. A pipe of ours (`rests`) is read at most once a
@@ -98,7 +108,8 @@ export function readInto(
   let fast = false; // the child outruns the rests
   const hold = (): void => void (holds++ === 0 && from.pause());
   const release = (): void => void (--holds === 0 && from.resume());
-  from.on('data', (chunk: Buffer) => {
+  // false when the sink lags: the reads wait for it
+  const take = (chunk: Buffer): boolean => {
     noteOutput(chunk.length);
     const wait = sink(chunk);
     if (rested && chunk.length >= FILLED_IN_REST) fast = true;
@@ -107,7 +118,21 @@ export function readInto(
     if (wait) {
       hold();
       wait(release);
-    } else if (rests && holds === 0 && chunk.length < REST_BELOW && !fast) {
+    }
+    return !wait;
+  };
+  const fd = rests ? fdOf(from) : null;
+  from.on('data', (chunk: Buffer) => {
+    if (!take(chunk)) return;
+    // a fast child refilled the pipe while the chunk was written out: read it again now, not after
+    // a trip through the stream and the event loop (a third of the daemon's time in a flood)
+    for (let i = 0; fast && fd !== null && i < DRAIN_READS && chunk.length >= REST_BELOW; i++) {
+      const more = readNow(fd);
+      if (more === null) return;
+      if (!take(more)) return;
+      chunk = more;
+    }
+    if (rests && holds === 0 && chunk.length < REST_BELOW && !fast) {
       hold();
       rested = true;
       setTimeout(release, REST_MS).unref();
@@ -137,6 +162,13 @@ interface ReadHandle {
   reading: boolean;
   readStop(): number;
   readStart(): number;
+  fd?: number;
+}
+
+/** The descriptor under a pipe's stream, or null (none, or not a number on this platform). */
+function fdOf(from: Readable): number | null {
+  const fd = (from as unknown as { _handle?: ReadHandle | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
 }
 
 /**

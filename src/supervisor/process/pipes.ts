@@ -6,6 +6,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -224,4 +225,21 @@ export function readEnd(fd: number): Readable {
   // Node's Socket hands its options to Duplex, which takes readableHighWaterMark (@types omit it)
   const opts = { fd, readable: true, writable: false, readableHighWaterMark: 0 };
   return new Socket(opts as ConstructorParameters<typeof Socket>[0]);
+}
+
+// a pipe holds 64 KiB unless its size was raised, which Node cannot do (F_SETPIPE_SZ)
+const READ_NOW_BYTES = 64 * 1024;
+
+/**
+ * What a pipe of ours holds now, read at once from its non-blocking descriptor; null when it holds
+ * nothing (EAGAIN), at its end, or on an error: its stream, waiting on the same pipe, sees those.
+ */
+export function readNow(fd: number): Buffer | null {
+  const buf = Buffer.allocUnsafe(READ_NOW_BYTES);
+  try {
+    const n = readSync(fd, buf, 0, READ_NOW_BYTES, null);
+    return n > 0 ? buf.subarray(0, n) : null;
+  } catch {
+    return null;
+  }
 }

@@ -186,3 +186,27 @@ test('reopen() creates the new file at once, before the process prints again', a
   await waitFor(() => existsSync(sink.path), { what: 'a new file at the path' });
   assert.equal(statSync(sink.path).mode & 0o777, 0o640);
 });
+
+test('a log whose writes are quick is written at once, nothing left queued; after a slow write the file is written in the background', async (t) => {
+  const dir = box(t);
+  const { LogFile } = await import('../../../src/supervisor/output/logfile.js');
+  const quick = new LogFile(join(dir, 'quick.log'), { maxBytes: 1 << 20, maxFiles: 2, compress: false });
+  quick.write(Buffer.from('one\n'));
+  assert.equal(quick.pending(), 0, 'nothing queued: no chunk waits for a thread');
+  assert.equal(readFileSync(join(dir, 'quick.log'), 'utf8'), 'one\n');
+  await quick.close();
+
+  // every write counts as slow here: the first is made at once, the next ones in the background
+  const slow = new LogFile(join(dir, 'slow.log'), {
+    maxBytes: 1 << 20,
+    maxFiles: 2,
+    compress: false,
+    slowWriteMs: -1,
+  });
+  slow.write(Buffer.from('one\n'));
+  slow.write(Buffer.from('two\n'));
+  assert.equal(slow.pending(), 4, 'the second write waits for the background');
+  await waitFor(() => slow.pending() === 0, { what: 'the background write' });
+  assert.equal(readFileSync(join(dir, 'slow.log'), 'utf8'), 'one\ntwo\n');
+  await slow.close();
+});

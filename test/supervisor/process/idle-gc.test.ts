@@ -18,3 +18,21 @@ test('output read from children brings on one young collection per MiB, not one 
   for (let i = 0; i < 16; i++) noteOutput(64 * 1024);
   await waitFor(() => calls.length === 2, { what: 'the next collection, a MiB later' });
 });
+
+test('a burst of output is followed by a full collection once the output is quiet', async (t) => {
+  const calls: unknown[] = [];
+  const g = globalThis as { gc?: unknown };
+  const had = g.gc;
+  g.gc = (o: unknown) => void calls.push(o ?? 'full');
+  t.after(() => void (g.gc = had));
+  // 8 MiB over several turns: a flood whose chunks reached the old generation while queued
+  for (let turn = 0; turn < 8; turn++) {
+    for (let i = 0; i < 16; i++) noteOutput(64 * 1024);
+    await new Promise((r) => setImmediate(r));
+  }
+  await waitFor(() => calls.includes('full'), { what: 'a full collection after the burst' });
+  assert.ok(
+    calls.slice(0, -1).every((c) => c !== 'full'),
+    'one full collection, after the young ones',
+  );
+});
