@@ -58,7 +58,10 @@ export function fifoPaths(dir: string, id: string, pid: number): FifoPaths {
 
 // a child's FIFO or what its holder spooled beside it; names cannot hold `@` (config/schema.ts)
 const CHILD_FILE = /^[^@]+@[^@]+\.(\d+)\.(?:out|err)(?:\.spool(?:\.dropped)?)?$/;
-const STOCK_FILE = /^p\d+$/;
+// a daemon's stock: `p<its pid>.<n>` (an older bstctl's: `p<n>`), so that two daemons of an upgrade
+// never clear each other's
+const STOCK_FILE = /^p(?:(\d+)\.)?\d+$/;
+const stockOf = (pid: number) => (name: string) => STOCK_FILE.exec(name)?.[1] === String(pid);
 
 const { O_RDONLY, O_WRONLY, O_NONBLOCK, O_NOFOLLOW } = constants;
 // after a batch that made nothing (no mkfifo, a full disk), the next try waits this long
@@ -97,8 +100,9 @@ export class PipeStock implements PipeSource {
   async start(atLeast = 0): Promise<void> {
     this.clear();
     removeIn(this.dir, (name) => {
-      const pid = CHILD_FILE.exec(name)?.[1];
-      return pid !== undefined && !pidExists(Number(pid));
+      const pid = CHILD_FILE.exec(name)?.[1] ?? STOCK_FILE.exec(name)?.[1];
+      if (pid !== undefined) return !pidExists(Number(pid));
+      return STOCK_FILE.test(name); // an older daemon's stock, named without its pid
     });
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -121,7 +125,7 @@ export class PipeStock implements PipeSource {
   clear(): void {
     this.stock = [];
     // a batch being made meanwhile may add FIFOs after this: the next daemon's start removes them
-    removeIn(this.dir, (name) => STOCK_FILE.test(name));
+    removeIn(this.dir, stockOf(process.pid));
     try {
       rmdirSync(this.dir); // only when empty: every child's output was read to the end
     } catch {
@@ -132,7 +136,7 @@ export class PipeStock implements PipeSource {
   private refill(count = this.batch): Promise<void> {
     if (this.making) return this.making;
     if (Date.now() - this.failedAt < RETRY_MS) return Promise.resolve();
-    const names = Array.from({ length: count }, () => join(this.dir, `p${this.seq++}`));
+    const names = Array.from({ length: count }, () => join(this.dir, `p${process.pid}.${this.seq++}`));
     this.making = new Promise((resolve) => {
       execFile(this.mkfifo, ['-m', '600', '--', ...names], () => {
         // mkfifo makes what it can and names the rest: what exists as a FIFO is in stock

@@ -86,18 +86,27 @@ test('PipeStock.start keeps the FIFOs of a live child and removes stale ones', a
   const gone = spawnSync('true').pid as number; // a pid that was a process a moment ago
   const live = fifoPaths(dir, ID, process.pid);
   const stale = fifoPaths(dir, ID, gone);
-  execFileSync('mkfifo', [live.out, live.err, stale.out, stale.err, join(dir, 'p97')]);
+  // an older bstctl's stock, a dead daemon's, and a live daemon's (another daemon of an upgrade)
+  const other = spawn('sleep', ['30']);
+  t.after(() => other.kill('SIGKILL'));
+  const stock = ['p97', `p${gone}.3`, `p${other.pid}.5`].map((n) => join(dir, n));
+  execFileSync('mkfifo', [live.out, live.err, stale.out, stale.err, ...stock]);
   writeFileSync(`${stale.out}.spool`, 'held');
   writeFileSync(`${stale.out}.spool.dropped`, '0 bytes copied');
   writeFileSync(`${live.out}.spool`, 'held for the next daemon');
   const pipes = new PipeStock(dir, 4);
   await pipes.start();
   const names = readdirSync(dir).sort();
-  const fresh = names.filter((n) => /^p\d+$/.test(n));
-  assert.deepEqual(fresh, ['p0', 'p1', 'p2', 'p3'], 'the old stock is gone, a new batch made');
+  const mine = [0, 1, 2, 3].map((n) => `p${process.pid}.${n}`);
+  const fresh = names.filter((n) => mine.includes(n));
+  assert.deepEqual(fresh, mine, 'a new batch, named after this daemon');
   const kept = names.filter((n) => !fresh.includes(n));
   const base = `web@api.${process.pid}`;
-  assert.deepEqual(kept, [`${base}.err`, `${base}.out`, `${base}.out.spool`]);
+  assert.deepEqual(
+    kept,
+    [`${base}.err`, `${base}.out`, `${base}.out.spool`, `p${other.pid}.5`].sort(),
+    "the stock of an older bstctl and of a dead daemon are gone; a live daemon's is its own",
+  );
   pipes.clear();
   assert.deepEqual(readdirSync(dir).sort(), kept, 'at the exit only the stock is removed');
 });
@@ -149,7 +158,7 @@ test('PipeStock.start removes the FIFOs and spools of a child that is a zombie (
   await pipes.start();
   t.after(() => pipes.clear());
   assert.deepEqual(
-    readdirSync(dir).filter((n) => !/^p\d+$/.test(n)),
+    readdirSync(dir).filter((n) => !/^p\d+\.\d+$/.test(n)),
     [],
   );
 });

@@ -51,7 +51,11 @@ test('a pipe from the stock is a pipe, linked until its child is spawned, its wr
   assert.ok(ends, 'a pipe is at hand');
   t.after(() => closeEnds(ends));
   assert.ok(fstatSync(ends.read).isFIFO() && fstatSync(ends.write).isFIFO());
-  assert.equal(ends.path, join(dir, 'p3'), 'the taken FIFO stays linked: the spawn names it after its child');
+  assert.equal(
+    ends.path,
+    join(dir, `p${process.pid}.3`),
+    'the taken FIFO stays linked: the spawn names it after its child',
+  );
   assert.equal(readdirSync(dir).length, 4);
   assert.equal(flagsOf(ends.write) & O_NONBLOCK, 0, 'the child gets a blocking write end, as from a shell');
   writeSync(ends.write, 'through the pipe\n');
@@ -182,7 +186,11 @@ test('on pipes of ours, exited resolves when an escaped grandchild holds them, a
   await waitFor(() => existsSync(pidFile), { what: 'the grandchild' });
   const grandchild = Number(readFileSync(pidFile, 'utf8'));
   t.after(() => void (isAlive(grandchild) && process.kill(grandchild, 'SIGKILL')));
-  assert.match(readlinkSync(`/proc/${grandchild}/fd/1`), /pipes\/p\d+ \(deleted\)$/, 'it holds our pipe');
+  assert.match(
+    readlinkSync(`/proc/${grandchild}/fd/1`),
+    /pipes\/p\d+\.\d+ \(deleted\)$/,
+    'it holds our pipe',
+  );
   process.kill(h.pid as number, 'SIGKILL'); // the child alone, not its group
   assert.deepEqual(await h.exited, { code: null, signal: 'SIGKILL' });
   assert.ok(isAlive(grandchild), 'the grandchild outlived its parent');
