@@ -1,7 +1,8 @@
 import type { Duplex, Readable } from 'node:stream';
 import { identify, readStat } from '../../proc.js';
 import { groupAndTree, signalGroup, terminate } from '../../terminate.js';
-import { pauseBoth, readInto, type ChildHandle, type ExitInfo, type Waiter } from './child.js';
+import type { ChildHandle, ExitInfo } from './child.js';
+import { pauseBoth, readInto, type Waiter } from './reader.js';
 
 /** A process a previous daemon spawned, found again by pid and kernel start time (state.json). */
 export interface AdoptSpec {

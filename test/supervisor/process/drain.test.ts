@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readInto } from '../../../src/supervisor/process/child.js';
+import { readInto } from '../../../src/supervisor/process/reader.js';
 import { PipeStock, readEnd } from '../../../src/supervisor/process/pipes.js';
 import { sandbox } from '../../helpers/sandbox.js';
 import { waitFor } from '../../helpers/wait.js';
