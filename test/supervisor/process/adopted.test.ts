@@ -68,13 +68,16 @@ function fifo(t: TestContext): { path: string; reader: Readable } {
 
 test('a process spawned detached and forgotten is adopted, and its kill -9 resolves exited', async (t) => {
   const { pid, startTime } = await orphan(t, ['sleep', '1000']);
-  const h = adoptChild({ pid, startTime });
+  const h = adoptChild({ pid, startTime, pollMs: 10 });
   assert.ok(h, 'adopted');
   assert.equal(h.pid, pid);
   let settled = false;
   void h.exited.then(() => (settled = true));
-  // a few polls pass and it is still running
-  await new Promise((r) => setTimeout(r, 300));
+  // timers of one length fire in the order they were set: once ten of these ticked, so did the poll
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 10);
+  t.after(() => clearInterval(ticker));
+  await waitFor(() => ticks >= 10, { what: 'ten polls', timeoutMs: DEADLINE_MS });
   assert.equal(settled, false, 'a live process has not exited');
   process.kill(pid, 'SIGKILL');
   assert.deepEqual(await within(h.exited, DEADLINE_MS, 'exited'), ADOPTED);
