@@ -17,6 +17,7 @@ import { PortBusy } from '../process/listeners.js';
 import type { EnvPrints } from './envkey.js';
 import { drainedChild, message, Successor } from './successor.js';
 import type { Generation, Launch, UnitDeps } from './types.js';
+import { Watchers } from './watch.js';
 
 /**
  * The IO shell around the pure machine for one configured process: it feeds events in,
@@ -29,9 +30,9 @@ export class ProcessUnit {
   private gen = 0;
   private lastPid: number | null = null; // the exit transition still names the child that exited
   private tree: Ident[] = []; // the child's descendants when it was asked to stop
-  private waiters = new Set<() => void>();
   private spawnsHeld = false; // an upgrade runs: the next daemon starts what is down, not this one
   private readonly successor: Successor;
+  private readonly watchers: Watchers;
 
   constructor(
     readonly id: string,
@@ -48,6 +49,7 @@ export class ProcessUnit {
       },
       deps,
     );
+    this.watchers = new Watchers(deps.clock);
   }
 
   get state(): State {
@@ -87,7 +89,7 @@ export class ProcessUnit {
     this.m = unit;
     for (const effect of effects) this.perform(effect);
     if (from !== unit.state) this.report(from, event.type === 'exit' ? event : null);
-    for (const wake of [...this.waiters]) wake();
+    this.watchers.wake();
   }
 
   /** One record per transition, into the state the unit is in now. */
@@ -107,19 +109,7 @@ export class ProcessUnit {
 
   /** Resolves once `done(state)` holds (checked after every event), or after `timeoutMs`. */
   until(done: (u: ProcessUnit) => boolean, timeoutMs: number): Promise<boolean> {
-    if (done(this)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const finish = (ok: boolean): void => {
-        this.waiters.delete(check);
-        this.deps.clock.clearTimeout(t);
-        resolve(ok);
-      };
-      const check = (): void => {
-        if (done(this)) finish(true);
-      };
-      const t = this.deps.clock.setTimeout(() => finish(false), timeoutMs);
-      this.waiters.add(check);
-    });
+    return this.watchers.watch(() => (done(this) ? true : null), timeoutMs, false);
   }
 
   /**
@@ -132,22 +122,7 @@ export class ProcessUnit {
       this.m.state === 'online' && this.pid === pid
         ? null
         : `went ${this.m.state} within the settle window of ${ms} ms: ${this.m.reason ?? 'no reason given'}`;
-    const now = left();
-    if (now !== null || signal?.aborted) return Promise.resolve(now);
-    return new Promise((resolve) => {
-      const finish = (why: string | null): void => {
-        this.waiters.delete(check);
-        this.deps.clock.clearTimeout(timer);
-        resolve(why);
-      };
-      const check = (): void => {
-        const why = left();
-        if (why !== null) finish(why);
-      };
-      const timer = this.deps.clock.setTimeout(() => finish(null), ms);
-      this.waiters.add(check);
-      signal?.addEventListener('abort', () => finish(null), { once: true });
-    });
+    return this.watchers.watch(left, ms, null, signal);
   }
 
   private perform(effect: Effect): void {
