@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { load } from '../../bench/load.js';
 import { daemonSandbox, markedWith, ordinaryApp, type DaemonSandbox } from '../helpers/daemon.js';
 import { redisLoop } from '../../bench/redis-loop.js';
+import { ticks } from '../helpers/install.js';
 import { events } from '../helpers/procs.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
@@ -26,12 +27,6 @@ async function setup(
   await sb.waitProc(WEB, online, 'online');
   await sb.waitProc(REDIS, online, 'online', 15_000);
   return { sb, port, rport, daemon };
-}
-
-/** The tick numbers in the app's log, in the order written. */
-function ticks(sb: DaemonSandbox): number[] {
-  const text = readFileSync(join(sb.base('web'), 'logs', 'app.out.log'), 'utf8');
-  return [...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
 }
 
 /**

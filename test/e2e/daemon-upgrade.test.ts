@@ -1,33 +1,17 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { call } from '../../src/client.js';
 import type { PingResult, UpgradeResult } from '../../src/protocol.js';
-import { daemonSandbox, fixture, ordinaryApp, proc, ROOT, type DaemonSandbox } from '../helpers/daemon.js';
+import { daemonEntry, installCopy, setVersion, ticks, upgraded } from '../helpers/install.js';
+import { daemonSandbox, fixture, ordinaryApp, proc, type DaemonSandbox } from '../helpers/daemon.js';
 import { HttpGate } from '../helpers/gate.js';
 import { ReleaseSandbox, TARGET } from '../helpers/gitrepo.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 import { load } from '../../bench/load.js';
 import { redisLoop } from '../../bench/redis-loop.js';
-
-/** A copy of the built bstctl under the sandbox, as npm installs it; the sandbox runs its CLI. */
-function installCopy(sb: DaemonSandbox, version: string): string {
-  const dir = join(sb.dir, 'install');
-  mkdirSync(dir, { recursive: true });
-  cpSync(join(ROOT, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
-  setVersion(dir, version);
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  sb.cli = join(dir, 'dist', 'src', 'cli', 'bin.cjs');
-  return dir;
-}
-
-/** What `npm install -g bstctl@<version>` leaves behind under the running daemon: another build. */
-function setVersion(dir: string, version: string): void {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, version }));
-}
 
 /** Pings the socket back to back until stopped: every failure, and every version that answered. */
 function pingLoop(socket: string): {
@@ -66,7 +50,7 @@ test('daemon upgrade between two builds of different versions: the socket answer
   const sb = daemonSandbox(t, {
     web: { processes: { app: ordinaryApp(port), idle: proc(fixture('forever.js')) } },
   });
-  const install = installCopy(sb, '0.0.1-old');
+  const install = installCopy(sb, { version: '0.0.1-old' });
   const oldPid = await sb.start();
   const first = await sb.waitProc('web/app', (p) => p.state === 'online' && p.pid !== null, 'online');
   process.kill(first.pid as number, 'SIGKILL'); // one automatic restart to carry over
@@ -114,7 +98,7 @@ test('an upgrade under load keeps the listen app and redis running: the same pid
     web: { processes: { app: ordinaryApp(port, { env: { PORT: String(port), TICK_MS: '10' } }) } },
     cache: { processes: { redis: { type: 'redis', port: rport, logs: { compress: false } } } },
   });
-  const install = installCopy(sb, '0.0.1-old');
+  const install = installCopy(sb, { version: '0.0.1-old' });
   await sb.start();
   const app = await sb.waitProc('web/app', (p) => p.state === 'online', 'online');
   const redis = await sb.waitProc('cache/redis', (p) => p.state === 'online', 'online', 15_000);
@@ -125,12 +109,7 @@ test('an upgrade under load keeps the listen app and redis running: the same pid
   await waitFor(() => traffic.answered() > 200 && counter.count() > 200, { what: 'load and INCRs flowing' });
 
   setVersion(install, '0.0.2-new');
-  const r = await sb.run('daemon', 'upgrade', '--json');
-  assert.equal(r.code, 0, r.stderr);
-  const up = JSON.parse(r.stdout) as UpgradeResult;
-  sb.track(up.to.pid);
-  sb.daemonPid = up.to.pid;
-  await waitFor(() => !isAlive(up.from.pid), { timeoutMs: 30_000, what: 'the old daemon gone' });
+  await upgraded(sb);
   const mark = traffic.answered();
   await waitFor(() => traffic.answered() > mark + 300, { what: 'traffic after the upgrade' });
   const res = await traffic.stop();
@@ -144,23 +123,22 @@ test('an upgrade under load keeps the listen app and redis running: the same pid
   );
   assert.equal((await pingVersion(sb)).version, '0.0.2-new');
   // every tick the app printed is in its log, once and in order, across both daemons
-  const logFile = join(sb.base('web'), 'logs', 'app.out.log');
-  const count = (): number => [...readFileSync(logFile, 'utf8').matchAll(/tick (\d+)/g)].length;
-  const before = count();
-  await waitFor(() => count() > before + 20, { what: 'ticks read by the new daemon' });
-  const ticks = [...readFileSync(logFile, 'utf8').matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
-  const wrong = ticks.findIndex((n, i) => n !== (ticks[0] ?? 0) + i);
-  const near = readFileSync(logFile, 'utf8')
-    .split('\n')
-    .slice(Math.max(0, wrong - 3), wrong + 4);
-  assert.equal(wrong, -1, `tick ${ticks[wrong]} at position ${wrong}:\n${near.join('\n')}`);
+  const before = ticks(sb).length;
+  await waitFor(() => ticks(sb).length > before + 20, { what: 'ticks read by the new daemon' });
+  const list = ticks(sb);
+  const wrong = list.findIndex((n, i) => n !== (list[0] ?? 0) + i);
+  assert.equal(
+    wrong,
+    -1,
+    `tick ${list[wrong]} at position ${wrong}, after ${list.slice(Math.max(0, wrong - 3), wrong).join(' ')}`,
+  );
 });
 
 test('an upgrade whose new daemon fails to start leaves the old one in charge, prints why, exits 1', async (t) => {
   const sb = daemonSandbox(t, { web: { processes: { idle: proc(fixture('forever.js')) } } });
-  const install = installCopy(sb, '0.0.1-old');
+  const install = installCopy(sb, { version: '0.0.1-old' });
   const oldPid = await sb.start();
-  const entry = join(install, 'dist', 'src', 'supervisor', 'bin.cjs');
+  const entry = daemonEntry(install);
   const good = readFileSync(entry);
   writeFileSync(
     entry,
@@ -182,12 +160,7 @@ test('an upgrade whose new daemon fails to start leaves the old one in charge, p
   // still fully in charge: lifecycle requests go through, and a working build takes over after all
   assert.equal((await sb.run('restart', 'web/idle')).code, 0);
   writeFileSync(entry, good);
-  const again = await sb.run('daemon', 'upgrade', '--json');
-  assert.equal(again.code, 0, again.stderr);
-  const up = JSON.parse(again.stdout) as UpgradeResult;
-  sb.track(up.to.pid);
-  sb.daemonPid = up.to.pid;
-  await waitFor(() => !isAlive(oldPid), { timeoutMs: 30_000, what: 'the old daemon gone' });
+  await upgraded(sb);
 });
 
 test('an upgrade is refused while a deploy is in flight', async (t) => {

@@ -1,27 +1,16 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Check } from '../../src/doctor/checks.js';
-import { CLI, daemonSandbox, ordinaryApp, ROOT, type DaemonSandbox } from '../helpers/daemon.js';
+import { CLI, daemonSandbox, ordinaryApp } from '../helpers/daemon.js';
 import { freePort } from '../helpers/sandbox.js';
-
-/** A copy of the built bstctl under `<sandbox>/my tools/bstctl` (a path with a space), as npm installs it. */
-function installCopy(sb: DaemonSandbox, version?: string): string {
-  const dir = join(sb.dir, 'my tools', 'bstctl');
-  mkdirSync(dir, { recursive: true });
-  cpSync(join(ROOT, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, version: version ?? pkg.version }));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  sb.cli = join(dir, 'dist', 'src', 'cli', 'bin.cjs');
-  return dir;
-}
+import { installCopy } from '../helpers/install.js';
 
 test('a listen child crash-restarted after the daemon’s install folder lost its preload comes back online', async (t) => {
   const port = await freePort();
   const sb = daemonSandbox(t, { web: { processes: { app: ordinaryApp(port) } } });
-  const install = installCopy(sb);
+  const install = installCopy(sb, { folder: ['my tools', 'bstctl'] });
   await sb.start();
   const first = await sb.waitProc('web/app', (p) => p.state === 'online' && p.pid !== null, 'online');
   // what `npm uninstall -g bstctl`, or an upgrade's reinstall, does under the running daemon
@@ -39,7 +28,7 @@ test('a listen child crash-restarted after the daemon’s install folder lost it
 
 test('a CLI of another version than the daemon’s warns once on stderr, and doctor says so', async (t) => {
   const sb = daemonSandbox(t, { web: { processes: {} } });
-  installCopy(sb, '0.0.1-old');
+  installCopy(sb, { version: '0.0.1-old', folder: ['my tools', 'bstctl'] });
   await sb.start();
   sb.cli = CLI; // the upgraded CLI, the daemon not restarted
   const r = await sb.run('status', '--json');

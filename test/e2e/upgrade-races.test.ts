@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -13,8 +13,8 @@ import {
   markedWith,
   ordinaryApp,
   proc,
-  ROOT,
 } from '../helpers/daemon.js';
+import { daemonEntry, installCopy, ticks, upgraded } from '../helpers/install.js';
 import { freePort } from '../helpers/sandbox.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
@@ -107,12 +107,7 @@ test('an upgrade hands over once everything running is adopted, without waiting 
   sb.writeConfig(targets('2')); // its new child is not ready before the test opens the gate
   rmSync(gateFile);
 
-  const r = await sb.run('daemon', 'upgrade', '--json');
-  assert.equal(r.code, 0, r.stderr);
-  const up = JSON.parse(r.stdout) as UpgradeResult;
-  sb.track(up.to.pid);
-  sb.daemonPid = up.to.pid;
-  await waitFor(() => !isAlive(up.from.pid), { timeoutMs: 30_000, what: 'the old daemon gone' });
+  await upgraded(sb);
   assert.equal((await sb.proc('web/idle')).pid, idle.pid, 'adopted');
   assert.equal((await sb.proc('web/gated')).state, 'starting', 'the new daemon starts it');
   writeFileSync(gateFile, '');
@@ -120,31 +115,13 @@ test('an upgrade hands over once everything running is adopted, without waiting 
   assert.deepEqual(running(sb, 'gated'), [gated.pid]);
 });
 
-/** A copy of the built bstctl under the sandbox, which runs its CLI; returns the copy's daemon entry. */
-function installCopy(sb: DaemonSandbox): string {
-  const dir = join(sb.dir, 'install');
-  mkdirSync(dir, { recursive: true });
-  cpSync(join(ROOT, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
-  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  sb.cli = join(dir, 'dist', 'src', 'cli', 'bin.cjs');
-  return join(dir, 'dist', 'src', 'supervisor', 'bin.cjs');
-}
-
-/** The tick numbers in the app's log, in the order written. */
-function ticks(sb: DaemonSandbox): number[] {
-  const file = join(sb.base('web'), 'logs', 'app.out.log');
-  if (!existsSync(file)) return [];
-  return [...readFileSync(file, 'utf8').matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
-}
-
 test('an upgrade whose new daemon dies after it took the output over: the old one reads every line again, and no holder of the dead one is left', async (t) => {
   const port = await freePort();
   const sb = daemonSandbox(t, { web: { processes: {} } });
   sb.writeConfig({
     web: { processes: { app: ordinaryApp(port, { env: { PORT: String(port), TICK_MS: '10' } }) } },
   });
-  const entry = installCopy(sb);
+  const entry = daemonEntry(installCopy(sb));
   const daemon = await sb.start();
   await sb.waitProc('web/app', (p) => p.state === 'online', 'online');
   // a new build that adopts everything (its holders take the output over), then dies unready
