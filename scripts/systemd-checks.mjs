@@ -63,9 +63,9 @@ function request(path) {
   });
 }
 
-/** Four clients, each sending requests one after the other until stopped; counts answers and failures. */
+/** Four clients, each sending requests one after the other until stopped; counts answers, failures and refusals. */
 function load(clients = 4) {
-  const counts = { ok: 0, failed: 0, errors: [] };
+  const counts = { ok: 0, failed: 0, refused: 0, errors: [] };
   let running = true;
   const client = async () => {
     while (running) {
@@ -73,6 +73,7 @@ function load(clients = 4) {
         () => counts.ok++,
         (err) => {
           counts.failed++;
+          if (err.code === 'ECONNREFUSED') counts.refused++;
           if (counts.errors.length < 5) counts.errors.push(err.message);
         },
       );
@@ -130,7 +131,7 @@ test("the app answers through the .socket unit's port, whose listening socket th
   assert.ok(held, `systemd (host pid ${INIT}) holds the socket listening on ${PORT}`);
 });
 
-test('systemctl restart: every request during it is answered (systemd keeps the socket) and a new daemon runs the app', async (t) => {
+test('systemctl restart: the port never refuses a connection (systemd keeps the socket) and a new daemon runs the app', async (t) => {
   const before = await show('MainPID');
   const stop = load();
   let counts;
@@ -145,7 +146,9 @@ test('systemctl restart: every request during it is answered (systemd keeps the 
     `during the restart: ${counts.ok} answered, ${counts.failed} failed ${JSON.stringify(counts.errors)}`,
   );
   assert.notEqual(await show('MainPID'), before, 'a new daemon');
-  assert.equal(counts.failed, 0);
+  // a restart stops the apps (an upgrade is what keeps them): a request the old app was serving may
+  // be cut, but no connection is refused, the new app takes those systemd's socket kept waiting
+  assert.equal(counts.refused, 0);
   assert.ok(counts.ok > 0);
 });
 
