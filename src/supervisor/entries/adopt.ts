@@ -11,7 +11,7 @@ import { canBorrow } from '../process/borrow.js';
 import { givenListener, type Listener } from '../process/listeners.js';
 import { feed } from '../output/sinks.js';
 import { stderrTail } from '../machine/stderr-tail.js';
-import { shutdownSave } from '../redis/launch.js';
+import { redisStop } from '../redis/launch.js';
 import { SUPERVISOR_MARKER } from '../unit/launch.js';
 import type { Launch } from '../unit/types.js';
 import { entrySettings, type Entry } from './entry.js';
@@ -155,7 +155,7 @@ export async function adoptEntry(e: Entry, c: Candidate, deps: AdoptDeps): Promi
     envPrints: c.child.envPrints ?? undefined,
     stderr: () => tail.lines().map((l) => deps.secrets.mask(l)),
     ...(ctl ? { drain: () => ctl.drain() } : {}),
-    ...(e.config.type === 'redis' ? { stop: redisStop(e, handle.signal) } : {}),
+    ...(e.config.type === 'redis' ? { stop: adoptedRedisStop(e, handle.signal) } : {}),
   };
   if (app?.listen) e.listener = adoptedListener(app, e);
   const how = output ? '' : '; its output is not captured until its next restart';
@@ -209,18 +209,15 @@ function adoptedListener(app: AppProcessConfig, e: Entry): Listener | null {
   return { borrowFrom: () => e.unit.pid, close: () => undefined };
 }
 
-/** The stop of an adopted redis: SHUTDOWN SAVE, as for one this daemon started. */
-function redisStop(e: Entry, signal: (sig: NodeJS.Signals) => boolean | void) {
+/** The stop of an adopted redis: SHUTDOWN SAVE, as for one this daemon started (its password read then). */
+function adoptedRedisStop(e: Entry, signal: (sig: NodeJS.Signals) => boolean | void) {
   const proc = e.config as RedisProcessConfig;
-  return (sig: NodeJS.Signals): void => {
-    let password: string | undefined;
+  const password = (): string | undefined => {
     try {
-      password = proc.passwordEnv ? readEnvFile(e.targetConfig.env.file ?? '')[proc.passwordEnv] : undefined;
+      return (proc.passwordEnv && readEnvFile(e.targetConfig.env.file ?? '')[proc.passwordEnv]) || undefined;
     } catch {
-      password = undefined;
+      return undefined;
     }
-    void shutdownSave(proc.port, password || undefined).then((refused) => {
-      if (refused !== null) signal(sig);
-    });
   };
+  return redisStop(proc.port, password, signal);
 }

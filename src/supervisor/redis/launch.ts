@@ -131,6 +131,18 @@ export async function shutdownSave(port: number, password: string | undefined): 
   }
 }
 
+/** A redis's gentle stop: SHUTDOWN SAVE writes the data first; the signal only when redis does not take it. */
+export function redisStop(
+  port: number,
+  password: () => string | undefined,
+  signal: (sig: NodeJS.Signals) => boolean | void,
+): (sig: NodeJS.Signals) => void {
+  return (sig) =>
+    void shutdownSave(port, password()).then((refused) => {
+      if (refused !== null) signal(sig);
+    });
+}
+
 export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
   const { port } = ctx.proc;
   // someone else's listener: never PING it as if it were ours, never signal it; wait for the port
@@ -150,12 +162,7 @@ export function launchRedis(ctx: RedisContext, abort: AbortSignal): Launch {
     name: `${ctx.targetName}/${ctx.processName}`,
     holder: ctx.pipes?.holder,
   });
-  const stop = (signal: NodeJS.Signals): void => {
-    // SHUTDOWN SAVE writes the data first; a signal only when redis does not take it
-    void shutdownSave(port, password).then((refused) => {
-      if (refused !== null) handle.signal(signal);
-    });
-  };
+  const stop = redisStop(port, () => password, handle.signal);
   const ready =
     handle.pid === undefined
       ? handle.exited.then((info) => Promise.reject(new Error(info.error ?? 'redis-server did not start')))
