@@ -6,8 +6,7 @@ import { adoptEntry, notOurs, type AdoptDeps, type Candidate } from '../entries/
 import type { Supervisor } from '../entries/supervisor.js';
 import { markedStrays, redisStrays } from '../orphans/scan.js';
 import { savedLeftovers, strayLeftovers, type Found } from '../orphans/reap.js';
-import type { SavedState } from '../state/state-file.js';
-import { bootId } from '../state/state-file.js';
+import { ofThisBoot, type SavedState } from '../state/state-file.js';
 
 /** What an earlier daemon left running: the children taken over, and the leftovers to stop. */
 export interface Takeover {
@@ -64,7 +63,7 @@ export async function takeOver(
 
 /** The children state.json names as online in this boot, with what adoption needs. */
 function candidatesOf(saved: SavedState | null): Candidate[] {
-  if (!saved || (saved.bootId && saved.bootId !== bootId())) return [];
+  if (!ofThisBoot(saved)) return [];
   return Object.entries(saved.processes).flatMap(([id, p]) =>
     p.want === 'up' && p.pid !== null && p.startTime !== null && p.child
       ? [{ id, pid: p.pid, startTime: p.startTime, child: p.child }]

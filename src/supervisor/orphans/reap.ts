@@ -1,7 +1,7 @@
 import type { Logger } from '../../log.js';
 import { readStat, type Ident } from '../../proc.js';
 import type { Stray } from './scan.js';
-import { bootId, type SavedState } from '../state/state-file.js';
+import { ofThisBoot, type SavedState } from '../state/state-file.js';
 import { groupAndTree, killLeftovers, KILL_ROUNDS_MS } from '../../terminate.js';
 
 export type StopSpec = { signal: NodeJS.Signals; timeoutMs: number };
@@ -22,7 +22,7 @@ export interface Found {
 
 /** The groups state.json names that still have a live member (nothing after a reboot). */
 export function savedLeftovers(saved: SavedState | null): Found {
-  if (!saved || (saved.bootId && saved.bootId !== bootId())) return { foundBy: 'state', list: [] };
+  if (!ofThisBoot(saved)) return { foundBy: 'state', list: [] };
   const list = Object.entries(saved.processes).flatMap(([id, p]) => {
     if (!p.pid || p.startTime === null) return [];
     const pids = groupAndTree(p.pid, p.startTime);

@@ -33,6 +33,11 @@ export function bootId(): string | null {
   }
 }
 
+/** A saved state written in this boot of the kernel: only then do its pids name what was started. */
+export function ofThisBoot(saved: SavedState | null): saved is SavedState {
+  return saved !== null && (!saved.bootId || saved.bootId === bootId());
+}
+
 export function statePath(stateDir: string): string {
   return join(stateDir, 'state.json');
 }
