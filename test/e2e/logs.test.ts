@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -75,6 +75,50 @@ test('100 000 lines across two restarts reach the log files once each, in order,
     [partial, LINES, LINES],
     'unchanged by the shutdown',
   );
+});
+
+/** What the pipe at fd `fd` of `pid` holds, read through its /proc link (F_GETPIPE_SZ is 1032). */
+function pipeSize(pid: number, fd: number): number {
+  const script = 'open(my $h, ">", $ARGV[0]) or die "$!"; print fcntl($h, 1032, 0)';
+  const r = spawnSync('perl', ['-e', script, `/proc/${pid}/fd/${fd}`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return Number(r.stdout);
+}
+
+test('a child that writes faster than the daemon rests gets a wider pipe and every line whole and in order; one that writes now and then keeps 64 KiB', async (t) => {
+  const blocks = proc(fixture('blocks.js'), { logs: { maxSize: '100M', compress: false } });
+  const lines = proc(fixture('prints.js'), { env: { LINES: '10', STAY: '1' } });
+  const sb = daemonSandbox(t, { app: { processes: { blocks, lines } } });
+  await sb.start();
+  const logs = join(sb.base('app'), 'logs');
+  const last = await waitFor(
+    () => /done (\d+)\n/.exec(unstamped(readFileSync(join(logs, 'blocks.err.log'), 'utf8')))?.[1],
+    { timeoutMs: 30_000, what: 'the blocks written' },
+  );
+  await waitFor(
+    () => {
+      const r = runs(logText(logs, 'blocks.out.log'));
+      return r.length === 1 && r[0] === Number(last);
+    },
+    { timeoutMs: 20_000, intervalMs: 100, what: `lines 1 to ${last} in the log` },
+  );
+  const wide = await waitFor(
+    async () => {
+      const size = pipeSize((await sb.proc('app/blocks')).pid as number, 1);
+      return size > 64 * 1024 ? size : null;
+    },
+    { what: 'the flooded pipe widened' },
+  );
+  t.diagnostic(`the flooded pipe holds ${wide} bytes`);
+  assert.equal(
+    pipeSize((await sb.proc('app/blocks')).pid as number, 2),
+    64 * 1024,
+    'its quiet stderr was left alone',
+  );
+  await waitFor(() => unstamped(readFileSync(join(logs, 'lines.out.log'), 'utf8')).endsWith('line 10\n'), {
+    what: 'the quiet child’s lines',
+  });
+  assert.equal(pipeSize((await sb.proc('app/lines')).pid as number, 1), 64 * 1024, 'a quiet child’s pipe');
 });
 
 test('logs -n 5 prints the last 5 lines of the process output', async (t) => {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { noteOutput } from './idle-gc.js';
+import { widenPipe } from './pipe-size.js';
 import { readNow } from './pipes.js';
 
 /** A sink that lags returns a waiter: the pipe is not read until the waiter calls `resume`. */
@@ -16,31 +17,48 @@ const SLOW_BELOW = 4096;
 // a fast child's pipe is read again at once, up to this many times per wake, while it comes back full
 const DRAIN_READS = 4;
 
+/** Raises a pipe's buffer; `done` gets its new size, or null (pipe-size.ts `widenPipe`). */
+export type Widen = (fd: number, done: (size: number | null) => void) => void;
+
 /**
  * Reads `from` into `sink`, paused while the sink lags. A pipe of ours (`rests`) is read at most once a
  * millisecond while it gets small chunks: what the child writes meanwhile waits in the pipe, which
  * wakes nobody, instead of waking the daemon once per line. The rest adapts to the writer: one that
- * filled the 64 KiB pipe within a rest writes faster than 64 KiB a millisecond and would spend the
- * rest of each millisecond blocked, so it is read without rests (the daemon, busy reading, is
- * rarely asleep for its writes to wake) until a read finds little in the pipe again.
+ * filled half the 64 KiB pipe within a rest writes faster than that a millisecond and would spend
+ * the rest of each millisecond blocked. Its pipe is widened to 1 MiB (`widen`), which holds
+ * milliseconds of the fastest writing, and the rests go on; until it is wide (or when it cannot be
+ * widened) the child is read without rests (the daemon, busy reading, is rarely asleep for its
+ * writes to wake) until a read finds little in the pipe again.
  */
 export function readInto(
   from: Readable | null,
   sink: (chunk: Buffer) => Waiter | void,
   rests: boolean,
+  widen: Widen = widenPipe,
 ): () => () => void {
   if (!from) return () => () => undefined;
   let holds = 0;
   let rested = false; // this read comes after a rest
   let fast = false; // the child outruns the rests
+  // the pipe's size: widened once, when the child first outruns the rests
+  let width: 'narrow' | 'widening' | 'wide' | 'fixed' = 'narrow';
+  const fd = rests ? fdOf(from) : null;
   const hold = (): void => void (holds++ === 0 && from.pause());
   const release = (): void => void (--holds === 0 && from.resume());
   // false when the sink lags: the reads wait for it
   const take = (chunk: Buffer): boolean => {
     noteOutput(chunk.length);
     const wait = sink(chunk);
-    if (rested && chunk.length >= FILLED_IN_REST) fast = true;
-    else if (chunk.length < SLOW_BELOW) fast = false;
+    if (rested && chunk.length >= FILLED_IN_REST && width !== 'wide') {
+      fast = true;
+      if (width === 'narrow' && fd !== null) {
+        width = 'widening';
+        widen(fd, (size) => {
+          width = size === null ? 'fixed' : 'wide';
+          if (size !== null) fast = false;
+        });
+      }
+    } else if (chunk.length < SLOW_BELOW) fast = false;
     rested = false;
     if (wait) {
       hold();
@@ -48,7 +66,6 @@ export function readInto(
     }
     return !wait;
   };
-  const fd = rests ? fdOf(from) : null;
   from.on('data', (chunk: Buffer) => {
     if (!take(chunk)) return;
     // a fast child refilled the pipe while the chunk was written out: read it again now, not after
