@@ -63,6 +63,14 @@ export async function get(url: string): Promise<string | null> {
   }
 }
 
+/** CPU time of every thread of `pid` so far, in ms: schedstat counts nanoseconds, stat 10 ms ticks. */
+export function cpuMs(pid: number): number {
+  return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+    const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return sum + ns / 1e6;
+  }, 0);
+}
+
 export function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENV, FIX, floodApp, median, now, rssKb, run, sandbox, STAMP_BYTES, until } from './lib.js';
+import { cpuMs, ENV, FIX, floodApp, median, now, rssKb, run, sandbox, STAMP_BYTES, until } from './lib.js';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;
 
@@ -73,7 +73,17 @@ export async function pm2Bench(report: Report): Promise<void> {
     ratio('status JSON, 20 apps', median(ours), median(theirs), 'ms');
     await new Promise((r) => setTimeout(r, 10_000)); // both idle: start-up's garbage collected
     const pm2Pid = Number(readFileSync(join(env.PM2_HOME, 'pm2.pid'), 'utf8'));
-    ratio('daemon RSS idle, 20 apps', rssKb((await s.json('ping')).pid) / 1024, rssKb(pm2Pid) / 1024, 'MiB');
+    const ourPid = (await s.json('ping')).pid as number;
+    ratio('daemon RSS idle, 20 apps', rssKb(ourPid) / 1024, rssKb(pm2Pid) / 1024, 'MiB');
+    // the same idle minute for both: what sampling, timers and housekeeping cost while nothing happens
+    const cpu0 = [cpuMs(ourPid), cpuMs(pm2Pid)];
+    await new Promise((r) => setTimeout(r, 60_000));
+    ratio(
+      'daemon CPU over an idle minute, 20 apps',
+      cpuMs(ourPid) - cpu0[0]!,
+      cpuMs(pm2Pid) - cpu0[1]!,
+      'ms',
+    );
     // one of the 20, by the command that does it: until the command returns
     for (const verb of ['restart', 'reload']) {
       const o: number[] = [];

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Logger } from '../../src/log.js';
 import { parseStat, procTable, readStat } from '../../src/proc.js';
+import { residentBytes } from '../../src/supervisor/process/metrics.js';
 import { recordSeries, WALK_MS } from '../../src/supervisor/record/series.js';
 import type { Entry } from '../../src/supervisor/entries/supervisor.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -72,4 +73,23 @@ test('a stat line is read without splitting it: comm with spaces and parens, a c
   assert.equal(mine?.ppid, Number(f[1]));
   assert.equal(mine?.start, Number(f[19]));
   assert.ok((mine?.ticks ?? -1) >= Number(f[11]) + Number(f[12]));
+});
+
+test('a process’s resident size is what its VmRSS says, read from statm', async (t) => {
+  const pid = sleeper(t);
+  const vmRss = (): number | null => {
+    const kb = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? null : Number(kb) * 1024;
+  };
+  // sleep has exec'd and mapped what it needs once two readings agree: it sleeps, and holds still
+  const settled = await waitFor(
+    () => {
+      const before = vmRss();
+      const ours = residentBytes(pid);
+      return before !== null && before > 0 && ours === before && vmRss() === before ? before : null;
+    },
+    { what: 'statm and status to agree on a sleeping process' },
+  );
+  assert.ok(settled > 0);
+  assert.equal(residentBytes(2 ** 22 + 1), null, 'a pid that does not exist');
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { descendantsIn, procTable, readStat, type ProcStat } from '../../proc.js';
 
@@ -23,7 +23,9 @@ const SHARE_MS = 250;
 const FORGET_MS = 120_000;
 
 let ticksPerSecond: number | null = null;
+let bytesPerPage: number | null = null;
 
+const AT_PAGESZ = 6n;
 const AT_CLKTCK = 17n;
 
 /**
@@ -31,11 +33,17 @@ const AT_CLKTCK = 17n;
  * process: what `getconf CLK_TCK` reads, without forking it before the socket answers.
  */
 export function hz(): number {
-  ticksPerSecond ??= auxvClockTicks() ?? 100;
+  ticksPerSecond ??= auxv(AT_CLKTCK) ?? 100;
   return ticksPerSecond;
 }
 
-function auxvClockTicks(): number | null {
+/** The size of a memory page (what /proc counts resident memory in), from the same vector. */
+export function pageSize(): number {
+  bytesPerPage ??= auxv(AT_PAGESZ) ?? 4096;
+  return bytesPerPage;
+}
+
+function auxv(type: bigint): number | null {
   try {
     const auxv = readFileSync('/proc/self/auxv');
     const wide = /64|s390x/.test(process.arch);
@@ -46,7 +54,7 @@ function auxvClockTicks(): number | null {
       return BigInt(le ? auxv.readUInt32LE(at) : auxv.readUInt32BE(at));
     };
     for (let at = 0; at + 2 * size <= auxv.length; at += 2 * size) {
-      if (word(at) === AT_CLKTCK) return Number(word(at + size)) || null;
+      if (word(at) === type) return Number(word(at + size)) || null;
     }
   } catch {
     // no /proc: the common value
@@ -58,20 +66,42 @@ function uptimeSeconds(): number {
   return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 }
 
+// one buffer for every read of a statm file (a line of seven numbers)
+const statmBuf = Buffer.alloc(256);
+
+/** Resident bytes of `pid`: the second number of /proc/<pid>/statm, in pages, as VmRSS counts them. */
+export function residentBytes(pid: number): number | null {
+  let n: number;
+  try {
+    const fd = openSync(`/proc/${pid}/statm`, 'r');
+    try {
+      n = readSync(fd, statmBuf, 0, statmBuf.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null; // gone
+  }
+  const from = statmBuf.indexOf(0x20);
+  if (from < 0 || from >= n) return null;
+  let pages = 0;
+  for (let i = from + 1; i < n && statmBuf[i] !== 0x20; i++)
+    pages = pages * 10 + ((statmBuf[i] as number) - 0x30);
+  return pages * pageSize();
+}
+
 /**
- * CPU and RSS read from /proc with readFileSync: no descriptor outlives the read (pidusage kept one
- * open per concurrent first call of a pid, for good, until the daemon hit EMFILE).
+ * CPU and RSS read from /proc/<pid>/stat and /statm with one shared buffer each: no descriptor
+ * outlives the read (pidusage kept one open per concurrent first call of a pid, for good, until the
+ * daemon hit EMFILE), and no string is made (/proc/<pid>/status, with the same VmRSS, is a page of
+ * text the kernel takes thrice as long to write and an interpreter-only daemon long to search).
+ * stat's own resident count is not used: the kernel reads it without summing its per-CPU parts.
  */
 function read(pid: number): { start: number; ticks: number; rss: number } | null {
-  try {
-    const stat = readStat(pid);
-    if (!stat || stat.state === 'Z' || stat.state === 'X') return null;
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+)/m.exec(status);
-    return { ticks: stat.ticks, start: stat.start, rss: kb ? Number(kb[1]) * 1024 : 0 };
-  } catch {
-    return null; // gone while read
-  }
+  const stat = readStat(pid);
+  if (!stat || stat.state === 'Z' || stat.state === 'X') return null; // gone, or a zombie
+  const rss = residentBytes(pid);
+  return rss === null ? null : { ticks: stat.ticks, start: stat.start, rss };
 }
 
 /** Samples per pid, shared by every status request of the daemon. */
@@ -144,6 +174,11 @@ export function sharedProcTable(now = Date.now()): ProcStat[] {
 export async function treeUsage(pid: number, table = sharedProcTable()): Promise<Usage> {
   // reads are synchronous: let other clients' requests in between those of a pipelining one
   await new Promise((r) => setImmediate(r));
+  return shared.tree(pid, table);
+}
+
+/** The same at once: the series' tick, a stat read or two per tree, needs no turn of the loop per tree. */
+export function treeUsageNow(pid: number, table: ProcStat[]): Usage {
   return shared.tree(pid, table);
 }
 

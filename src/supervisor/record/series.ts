@@ -5,7 +5,7 @@ import { SeriesJournal } from '../../metrics/journal.js';
 import { SeriesStore } from '../../metrics/series.js';
 import type { Clock } from '../machine/clock.js';
 import { procTable, type ProcStat } from '../../proc.js';
-import { ownUsage, treeUsage } from '../process/metrics.js';
+import { ownUsage, treeUsageNow } from '../process/metrics.js';
 import type { Entry } from '../entries/supervisor.js';
 
 /**
@@ -89,8 +89,7 @@ export function recordSeries(deps: SeriesDeps) {
       running.map((e) => e.unit.pid as number),
       now,
     );
-    for (const e of running)
-      samples.push({ id: e.id, t: now, ...(await treeUsage(e.unit.pid as number, table)) });
+    for (const e of running) samples.push({ id: e.id, t: now, ...treeUsageNow(e.unit.pid as number, table) });
     for (const s of samples) store.add(s.id, now, s);
     save(samples, now);
   };
