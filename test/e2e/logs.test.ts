@@ -86,7 +86,10 @@ function pipeSize(pid: number, fd: number): number {
 }
 
 test('a child that writes faster than the daemon rests gets a wider pipe and every line whole and in order; one that writes now and then keeps 64 KiB', async (t) => {
-  const blocks = proc(fixture('blocks.js'), { logs: { maxSize: '100M', compress: false } });
+  const blocks = proc(fixture('blocks.js'), {
+    env: { PAUSE: '50' },
+    logs: { maxSize: '100M', compress: false },
+  });
   const lines = proc(fixture('prints.js'), { env: { LINES: '10', STAY: '1' } });
   const sb = daemonSandbox(t, { app: { processes: { blocks, lines } } });
   await sb.start();

@@ -76,9 +76,8 @@ const RETRY_MS = 60_000;
  * 100 B lines blocks after ~200 of them, so a resting reader only slows it more. A pipe holds 64 KiB
  * (~650 such lines): the daemon reads a busy pipe at most once a millisecond, the child's writes
  * meanwhile wake nobody, and the child writes at the speed of a file (a faster one's pipe is widened:
- * reader.ts). Node has neither
- * pipe(2) nor mknod(2): the pipes are FIFOs, made by one `mkfifo` per batch in a folder of the
- * daemon's. A taken FIFO is named after its child once spawned and stays linked while the child's
+ * reader.ts). Node has neither pipe(2) nor mknod(2): the pipes are FIFOs, made by one `mkfifo` per
+ * batch in a folder of the daemon's. A taken FIFO is named after its child once spawned and stays linked while the child's
  * output is read, so that a holder and the next daemon can open it by path (holder.ts).
  */
 export class PipeStock implements PipeSource {
