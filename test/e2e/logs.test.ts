@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, daemonSandbox, fixture, proc, type DaemonSandbox } from '../helpers/daemon.js';
@@ -113,6 +113,19 @@ test('a child that writes faster than the daemon rests gets a wider pipe and eve
     { what: 'the flooded pipe widened' },
   );
   t.diagnostic(`the flooded pipe holds ${wide} bytes`);
+  // the daemon's own end of it stays non-blocking: a read of the quiet pipe never holds up the daemon
+  const daemon = sb.daemonPid as number;
+  const ownEnd = readdirSync(`/proc/${daemon}/fd`).find((fd) => {
+    try {
+      return /app@blocks\.\d+\.out$/.test(readlinkSync(`/proc/${daemon}/fd/${fd}`));
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(ownEnd, 'the daemon reads the FIFO');
+  const flags = /^flags:\s*(\d+)/m.exec(readFileSync(`/proc/${daemon}/fdinfo/${ownEnd}`, 'utf8'))?.[1];
+  assert.notEqual(parseInt(flags ?? '0', 8) & constants.O_NONBLOCK, 0, `O_NONBLOCK (flags ${flags})`);
+  assert.equal((await sb.run('status')).code, 0, 'the daemon answers while the child is quiet');
   assert.equal(
     pipeSize((await sb.proc('app/blocks')).pid as number, 2),
     64 * 1024,

@@ -6,12 +6,20 @@ import { findExecutable } from '../../which.js';
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const WIDE = 1024 * 1024;
+/**
+ * Pipes wide at once, at most: 16 MiB of pipe buffers, a quarter of what the kernel lets a user
+ * other than root have in all (`fs.pipe-user-pages-soft`, 64 MiB) before every new pipe of that user
+ * gets 8 KiB.
+ */
+export const MAX_WIDE = 16;
 const PATH = '/usr/local/bin:/usr/bin:/bin';
-// perl sets the size and prints what the pipe holds now
-const SCRIPT = `my $n = fcntl(STDIN, ${F_SETPIPE_SZ}, $ARGV[0] + 0); exit 1 unless $n; print fcntl(STDIN, ${F_GETPIPE_SZ}, 0)`;
+// perl gets the pipe as its fd 3: libuv makes a child's fds 0-2 blocking, and the flag belongs to the
+// open file, which the daemon shares; it sets the size and prints what the pipe holds now
+const SCRIPT = `open(my $p, '<&=', 3) or exit 2; fcntl($p, ${F_SETPIPE_SZ}, $ARGV[0] + 0) or exit 1; print fcntl($p, ${F_GETPIPE_SZ}, 0)`;
 
 let perl: string | null | undefined;
 let wide: number | undefined;
+let wideNow = 0;
 
 /** What a flooded pipe is raised to: 1 MiB, or less where `fs.pipe-max-size` allows less. */
 export function wideSize(): number {
@@ -27,29 +35,53 @@ export function wideSize(): number {
   return wide;
 }
 
+/** How many pipes are wide now (counted until their readers say they are closed): for tests. */
+export function widePipes(): number {
+  return wideNow;
+}
+
 /**
  * Raises the buffer of the pipe under `fd` (a child's stdout or stderr, read by the daemon) from the
- * kernel's 64 KiB to `wideSize()`; `done(size)` gets what the pipe holds after, or null when it could
- * not be raised (no perl, the user's pipe pages spent, the descriptor gone). Node has no fcntl: perl,
- * Essential on Debian, gets the read end as its stdin and makes the call; the size belongs to the
- * pipe, so it holds for every end, the child's included, for the pipe's life.
+ * kernel's 64 KiB to `wideSize()`; `done(size)` gets what the pipe holds after, or null when it was
+ * not raised (MAX_WIDE pipes are wide already, no perl, the user's pipe pages spent, the descriptor
+ * gone). Returns what to call once the pipe is closed, which frees its place among the MAX_WIDE.
+ * Node has no fcntl: perl, Essential on Debian, gets the read end and makes the call; the size
+ * belongs to the pipe, so it holds for every end, the child's included, for the pipe's life.
  *
  * Why: a pipe of 64 KiB fills in a quarter of a millisecond under a child that writes a buffered
  * logger's 6 KB at a time, and then every write of the child waits on a wake of the daemon; a pipe
  * of 1 MiB takes a few milliseconds of such writing, which the daemon reads in one wake.
  */
-export function widenPipe(fd: number, done: (size: number | null) => void): void {
+export function widenPipe(fd: number, done: (size: number | null) => void): () => void {
+  let held = false; // one of the MAX_WIDE
+  let gone = false; // its reader said it is closed
+  const release = (): void => {
+    if (held) wideNow--;
+    held = false;
+  };
+  const forget = (): void => {
+    gone = true;
+    release();
+  };
   if (perl === undefined) perl = findExecutable('perl', '/', PATH) ?? null;
-  if (perl === null) return done(null);
+  if (perl === null || wideNow >= MAX_WIDE) {
+    done(null);
+    return forget;
+  }
+  wideNow++; // its place is held while perl runs
+  held = true;
   let out = '';
   let answered = false;
   const answer = (size: number | null): void => {
     if (answered) return;
     answered = true;
-    done(size);
+    if (size === null) release();
+    if (!gone) done(size);
   };
   try {
-    const child = spawn(perl, ['-e', SCRIPT, String(wideSize())], { stdio: [fd, 'pipe', 'ignore'] });
+    const child = spawn(perl, ['-e', SCRIPT, String(wideSize())], {
+      stdio: ['ignore', 'pipe', 'ignore', fd],
+    });
     child.stdout?.setEncoding('latin1').on('data', (s: string) => (out += s));
     child.on('error', () => answer(null));
     child.on('close', (code) => {
@@ -59,4 +91,5 @@ export function widenPipe(fd: number, done: (size: number | null) => void): void
   } catch {
     answer(null); // the descriptor was closed under us: the pipe is gone anyway
   }
+  return forget;
 }

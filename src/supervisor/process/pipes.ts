@@ -231,7 +231,7 @@ export function readEnd(fd: number): Readable {
   return new Socket(opts as ConstructorParameters<typeof Socket>[0]);
 }
 
-// a pipe holds 64 KiB unless its size was raised, which Node cannot do (F_SETPIPE_SZ)
+// what a pipe holds until it is widened (pipe-size.ts), when these reads are no longer made (reader.ts)
 const READ_NOW_BYTES = 64 * 1024;
 
 /**

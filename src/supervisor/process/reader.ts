@@ -17,8 +17,11 @@ const SLOW_BELOW = 4096;
 // a fast child's pipe is read again at once, up to this many times per wake, while it comes back full
 const DRAIN_READS = 4;
 
-/** Raises a pipe's buffer; `done` gets its new size, or null (pipe-size.ts `widenPipe`). */
-export type Widen = (fd: number, done: (size: number | null) => void) => void;
+/**
+ * Raises a pipe's buffer; `done` gets its new size, or null. Returns what to call once the pipe is
+ * closed (pipe-size.ts `widenPipe`).
+ */
+export type Widen = (fd: number, done: (size: number | null) => void) => () => void;
 
 /**
  * Reads `from` into `sink`, paused while the sink lags. A pipe of ours (`rests`) is read at most once a
@@ -26,9 +29,10 @@ export type Widen = (fd: number, done: (size: number | null) => void) => void;
  * wakes nobody, instead of waking the daemon once per line. The rest adapts to the writer: one that
  * filled half the 64 KiB pipe within a rest writes faster than that a millisecond and would spend
  * the rest of each millisecond blocked. Its pipe is widened to 1 MiB (`widen`), which holds
- * milliseconds of the fastest writing, and the rests go on; until it is wide (or when it cannot be
- * widened) the child is read without rests (the daemon, busy reading, is rarely asleep for its
- * writes to wake) until a read finds little in the pipe again.
+ * milliseconds of the fastest writing: the daemon drains it, and rests again once a read finds
+ * little. Until it is wide (or when it cannot be widened) the child is read without rests (the
+ * daemon, busy reading, is rarely asleep for its writes to wake) until a read finds little in the
+ * pipe again.
  */
 export function readInto(
   from: Readable | null,
@@ -53,10 +57,11 @@ export function readInto(
       fast = true;
       if (width === 'narrow' && fd !== null) {
         width = 'widening';
-        widen(fd, (size) => {
+        const forget = widen(fd, (size) => {
           width = size === null ? 'fixed' : 'wide';
           if (size !== null) fast = false;
         });
+        from.once('close', forget);
       }
     } else if (chunk.length < SLOW_BELOW) fast = false;
     rested = false;
