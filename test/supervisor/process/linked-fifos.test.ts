@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { readStat } from '../../../src/proc.js';
-import { spawnChild } from '../../../src/supervisor/process/child.js';
+import { spawnChild, type ChildSpec } from '../../../src/supervisor/process/child.js';
 import { holderGroups, Lifeline } from '../../../src/supervisor/process/holder.js';
 import { fifoPaths, PipeStock } from '../../../src/supervisor/process/pipes.js';
 import { sandbox } from '../../helpers/sandbox.js';
@@ -28,20 +28,31 @@ async function withHolders(t: TestContext): Promise<{ pipes: PipeStock; dir: str
   return { pipes, dir, stateDir: box.dir };
 }
 
-test('a child’s FIFOs are unlinked once its output is read to the end', async (t) => {
-  const { pipes, dir, stateDir } = await withHolders(t);
-  const go = join(stateDir, 'go');
+/** `sh -c script`, spawned on FIFOs with holders as the daemon spawns a child; its stdout gathered in `out()`. */
+function shChild(pipes: PipeStock, cwd: string, script: string, extra: Partial<ChildSpec> = {}) {
   let out = '';
   const h = spawnChild({
-    command: ['/bin/sh', '-c', `echo hello; while [ ! -e ${go} ]; do sleep 0.02; done; echo bye`],
-    cwd: stateDir,
+    command: ['/bin/sh', '-c', script],
+    cwd,
     env: { PATH: '/usr/bin:/bin' },
     name: ID,
     pipes,
     holder: pipes.holder,
     stdout: (c) => void (out += c.toString()),
     stderr: () => {},
+    ...extra,
   });
+  return { h, out: () => out };
+}
+
+test('a child’s FIFOs are unlinked once its output is read to the end', async (t) => {
+  const { pipes, dir, stateDir } = await withHolders(t);
+  const go = join(stateDir, 'go');
+  const { h, out } = shChild(
+    pipes,
+    stateDir,
+    `echo hello; while [ ! -e ${go} ]; do sleep 0.02; done; echo bye`,
+  );
   const paths = fifoPaths(dir, ID, h.pid as number);
   assert.deepEqual(
     [existsSync(paths.out), existsSync(paths.err)],
@@ -52,7 +63,7 @@ test('a child’s FIFOs are unlinked once its output is read to the end', async 
   await waitFor(() => holderGroups(stateDir, paths).size === 1, { what: 'its holder' });
   writeFileSync(go, '');
   assert.equal((await h.exited).code, 0);
-  assert.equal(out, 'hello\nbye\n');
+  assert.equal(out(), 'hello\nbye\n');
   assert.deepEqual([existsSync(paths.out), existsSync(paths.err)], [false, false]);
   await waitFor(() => holderGroups(stateDir, paths).size === 0, { what: 'the holder to end with its child' });
 });
@@ -60,17 +71,7 @@ test('a child’s FIFOs are unlinked once its output is read to the end', async 
 test('a crashed child’s exited settles well before the drain timeout though its holder held its pipes', async (t) => {
   const { pipes, stateDir } = await withHolders(t);
   const drainTimeoutMs = 600_000; // were the holder left holding the pipes, exited would wait this long
-  const h = spawnChild({
-    command: ['/bin/sh', '-c', 'echo about to crash >&2; sleep 0.2; exit 3'],
-    cwd: stateDir,
-    env: { PATH: '/usr/bin:/bin' },
-    name: ID,
-    pipes,
-    holder: pipes.holder,
-    drainTimeoutMs,
-    stdout: () => {},
-    stderr: () => {},
-  });
+  const { h } = shChild(pipes, stateDir, 'echo about to crash >&2; sleep 0.2; exit 3', { drainTimeoutMs });
   const started = Date.now();
   assert.equal((await h.exited).code, 3);
   const took = Date.now() - started;
@@ -113,25 +114,19 @@ test('PipeStock.start keeps the FIFOs of a live child and removes stale ones', a
 
 test('output paused for an upgrade is read again, every line in order, once the upgrade failed and resumed it', async (t) => {
   const { pipes, stateDir } = await withHolders(t);
-  let out = '';
-  const h = spawnChild({
-    command: ['/bin/sh', '-c', 'i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.01; done'],
-    cwd: stateDir,
-    env: { PATH: '/usr/bin:/bin' },
-    name: ID,
+  const { h, out } = shChild(
     pipes,
-    holder: pipes.holder,
-    stdout: (c) => void (out += c.toString()),
-    stderr: () => {},
-  });
+    stateDir,
+    'i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.01; done',
+  );
   t.after(() => h.kill());
-  await waitFor(() => out.includes('tick 5\n'), { what: 'the first ticks' });
-  const lines = (): number => out.split('\n').length - 1;
+  await waitFor(() => out().includes('tick 5\n'), { what: 'the first ticks' });
+  const lines = (): number => out().split('\n').length - 1;
   const resume = (h.pauseOutput as () => () => void)();
   const paused = lines();
   resume();
   await waitFor(() => lines() > paused + 20, { timeoutMs: 20_000, what: 'reading again' });
-  const ticks = [...out.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+  const ticks = [...out().matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
   assert.deepEqual(
     ticks,
     ticks.map((_, i) => i),
