@@ -1,31 +1,18 @@
 import { closeSync, fchmodSync, fstatSync, renameSync, writev, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BstError } from '../../errors.js';
 import { APPEND_FLAGS, ensureSafeDir, LOG_FILE_MODE, openSafe } from '../../fsutil.js';
+import { Losses, type LossReports } from './losses.js';
 import { compressCopy, copyNamer, nextBoundary, pruneCopies } from './rotate.js';
 
-export interface LogFileOptions {
+export interface LogFileOptions extends LossReports {
   maxBytes: number;
   interval?: string;
   maxFiles: number;
   compress: boolean;
-  /** The loss note starts with its UTC time, as the process's lines do. */
-  time?: boolean;
-  /** Once per condition (an error code at this path): the file cannot be opened or written. */
-  onError?: (err: Error) => void;
-  /** The condition is over; `was` is what problem() said. */
-  onRecover?: (was: string) => void;
   /** How often a failed file is tried again. */
   retryMs?: number;
   /** A write that takes longer moves the file to background writes for good (tests). */
   slowWriteMs?: number;
-}
-
-interface Fault {
-  code: string;
-  message: string;
-  since: Date;
-  droppedBytes: number;
 }
 
 const REOPEN = Symbol('reopen');
@@ -55,7 +42,7 @@ export class LogFile {
   private queuedBytes = 0;
   private inFlightBytes = 0;
   private writing = false;
-  private fault: Fault | null = null;
+  private readonly losses: Losses;
   private blocked = false;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
@@ -69,6 +56,7 @@ export class LogFile {
     private readonly opts: LogFileOptions,
   ) {
     this.nextCopy = copyNamer(path);
+    this.losses = new Losses(path, opts);
     this.open(); // the file exists from the start, so `bstctl logs -f` finds it
   }
 
@@ -79,9 +67,7 @@ export class LogFile {
 
   /** The current condition, e.g. `/b/logs/api.out.log: ENOSPC: no space left on device (4096 bytes dropped since …)`; null when writing works. */
   problem(): string | null {
-    const f = this.fault;
-    if (!f) return null;
-    return `${this.path}: ${f.message} (${f.droppedBytes} bytes dropped since ${f.since.toISOString()})`;
+    return this.losses.problem();
   }
 
   /** Queues `bytes`; the buffers of an array land in the same file. */
@@ -89,7 +75,7 @@ export class LogFile {
     if (this.closed) return;
     const unit = Array.isArray(bytes) ? bytes : [bytes];
     const length = sizeOf(unit);
-    if (this.blocked) return void (this.fault && (this.fault.droppedBytes += length));
+    if (this.blocked) return this.losses.drop(length);
     this.queue.push(unit);
     this.queuedBytes += length;
     this.kick();
@@ -126,7 +112,7 @@ export class LogFile {
     }
     // the new file exists at once, as logrotate's `create` expects, not only at the next output
     if (reopened && !this.closed && !this.open()) return;
-    const note = this.fault && this.fault.droppedBytes > 0 ? this.lossNote(this.fault) : null;
+    const note = this.losses.note();
     if (this.queue.length === 0 && !note) return this.notify();
     if (this.fd === null && !this.open()) return;
     const head = this.queue[0];
@@ -144,7 +130,7 @@ export class LogFile {
       const mine = written - (note?.length ?? 0);
       if (note && mine < 0) this.requeue(bufs, 0);
       else if (mine < bytes) this.requeue(bufs, mine); // a short write: the rest goes first next time
-      if (this.fault) this.recovered();
+      this.losses.recovered();
       this.kick();
       this.notify();
     });
@@ -187,14 +173,6 @@ export class LogFile {
     this.queuedBytes += rest.length;
   }
 
-  private lossNote(f: Fault): Buffer {
-    const since = f.since.toISOString();
-    const at = this.opts.time ? `${new Date().toISOString()} ` : '';
-    return Buffer.from(
-      `${at}[bstctl] ${f.droppedBytes} bytes of output dropped since ${since}: ${f.message}\n`,
-    );
-  }
-
   private rotationDue(bytes: number): boolean {
     if (this.rotateAt !== undefined && Date.now() >= this.rotateAt) {
       if (this.size > 0) return true;
@@ -233,7 +211,7 @@ export class LogFile {
       if ((st.mode & 0o777) !== LOG_FILE_MODE) fchmodSync(this.fd, LOG_FILE_MODE);
       this.size = st.size;
       this.rotateAt = this.opts.interval ? nextBoundary(this.opts.interval, Date.now()) : undefined;
-      if (this.fault?.droppedBytes === 0) this.recovered(); // it failed to open only: nothing lost
+      this.losses.opened(); // it failed to open only: nothing lost
       return true;
     } catch (err) {
       this.fail(err as Error, 0);
@@ -254,18 +232,11 @@ export class LogFile {
 
   /** Drops what is queued, reports a new condition once, and tries the file again later. */
   private fail(err: Error, lost: number): void {
-    const { code, message } = describe(err);
     const dropped = lost + this.queuedBytes;
     this.queue = [];
     this.queuedBytes = 0;
     this.closeFd();
-    if (this.fault?.code === code) this.fault.droppedBytes += dropped;
-    else {
-      // a new cause of an ongoing loss: the count and its start carry over into the note
-      const since = this.fault?.since ?? new Date();
-      this.fault = { code, message, since, droppedBytes: (this.fault?.droppedBytes ?? 0) + dropped };
-      this.opts.onError?.(new Error(this.problem() ?? message, { cause: err }));
-    }
+    this.losses.failed(err, dropped);
     this.blocked = true;
     this.notify();
     if (this.closed) return;
@@ -275,12 +246,6 @@ export class LogFile {
       if (this.fd === null && !this.open()) return;
       this.kick();
     }, this.opts.retryMs ?? 1000).unref();
-  }
-
-  private recovered(): void {
-    const was = this.problem();
-    this.fault = null;
-    if (was) this.opts.onRecover?.(was);
   }
 
   private notify(): void {
@@ -296,13 +261,4 @@ function sizeOf(bufs: Buffer[]): number {
   let n = 0;
   for (const b of bufs) n += b.length;
   return n;
-}
-
-/** A condition's identity (one report each) and its words: our refusals name the fix, errno messages their code. */
-function describe(err: Error): { code: string; message: string } {
-  if (err instanceof BstError) {
-    return { code: err.message, message: err.hint ? `${err.message} (${err.hint})` : err.message };
-  }
-  const code = (err as NodeJS.ErrnoException).code ?? err.message;
-  return { code, message: err.message.startsWith(code) ? err.message : `${code}: ${err.message}` };
 }
