@@ -124,7 +124,7 @@ async function prepareRoot() {
     },
   };
   writeFileSync(join(srv, 'bst.supervisor.json'), JSON.stringify(config, null, 2));
-  return { port, redisPort };
+  return { port };
 }
 
 /** Boots the container; resolves its PID 1 (a host pid) once systemd says the system runs. */
@@ -182,7 +182,7 @@ async function boot(log) {
 async function main() {
   tools();
   debianRoot();
-  const { port, redisPort } = await prepareRoot();
+  const { port } = await prepareRoot();
   const log = join(CACHE, 'nspawn.log');
   const t0 = Date.now();
   const { init, state, halt } = await boot(log);
@@ -195,7 +195,6 @@ async function main() {
   try {
     const checks = join(CHECKOUT, 'scripts', 'systemd-checks.mjs');
     const env = { ...process.env, BST_SYSTEMD_INIT: String(init), BST_SYSTEMD_PORT: String(port) };
-    env.BST_SYSTEMD_REDIS_PORT = String(redisPort);
     const child = spawn(process.execPath, ['--test', '--test-reporter=spec', checks], {
       stdio: 'inherit',
       env,

@@ -22,18 +22,22 @@ const statBuf = Buffer.alloc(4096);
 const SPACE = 0x20;
 
 export function readStat(pid: number): ProcStat | null {
-  let n: number;
+  const n = readInto(`/proc/${pid}/stat`, statBuf);
+  return n === null ? null : parseStat(pid, statBuf, n);
+}
+
+/** Reads a small /proc file into `buf` (one of the callers' own, reused): the bytes read, or null when it is gone. */
+export function readInto(path: string, buf: Buffer): number | null {
   try {
-    const fd = openSync(`/proc/${pid}/stat`, 'r');
+    const fd = openSync(path, 'r');
     try {
-      n = readSync(fd, statBuf, 0, statBuf.length, 0);
+      return readSync(fd, buf, 0, buf.length, 0);
     } finally {
       closeSync(fd);
     }
   } catch {
     return null;
   }
-  return parseStat(pid, statBuf, n);
 }
 
 /**

@@ -136,6 +136,19 @@ export function treeOf(pid: number): Ident[] {
 }
 
 /**
+ * SIGKILL at once to a process, its group and its tree (a child that must go now: no grace). Never
+ * rejects: with no fd left to read /proc with, its exit, or the leftovers' stop after it, still comes.
+ */
+export async function killNow(leader: number, leaderStart: number | null): Promise<void> {
+  try {
+    const tracked = identify(groupAndTree(leader, leaderStart));
+    await terminate({ left: () => groupAndTree(leader, leaderStart, tracked) }, 'SIGKILL', 0);
+  } catch {
+    // see above
+  }
+}
+
+/**
  * KillMode=control-group: once a leader has exited, what is left of its group (and of the tree seen
  * when it was asked to stop) gets `signal`, then SIGKILL after `graceMs`. Resolves when none is left,
  * with the pids found and whether any of them needed the SIGKILL.

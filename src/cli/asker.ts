@@ -1,4 +1,4 @@
-import { userInfo } from 'node:os';
+import { whoAmI } from '../account.js';
 import type { Asker } from '../release/store.js';
 
 /**
@@ -6,13 +6,7 @@ import type { Asker } from '../release/store.js';
  * daemon cannot ask the socket who connected (Node has no SO_PEERCRED), so the CLI says it.
  */
 export function asker(): Asker {
-  const uid = process.getuid?.() ?? -1;
-  let user: string | null = null;
-  try {
-    user = userInfo().username;
-  } catch {
-    // a uid with no passwd entry (a container): the uid alone says who
-  }
+  const { uid, user } = whoAmI();
   const sudo = process.env.SUDO_USER;
   return { uid, user, ...(sudo && sudo !== user ? { sudoUser: sudo } : {}) };
 }

@@ -58,9 +58,7 @@ export class SeriesJournal {
       this.close();
       return;
     }
-    this.index = new Map([...store.byId.keys()].map((id, k) => [id, k]));
-    this.appended = layout.end - layout.snapshotBytes;
-    this.limit = this.ratio * layout.snapshotBytes;
+    this.appendAfter(store, layout.snapshotBytes, layout.end - layout.snapshotBytes);
   }
 
   /** The store written whole (old processes pruned), and appends after it from now on. */
@@ -71,10 +69,19 @@ export class SeriesJournal {
     const file = seriesPath(this.stateDir);
     writeFileAtomic(file, snapshot, 0o600);
     this.fd = openSync(file, APPEND_FLAGS, 0o600);
-    this.index = new Map([...store.byId.keys()].map((id, k) => [id, k]));
-    this.appended = 0;
-    this.limit = this.ratio * snapshot.reduce((n, b) => n + b.length, 0);
+    this.appendAfter(
+      store,
+      snapshot.reduce((n, b) => n + b.length, 0),
+      0,
+    );
     this.compactions++;
+  }
+
+  /** Appends from now on after a snapshot of `store` of `snapshotBytes`, and `appended` bytes of records. */
+  private appendAfter(store: SeriesStore, snapshotBytes: number, appended: number): void {
+    this.index = new Map([...store.byId.keys()].map((id, k) => [id, k]));
+    this.appended = appended;
+    this.limit = this.ratio * snapshotBytes;
   }
 
   close(): void {

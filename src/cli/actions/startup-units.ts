@@ -16,9 +16,6 @@ export interface UnitFile {
   unit: string;
 }
 
-export const shellWord = (s: string): string =>
-  /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-
 function readOrNull(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');

@@ -12,11 +12,11 @@ import { DAEMON_ENTRY } from '../../daemon-flags.js';
 import { buildUnit, isValidAccountName, stopTimeoutsOf, timeoutStopSec, UNIT_PATH } from '../systemd.js';
 import { buildSocketUnit, checkSocketNames, listenSocketsOf, socketUnitName } from '../systemd-sockets.js';
 import type { Ctx } from '../context.js';
+import { shellWord } from '../../topology.js';
 import {
   activationCommands,
   refuseOverwrite,
   removeUnits,
-  shellWord,
   staleSockets,
   SYSTEM_UNIT_DIR,
   systemdRuns,

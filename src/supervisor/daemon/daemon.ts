@@ -61,7 +61,7 @@ export async function runDaemon(
   let server: Server | null = null;
   let stopping: Promise<void> | null = null;
   let ownsSocketPath = handoff === null; // a successor that failed to start leaves the path to its predecessor
-  const upgrades = upgrader(() => ({ ...prepared, gate, logger, server, series }));
+  const upgrades = upgrader(() => ({ ...prepared, gate, logger, server }));
   const shutdown = (why: string): Promise<void> =>
     (stopping ??= upgrades.settle().then((handedOver) =>
       handedOver

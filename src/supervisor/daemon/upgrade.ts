@@ -18,7 +18,6 @@ export interface Upgrading {
   gate: Gate;
   store: Persistence;
   log: { flush(): void };
-  series: { save(): void };
   logger: Logger;
   events: { mute(on: boolean): void };
   lock: DaemonLock;
@@ -32,7 +31,7 @@ export interface Upgrading {
  * then state.json and the logs are written out and the successor started. Once it runs, this daemon
  * answers what it accepted and exits 0 without stopping a child; should it fail, it stays in charge.
  */
-export async function upgradeDaemon(d: Upgrading, signal?: AbortSignal): Promise<UpgradeResult> {
+async function upgradeDaemon(d: Upgrading, signal?: AbortSignal): Promise<UpgradeResult> {
   const letIn = d.gate.hold('an upgrade'); // says which deploy, rollback, reload… runs
   let result: UpgradeResult;
   // a child this daemon started from here on would outlive it unknown to the successor, beside its own
@@ -43,7 +42,6 @@ export async function upgradeDaemon(d: Upgrading, signal?: AbortSignal): Promise
   try {
     d.store.save();
     d.store.handOff(true); // the successor writes state.json from its start on
-    d.series.save();
     d.log.flush();
     result = await startSuccessor({
       stateDir: d.sup.loaded.config.daemon.stateDir,

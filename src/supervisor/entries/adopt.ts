@@ -66,7 +66,7 @@ export function childRecord(e: Entry): ChildRecord | undefined {
   };
 }
 
-export const settingsHash = (e: Entry): string => sha256(entrySettings(e)).slice(0, 16);
+const settingsHash = (e: Entry): string => sha256(entrySettings(e)).slice(0, 16);
 
 /**
  * Why the running process is not the entry's child, or null when it is: the same kernel start time,

@@ -1,11 +1,11 @@
 import type { Duplex, Readable } from 'node:stream';
-import { identify, readStat } from '../../proc.js';
-import { groupAndTree, signalGroup, terminate } from '../../terminate.js';
+import { isLive } from '../../proc.js';
+import { killNow, signalGroup } from '../../terminate.js';
 import type { ChildHandle, ExitInfo } from './child.js';
 import { pauseBoth, readInto, type Waiter } from './reader.js';
 
 /** A process a previous daemon spawned, found again by pid and kernel start time (state.json). */
-export interface AdoptSpec {
+interface AdoptSpec {
   pid: number;
   startTime: number;
   /** The read ends of its output FIFOs, when they were taken over. */
@@ -30,12 +30,6 @@ const DEFAULT_DRAIN_MS = 1000;
 // the channel closes while the kernel tears the process down, a moment before /proc shows it dead
 const HINT_POLL_MS = 10;
 const HINT_FOR_MS = 1000;
-
-/** Gone, another process under the pid now, or dead and not reaped yet (a PID 1 that never reaps). */
-function ended(pid: number, startTime: number): boolean {
-  const s = readStat(pid);
-  return s === null || s.start !== startTime || s.state === 'Z' || s.state === 'X';
-}
 
 /**
  * The exit of a process that is not our child: Node learns nothing of it (PID 1 reaps it and gets its
@@ -62,7 +56,7 @@ function watchAdopted(spec: AdoptSpec, streams: Readable[]): Promise<ExitInfo> {
       });
     };
     const look = (): void => {
-      if (ended(spec.pid, spec.startTime)) done();
+      if (!isLive({ pid: spec.pid, start: spec.startTime })) done();
     };
     // kept referenced: a daemon that supervises a process has a reason to stay up
     const poll = setInterval(look, spec.pollMs ?? DEFAULT_POLL_MS);
@@ -80,7 +74,7 @@ function watchAdopted(spec: AdoptSpec, streams: Readable[]): Promise<ExitInfo> {
 /** A ChildHandle for a live process we did not spawn; null when it is gone, a zombie, or another process. */
 export function adoptChild(spec: AdoptSpec): ChildHandle | null {
   const { pid, startTime } = spec;
-  if (ended(pid, startTime)) return null;
+  if (!isLive({ pid, start: startTime })) return null;
   const streams = [spec.stdout, spec.stderr].filter((s): s is Readable => Boolean(s));
   // a FIFO is a pipe of ours: read with the same rests as a spawned child's
   const pauseOutput = pauseBoth([
@@ -98,13 +92,6 @@ export function adoptChild(spec: AdoptSpec): ChildHandle | null {
     pauseOutput,
     ...(spec.retakeOutput ? { retakeOutput: spec.retakeOutput } : {}),
     signal: (sig) => signalGroup(pid, startTime, sig),
-    kill: async () => {
-      try {
-        const tracked = identify(groupAndTree(pid, startTime));
-        await terminate({ left: () => groupAndTree(pid, startTime, tracked) }, 'SIGKILL', 0);
-      } catch {
-        // no fd left to read /proc with: the poll still sees its exit
-      }
-    },
+    kill: () => killNow(pid, startTime),
   };
 }

@@ -6,7 +6,7 @@ import { findExecutable } from '../../which.js';
 import { borrowArgv } from './borrow.js';
 import { keepFifos, readEnd, removeFile, type FifoPaths, type PipeEnds, type PipeSource } from './pipes.js';
 import { retakeHolder, startHolder, type Holder, type HolderSpec } from './holder.js';
-import { groupAndTree, signalGroup, terminate } from '../../terminate.js';
+import { groupAndTree, killNow, signalGroup, terminate } from '../../terminate.js';
 import { pauseBoth, readInto, type Waiter } from './reader.js';
 
 export type { Waiter };
@@ -216,13 +216,7 @@ export function spawnChild(spec: ChildSpec, internals: SpawnInternals = {}): Chi
     control: spec.control ? (cp.stdio[3 + fds.length] as Duplex) : null,
     signal: (sig) => pid !== undefined && signalGroup(pid, startTime, sig),
     kill: async () => {
-      if (pid === undefined) return;
-      try {
-        const tracked = identify(groupAndTree(pid, startTime));
-        await terminate({ left: () => groupAndTree(pid, startTime, tracked) }, 'SIGKILL', 0);
-      } catch {
-        // no fd left to read /proc with: its exit, or the leftovers' stop after it, still comes
-      }
+      if (pid !== undefined) await killNow(pid, startTime);
     },
   };
 }

@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { readStat } from '../../proc.js';
+import { unlinkQuietly } from '../../fsutil.js';
+import { startTime } from '../../proc.js';
 
 /**
  * `<stateDir>/ctl`: where each preloaded app listens for its daemon (`<pid>.sock`), so that a daemon
@@ -19,7 +20,7 @@ export function makeCtlDir(stateDir: string): string {
   chmodSync(dir, 0o700); // made earlier with other rights, or under another umask
   for (const name of readdirSync(dir)) {
     const pid = /^(\d+)\.sock$/.exec(name)?.[1];
-    if (pid !== undefined && !alive(Number(pid))) removeSocket(join(dir, name));
+    if (pid !== undefined && startTime(Number(pid)) === null) unlinkQuietly(join(dir, name));
   }
   return dir;
 }
@@ -27,20 +28,7 @@ export function makeCtlDir(stateDir: string): string {
 /** Once the app is gone, its ctl socket goes too: one killed by a signal never unlinks it. */
 export function forgetOnExit(stateDir: string, handle: { pid?: number; exited: Promise<unknown> }): void {
   const { pid } = handle;
-  if (pid !== undefined) void handle.exited.then(() => removeSocket(join(ctlDir(stateDir), `${pid}.sock`)));
-}
-
-function alive(pid: number): boolean {
-  const state = readStat(pid)?.state;
-  return state !== undefined && state !== 'Z' && state !== 'X';
-}
-
-function removeSocket(path: string): void {
-  try {
-    rmSync(path, { force: true });
-  } catch {
-    // the folder went away: nothing to remove
-  }
+  if (pid !== undefined) void handle.exited.then(() => unlinkQuietly(join(ctlDir(stateDir), `${pid}.sock`)));
 }
 
 /**

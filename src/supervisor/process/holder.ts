@@ -7,7 +7,7 @@ import { procTable, readStat } from '../../proc.js';
 import { fifoPaths, readEnd, removeFile, type FifoPaths, type HolderSpec } from './pipes.js';
 
 /** The variable that marks a holder (its value: the daemon's state folder); never an app. */
-export const HOLDER_MARKER = 'BST_HOLDER';
+const HOLDER_MARKER = 'BST_HOLDER';
 /** What a holder keeps of each FIFO while no daemon runs, before it drops (and counts) the rest. */
 export const SPOOL_LIMIT = 1 << 20;
 
@@ -157,9 +157,7 @@ export async function retakeHolder(
   paths: FifoPaths,
   pid: number,
 ): Promise<{ held: { stdout: Buffer; stderr: Buffer }; holder: Holder | null }> {
-  await stopHolders(spec.stateDir, paths);
-  const [out, err] = [takeSpool(paths.out), takeSpool(paths.err)];
-  return { held: { stdout: out.held, stderr: err.held }, holder: startHolder(spec, paths, pid) };
+  return { held: await collectHeld(spec.stateDir, paths), holder: startHolder(spec, paths, pid) };
 }
 
 /** What the holders of a child that is gone kept of its output (they are stopped first); the spools are removed. */

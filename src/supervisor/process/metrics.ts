@@ -1,6 +1,6 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { descendantsIn, procTable, readStat, type ProcStat } from '../../proc.js';
+import { descendantsIn, procTable, readInto, readStat, type ProcStat } from '../../proc.js';
 
 export interface Usage {
   cpu: number;
@@ -38,7 +38,7 @@ export function hz(): number {
 }
 
 /** The size of a memory page (what /proc counts resident memory in), from the same vector. */
-export function pageSize(): number {
+function pageSize(): number {
   bytesPerPage ??= auxv(AT_PAGESZ) ?? 4096;
   return bytesPerPage;
 }
@@ -71,17 +71,8 @@ const statmBuf = Buffer.alloc(256);
 
 /** Resident bytes of `pid`: the second number of /proc/<pid>/statm, in pages, as VmRSS counts them. */
 export function residentBytes(pid: number): number | null {
-  let n: number;
-  try {
-    const fd = openSync(`/proc/${pid}/statm`, 'r');
-    try {
-      n = readSync(fd, statmBuf, 0, statmBuf.length, 0);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return null; // gone
-  }
+  const n = readInto(`/proc/${pid}/statm`, statmBuf);
+  if (n === null) return null; // gone
   const from = statmBuf.indexOf(0x20);
   if (from < 0 || from >= n) return null;
   let pages = 0;

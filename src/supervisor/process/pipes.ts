@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
-import { readStat } from '../../proc.js';
+import { startTime } from '../../proc.js';
 import type { Readable } from 'node:stream';
 
 /** Both ends of a pipe: the daemon reads `read`; the child gets `write` as its stdout or stderr. */
@@ -47,7 +47,7 @@ export interface FifoPaths {
 }
 
 /** A child's FIFO name without its suffix: the process id (`target/process`, `/` as `@`) and the pid. */
-export function fifoName(id: string, pid: number): string {
+function fifoName(id: string, pid: number): string {
   return `${id.replace('/', '@')}.${pid}`;
 }
 
@@ -101,7 +101,7 @@ export class PipeStock implements PipeSource {
     this.clear();
     removeIn(this.dir, (name) => {
       const pid = CHILD_FILE.exec(name)?.[1] ?? STOCK_FILE.exec(name)?.[1];
-      if (pid !== undefined) return !pidExists(Number(pid));
+      if (pid !== undefined) return startTime(Number(pid)) === null; // gone, or a zombie
       return STOCK_FILE.test(name); // an older daemon's stock, named without its pid
     });
     try {
@@ -157,12 +157,6 @@ function isFifo(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A zombie is gone: a leftover the start just stopped is one until PID 1 reaps it. */
-function pidExists(pid: number): boolean {
-  const state = readStat(pid)?.state;
-  return state !== undefined && state !== 'Z' && state !== 'X';
 }
 
 /** Removes the files of `dir` whose name `which` picks; never throws. */

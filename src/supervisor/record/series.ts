@@ -113,8 +113,6 @@ export function recordSeries(deps: SeriesDeps) {
     sampleMs,
     /** Why the series cannot be written now; null when it can. */
     problem: (): string | null => problem,
-    /** An upgrade: nothing to write, every tick's samples are on disk already. */
-    save: (): void => undefined,
     /** Stops sampling; every tick's samples are on disk already (the daemon shuts down). */
     async stop(): Promise<void> {
       stopped = true;

@@ -1,4 +1,4 @@
-import { userInfo } from 'node:os';
+import { whoAmI } from '../../account.js';
 import type { Asker } from '../../release/store.js';
 
 /**
@@ -16,13 +16,6 @@ let account: Asker | undefined;
 
 /** The daemon's uid and login, read once. */
 function daemonAccount(): Asker {
-  if (account) return account;
-  const uid = process.getuid?.() ?? -1;
-  let user: string | null = null;
-  try {
-    user = userInfo().username;
-  } catch {
-    // a uid with no passwd entry: the uid alone says who
-  }
-  return (account = { uid, user });
+  account ??= whoAmI();
+  return account;
 }
