@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load, type LoadResult } from './load.js';
-import { APP, CLI, ENV, freePort, get, now, run, until } from './lib.js';
+import { APP, ENV, freePort, get, now, sandbox, until } from './lib.js';
 import { redisLoop } from './redis-loop.js';
 
 type Report = (name: string, value: number, unit: string, target?: string) => void;
@@ -23,31 +23,23 @@ interface Status {
  * redis restarts, and the time from the new daemon's start to every process adopted.
  */
 export async function survivalBench(report: Report): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'bst-bench-survival-'));
   const [port, rport] = [await freePort(), await freePort()];
-  const config = join(dir, 'bst.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      daemon: { stateDir: join(dir, 's') },
-      targets: {
+  const s = sandbox({
+    api: {
+      base: 'api',
+      processes: {
         api: {
-          base: join(dir, 'api'),
-          processes: {
-            api: {
-              command: ['node', APP],
-              env: { PORT: String(port) },
-              listen: { port },
-              ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 10_000 },
-            },
-          },
+          command: ['node', APP],
+          env: { PORT: String(port) },
+          listen: { port },
+          ready: { http: `http://127.0.0.1:${port}/health`, timeoutMs: 10_000 },
         },
-        cache: { base: join(dir, 'cache'), processes: { redis: { type: 'redis', port: rport } } },
       },
-    }),
-  );
-  const bst = (...a: string[]) => run(process.execPath, [CLI, ...a, '-c', config]);
-  const status = async (): Promise<Status> => JSON.parse((await bst('status', '--json')).stdout) as Status;
+    },
+    cache: { base: 'cache', processes: { redis: { type: 'redis', port: rport } } },
+  });
+  const { bst } = s;
+  const status = (): Promise<Status> => s.json('status') as Promise<Status>;
   const pids = async (): Promise<string> =>
     (await status()).processes.map((p) => `${p.id}:${p.state}:${p.pid}`).join(' ');
   try {
@@ -89,7 +81,7 @@ export async function survivalBench(report: Report): Promise<void> {
       `kill -9 of the daemon, ${NO_DAEMON_MS / 1000} s without one, then bstctl daemon`,
       async () => {
         const before = await pids();
-        const daemon = (JSON.parse((await bst('ping', '--json')).stdout) as { pid: number }).pid;
+        const daemon = ((await s.json('ping')) as { pid: number }).pid;
         process.kill(daemon, 'SIGKILL');
         await new Promise((r) => setTimeout(r, NO_DAEMON_MS)); // the measured span itself, not a wait
         const t0 = now();
@@ -102,14 +94,14 @@ export async function survivalBench(report: Report): Promise<void> {
         );
         report(
           "kill -9: the new daemon's adoption itself (its adopted-all record)",
-          adoptionMs(join(dir, 's')),
+          adoptionMs(join(s.dir, 's')),
           'ms',
         );
       },
     );
   } finally {
     await bst('shutdown');
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(s.dir, { recursive: true, force: true });
   }
   await pm2Update(report);
 }
