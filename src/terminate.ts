@@ -135,16 +135,13 @@ export function treeOf(pid: number): Ident[] {
   return identify(descendants(pid));
 }
 
-/**
- * SIGKILL at once to a process, its group and its tree (a child that must go now: no grace). Never
- * rejects: with no fd left to read /proc with, its exit, or the leftovers' stop after it, still comes.
- */
+/** SIGKILL at once to a process, its group and its tree (a child that must go now: no grace); never rejects. */
 export async function killNow(leader: number, leaderStart: number | null): Promise<void> {
   try {
     const tracked = identify(groupAndTree(leader, leaderStart));
     await terminate({ left: () => groupAndTree(leader, leaderStart, tracked) }, 'SIGKILL', 0);
   } catch {
-    // see above
+    // no fd left to read /proc with: its exit, or the leftovers' stop after it, still comes
   }
 }
 
